@@ -1,0 +1,197 @@
+//! Error vocabulary shared by the control plane and the data plane.
+
+use std::fmt;
+
+/// One problem in a configuration, at a JSON pointer into the document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigError {
+    /// JSON pointer (RFC 6901) to the offending value, `""` for the whole document.
+    pub pointer: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error at `pointer`.
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{at}: {}", self.message)
+    }
+}
+
+/// Every problem found in a configuration; never empty when returned as an error.
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error, serde::Serialize)]
+#[serde(transparent)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// Adds one error.
+    pub fn push(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::new(pointer, message));
+    }
+
+    /// True when no error was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when no error was recorded, the errors otherwise.
+    pub fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+
+    /// The recorded errors, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = &ConfigError> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Escapes one reference token of a JSON pointer (RFC 6901).
+pub fn pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Who caused a failed request: sets the status class, the log level and the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The HTTP client sent something wrong (4xx).
+    Client,
+    /// Kafka failed or refused (5xx, logged as a warning).
+    Kafka,
+    /// Sluice itself failed (5xx, logged as an error).
+    Gateway,
+}
+
+/// The closed set of failures a request can end with; decides the HTTP status and the JSON
+/// `code` of the error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No route matches the request.
+    NotFound,
+    /// The request is malformed (bad path encoding, bad header value).
+    BadRequest,
+    /// The request body is over the configured limit.
+    PayloadTooLarge,
+    /// The request headers are over the configured limit.
+    HeadersTooLarge,
+    /// The client was too slow to send its request.
+    RequestTimeout,
+    /// Kafka is unreachable or the producer queue is full; retry later.
+    KafkaUnavailable,
+    /// Kafka did not answer in time.
+    KafkaTimeout,
+    /// Kafka refused the record as too large.
+    RecordTooLarge,
+    /// The topic does not exist on the cluster.
+    UnknownTopic,
+    /// Kafka refused the request for another reason.
+    KafkaRejected,
+    /// The gateway is shutting down.
+    ShuttingDown,
+    /// A bug or an unexpected state in Sluice.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status for this failure.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::NotFound => 404,
+            Self::BadRequest => 400,
+            Self::PayloadTooLarge | Self::RecordTooLarge => 413,
+            Self::HeadersTooLarge => 431,
+            Self::RequestTimeout => 408,
+            Self::KafkaUnavailable | Self::ShuttingDown => 503,
+            Self::KafkaTimeout => 504,
+            Self::UnknownTopic | Self::KafkaRejected => 502,
+            Self::Internal => 500,
+        }
+    }
+
+    /// The stable machine-readable `code` of the JSON error body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::BadRequest => "bad_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::RequestTimeout => "request_timeout",
+            Self::KafkaUnavailable => "kafka_unavailable",
+            Self::KafkaTimeout => "kafka_timeout",
+            Self::RecordTooLarge => "record_too_large",
+            Self::UnknownTopic => "unknown_topic",
+            Self::KafkaRejected => "kafka_rejected",
+            Self::ShuttingDown => "shutting_down",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// Who is to blame.
+    pub fn party(self) -> Party {
+        match self {
+            Self::NotFound
+            | Self::BadRequest
+            | Self::PayloadTooLarge
+            | Self::HeadersTooLarge
+            | Self::RequestTimeout
+            | Self::RecordTooLarge => Party::Client,
+            Self::KafkaUnavailable
+            | Self::KafkaTimeout
+            | Self::UnknownTopic
+            | Self::KafkaRejected => Party::Kafka,
+            Self::ShuttingDown | Self::Internal => Party::Gateway,
+        }
+    }
+
+    /// Whether a client may retry the same request later (adds `Retry-After`).
+    pub fn retryable(self) -> bool {
+        matches!(self, Self::KafkaUnavailable | Self::ShuttingDown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_display_one_per_line_with_pointer() {
+        let mut errors = ConfigErrors::default();
+        errors.push("/bindings/a", "first");
+        errors.push("", "second");
+        assert_eq!(errors.to_string(), "/bindings/a: first\n/: second");
+    }
+
+    #[test]
+    fn pointer_tokens_escape_slash_and_tilde() {
+        assert_eq!(pointer_token("a/b~c"), "a~1b~0c");
+    }
+}

@@ -1,0 +1,27 @@
+//! The Sluice configuration model.
+//!
+//! What users write (`spec`), how it is checked and compiled (`table`), and the error
+//! vocabulary shared by every layer (`error`). This crate has no I/O beyond parsing text:
+//! no tokio, hyper, rdkafka or sled.
+//!
+//! Modules:
+//! - [`spec`]: the `zilla.yaml`-style document as users write it (`ConfigSpec` and friends),
+//!   parsed from YAML or JSON with every error reported at its JSON pointer.
+//! - [`path`]: path templates (`/items/{id}`) and their matcher.
+//! - [`template`]: value templates (`${params.id}`, `${idempotencyKey}`).
+//! - [`table`]: validation and compilation of a spec into the immutable [`RouteTable`].
+//! - [`error`]: [`ConfigError`] for configuration problems and [`ErrorCode`] for request
+//!   failures.
+
+pub mod error;
+pub mod path;
+pub mod spec;
+pub mod table;
+pub mod template;
+
+pub use error::{ConfigError, ConfigErrors, ErrorCode, Party};
+pub use spec::{ConfigSpec, parse_config};
+pub use table::{CompileOptions, RouteTable};
+
+/// The built-in quick-start configuration: a tour of what this version can do.
+pub const QUICKSTART_CONFIG: &str = include_str!("quickstart.yaml");

@@ -1,0 +1,426 @@
+//! The configuration as users write it: a `zilla.yaml`-style document of `name`, `guards`
+//! and `bindings`.
+//!
+//! These types mirror the document one to one (serde, unknown fields rejected). They are
+//! not validated beyond their shape: [`crate::table`] checks the meaning and compiles them.
+//! [`parse_config`] reads YAML or JSON and reports every shape error with its JSON pointer.
+
+mod parse;
+mod port;
+
+pub use parse::{parse_config, parse_config_with_env};
+pub use port::PortSpec;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// A whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigSpec {
+    /// The namespace name.
+    pub name: String,
+    /// Guards by name.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub guards: IndexMap<String, GuardSpec>,
+    /// Bindings by name, in document order.
+    pub bindings: IndexMap<String, BindingSpec>,
+}
+
+/// A guard: something that authorizes requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSpec {
+    /// The guard type; only `jwt`.
+    #[serde(rename = "type")]
+    pub guard_type: GuardType,
+    /// The guard's options.
+    pub options: JwtOptionsSpec,
+}
+
+/// Guard types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GuardType {
+    /// JSON Web Tokens.
+    Jwt,
+}
+
+/// Options of a `jwt` guard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JwtOptionsSpec {
+    /// Required `iss` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Required `aud` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Claim holding the roles (default `scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<String>,
+    /// Claim holding the identity (default `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Seconds before expiry at which SSE streams are challenged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<u64>,
+    /// Attribute name to claim path.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub attributes: IndexMap<String, String>,
+    /// JWKs, or a JWKS URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<serde_json::Value>,
+}
+
+/// A binding: one protocol adapter with its routes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BindingSpec {
+    /// What the binding speaks.
+    #[serde(rename = "type")]
+    pub binding_type: BindingType,
+    /// Its role.
+    pub kind: BindingKind,
+    /// Type-specific options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<OptionsSpec>,
+    /// Routes, first match wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+    /// The default exit when no route matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+}
+
+/// Binding types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindingType {
+    /// TCP listener (server) or connector (client).
+    Tcp,
+    /// TLS termination.
+    Tls,
+    /// HTTP/1.1 and HTTP/2 server.
+    Http,
+    /// Server-Sent Events server.
+    Sse,
+    /// REST over Kafka.
+    HttpKafka,
+    /// SSE over Kafka.
+    SseKafka,
+    /// Kafka client and cache.
+    Kafka,
+    /// Answers every HTTP request with its own body, without Kafka (Sluice: health checks and
+    /// the HTTP baseline of benchmarks).
+    Echo,
+}
+
+impl BindingType {
+    /// The name as written in configurations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+            Self::Http => "http",
+            Self::Sse => "sse",
+            Self::HttpKafka => "http-kafka",
+            Self::SseKafka => "sse-kafka",
+            Self::Kafka => "kafka",
+            Self::Echo => "echo",
+        }
+    }
+}
+
+/// Binding kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingKind {
+    /// Accepts connections or requests.
+    Server,
+    /// Opens connections.
+    Client,
+    /// Maps one protocol onto another.
+    Proxy,
+    /// Kafka cache, client side.
+    CacheClient,
+    /// Kafka cache, server side.
+    CacheServer,
+}
+
+impl BindingKind {
+    /// The name as written in configurations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Client => "client",
+            Self::Proxy => "proxy",
+            Self::CacheClient => "cache_client",
+            Self::CacheServer => "cache_server",
+        }
+    }
+}
+
+/// Options, by binding type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum OptionsSpec {
+    /// `tcp` options.
+    Tcp(TcpOptionsSpec),
+    /// `http` options.
+    Http(HttpOptionsSpec),
+    /// `http-kafka` options.
+    HttpKafka(HttpKafkaOptionsSpec),
+    /// `kafka` options.
+    Kafka(KafkaOptionsSpec),
+}
+
+/// `tcp` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpOptionsSpec {
+    /// Address to listen on (server) or connect to (client); default `0.0.0.0` for servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Port, list of ports, or `"from-to"` range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortSpec>,
+}
+
+/// `http` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpOptionsSpec {
+    /// Enabled protocol versions (`http/1.1`, `h2`); both by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<String>>,
+    /// CORS policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_control: Option<serde_json::Value>,
+    /// Credentials extraction for one guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<serde_json::Value>,
+    /// Request headers forced on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<serde_json::Value>,
+    /// Typed request validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<serde_json::Value>,
+    /// Sluice: request limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<HttpLimitsSpec>,
+}
+
+/// Sluice-only limits of an `http` binding. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpLimitsSpec {
+    /// Largest request body accepted; bigger ones get 413 (default 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+    /// Largest request head (request line and headers) accepted (default 16 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_header_bytes: Option<u64>,
+    /// Time a client has to send its request head (default 10 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Concurrent HTTP/2 streams per connection (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_streams: Option<u32>,
+}
+
+/// `http-kafka` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpKafkaOptionsSpec {
+    /// Idempotency key header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<IdempotencySpec>,
+    /// Correlation header names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationSpec>,
+}
+
+/// `options.idempotency` of `http-kafka`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySpec {
+    /// Request header holding the idempotency key (default `idempotency-key`).
+    pub header: String,
+}
+
+/// `options.correlation` of `http-kafka`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationSpec {
+    /// Kafka header names.
+    pub headers: CorrelationHeadersSpec,
+}
+
+/// Kafka header names used by correlated request-response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CorrelationHeadersSpec {
+    /// Default `zilla:reply-to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Default `zilla:correlation-id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+/// `kafka` binding options; which fields apply depends on the kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KafkaOptionsSpec {
+    /// `client`: bootstrap servers, `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<Vec<String>>,
+    /// `client`, Sluice: extra librdkafka properties (`linger.ms`, `message.timeout.ms`, ...).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub properties: IndexMap<String, String>,
+    /// `client`: SASL settings (Zilla 1.x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl: Option<serde_json::Value>,
+    /// `client`: guard-based authorization (Zilla 2.x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<serde_json::Value>,
+    /// `cache_server`: topics fetched from start even with no client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Vec<String>>,
+    /// `cache_server` / `cache_client`: per-topic settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<Vec<serde_json::Value>>,
+}
+
+/// A route of any binding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteSpec {
+    /// Conditions, any of which selects the route; empty matches everything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<ConditionSpec>,
+    /// Where matching traffic goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    /// Type-specific action parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with: Option<WithSpec>,
+    /// Guard name to required roles.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub guarded: IndexMap<String, Vec<String>>,
+}
+
+/// A route condition, by binding type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ConditionSpec {
+    /// `tcp`: local port.
+    Tcp(TcpConditionSpec),
+    /// `http`: header patterns.
+    Http(HttpConditionSpec),
+    /// `http-kafka`: method and path.
+    HttpKafka(HttpKafkaConditionSpec),
+}
+
+/// `tcp` route condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpConditionSpec {
+    /// The local port(s) the connection arrived on.
+    pub port: PortSpec,
+}
+
+/// `http` route condition: every listed header must match its `*` pattern.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConditionSpec {
+    /// Header name (`:method`, `:path`, `:scheme`, `:authority` or a header) to pattern.
+    pub headers: IndexMap<String, String>,
+}
+
+/// `http-kafka` route condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpKafkaConditionSpec {
+    /// HTTP method; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Path template; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Route `with`, by binding type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum WithSpec {
+    /// `http-kafka`.
+    HttpKafka(HttpKafkaWithSpec),
+    /// `http`: header overrides.
+    Http(serde_json::Value),
+}
+
+/// What an `http-kafka` route does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpKafkaWithSpec {
+    /// `produce` or `fetch`.
+    pub capability: Capability,
+    /// Topic name template.
+    pub topic: String,
+    /// Produce acknowledgement level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acks: Option<Acks>,
+    /// Record key template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Kafka header name to value template.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub overrides: IndexMap<String, String>,
+    /// Reply topic; selects request-response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Request header carrying the correlation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Response headers of a 202 for async request-response.
+    #[serde(default, rename = "async", skip_serializing_if = "IndexMap::is_empty")]
+    pub async_headers: IndexMap<String, String>,
+    /// Fetch filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<serde_json::Value>>,
+    /// Fetch as a JSON list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<serde_json::Value>,
+}
+
+/// What an `http-kafka` route does with Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Write a record.
+    Produce,
+    /// Read records.
+    Fetch,
+}
+
+/// Produce acknowledgement level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Acks {
+    /// `acks=0`: answered once the record is handed to the network.
+    None,
+    /// `acks=1`: the partition leader wrote it.
+    LeaderOnly,
+    /// `acks=all` (default): every in-sync replica wrote it.
+    InSyncReplicas,
+}
+
+impl Acks {
+    /// The librdkafka `acks` value.
+    pub fn as_kafka(self) -> &'static str {
+        match self {
+            Self::None => "0",
+            Self::LeaderOnly => "1",
+            Self::InSyncReplicas => "all",
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The compiled, immutable route table the data plane serves from.
+//!
+//! A [`RouteTable`] is built once per configuration revision by [`RouteTable::compile`]
+//! (validation included) and then only read: the data plane holds it behind one `ArcSwap`
+//! and swaps it whole.
+//!
+//! Resolution of a request follows the binding chain of the configuration:
+//! tcp listener port -> `http` server (header conditions) -> `http-kafka` or `echo`
+//! (method and path) -> action.
+
+mod compile;
+
+use indexmap::IndexMap;
+
+use crate::path::{BadParam, Params, PathTemplate, wildcard_match};
+use crate::spec::Acks;
+use crate::template::Template;
+
+pub use compile::{CompileOptions, check_topic_name};
+
+/// Default largest request body.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+/// Default largest request head.
+pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
+/// Default time to receive a request head.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Default concurrent HTTP/2 streams per connection.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default idempotency key header.
+pub const DEFAULT_IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The compiled configuration.
+#[derive(Debug)]
+pub struct RouteTable {
+    /// The configuration's namespace name.
+    pub name: String,
+    /// TCP listeners to bind.
+    pub listeners: Vec<Listener>,
+    /// Kafka clusters the routes produce to.
+    pub clusters: Vec<KafkaCluster>,
+    servers: Vec<HttpServer>,
+    http_kafka: Vec<HttpKafkaBinding>,
+}
+
+/// One TCP port to listen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// The `tcp` binding that declared it.
+    pub binding: String,
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind; `0` asks the system for a free port (tests).
+    pub port: u16,
+    server: usize,
+}
+
+/// An `http` server binding.
+#[derive(Debug)]
+pub struct HttpServer {
+    /// Binding name.
+    pub binding: String,
+    /// HTTP/1.1 enabled.
+    pub http1: bool,
+    /// HTTP/2 (h2c prior knowledge on plaintext) enabled.
+    pub h2: bool,
+    /// Request limits.
+    pub limits: HttpLimits,
+    routes: Vec<HttpRoute>,
+    exit: Option<Exit>,
+}
+
+/// Limits applied to every request of an `http` binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Largest request body, bytes.
+    pub max_body_bytes: u64,
+    /// Largest request head, bytes.
+    pub max_header_bytes: u64,
+    /// Time to receive a request head, milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// Concurrent HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct HttpRoute {
+    /// Any-of list; each entry is an all-of list of (header name, pattern).
+    when: Vec<Vec<(String, String)>>,
+    exit: Exit,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Exit {
+    HttpKafka(usize),
+    Echo,
+}
+
+/// An `http-kafka` proxy binding.
+#[derive(Debug)]
+pub struct HttpKafkaBinding {
+    /// Binding name.
+    pub binding: String,
+    /// Request header holding the idempotency key, lowercase.
+    pub idempotency_header: String,
+    routes: Vec<HttpKafkaRoute>,
+}
+
+/// One `http-kafka` route.
+#[derive(Debug)]
+pub struct HttpKafkaRoute {
+    /// Position in the binding's routes, for logs and metrics.
+    pub index: usize,
+    when: Vec<RequestCondition>,
+    /// What to do.
+    pub action: Action,
+}
+
+#[derive(Debug)]
+struct RequestCondition {
+    method: Option<String>,
+    path: Option<PathTemplate>,
+}
+
+/// What a matched `http-kafka` route does.
+#[derive(Debug)]
+pub enum Action {
+    /// One-way produce.
+    Produce(ProduceAction),
+}
+
+/// A one-way produce: one record per request, answered 204 once acknowledged.
+#[derive(Debug)]
+pub struct ProduceAction {
+    /// Index into [`RouteTable::clusters`].
+    pub cluster: usize,
+    /// Topic name.
+    pub topic: Template,
+    /// Acknowledgement level.
+    pub acks: Acks,
+    /// Record key; `None` writes a null key.
+    pub key: Option<Template>,
+    /// Kafka headers added after `content-type`, in configuration order.
+    pub overrides: Vec<(String, Template)>,
+}
+
+/// A Kafka cluster, from a `kafka` client binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaCluster {
+    /// The `kafka` client binding.
+    pub binding: String,
+    /// Bootstrap servers; empty means "use the embedded development broker".
+    pub servers: Vec<String>,
+    /// Extra librdkafka properties.
+    pub properties: IndexMap<String, String>,
+    /// Topics named literally by routes (created on the embedded broker).
+    pub topics: Vec<String>,
+}
+
+/// The parts of a request that routing looks at.
+pub trait RequestHead {
+    /// `GET`, `POST`, ...
+    fn method(&self) -> &str;
+    /// The path, without query string, still percent-encoded.
+    fn path(&self) -> &str;
+    /// `http` or `https`.
+    fn scheme(&self) -> &str;
+    /// Host and port the request was sent to.
+    fn authority(&self) -> &str;
+    /// A request header by lowercase name (first value).
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+/// Outcome of routing one request.
+#[derive(Debug)]
+pub enum Resolved<'t> {
+    /// An `echo` binding answers.
+    Echo,
+    /// An `http-kafka` route matched.
+    HttpKafka {
+        /// The binding.
+        binding: &'t HttpKafkaBinding,
+        /// The route.
+        route: &'t HttpKafkaRoute,
+        /// Path parameters, percent-decoded.
+        params: Params,
+    },
+    /// A route matched but a path parameter is not valid UTF-8.
+    BadParam(BadParam),
+    /// Nothing matched.
+    NotFound,
+}
+
+impl RouteTable {
+    /// The `http` server serving `port`, if any.
+    pub fn server_for_port(&self, port: u16) -> Option<&HttpServer> {
+        self.listeners
+            .iter()
+            .find(|listener| listener.port == port)
+            .and_then(|listener| self.servers.get(listener.server))
+    }
+
+    /// Routes a request that arrived on listener `port`.
+    pub fn resolve(&self, port: u16, request: &dyn RequestHead) -> Resolved<'_> {
+        let Some(server) = self.server_for_port(port) else {
+            return Resolved::NotFound;
+        };
+        let exit = server
+            .routes
+            .iter()
+            .find(|route| route.when.is_empty() || route.when.iter().any(|all| headers_match(all, request)))
+            .map(|route| route.exit)
+            .or(server.exit);
+        match exit {
+            None => Resolved::NotFound,
+            Some(Exit::Echo) => Resolved::Echo,
+            Some(Exit::HttpKafka(index)) => self.resolve_http_kafka(&self.http_kafka[index], request),
+        }
+    }
+
+    fn resolve_http_kafka<'t>(
+        &'t self,
+        binding: &'t HttpKafkaBinding,
+        request: &dyn RequestHead,
+    ) -> Resolved<'t> {
+        for route in &binding.routes {
+            if route.when.is_empty() {
+                return Resolved::HttpKafka {
+                    binding,
+                    route,
+                    params: Vec::new(),
+                };
+            }
+            for condition in &route.when {
+                match condition.matches(request) {
+                    None => continue,
+                    Some(Ok(params)) => {
+                        return Resolved::HttpKafka {
+                            binding,
+                            route,
+                            params,
+                        };
+                    }
+                    Some(Err(bad)) => return Resolved::BadParam(bad),
+                }
+            }
+        }
+        Resolved::NotFound
+    }
+}
+
+impl RequestCondition {
+    fn matches(&self, request: &dyn RequestHead) -> Option<Result<Params, BadParam>> {
+        if let Some(method) = &self.method {
+            if !method.eq_ignore_ascii_case(request.method()) {
+                return None;
+            }
+        }
+        match &self.path {
+            Some(path) => path.matches(request.path()),
+            None => Some(Ok(Vec::new())),
+        }
+    }
+}
+
+fn headers_match(all: &[(String, String)], request: &dyn RequestHead) -> bool {
+    all.iter().all(|(name, pattern)| {
+        let value = match name.as_str() {
+            ":method" => Some(request.method()),
+            ":path" => Some(request.path()),
+            ":scheme" => Some(request.scheme()),
+            ":authority" => Some(request.authority()),
+            other => request.header(other),
+        };
+        value.is_some_and(|value| wildcard_match(pattern, value))
+    })
+}
+
+#[cfg(test)]
+mod tests;

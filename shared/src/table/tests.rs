@@ -1,0 +1,307 @@
+use super::*;
+use crate::spec::parse_config_with_env;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn compile(text: &str) -> Result<RouteTable, Vec<(String, String)>> {
+    let spec = parse_config_with_env(text, &no_env).map_err(|e| {
+        e.iter()
+            .map(|e| (e.pointer.clone(), e.message.clone()))
+            .collect::<Vec<_>>()
+    })?;
+    RouteTable::compile(&spec, &CompileOptions::default()).map_err(|e| {
+        e.iter()
+            .map(|e| (e.pointer.clone(), e.message.clone()))
+            .collect()
+    })
+}
+
+fn errors(text: &str) -> Vec<(String, String)> {
+    compile(text).expect_err("configuration should be rejected")
+}
+
+fn has(errors: &[(String, String)], pointer: &str, needle: &str) -> bool {
+    errors
+        .iter()
+        .any(|(p, m)| p == pointer && m.contains(needle))
+}
+
+/// A valid chain with `{ROUTES}` standing for the http-kafka routes.
+const CHAIN: &str = r#"
+name: test
+bindings:
+  tcp:
+    type: tcp
+    kind: server
+    options: { host: 127.0.0.1, port: 8080 }
+    exit: http
+  http:
+    type: http
+    kind: server
+    exit: mapping
+  mapping:
+    type: http-kafka
+    kind: proxy
+    routes:
+{ROUTES}
+  cache:
+    type: kafka
+    kind: cache_client
+    exit: client
+  client:
+    type: kafka
+    kind: client
+    options: { servers: [ "localhost:9092" ] }
+"#;
+
+fn chain(routes: &str) -> String {
+    CHAIN.replace("{ROUTES}", routes)
+}
+
+struct Request {
+    method: &'static str,
+    path: &'static str,
+}
+
+impl RequestHead for Request {
+    fn method(&self) -> &str {
+        self.method
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn scheme(&self) -> &str {
+        "http"
+    }
+    fn authority(&self) -> &str {
+        "localhost:8080"
+    }
+    fn header(&self, _: &str) -> Option<&str> {
+        None
+    }
+}
+
+#[test]
+fn quickstart_compiles() {
+    let table = compile(crate::QUICKSTART_CONFIG).expect("quick-start is valid");
+    assert_eq!(table.listeners.len(), 1);
+    assert_eq!(table.listeners[0].port, 7114);
+    assert_eq!(table.clusters.len(), 1);
+    assert!(table.clusters[0].servers.is_empty());
+    assert_eq!(table.clusters[0].topics, vec!["events", "items"]);
+}
+
+#[test]
+fn routes_resolve_first_match_with_decoded_params() {
+    let table = compile(&chain(
+        r#"      - when: [ { method: PUT, path: "/items/{id}" } ]
+        exit: cache
+        with: { capability: produce, topic: items, key: "${params.id}" }
+      - when: [ { path: "/items/*" } ]
+        exit: cache
+        with: { capability: produce, topic: other }"#,
+    ))
+    .expect("valid");
+    let resolved = table.resolve(8080, &Request { method: "put", path: "/items/a%20b" });
+    let Resolved::HttpKafka { route, params, .. } = resolved else {
+        panic!("expected a route, got {resolved:?}");
+    };
+    assert_eq!(route.index, 0);
+    assert_eq!(params, vec![("id".to_owned(), "a b".to_owned())]);
+    let Resolved::HttpKafka { route, .. } = table.resolve(8080, &Request { method: "POST", path: "/items/1" }) else {
+        panic!("expected the wildcard route");
+    };
+    assert_eq!(route.index, 1);
+    assert!(matches!(table.resolve(8080, &Request { method: "GET", path: "/nothing" }), Resolved::NotFound));
+    assert!(matches!(table.resolve(9999, &Request { method: "PUT", path: "/items/1" }), Resolved::NotFound));
+    assert!(matches!(
+        table.resolve(8080, &Request { method: "PUT", path: "/items/%FF" }),
+        Resolved::BadParam(_)
+    ));
+}
+
+#[test]
+fn exit_naming_a_missing_binding_is_reported() {
+    let found = errors(&chain(
+        "      - exit: nowhere\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/exit", "exit 'nowhere' names no binding"), "{found:?}");
+}
+
+#[test]
+fn exit_cycles_are_reported() {
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        .replace("exit: client\n", "exit: server_cache\n")
+        + "  server_cache:\n    type: kafka\n    kind: cache_server\n    exit: cache\n";
+    let found = errors(&text);
+    assert!(
+        found.iter().any(|(_, m)| m.contains("exits form a cycle: cache -> server_cache -> cache")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn malformed_path_templates_are_reported() {
+    let found = errors(&chain(
+        "      - when: [ { path: \"/items/{id\" } ]\n        exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/when/0/path", "unbalanced"), "{found:?}");
+}
+
+#[test]
+fn guarded_naming_a_missing_guard_is_reported() {
+    let found = errors(&chain(
+        "      - guarded: { jwt0: [ read ] }\n        exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(
+        has(&found, "/bindings/mapping/routes/0/guarded/jwt0", "guard 'jwt0' is not defined"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn http_binding_without_listener_is_reported() {
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        + "  lonely:\n    type: http\n    kind: server\n    exit: mapping\n";
+    let found = errors(&text);
+    assert!(has(&found, "/bindings/lonely", "not the exit of any tcp server"), "{found:?}");
+}
+
+#[test]
+fn duplicate_listener_ports_are_reported() {
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        + "  tcp2:\n    type: tcp\n    kind: server\n    options: { port: [ 9000, 8080 ] }\n    exit: http\n";
+    let found = errors(&text);
+    assert!(
+        has(&found, "/bindings/tcp2/options/port", "port 8080 is already used by tcp binding 'tcp'"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn params_must_be_captured_by_every_path() {
+    let found = errors(&chain(
+        r#"      - when: [ { path: "/a/{id}" }, { path: "/b" } ]
+        exit: cache
+        with: { capability: produce, topic: t, key: "${params.id}" }"#,
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/with/key", "not captured by every"), "{found:?}");
+}
+
+#[test]
+fn invalid_topics_and_exit_types_are_reported() {
+    let found = errors(&chain(
+        "      - exit: http\n        with: { capability: produce, topic: \"bad topic\" }",
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/exit", "expected a kafka"), "{found:?}");
+    let found = errors(&chain(
+        "      - exit: cache\n        with: { capability: produce, topic: \"bad topic\" }",
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/with/topic", "not a valid Kafka topic"), "{found:?}");
+}
+
+#[test]
+fn unimplemented_features_are_rejected_with_their_location() {
+    let found = errors(&chain(
+        "      - exit: cache\n        with: { capability: fetch, topic: t }\n      - exit: cache\n        with: { capability: produce, topic: t, reply-to: r }",
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/with/capability", "not supported"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/1/with/reply-to", "not supported"), "{found:?}");
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let text = chain(
+        r#"      - when: [ { path: "/items/{id" } ]
+        exit: nowhere
+        with: { capability: produce, topic: t }
+      - guarded: { missing: [] }
+        exit: cache
+        with: { capability: produce, topic: t }"#,
+    )
+    .replace("name: test", "name: 9bad")
+    + "  lonely:\n    type: http\n    kind: server\n    exit: mapping\n";
+    let found = errors(&text);
+    assert!(has(&found, "/name", "must start with a letter"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/0/exit", "names no binding"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/0/when/0/path", "unbalanced"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/1/guarded/missing", "not defined"), "{found:?}");
+    assert!(has(&found, "/bindings/lonely", "no listener"), "{found:?}");
+}
+
+#[test]
+fn reserved_kafka_properties_and_bad_limits_are_rejected() {
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        .replace(
+            "options: { servers: [ \"localhost:9092\" ] }",
+            "options: { servers: [ \"nohost\" ], properties: { acks: \"1\" } }",
+        )
+        .replace(
+            "    kind: server\n    exit: mapping",
+            "    kind: server\n    options: { limits: { max-header-bytes: 10 } }\n    exit: mapping",
+        );
+    let found = errors(&text);
+    assert!(has(&found, "/bindings/client/options/servers/0", "not host:port"), "{found:?}");
+    assert!(has(&found, "/bindings/client/options/properties/acks", "set by sluice"), "{found:?}");
+    assert!(has(&found, "/bindings/http/options/limits/max-header-bytes", "outside"), "{found:?}");
+}
+
+#[test]
+fn kafka_override_replaces_servers() {
+    let spec = parse_config_with_env(crate::QUICKSTART_CONFIG, &no_env).expect("valid");
+    let options = CompileOptions {
+        kafka_servers: Some(vec!["127.0.0.1:19092".to_owned()]),
+    };
+    let table = RouteTable::compile(&spec, &options).expect("valid");
+    assert_eq!(table.clusters[0].servers, vec!["127.0.0.1:19092"]);
+}
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            (0u32..70000).prop_map(|n| serde_json::json!(n)),
+            prop::sample::select(vec![
+                "tcp", "http", "http-kafka", "kafka", "echo", "server", "proxy", "client",
+                "cache_client", "/items/{id}", "${params.id}", "produce", "fetch", "a", "b",
+            ])
+            .prop_map(|s| serde_json::Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "type", "kind", "options", "routes", "exit", "when", "with", "path",
+                            "method", "topic", "capability", "port", "headers", "a", "b",
+                        ]),
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|pairs| serde_json::Value::Object(
+                    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn compiling_arbitrary_documents_never_panics(bindings in prop::collection::vec(value(), 0..5)) {
+            let names = ["a", "b", "c", "d", "e"];
+            let document = serde_json::json!({
+                "name": "fuzz",
+                "bindings": names.iter().zip(bindings).map(|(n, v)| ((*n).to_owned(), v)).collect::<serde_json::Map<_, _>>(),
+            });
+            let _ = compile(&document.to_string());
+        }
+    }
+}
