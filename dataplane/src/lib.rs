@@ -1,1 +1,23 @@
-//! placeholder
+//! The Sluice data plane: HTTP listeners and the request path to Kafka.
+//!
+//! It reads configuration only through one route-table handle ([`DataPlane::apply`] swaps
+//! it whole); it never depends on the control plane.
+//!
+//! Modules:
+//! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
+//! - `handler`: one request top to bottom: resolve route, act, answer; the one place where
+//!   errors become responses.
+//! - `proxy`: the actions: one-way produce (`proxy/produce.rs`) and echo.
+//! - [`kafka`]: the shared Kafka producers and the embedded development broker.
+//! - [`error`]: the data-plane error type and its mapping to HTTP.
+
+pub mod error;
+mod handler;
+pub mod kafka;
+mod proxy;
+mod response;
+pub mod server;
+
+pub use error::DataPlaneError;
+pub use kafka::embedded::EmbeddedBroker;
+pub use server::{DataPlane, DataPlaneOptions};

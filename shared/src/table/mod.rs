@@ -202,12 +202,33 @@ pub enum Resolved<'t> {
 }
 
 impl RouteTable {
+    /// A table with no listener and no route.
+    pub fn empty() -> Self {
+        Self {
+            name: String::new(),
+            listeners: Vec::new(),
+            clusters: Vec::new(),
+            servers: Vec::new(),
+            http_kafka: Vec::new(),
+        }
+    }
+
     /// The `http` server serving `port`, if any.
     pub fn server_for_port(&self, port: u16) -> Option<&HttpServer> {
         self.listeners
             .iter()
             .find(|listener| listener.port == port)
             .and_then(|listener| self.servers.get(listener.server))
+    }
+
+    /// Every produce action, for preparing the producers a table needs.
+    pub fn produce_actions(&self) -> impl Iterator<Item = &ProduceAction> {
+        self.http_kafka
+            .iter()
+            .flat_map(|binding| binding.routes.iter())
+            .map(|route| match &route.action {
+                Action::Produce(action) => action,
+            })
     }
 
     /// Routes a request that arrived on listener `port`.

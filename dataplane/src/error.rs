@@ -1,0 +1,52 @@
+//! Data-plane errors and their HTTP meaning.
+
+use sluice_shared::ErrorCode;
+
+/// Why a request failed; [`DataPlaneError::code`] decides the status and JSON `code`.
+#[derive(Debug, thiserror::Error)]
+pub enum DataPlaneError {
+    /// No route matches.
+    #[error("no route for {method} {path}")]
+    NoRoute {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+    },
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is over the limit.
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, bytes.
+        limit: u64,
+    },
+    /// Reading the request body failed.
+    #[error("reading the request body failed: {0}")]
+    Body(String),
+    /// Kafka failed; the code says how.
+    #[error("{message}")]
+    Kafka {
+        /// Classification.
+        code: ErrorCode,
+        /// For the client and the log.
+        message: String,
+    },
+    /// An internal failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DataPlaneError {
+    /// The error code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NoRoute { .. } => ErrorCode::NotFound,
+            Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::Kafka { code, .. } => *code,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The embedded development broker: librdkafka's in-process mock cluster.
+//!
+//! It speaks the real Kafka protocol on a loopback port, keeps everything in memory (about
+//! 5 MiB or 100k messages per partition), has no admin API and no persistence. The mock
+//! handle is not `Send`, so it lives on its own thread and is driven through a channel.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rdkafka::mocking::MockCluster;
+
+enum Command {
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        done: mpsc::Sender<Result<(), String>>,
+    },
+}
+
+/// A running embedded broker; stopped when dropped.
+pub struct EmbeddedBroker {
+    bootstrap: String,
+    commands: Option<mpsc::Sender<Command>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EmbeddedBroker {
+    /// Starts a one-broker mock cluster on a loopback port.
+    pub fn start() -> Result<Self, String> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
+        let (commands, command_rx) = mpsc::channel::<Command>();
+        let thread = std::thread::Builder::new()
+            .name("sluice-embedded-kafka".to_owned())
+            .spawn(move || {
+                let mock = match MockCluster::new(1) {
+                    Ok(mock) => mock,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(mock.bootstrap_servers()));
+                // Runs until every sender is dropped.
+                for command in command_rx {
+                    match command {
+                        Command::CreateTopic {
+                            name,
+                            partitions,
+                            done,
+                        } => {
+                            let result = mock
+                                .create_topic(&name, partitions, 1)
+                                .map_err(|e| e.to_string());
+                            let _ = done.send(result);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the embedded broker thread: {e}"))?;
+        let bootstrap = ready_rx
+            .recv()
+            .map_err(|_| "the embedded broker thread died".to_owned())??;
+        Ok(Self {
+            bootstrap,
+            commands: Some(commands),
+            thread: Some(thread),
+        })
+    }
+
+    /// `host:port` of the broker.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
+    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), String> {
+        let (done, result) = mpsc::channel();
+        let command = Command::CreateTopic {
+            name: name.to_owned(),
+            partitions,
+            done,
+        };
+        self.commands
+            .as_ref()
+            .ok_or("the embedded broker is stopped")?
+            .send(command)
+            .map_err(|_| "the embedded broker is stopped".to_owned())?;
+        match result.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) if message.contains("exists") => Ok(()),
+            Ok(Err(message)) => Err(message),
+            Err(_) => Err("the embedded broker is stopped".to_owned()),
+        }
+    }
+}
+
+impl Drop for EmbeddedBroker {
+    fn drop(&mut self) {
+        self.commands.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
