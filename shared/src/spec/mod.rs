@@ -8,7 +8,7 @@
 mod parse;
 mod port;
 
-pub use parse::{parse_config, parse_config_with_env};
+pub use parse::{MAX_DOCUMENT_BYTES, parse_config, parse_config_with_env};
 pub use port::PortSpec;
 
 use indexmap::IndexMap;

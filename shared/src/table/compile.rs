@@ -24,6 +24,8 @@ use crate::template::{Allowed, Template};
 pub struct CompileOptions {
     /// Replaces the `servers` of every `kafka` client binding (`--kafka`).
     pub kafka_servers: Option<Vec<String>>,
+    /// Servers for `kafka` client bindings that name none (the embedded broker).
+    pub fallback_servers: Option<Vec<String>>,
 }
 
 /// librdkafka properties Sluice sets itself; the configuration has its own field for each.
@@ -334,6 +336,8 @@ impl<'a> Compiler<'a> {
             }
             if let Some(servers) = &self.options.kafka_servers {
                 cluster.servers = servers.clone();
+            } else if cluster.servers.is_empty() {
+                cluster.servers = self.options.fallback_servers.clone().unwrap_or_default();
             }
             if let Some(exit) = &binding.exit {
                 self.expect_exit(&format!("{at}/exit"), exit, BindingType::Tcp, &[BindingKind::Client]);

@@ -253,6 +253,7 @@ fn kafka_override_replaces_servers() {
     let spec = parse_config_with_env(crate::QUICKSTART_CONFIG, &no_env).expect("valid");
     let options = CompileOptions {
         kafka_servers: Some(vec!["127.0.0.1:19092".to_owned()]),
+        ..CompileOptions::default()
     };
     let table = RouteTable::compile(&spec, &options).expect("valid");
     assert_eq!(table.clusters[0].servers, vec!["127.0.0.1:19092"]);
