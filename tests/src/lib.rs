@@ -1,1 +1,283 @@
-//! placeholder
+//! End-to-end test support: a Kafka broker, a running Sluice, an HTTP client and a Kafka
+//! consumer to check what landed.
+//!
+//! The broker is the one named by `KAFKA_BOOTSTRAP_SERVERS` (the test command starts Tansu
+//! and sets it), or, when that is unset, librdkafka's in-process mock cluster. Every test
+//! uses its own topics, created explicitly with one partition.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
+use sluice_dataplane::{DataPlaneOptions, EmbeddedBroker};
+
+/// The broker the tests run against.
+pub enum TestBroker {
+    /// A real broker (Tansu in CI).
+    Real(String),
+    /// The in-process mock cluster.
+    Mock(EmbeddedBroker),
+}
+
+/// The process-wide broker.
+pub fn broker() -> &'static TestBroker {
+    static BROKER: OnceLock<TestBroker> = OnceLock::new();
+    BROKER.get_or_init(|| match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+        Ok(servers) if !servers.trim().is_empty() => TestBroker::Real(servers),
+        _ => TestBroker::Mock(EmbeddedBroker::start().unwrap_or_else(|e| panic!("mock cluster: {e}"))),
+    })
+}
+
+impl TestBroker {
+    /// `host:port` list.
+    pub fn bootstrap(&self) -> &str {
+        match self {
+            Self::Real(servers) => servers,
+            Self::Mock(mock) => mock.bootstrap_servers(),
+        }
+    }
+
+    /// Whether this is the mock cluster.
+    pub fn is_mock(&self) -> bool {
+        matches!(self, Self::Mock(_))
+    }
+
+    /// Creates a fresh topic with a unique name starting with `prefix`.
+    pub async fn topic(&self, prefix: &str) -> Result<String> {
+        let name = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+        match self {
+            Self::Mock(mock) => mock.create_topic(&name, 1).map_err(|e| anyhow!(e))?,
+            Self::Real(servers) => {
+                let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+                    .set("bootstrap.servers", servers)
+                    .create()?;
+                let topic = NewTopic::new(&name, 1, TopicReplication::Fixed(1));
+                let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+                for result in admin.create_topics([&topic], &options).await? {
+                    result.map_err(|(topic, code)| anyhow!("create topic {topic}: {code}"))?;
+                }
+            }
+        }
+        Ok(name)
+    }
+
+    /// Reads `count` records from partition 0 of `topic` from the start, waiting up to
+    /// `timeout`; fails if fewer arrive. Waits a little longer to catch extra records.
+    pub async fn read(&self, topic: &str, count: usize, timeout: Duration) -> Result<Vec<Record>> {
+        let servers = self.bootstrap().to_owned();
+        let topic = topic.to_owned();
+        tokio::task::spawn_blocking(move || read_blocking(&servers, &topic, count, timeout)).await?
+    }
+}
+
+/// A record as the tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Key, if not null.
+    pub key: Option<Vec<u8>>,
+    /// Value, `None` for a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// Headers in order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Record {
+    /// The first header called `name`, as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_ref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// How long to keep polling for unexpected extra records after the expected ones arrived.
+const EXTRA_RECORD_WAIT: Duration = Duration::from_millis(300);
+
+fn read_blocking(servers: &str, topic: &str, count: usize, timeout: Duration) -> Result<Vec<Record>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", format!("sluice-tests-{}", uuid::Uuid::new_v4().simple()))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()?;
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
+    consumer.assign(&assignment)?;
+    let mut records = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut extra_deadline: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        let until = extra_deadline.unwrap_or(deadline);
+        if now >= until {
+            break;
+        }
+        match consumer.poll(until - now) {
+            Some(Ok(message)) => {
+                let headers = message
+                    .headers()
+                    .map(|headers| {
+                        headers
+                            .iter()
+                            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                records.push(Record {
+                    key: message.key().map(<[u8]>::to_vec),
+                    value: message.payload().map(<[u8]>::to_vec),
+                    headers,
+                });
+                if records.len() >= count && extra_deadline.is_none() {
+                    extra_deadline = Some(Instant::now() + EXTRA_RECORD_WAIT);
+                }
+            }
+            Some(Err(error)) => bail!("consume {topic}: {error}"),
+            None => {}
+        }
+    }
+    if records.len() < count {
+        bail!("expected {count} record(s) on {topic}, got {}: {records:?}", records.len());
+    }
+    Ok(records)
+}
+
+/// A Sluice started for one test, its listeners on ephemeral loopback ports.
+pub struct Sluice {
+    /// The app.
+    pub app: App,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// An HTTP response as the tests see it.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).with_context(|| format!("body is not JSON: {:?}", self.body))
+    }
+}
+
+impl Sluice {
+    /// Starts Sluice with configuration `text` from `source`, against the test broker.
+    pub async fn start(config: ConfigSource) -> Result<Self> {
+        let app = App::start(AppConfig {
+            config,
+            kafka: KafkaSource::Config,
+            data_plane: DataPlaneOptions {
+                bind_override: Some("127.0.0.1:0".parse()?),
+            },
+        })
+        .await?;
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Ok(Self { app, client })
+    }
+
+    /// Starts Sluice with configuration `text`.
+    pub async fn with_config(text: &str) -> Result<Self> {
+        Self::start(ConfigSource::Text(text.to_owned())).await
+    }
+
+    /// Address of the listener configured on `port`.
+    pub async fn addr(&self, port: u16) -> Result<SocketAddr> {
+        self.app.local_addr(port).await.context("no listener on that port")
+    }
+
+    /// Sends one HTTP/1.1 request to the listener configured on `port`.
+    pub async fn send(
+        &self,
+        port: u16,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<Reply> {
+        let addr = self.addr(port).await?;
+        let mut request = Request::builder().method(method).uri(format!("http://{addr}{path}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self.client.request(request.body(Full::new(body.into()))?).await?;
+        let (parts, body) = response.into_parts();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.collect().await?.to_bytes(),
+        })
+    }
+}
+
+/// A configuration with one tcp listener on `port`, an http server, and the http-kafka
+/// `routes` (YAML, indented for the routes list), producing to the test broker with
+/// `properties` (YAML flow map) on the kafka client.
+pub fn config(port: u16, http_options: &str, routes: &str, properties: &str) -> String {
+    format!(
+        r#"
+name: test
+bindings:
+  tcp:
+    type: tcp
+    kind: server
+    options: {{ host: 127.0.0.1, port: {port} }}
+    exit: http
+  http:
+    type: http
+    kind: server
+    options: {{ {http_options} }}
+    routes:
+      - when: [ {{ headers: {{ ":path": /echo }} }} ]
+        exit: echo
+    exit: mapping
+  echo:
+    type: echo
+    kind: server
+  mapping:
+    type: http-kafka
+    kind: proxy
+    routes:
+{routes}
+  cache:
+    type: kafka
+    kind: cache_client
+    exit: client
+  client:
+    type: kafka
+    kind: client
+    options:
+      servers: [ "{servers}" ]
+      properties: {{ {properties} }}
+"#,
+        servers = broker().bootstrap(),
+    )
+}
+
+/// A closed loopback port: nothing listens there.
+pub fn closed_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
