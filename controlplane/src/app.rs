@@ -71,7 +71,9 @@ impl KafkaSource {
                     None => true,
                 });
                 match bad {
-                    _ if servers.is_empty() => Err("--kafka needs host:port[,host:port] or embedded".to_owned()),
+                    _ if servers.is_empty() => {
+                        Err("--kafka needs host:port[,host:port] or embedded".to_owned())
+                    }
                     Some(bad) => Err(format!("--kafka: '{bad}' is not host:port")),
                     None => Ok(Self::Servers(servers)),
                 }
@@ -130,7 +132,10 @@ impl App {
         };
         let table = config::compile(&spec, &compile_options, &source)?;
         let needs_embedded = app_config.kafka == KafkaSource::Embedded
-            || table.clusters.iter().any(|cluster| cluster.servers.is_empty());
+            || table
+                .clusters
+                .iter()
+                .any(|cluster| cluster.servers.is_empty());
         let embedded = if needs_embedded {
             let broker = EmbeddedBroker::start().map_err(AppError::Embedded)?;
             warn!(
@@ -183,7 +188,9 @@ impl App {
 
     /// The embedded broker's bootstrap address, when it runs.
     pub fn embedded_bootstrap(&self) -> Option<&str> {
-        self.embedded.as_ref().map(EmbeddedBroker::bootstrap_servers)
+        self.embedded
+            .as_ref()
+            .map(EmbeddedBroker::bootstrap_servers)
     }
 
     /// The active route table.
@@ -198,7 +205,10 @@ impl App {
     }
 }
 
-fn create_embedded_topics(embedded: Option<&EmbeddedBroker>, table: &RouteTable) -> Result<(), AppError> {
+fn create_embedded_topics(
+    embedded: Option<&EmbeddedBroker>,
+    table: &RouteTable,
+) -> Result<(), AppError> {
     let Some(broker) = embedded else {
         return Ok(());
     };
@@ -222,7 +232,10 @@ mod tests {
     #[test]
     fn kafka_flag_forms() {
         assert_eq!(KafkaSource::from_flag(None), Ok(KafkaSource::Config));
-        assert_eq!(KafkaSource::from_flag(Some("embedded")), Ok(KafkaSource::Embedded));
+        assert_eq!(
+            KafkaSource::from_flag(Some("embedded")),
+            Ok(KafkaSource::Embedded)
+        );
         assert_eq!(
             KafkaSource::from_flag(Some("a:1, b:2")),
             Ok(KafkaSource::Servers(vec!["a:1".into(), "b:2".into()]))

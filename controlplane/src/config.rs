@@ -37,7 +37,10 @@ pub fn read_file(path: &Path) -> Result<String, ConfigLoadError> {
             source_name: path.display().to_string(),
             errors: ConfigErrors(vec![sluice_shared::ConfigError::new(
                 "",
-                format!("file is larger than {} bytes", sluice_shared::spec::MAX_DOCUMENT_BYTES),
+                format!(
+                    "file is larger than {} bytes",
+                    sluice_shared::spec::MAX_DOCUMENT_BYTES
+                ),
             )]),
         });
     }

@@ -63,7 +63,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("cannot start the runtime: {err}");
@@ -114,6 +117,7 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         }
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
-    app.shutdown(Duration::from_millis(args.shutdown_grace_ms)).await;
+    app.shutdown(Duration::from_millis(args.shutdown_grace_ms))
+        .await;
     ExitCode::SUCCESS
 }

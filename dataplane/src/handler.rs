@@ -16,16 +16,26 @@ use crate::response::{self, Body};
 use crate::server::Active;
 
 /// Answers `request`, which arrived on the listener configured for `port`.
-pub(crate) async fn handle(active: Arc<Active>, port: u16, request: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle(
+    active: Arc<Active>,
+    port: u16,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let (parts, body) = request.into_parts();
     match respond(&active, port, &parts, body).await {
         Ok(response) => response,
         Err(failure) => {
             let code = failure.code();
             match code.party() {
-                Party::Client => debug!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request refused"),
-                Party::Kafka => warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "kafka failed the request"),
-                Party::Gateway => error!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request failed"),
+                Party::Client => {
+                    debug!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request refused")
+                }
+                Party::Kafka => {
+                    warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "kafka failed the request")
+                }
+                Party::Gateway => {
+                    error!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request failed")
+                }
             }
             response::error(&failure)
         }

@@ -172,8 +172,14 @@ impl DataPlane {
             warn!("connections still referenced at shutdown");
             return;
         };
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-            warn!(grace_ms = grace.as_millis() as u64, "requests still running after the grace period; closing them");
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            warn!(
+                grace_ms = grace.as_millis() as u64,
+                "requests still running after the grace period; closing them"
+            );
         } else {
             info!("all connections closed");
         }

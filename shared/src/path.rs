@@ -43,7 +43,9 @@ pub enum PathTemplateError {
     #[error("parameter '{0}' appears twice")]
     Duplicate(String),
     /// Two parameters or wildcards follow each other with nothing between them.
-    #[error("'{0}' follows another parameter or '*' directly, so the split between them is ambiguous")]
+    #[error(
+        "'{0}' follows another parameter or '*' directly, so the split between them is ambiguous"
+    )]
     Adjacent(String),
     /// The template holds a query string.
     #[error("path template must not contain '?': the query string is never matched")]

@@ -75,7 +75,10 @@ impl Template {
             }
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                return Err(format!("'${{' at byte {} is never closed", source.len() - rest.len() + start));
+                return Err(format!(
+                    "'${{' at byte {} is never closed",
+                    source.len() - rest.len() + start
+                ));
             };
             parts.push(placeholder(&after[..end], allowed)?);
             rest = &after[end + 1..];
@@ -157,10 +160,16 @@ impl fmt::Display for Template {
 }
 
 fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, String> {
-    let refuse = |what: &str| Err(format!("'${{{inner}}}': {what} is not allowed in this field"));
+    let refuse = |what: &str| {
+        Err(format!(
+            "'${{{inner}}}': {what} is not allowed in this field"
+        ))
+    };
     if let Some(name) = inner.strip_prefix("params.") {
         if !crate::path::valid_name(name) {
-            return Err(format!("'${{{inner}}}': '{name}' is not a valid parameter name"));
+            return Err(format!(
+                "'${{{inner}}}': '{name}' is not a valid parameter name"
+            ));
         }
         return if allowed.params {
             Ok(Part::Param(name.to_owned()))
@@ -177,7 +186,9 @@ fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, String> {
     }
     if let Some(guarded) = inner.strip_prefix("guarded['") {
         let Some((guard, tail)) = guarded.split_once("']") else {
-            return Err(format!("'${{{inner}}}': expected guarded['GUARD'].identity"));
+            return Err(format!(
+                "'${{{inner}}}': expected guarded['GUARD'].identity"
+            ));
         };
         if !allowed.guarded {
             return refuse("${guarded[...]}");
@@ -185,10 +196,10 @@ fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, String> {
         if tail == ".identity" {
             return Ok(Part::GuardIdentity(guard.to_owned()));
         }
-        if let Some(name) = tail.strip_prefix(".attributes.") {
-            if crate::path::valid_name(name) {
-                return Ok(Part::GuardAttribute(guard.to_owned(), name.to_owned()));
-            }
+        if let Some(name) = tail.strip_prefix(".attributes.")
+            && crate::path::valid_name(name)
+        {
+            return Ok(Part::GuardAttribute(guard.to_owned(), name.to_owned()));
         }
         return Err(format!(
             "'${{{inner}}}': expected guarded['{guard}'].identity or guarded['{guard}'].attributes.NAME"
@@ -235,8 +246,16 @@ mod tests {
 
     #[test]
     fn unknown_or_disallowed_placeholders_are_errors() {
-        assert!(Template::parse("${nope}", ALL).unwrap_err().contains("unknown placeholder"));
-        assert!(Template::parse("${params.id", ALL).unwrap_err().contains("never closed"));
+        assert!(
+            Template::parse("${nope}", ALL)
+                .unwrap_err()
+                .contains("unknown placeholder")
+        );
+        assert!(
+            Template::parse("${params.id", ALL)
+                .unwrap_err()
+                .contains("never closed")
+        );
         let only_params = Allowed {
             params: true,
             ..Allowed::default()
@@ -251,9 +270,11 @@ mod tests {
 
     #[test]
     fn guarded_placeholders_parse() {
-        let template =
-            Template::parse("${guarded['jwt'].identity}:${guarded['jwt'].attributes.tenant}", ALL)
-                .expect("valid");
+        let template = Template::parse(
+            "${guarded['jwt'].identity}:${guarded['jwt'].attributes.tenant}",
+            ALL,
+        )
+        .expect("valid");
         assert_eq!(
             template.parts(),
             &[

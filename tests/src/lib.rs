@@ -38,7 +38,9 @@ pub fn broker() -> &'static TestBroker {
     static BROKER: OnceLock<TestBroker> = OnceLock::new();
     BROKER.get_or_init(|| match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
         Ok(servers) if !servers.trim().is_empty() => TestBroker::Real(servers),
-        _ => TestBroker::Mock(EmbeddedBroker::start().unwrap_or_else(|e| panic!("mock cluster: {e}"))),
+        _ => TestBroker::Mock(
+            EmbeddedBroker::start().unwrap_or_else(|e| panic!("mock cluster: {e}")),
+        ),
     })
 }
 
@@ -109,10 +111,18 @@ impl Record {
 /// How long to keep polling for unexpected extra records after the expected ones arrived.
 const EXTRA_RECORD_WAIT: Duration = Duration::from_millis(300);
 
-fn read_blocking(servers: &str, topic: &str, count: usize, timeout: Duration) -> Result<Vec<Record>> {
+fn read_blocking(
+    servers: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<Record>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", servers)
-        .set("group.id", format!("sluice-tests-{}", uuid::Uuid::new_v4().simple()))
+        .set(
+            "group.id",
+            format!("sluice-tests-{}", uuid::Uuid::new_v4().simple()),
+        )
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "100")
         .create()?;
@@ -153,7 +163,10 @@ fn read_blocking(servers: &str, topic: &str, count: usize, timeout: Duration) ->
         }
     }
     if records.len() < count {
-        bail!("expected {count} record(s) on {topic}, got {}: {records:?}", records.len());
+        bail!(
+            "expected {count} record(s) on {topic}, got {}: {records:?}",
+            records.len()
+        );
     }
     Ok(records)
 }
@@ -179,7 +192,8 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON.
     pub fn json(&self) -> Result<serde_json::Value> {
-        serde_json::from_slice(&self.body).with_context(|| format!("body is not JSON: {:?}", self.body))
+        serde_json::from_slice(&self.body)
+            .with_context(|| format!("body is not JSON: {:?}", self.body))
     }
 }
 
@@ -205,7 +219,10 @@ impl Sluice {
 
     /// Address of the listener configured on `port`.
     pub async fn addr(&self, port: u16) -> Result<SocketAddr> {
-        self.app.local_addr(port).await.context("no listener on that port")
+        self.app
+            .local_addr(port)
+            .await
+            .context("no listener on that port")
     }
 
     /// Sends one HTTP/1.1 request to the listener configured on `port`.
@@ -218,11 +235,16 @@ impl Sluice {
         body: impl Into<Bytes>,
     ) -> Result<Reply> {
         let addr = self.addr(port).await?;
-        let mut request = Request::builder().method(method).uri(format!("http://{addr}{path}"));
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = self.client.request(request.body(Full::new(body.into()))?).await?;
+        let response = self
+            .client
+            .request(request.body(Full::new(body.into()))?)
+            .await?;
         let (parts, body) = response.into_parts();
         Ok(Reply {
             status: parts.status,

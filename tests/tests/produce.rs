@@ -56,8 +56,15 @@ async fn post_writes_key_headers_and_value_as_configured() -> Result<()> {
     assert_eq!(record.key.as_deref(), Some(&b"a/b"[..]));
     assert_eq!(record.value.as_deref(), Some(&br#"{"name":"widget"}"#[..]));
     let names: Vec<&str> = record.headers.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, vec!["content-type", "x-source", "tenant"], "only content-type and overrides are copied");
-    assert_eq!(record.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        names,
+        vec!["content-type", "x-source", "tenant"],
+        "only content-type and overrides are copied"
+    );
+    assert_eq!(
+        record.header("content-type").as_deref(),
+        Some("application/json")
+    );
     assert_eq!(record.header("x-source").as_deref(), Some("web-a/b"));
     assert_eq!(record.header("tenant").as_deref(), Some("acme"));
     sluice.app.shutdown(Duration::from_secs(1)).await;
@@ -69,16 +76,23 @@ async fn delete_writes_a_tombstone_and_put_a_value() -> Result<()> {
     let topic = broker().topic("items").await?;
     let routes = produce_route("/items/{id}", &topic, "${params.id}", "");
     let sluice = Sluice::with_config(&config(PORT, "", &routes, "")).await?;
-    let put = sluice.send(PORT, Method::PUT, "/items/7", &[], "v1").await?;
+    let put = sluice
+        .send(PORT, Method::PUT, "/items/7", &[], "v1")
+        .await?;
     assert_eq!(put.status, StatusCode::NO_CONTENT, "{put:?}");
-    let delete = sluice.send(PORT, Method::DELETE, "/items/7", &[], "").await?;
+    let delete = sluice
+        .send(PORT, Method::DELETE, "/items/7", &[], "")
+        .await?;
     assert_eq!(delete.status, StatusCode::NO_CONTENT, "{delete:?}");
 
     let records = broker().read(&topic, 2, READ_TIMEOUT).await?;
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(records[0].value.as_deref(), Some(&b"v1"[..]));
     assert_eq!(records[1].key.as_deref(), Some(&b"7"[..]));
-    assert_eq!(records[1].value, None, "DELETE must write a tombstone (null value)");
+    assert_eq!(
+        records[1].value, None,
+        "DELETE must write a tombstone (null value)"
+    );
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
@@ -89,7 +103,13 @@ async fn idempotency_key_header_becomes_the_key_or_a_uuid() -> Result<()> {
     let routes = produce_route("/events", &topic, "${idempotencyKey}", "");
     let sluice = Sluice::with_config(&config(PORT, "", &routes, "")).await?;
     let with_key = sluice
-        .send(PORT, Method::POST, "/events", &[("idempotency-key", "order-1")], "a")
+        .send(
+            PORT,
+            Method::POST,
+            "/events",
+            &[("idempotency-key", "order-1")],
+            "a",
+        )
         .await?;
     assert_eq!(with_key.status, StatusCode::NO_CONTENT);
     let without_key = sluice.send(PORT, Method::POST, "/events", &[], "b").await?;
@@ -98,7 +118,10 @@ async fn idempotency_key_header_becomes_the_key_or_a_uuid() -> Result<()> {
     let records = broker().read(&topic, 2, READ_TIMEOUT).await?;
     assert_eq!(records[0].key.as_deref(), Some(&b"order-1"[..]));
     let generated = String::from_utf8(records[1].key.clone().unwrap_or_default())?;
-    assert!(uuid::Uuid::parse_str(&generated).is_ok(), "expected a UUID key, got {generated:?}");
+    assert!(
+        uuid::Uuid::parse_str(&generated).is_ok(),
+        "expected a UUID key, got {generated:?}"
+    );
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
@@ -109,14 +132,22 @@ async fn body_over_the_limit_is_413_and_nothing_is_produced() -> Result<()> {
     let routes = produce_route("/events", &topic, "k", "");
     let http_options = "limits: { max-body-bytes: 1024 }";
     let sluice = Sluice::with_config(&config(PORT, http_options, &routes, "")).await?;
-    let big = sluice.send(PORT, Method::POST, "/events", &[], vec![b'x'; 2000]).await?;
+    let big = sluice
+        .send(PORT, Method::POST, "/events", &[], vec![b'x'; 2000])
+        .await?;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{big:?}");
     assert_eq!(big.json()?["code"], "payload_too_large");
-    let small = sluice.send(PORT, Method::POST, "/events", &[], "small").await?;
+    let small = sluice
+        .send(PORT, Method::POST, "/events", &[], "small")
+        .await?;
     assert_eq!(small.status, StatusCode::NO_CONTENT);
 
     let records = broker().read(&topic, 1, READ_TIMEOUT).await?;
-    assert_eq!(records.len(), 1, "the refused body must not reach Kafka: {records:?}");
+    assert_eq!(
+        records.len(),
+        1,
+        "the refused body must not reach Kafka: {records:?}"
+    );
     assert_eq!(records[0].value.as_deref(), Some(&b"small"[..]));
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
@@ -126,8 +157,11 @@ async fn body_over_the_limit_is_413_and_nothing_is_produced() -> Result<()> {
 async fn record_too_large_for_kafka_is_413() -> Result<()> {
     let topic = broker().topic("large").await?;
     let routes = produce_route("/events", &topic, "k", "");
-    let sluice = Sluice::with_config(&config(PORT, "", &routes, r#""message.max.bytes": "1000""#)).await?;
-    let reply = sluice.send(PORT, Method::POST, "/events", &[], vec![b'x'; 5000]).await?;
+    let sluice =
+        Sluice::with_config(&config(PORT, "", &routes, r#""message.max.bytes": "1000""#)).await?;
+    let reply = sluice
+        .send(PORT, Method::POST, "/events", &[], vec![b'x'; 5000])
+        .await?;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{reply:?}");
     assert_eq!(reply.json()?["code"], "record_too_large");
     sluice.app.shutdown(Duration::from_secs(1)).await;
@@ -143,7 +177,12 @@ async fn no_route_is_404_with_a_json_body() -> Result<()> {
     assert_eq!(reply.headers["content-type"], "application/json");
     let body = reply.json()?;
     assert_eq!(body["code"], "not_found");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("/nowhere")), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/nowhere")),
+        "{body}"
+    );
     // Right path, wrong method: also no route.
     let reply = sluice.send(PORT, Method::PATCH, "/events", &[], "").await?;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
@@ -154,11 +193,21 @@ async fn no_route_is_404_with_a_json_body() -> Result<()> {
 #[tokio::test]
 async fn broker_down_is_503_with_retry_after_within_the_timeout() -> Result<()> {
     let timeout_ms = 1500;
-    let text = config(PORT, "", &produce_route("/events", "events", "k", ""), &format!(r#""message.timeout.ms": "{timeout_ms}""#))
-        .replace(broker().bootstrap(), &format!("127.0.0.1:{}", closed_port()?));
+    let text = config(
+        PORT,
+        "",
+        &produce_route("/events", "events", "k", ""),
+        &format!(r#""message.timeout.ms": "{timeout_ms}""#),
+    )
+    .replace(
+        broker().bootstrap(),
+        &format!("127.0.0.1:{}", closed_port()?),
+    );
     let sluice = Sluice::with_config(&text).await?;
     let started = Instant::now();
-    let reply = sluice.send(PORT, Method::POST, "/events", &[], "lost?").await?;
+    let reply = sluice
+        .send(PORT, Method::POST, "/events", &[], "lost?")
+        .await?;
     let elapsed = started.elapsed();
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
     assert!(reply.headers.contains_key("retry-after"), "{reply:?}");
@@ -174,11 +223,19 @@ async fn broker_down_is_503_with_retry_after_within_the_timeout() -> Result<()> 
 
 #[tokio::test]
 async fn echo_route_answers_without_kafka() -> Result<()> {
-    let text = config(PORT, "", &produce_route("/events", "events", "k", ""), "")
-        .replace(broker().bootstrap(), &format!("127.0.0.1:{}", closed_port()?));
+    let text = config(PORT, "", &produce_route("/events", "events", "k", ""), "").replace(
+        broker().bootstrap(),
+        &format!("127.0.0.1:{}", closed_port()?),
+    );
     let sluice = Sluice::with_config(&text).await?;
     let reply = sluice
-        .send(PORT, Method::POST, "/echo", &[("content-type", "text/plain")], "ping")
+        .send(
+            PORT,
+            Method::POST,
+            "/echo",
+            &[("content-type", "text/plain")],
+            "ping",
+        )
         .await?;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.headers["content-type"], "text/plain");

@@ -37,7 +37,9 @@ pub struct Producer {
 
 impl std::fmt::Debug for Producer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Producer").field("timeout", &self.timeout).finish()
+        f.debug_struct("Producer")
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -96,10 +98,21 @@ pub fn map_error(error: &KafkaError, topic: &str) -> DataPlaneError {
         };
     };
     let (code, message) = match rd_code {
-        QueueFull => (ErrorCode::KafkaUnavailable, "the producer queue is full".to_owned()),
-        MessageTimedOut | RequestTimedOut | AllBrokersDown | BrokerTransportFailure
-        | BrokerNotAvailable | LeaderNotAvailable | NotLeaderForPartition | NetworkException
-        | NotEnoughReplicas | NotEnoughReplicasAfterAppend | Resolve => (
+        QueueFull => (
+            ErrorCode::KafkaUnavailable,
+            "the producer queue is full".to_owned(),
+        ),
+        MessageTimedOut
+        | RequestTimedOut
+        | AllBrokersDown
+        | BrokerTransportFailure
+        | BrokerNotAvailable
+        | LeaderNotAvailable
+        | NotLeaderForPartition
+        | NetworkException
+        | NotEnoughReplicas
+        | NotEnoughReplicasAfterAppend
+        | Resolve => (
             ErrorCode::KafkaUnavailable,
             format!("kafka is unavailable for topic '{topic}': {rd_code}"),
         ),
@@ -161,13 +174,18 @@ impl ProducerPool {
         clusters: &[KafkaCluster],
         uses: impl IntoIterator<Item = (usize, Acks)>,
     ) -> Result<Producers, String> {
-        let mut live = self.live.lock().map_err(|_| "producer pool lock poisoned")?;
+        let mut live = self
+            .live
+            .lock()
+            .map_err(|_| "producer pool lock poisoned")?;
         let mut next: HashMap<ProducerKey, Arc<Producer>> = HashMap::new();
         let mut producers = Producers {
             by_cluster: vec![Default::default(); clusters.len()],
         };
         for (index, acks) in uses {
-            let cluster = clusters.get(index).ok_or("route names an unknown cluster")?;
+            let cluster = clusters
+                .get(index)
+                .ok_or("route names an unknown cluster")?;
             let key = ProducerKey {
                 servers: cluster.servers.clone(),
                 properties: cluster
@@ -215,7 +233,10 @@ fn create_producer(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Strin
         .get("message.timeout.ms")
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| {
-            format!("kafka client '{}': message.timeout.ms must be a number", cluster.binding)
+            format!(
+                "kafka client '{}': message.timeout.ms must be a number",
+                cluster.binding
+            )
         })?;
     let inner: FutureProducer = config
         .create()

@@ -13,7 +13,11 @@ use crate::error::DataPlaneError;
 use crate::response::Body;
 
 /// Reads the whole body, refusing it as soon as it is known to be over `limit`.
-pub(crate) async fn read_body(parts: &Parts, body: Incoming, limit: u64) -> Result<Bytes, DataPlaneError> {
+pub(crate) async fn read_body(
+    parts: &Parts,
+    body: Incoming,
+    limit: u64,
+) -> Result<Bytes, DataPlaneError> {
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -33,7 +37,11 @@ pub(crate) async fn read_body(parts: &Parts, body: Incoming, limit: u64) -> Resu
 }
 
 /// `echo` binding: answers 200 with the request's own body and content type, no Kafka.
-pub(crate) async fn echo(parts: &Parts, body: Incoming, limits: &HttpLimits) -> Result<Response<Body>, DataPlaneError> {
+pub(crate) async fn echo(
+    parts: &Parts,
+    body: Incoming,
+    limits: &HttpLimits,
+) -> Result<Response<Body>, DataPlaneError> {
     let bytes = read_body(parts, body, limits.max_body_bytes).await?;
     let mut response = Response::new(Body::new(bytes));
     *response.status_mut() = StatusCode::OK;

@@ -96,8 +96,14 @@ fn idempotency_key(
     action: &ProduceAction,
     parts: &Parts,
 ) -> Result<String, DataPlaneError> {
-    let used = action.key.as_ref().is_some_and(|k| k.uses_idempotency_key())
-        || action.overrides.iter().any(|(_, v)| v.uses_idempotency_key());
+    let used = action
+        .key
+        .as_ref()
+        .is_some_and(|k| k.uses_idempotency_key())
+        || action
+            .overrides
+            .iter()
+            .any(|(_, v)| v.uses_idempotency_key());
     if !used {
         return Ok(String::new());
     }

@@ -23,7 +23,10 @@ fn literal_paths_match_exactly() {
 
 #[test]
 fn param_matches_one_segment_only() {
-    assert_eq!(params("/items/{id}", "/items/42"), Some(pairs(&[("id", "42")])));
+    assert_eq!(
+        params("/items/{id}", "/items/42"),
+        Some(pairs(&[("id", "42")]))
+    );
     assert_eq!(params("/items/{id}", "/items/a/b"), None);
     assert_eq!(params("/items/{id}", "/items/"), None);
 }
@@ -64,8 +67,14 @@ fn malformed_templates_are_rejected() {
     assert_eq!(PathTemplate::parse("items"), Err(NoLeadingSlash));
     assert_eq!(PathTemplate::parse("/items/{id"), Err(Unbalanced(7)));
     assert_eq!(PathTemplate::parse("/items/id}"), Err(Unbalanced(9)));
-    assert_eq!(PathTemplate::parse("/items/{}"), Err(BadName(String::new())));
-    assert_eq!(PathTemplate::parse("/items/{a-b}"), Err(BadName("a-b".into())));
+    assert_eq!(
+        PathTemplate::parse("/items/{}"),
+        Err(BadName(String::new()))
+    );
+    assert_eq!(
+        PathTemplate::parse("/items/{a-b}"),
+        Err(BadName("a-b".into()))
+    );
     assert_eq!(PathTemplate::parse("/{a}/{a}"), Err(Duplicate("a".into())));
     assert_eq!(PathTemplate::parse("/{a}{b}"), Err(Adjacent("{b}".into())));
     assert_eq!(PathTemplate::parse("/items?x=1"), Err(Query));

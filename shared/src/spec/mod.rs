@@ -353,7 +353,7 @@ pub struct HttpKafkaConditionSpec {
 #[serde(untagged)]
 pub enum WithSpec {
     /// `http-kafka`.
-    HttpKafka(HttpKafkaWithSpec),
+    HttpKafka(Box<HttpKafkaWithSpec>),
     /// `http`: header overrides.
     Http(serde_json::Value),
 }

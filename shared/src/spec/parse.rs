@@ -30,7 +30,10 @@ pub fn parse_config_with_env(
 ) -> Result<ConfigSpec, ConfigErrors> {
     let mut errors = ConfigErrors::default();
     if text.len() > MAX_DOCUMENT_BYTES {
-        errors.push("", format!("document is larger than {MAX_DOCUMENT_BYTES} bytes"));
+        errors.push(
+            "",
+            format!("document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+        );
         return Err(errors);
     }
     let mut value = match read_document(text) {
@@ -96,7 +99,12 @@ fn substitute_env(
         }
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
-                substitute_env(item, format!("{pointer}/{}", pointer_token(key)), env, errors);
+                substitute_env(
+                    item,
+                    format!("{pointer}/{}", pointer_token(key)),
+                    env,
+                    errors,
+                );
             }
         }
         _ => {}
@@ -137,7 +145,10 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
         bindings: IndexMap::new(),
     };
     let Value::Object(top) = value else {
-        errors.push("", "the document must be a map with name, guards and bindings");
+        errors.push(
+            "",
+            "the document must be a map with name, guards and bindings",
+        );
         return spec;
     };
     let mut saw_name = false;
@@ -228,7 +239,10 @@ fn binding(value: Value, pointer: &str, errors: &mut ConfigErrors) -> Option<Bin
             BindingType::HttpKafka => typed(options, &at, errors).map(OptionsSpec::HttpKafka),
             BindingType::Kafka => typed(options, &at, errors).map(OptionsSpec::Kafka),
             other => {
-                errors.push(at, format!("a {} binding takes no options here", other.as_str()));
+                errors.push(
+                    at,
+                    format!("a {} binding takes no options here", other.as_str()),
+                );
                 None
             }
         }
@@ -266,7 +280,10 @@ fn route(
             other => {
                 errors.push(
                     at,
-                    format!("routes of a {} binding take no conditions here", other.as_str()),
+                    format!(
+                        "routes of a {} binding take no conditions here",
+                        other.as_str()
+                    ),
                 );
                 None
             }
@@ -276,10 +293,15 @@ fn route(
     let with = raw.with.and_then(|with| {
         let at = format!("{pointer}/with");
         match binding_type {
-            BindingType::HttpKafka => typed(with, &at, errors).map(WithSpec::HttpKafka),
+            BindingType::HttpKafka => {
+                typed(with, &at, errors).map(|with| WithSpec::HttpKafka(Box::new(with)))
+            }
             BindingType::Http => Some(WithSpec::Http(with)),
             other => {
-                errors.push(at, format!("routes of a {} binding take no 'with'", other.as_str()));
+                errors.push(
+                    at,
+                    format!("routes of a {} binding take no 'with'", other.as_str()),
+                );
                 None
             }
         }

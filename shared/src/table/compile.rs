@@ -32,7 +32,10 @@ pub struct CompileOptions {
 const RESERVED_PROPERTIES: &[(&str, &str)] = &[
     ("bootstrap.servers", "use options.servers"),
     ("acks", "use 'acks' on the http-kafka route"),
-    ("request.required.acks", "use 'acks' on the http-kafka route"),
+    (
+        "request.required.acks",
+        "use 'acks' on the http-kafka route",
+    ),
 ];
 
 /// Upper bounds for the Sluice limits, so a typo cannot disable a protection.
@@ -118,13 +121,17 @@ impl<'a> Compiler<'a> {
                 HttpKafka => &[Proxy],
                 Kafka => &[CacheClient, CacheServer, Client],
                 Tls => {
-                    self.errors.push(format!("{at}/type"), not_yet("TLS (type tls)"));
+                    self.errors
+                        .push(format!("{at}/type"), not_yet("TLS (type tls)"));
                     continue;
                 }
                 Sse | SseKafka => {
                     self.errors.push(
                         format!("{at}/type"),
-                        not_yet(&format!("Server-Sent Events (type {})", binding.binding_type.as_str())),
+                        not_yet(&format!(
+                            "Server-Sent Events (type {})",
+                            binding.binding_type.as_str()
+                        )),
                     );
                     continue;
                 }
@@ -145,7 +152,8 @@ impl<'a> Compiler<'a> {
                 if let Some(exit) = &route.exit {
                     self.check_exit_exists(&format!("{at}/routes/{index}/exit"), exit);
                 } else if binding.binding_type != Kafka {
-                    self.errors.push(format!("{at}/routes/{index}"), "missing field 'exit'");
+                    self.errors
+                        .push(format!("{at}/routes/{index}"), "missing field 'exit'");
                 }
             }
             if let Some(exit) = &binding.exit {
@@ -160,8 +168,14 @@ impl<'a> Compiler<'a> {
                     format!("{at}/routes"),
                     "kafka bindings take a single binding-level 'exit', not routes",
                 ),
-                Echo if binding.options.is_some() || !binding.routes.is_empty() || binding.exit.is_some() => {
-                    self.errors.push(at.clone(), "an echo binding takes no options, routes or exit")
+                Echo if binding.options.is_some()
+                    || !binding.routes.is_empty()
+                    || binding.exit.is_some() =>
+                {
+                    self.errors.push(
+                        at.clone(),
+                        "an echo binding takes no options, routes or exit",
+                    )
                 }
                 Tcp if binding.kind == Client && binding.options.is_some() => self.errors.push(
                     format!("{at}/options"),
@@ -174,7 +188,8 @@ impl<'a> Compiler<'a> {
 
     fn check_exit_exists(&mut self, pointer: &str, exit: &str) {
         if !self.spec.bindings.contains_key(exit) {
-            self.errors.push(pointer, format!("exit '{exit}' names no binding"));
+            self.errors
+                .push(pointer, format!("exit '{exit}' names no binding"));
         }
     }
 
@@ -246,7 +261,8 @@ impl<'a> Compiler<'a> {
                         pointer_token(guard)
                     );
                     if !self.spec.guards.contains_key(guard) {
-                        self.errors.push(at, format!("guard '{guard}' is not defined under /guards"));
+                        self.errors
+                            .push(at, format!("guard '{guard}' is not defined under /guards"));
                     }
                 }
             }
@@ -280,11 +296,15 @@ impl<'a> Compiler<'a> {
                         }
                     }
                     if options.topics.is_some() {
-                        self.errors.push(format!("{at}/options/topics"), not_yet("per-topic cache settings"));
+                        self.errors.push(
+                            format!("{at}/options/topics"),
+                            not_yet("per-topic cache settings"),
+                        );
                     }
                     for (index, topic) in options.bootstrap.iter().flatten().enumerate() {
                         if let Err(message) = check_topic_name(topic) {
-                            self.errors.push(format!("{at}/options/bootstrap/{index}"), message);
+                            self.errors
+                                .push(format!("{at}/options/bootstrap/{index}"), message);
                         }
                     }
                 }
@@ -307,7 +327,8 @@ impl<'a> Compiler<'a> {
                     );
                 }
                 if options.sasl.is_some() || options.authorization.is_some() {
-                    self.errors.push(format!("{at}/options"), not_yet("SASL to Kafka"));
+                    self.errors
+                        .push(format!("{at}/options"), not_yet("SASL to Kafka"));
                 }
                 for (index, server) in options.servers.iter().flatten().enumerate() {
                     match server.rsplit_once(':') {
@@ -325,7 +346,10 @@ impl<'a> Compiler<'a> {
                             format!("{at}/options/properties/{}", pointer_token(key)),
                             format!("property '{key}' is set by sluice; {instead}"),
                         );
-                    } else if key.starts_with("sasl.") || key == "security.protocol" || key.starts_with("ssl.") {
+                    } else if key.starts_with("sasl.")
+                        || key == "security.protocol"
+                        || key.starts_with("ssl.")
+                    {
                         self.errors.push(
                             format!("{at}/options/properties/{}", pointer_token(key)),
                             not_yet("TLS and SASL to Kafka"),
@@ -340,7 +364,12 @@ impl<'a> Compiler<'a> {
                 cluster.servers = self.options.fallback_servers.clone().unwrap_or_default();
             }
             if let Some(exit) = &binding.exit {
-                self.expect_exit(&format!("{at}/exit"), exit, BindingType::Tcp, &[BindingKind::Client]);
+                self.expect_exit(
+                    &format!("{at}/exit"),
+                    exit,
+                    BindingType::Tcp,
+                    &[BindingKind::Client],
+                );
             }
             self.cluster_index.insert(name, self.clusters.len());
             self.clusters.push(cluster);
@@ -376,7 +405,12 @@ impl<'a> Compiler<'a> {
 
     fn expect_kafka_exit(&mut self, pointer: &str, exit: &str) -> bool {
         use BindingKind::*;
-        self.expect_exit(pointer, exit, BindingType::Kafka, &[CacheClient, CacheServer, Client])
+        self.expect_exit(
+            pointer,
+            exit,
+            BindingType::Kafka,
+            &[CacheClient, CacheServer, Client],
+        )
     }
 
     /// Follows kafka exits from `start` to the kafka client binding.
@@ -384,10 +418,14 @@ impl<'a> Compiler<'a> {
         let mut current = start;
         for _ in 0..=self.spec.bindings.len() {
             let Some(binding) = self.spec.bindings.get(current) else {
-                return Err(format!("the kafka chain from '{start}' breaks at '{current}', which names no binding"));
+                return Err(format!(
+                    "the kafka chain from '{start}' breaks at '{current}', which names no binding"
+                ));
             };
             if binding.binding_type != BindingType::Kafka {
-                return Err(format!("the kafka chain from '{start}' reaches '{current}', which is not a kafka binding"));
+                return Err(format!(
+                    "the kafka chain from '{start}' reaches '{current}', which is not a kafka binding"
+                ));
             }
             if binding.kind == BindingKind::Client {
                 return self
@@ -426,7 +464,10 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 if options.correlation.is_some() {
-                    self.errors.push(format!("{at}/options/correlation"), not_yet("request-response (correlation)"));
+                    self.errors.push(
+                        format!("{at}/options/correlation"),
+                        not_yet("request-response (correlation)"),
+                    );
                 }
             }
             let mut routes = Vec::with_capacity(binding.routes.len());
@@ -445,26 +486,32 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn http_kafka_route(&mut self, route: &RouteSpec, index: usize, at: &str) -> Option<HttpKafkaRoute> {
+    fn http_kafka_route(
+        &mut self,
+        route: &RouteSpec,
+        index: usize,
+        at: &str,
+    ) -> Option<HttpKafkaRoute> {
         let mut when = Vec::with_capacity(route.when.len());
         for (position, condition) in route.when.iter().enumerate() {
             let ConditionSpec::HttpKafka(condition) = condition else {
                 continue;
             };
             let method = condition.method.as_ref().map(|m| m.to_ascii_uppercase());
-            if let Some(method) = &method {
-                if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-                    self.errors.push(
-                        format!("{at}/when/{position}/method"),
-                        format!("'{method}' is not an HTTP method"),
-                    );
-                }
+            if let Some(method) = &method
+                && (method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()))
+            {
+                self.errors.push(
+                    format!("{at}/when/{position}/method"),
+                    format!("'{method}' is not an HTTP method"),
+                );
             }
             let path = match condition.path.as_deref().map(PathTemplate::parse) {
                 None => None,
                 Some(Ok(path)) => Some(path),
                 Some(Err(error)) => {
-                    self.errors.push(format!("{at}/when/{position}/path"), error.to_string());
+                    self.errors
+                        .push(format!("{at}/when/{position}/path"), error.to_string());
                     None
                 }
             };
@@ -502,7 +549,8 @@ impl<'a> Compiler<'a> {
         cluster: usize,
     ) -> Option<ProduceAction> {
         if with.capability == Capability::Fetch {
-            self.errors.push(format!("{at}/capability"), not_yet("capability fetch"));
+            self.errors
+                .push(format!("{at}/capability"), not_yet("capability fetch"));
         }
         let correlated = [
             ("reply-to", with.reply_to.is_some()),
@@ -511,15 +559,24 @@ impl<'a> Compiler<'a> {
         ];
         for (field, present) in correlated {
             if present {
-                self.errors.push(format!("{at}/{field}"), not_yet("request-response (reply-to)"));
+                self.errors.push(
+                    format!("{at}/{field}"),
+                    not_yet("request-response (reply-to)"),
+                );
             }
         }
         if with.capability == Capability::Produce {
             if with.filters.is_some() {
-                self.errors.push(format!("{at}/filters"), "filters apply to capability fetch only");
+                self.errors.push(
+                    format!("{at}/filters"),
+                    "filters apply to capability fetch only",
+                );
             }
             if with.merge.is_some() {
-                self.errors.push(format!("{at}/merge"), "merge applies to capability fetch only");
+                self.errors.push(
+                    format!("{at}/merge"),
+                    "merge applies to capability fetch only",
+                );
             }
         }
         let topic_allowed = Allowed {
@@ -551,7 +608,8 @@ impl<'a> Compiler<'a> {
         for (name, value) in &with.overrides {
             let header_at = format!("{at}/overrides/{}", pointer_token(name));
             if name.is_empty() {
-                self.errors.push(header_at.clone(), "a Kafka header name must not be empty");
+                self.errors
+                    .push(header_at.clone(), "a Kafka header name must not be empty");
             }
             if let Some(template) = self.template(value, value_allowed, when, &header_at) {
                 overrides.push((name.clone(), template));
@@ -593,7 +651,9 @@ impl<'a> Compiler<'a> {
             if !captured {
                 self.errors.push(
                     at,
-                    format!("'${{params.{param}}}' is not captured by every 'when' path of this route"),
+                    format!(
+                        "'${{params.{param}}}' is not captured by every 'when' path of this route"
+                    ),
                 );
             }
         }
@@ -628,14 +688,31 @@ impl<'a> Compiler<'a> {
             };
             if let Some(OptionsSpec::Http(options)) = &binding.options {
                 let unsupported = [
-                    ("access-control", options.access_control.is_some(), "CORS (access-control)"),
-                    ("authorization", options.authorization.is_some(), "authorization with guards"),
-                    ("overrides", options.overrides.is_some(), "http header overrides"),
-                    ("requests", options.requests.is_some(), "typed request validation"),
+                    (
+                        "access-control",
+                        options.access_control.is_some(),
+                        "CORS (access-control)",
+                    ),
+                    (
+                        "authorization",
+                        options.authorization.is_some(),
+                        "authorization with guards",
+                    ),
+                    (
+                        "overrides",
+                        options.overrides.is_some(),
+                        "http header overrides",
+                    ),
+                    (
+                        "requests",
+                        options.requests.is_some(),
+                        "typed request validation",
+                    ),
                 ];
                 for (field, present, what) in unsupported {
                     if present {
-                        self.errors.push(format!("{at}/options/{field}"), not_yet(what));
+                        self.errors
+                            .push(format!("{at}/options/{field}"), not_yet(what));
                     }
                 }
                 if let Some(versions) = &options.versions {
@@ -652,7 +729,10 @@ impl<'a> Compiler<'a> {
                         }
                     }
                     if versions.is_empty() {
-                        self.errors.push(format!("{at}/options/versions"), "at least one version is needed");
+                        self.errors.push(
+                            format!("{at}/options/versions"),
+                            "at least one version is needed",
+                        );
                     }
                 }
                 if let Some(limits) = &options.limits {
@@ -662,7 +742,10 @@ impl<'a> Compiler<'a> {
             for (index, route) in binding.routes.iter().enumerate() {
                 let route_at = format!("{at}/routes/{index}");
                 if route.with.is_some() {
-                    self.errors.push(format!("{route_at}/with"), not_yet("http route header overrides"));
+                    self.errors.push(
+                        format!("{route_at}/with"),
+                        not_yet("http route header overrides"),
+                    );
                 }
                 let when = route
                     .when
@@ -677,7 +760,11 @@ impl<'a> Compiler<'a> {
                         _ => None,
                     })
                     .collect();
-                if let Some(exit) = route.exit.as_deref().and_then(|e| self.http_exit(&format!("{route_at}/exit"), e)) {
+                if let Some(exit) = route
+                    .exit
+                    .as_deref()
+                    .and_then(|e| self.http_exit(&format!("{route_at}/exit"), e))
+                {
                     server.routes.push(HttpRoute { when, exit });
                 }
             }
@@ -691,18 +778,40 @@ impl<'a> Compiler<'a> {
 
     fn limits(&mut self, spec: &HttpLimitsSpec, at: &str) -> HttpLimits {
         let defaults = HttpLimits::default();
-        let mut bounded = |field: &str, value: Option<u64>, default: u64, min: u64, max: u64| match value {
-            None => default,
-            Some(v) if (min..=max).contains(&v) => v,
-            Some(v) => {
-                self.errors.push(format!("{at}/{field}"), format!("{v} is outside {min}..={max}"));
-                default
-            }
-        };
+        let mut bounded =
+            |field: &str, value: Option<u64>, default: u64, min: u64, max: u64| match value {
+                None => default,
+                Some(v) if (min..=max).contains(&v) => v,
+                Some(v) => {
+                    self.errors.push(
+                        format!("{at}/{field}"),
+                        format!("{v} is outside {min}..={max}"),
+                    );
+                    default
+                }
+            };
         HttpLimits {
-            max_body_bytes: bounded("max-body-bytes", spec.max_body_bytes, defaults.max_body_bytes, 0, MAX_BODY_LIMIT),
-            max_header_bytes: bounded("max-header-bytes", spec.max_header_bytes, defaults.max_header_bytes, 1024, MAX_HEADER_LIMIT),
-            header_read_timeout_ms: bounded("header-read-timeout-ms", spec.header_read_timeout_ms, defaults.header_read_timeout_ms, 100, 600_000),
+            max_body_bytes: bounded(
+                "max-body-bytes",
+                spec.max_body_bytes,
+                defaults.max_body_bytes,
+                0,
+                MAX_BODY_LIMIT,
+            ),
+            max_header_bytes: bounded(
+                "max-header-bytes",
+                spec.max_header_bytes,
+                defaults.max_header_bytes,
+                1024,
+                MAX_HEADER_LIMIT,
+            ),
+            header_read_timeout_ms: bounded(
+                "header-read-timeout-ms",
+                spec.header_read_timeout_ms,
+                defaults.header_read_timeout_ms,
+                100,
+                600_000,
+            ),
             max_concurrent_streams: bounded(
                 "max-concurrent-streams",
                 spec.max_concurrent_streams.map(u64::from),
@@ -722,7 +831,10 @@ impl<'a> Compiler<'a> {
             other => {
                 self.errors.push(
                     pointer,
-                    format!("exit '{exit}' is a {} binding; an http server exits to http-kafka or echo", other.as_str()),
+                    format!(
+                        "exit '{exit}' is a {} binding; an http server exits to http-kafka or echo",
+                        other.as_str()
+                    ),
                 );
                 None
             }
@@ -741,17 +853,22 @@ impl<'a> Compiler<'a> {
             let options = match &binding.options {
                 Some(OptionsSpec::Tcp(options)) => options,
                 _ => {
-                    self.errors.push(format!("{at}/options"), "a tcp server needs options.port");
+                    self.errors
+                        .push(format!("{at}/options"), "a tcp server needs options.port");
                     continue;
                 }
             };
             let Some(ports) = options.port.as_ref().map(|p| p.ports()) else {
-                self.errors.push(format!("{at}/options"), "missing field 'port'");
+                self.errors
+                    .push(format!("{at}/options"), "missing field 'port'");
                 continue;
             };
             let host = options.host.clone().unwrap_or_else(|| "0.0.0.0".to_owned());
             if host != "localhost" && host.parse::<std::net::IpAddr>().is_err() {
-                self.errors.push(format!("{at}/options/host"), format!("host '{host}' is not an IP address or localhost"));
+                self.errors.push(
+                    format!("{at}/options/host"),
+                    format!("host '{host}' is not an IP address or localhost"),
+                );
             }
             for (index, route) in binding.routes.iter().enumerate() {
                 for (position, condition) in route.when.iter().enumerate() {
@@ -785,10 +902,11 @@ impl<'a> Compiler<'a> {
                     .and_then(|route| route.exit.as_deref())
                     .or(binding.exit.as_deref());
                 let Some(exit) = exit else {
-                    self.errors.push(format!("{at}"), format!("port {port} has no exit"));
+                    self.errors
+                        .push(at.clone(), format!("port {port} has no exit"));
                     continue;
                 };
-                if !self.expect_exit(&format!("{at}"), exit, BindingType::Http, &[BindingKind::Server]) {
+                if !self.expect_exit(&at, exit, BindingType::Http, &[BindingKind::Server]) {
                     continue;
                 }
                 if let Some(&server) = self.server_index.get(exit) {
@@ -831,8 +949,8 @@ mod http {
     /// Header names are RFC 9110 tokens.
     pub fn is_bad_header_name(name: &str) -> bool {
         name.is_empty()
-            || !name.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-            })
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     }
 }

@@ -239,13 +239,17 @@ impl RouteTable {
         let exit = server
             .routes
             .iter()
-            .find(|route| route.when.is_empty() || route.when.iter().any(|all| headers_match(all, request)))
+            .find(|route| {
+                route.when.is_empty() || route.when.iter().any(|all| headers_match(all, request))
+            })
             .map(|route| route.exit)
             .or(server.exit);
         match exit {
             None => Resolved::NotFound,
             Some(Exit::Echo) => Resolved::Echo,
-            Some(Exit::HttpKafka(index)) => self.resolve_http_kafka(&self.http_kafka[index], request),
+            Some(Exit::HttpKafka(index)) => {
+                self.resolve_http_kafka(&self.http_kafka[index], request)
+            }
         }
     }
 
@@ -282,10 +286,10 @@ impl RouteTable {
 
 impl RequestCondition {
     fn matches(&self, request: &dyn RequestHead) -> Option<Result<Params, BadParam>> {
-        if let Some(method) = &self.method {
-            if !method.eq_ignore_ascii_case(request.method()) {
-                return None;
-            }
+        if let Some(method) = &self.method
+            && !method.eq_ignore_ascii_case(request.method())
+        {
+            return None;
         }
         match &self.path {
             Some(path) => path.matches(request.path()),

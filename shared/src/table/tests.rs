@@ -104,20 +104,56 @@ fn routes_resolve_first_match_with_decoded_params() {
         with: { capability: produce, topic: other }"#,
     ))
     .expect("valid");
-    let resolved = table.resolve(8080, &Request { method: "put", path: "/items/a%20b" });
+    let resolved = table.resolve(
+        8080,
+        &Request {
+            method: "put",
+            path: "/items/a%20b",
+        },
+    );
     let Resolved::HttpKafka { route, params, .. } = resolved else {
         panic!("expected a route, got {resolved:?}");
     };
     assert_eq!(route.index, 0);
     assert_eq!(params, vec![("id".to_owned(), "a b".to_owned())]);
-    let Resolved::HttpKafka { route, .. } = table.resolve(8080, &Request { method: "POST", path: "/items/1" }) else {
+    let Resolved::HttpKafka { route, .. } = table.resolve(
+        8080,
+        &Request {
+            method: "POST",
+            path: "/items/1",
+        },
+    ) else {
         panic!("expected the wildcard route");
     };
     assert_eq!(route.index, 1);
-    assert!(matches!(table.resolve(8080, &Request { method: "GET", path: "/nothing" }), Resolved::NotFound));
-    assert!(matches!(table.resolve(9999, &Request { method: "PUT", path: "/items/1" }), Resolved::NotFound));
     assert!(matches!(
-        table.resolve(8080, &Request { method: "PUT", path: "/items/%FF" }),
+        table.resolve(
+            8080,
+            &Request {
+                method: "GET",
+                path: "/nothing"
+            }
+        ),
+        Resolved::NotFound
+    ));
+    assert!(matches!(
+        table.resolve(
+            9999,
+            &Request {
+                method: "PUT",
+                path: "/items/1"
+            }
+        ),
+        Resolved::NotFound
+    ));
+    assert!(matches!(
+        table.resolve(
+            8080,
+            &Request {
+                method: "PUT",
+                path: "/items/%FF"
+            }
+        ),
         Resolved::BadParam(_)
     ));
 }
@@ -127,7 +163,14 @@ fn exit_naming_a_missing_binding_is_reported() {
     let found = errors(&chain(
         "      - exit: nowhere\n        with: { capability: produce, topic: t }",
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/exit", "exit 'nowhere' names no binding"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/exit",
+            "exit 'nowhere' names no binding"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -137,7 +180,9 @@ fn exit_cycles_are_reported() {
         + "  server_cache:\n    type: kafka\n    kind: cache_server\n    exit: cache\n";
     let found = errors(&text);
     assert!(
-        found.iter().any(|(_, m)| m.contains("exits form a cycle: cache -> server_cache -> cache")),
+        found
+            .iter()
+            .any(|(_, m)| m.contains("exits form a cycle: cache -> server_cache -> cache")),
         "{found:?}"
     );
 }
@@ -147,7 +192,14 @@ fn malformed_path_templates_are_reported() {
     let found = errors(&chain(
         "      - when: [ { path: \"/items/{id\" } ]\n        exit: cache\n        with: { capability: produce, topic: t }",
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/when/0/path", "unbalanced"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/when/0/path",
+            "unbalanced"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -156,7 +208,11 @@ fn guarded_naming_a_missing_guard_is_reported() {
         "      - guarded: { jwt0: [ read ] }\n        exit: cache\n        with: { capability: produce, topic: t }",
     ));
     assert!(
-        has(&found, "/bindings/mapping/routes/0/guarded/jwt0", "guard 'jwt0' is not defined"),
+        has(
+            &found,
+            "/bindings/mapping/routes/0/guarded/jwt0",
+            "guard 'jwt0' is not defined"
+        ),
         "{found:?}"
     );
 }
@@ -166,7 +222,10 @@ fn http_binding_without_listener_is_reported() {
     let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
         + "  lonely:\n    type: http\n    kind: server\n    exit: mapping\n";
     let found = errors(&text);
-    assert!(has(&found, "/bindings/lonely", "not the exit of any tcp server"), "{found:?}");
+    assert!(
+        has(&found, "/bindings/lonely", "not the exit of any tcp server"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -175,7 +234,11 @@ fn duplicate_listener_ports_are_reported() {
         + "  tcp2:\n    type: tcp\n    kind: server\n    options: { port: [ 9000, 8080 ] }\n    exit: http\n";
     let found = errors(&text);
     assert!(
-        has(&found, "/bindings/tcp2/options/port", "port 8080 is already used by tcp binding 'tcp'"),
+        has(
+            &found,
+            "/bindings/tcp2/options/port",
+            "port 8080 is already used by tcp binding 'tcp'"
+        ),
         "{found:?}"
     );
 }
@@ -187,7 +250,14 @@ fn params_must_be_captured_by_every_path() {
         exit: cache
         with: { capability: produce, topic: t, key: "${params.id}" }"#,
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/with/key", "not captured by every"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/key",
+            "not captured by every"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -195,11 +265,25 @@ fn invalid_topics_and_exit_types_are_reported() {
     let found = errors(&chain(
         "      - exit: http\n        with: { capability: produce, topic: \"bad topic\" }",
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/exit", "expected a kafka"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/exit",
+            "expected a kafka"
+        ),
+        "{found:?}"
+    );
     let found = errors(&chain(
         "      - exit: cache\n        with: { capability: produce, topic: \"bad topic\" }",
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/with/topic", "not a valid Kafka topic"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/topic",
+            "not a valid Kafka topic"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -207,8 +291,22 @@ fn unimplemented_features_are_rejected_with_their_location() {
     let found = errors(&chain(
         "      - exit: cache\n        with: { capability: fetch, topic: t }\n      - exit: cache\n        with: { capability: produce, topic: t, reply-to: r }",
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/with/capability", "not supported"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/1/with/reply-to", "not supported"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/capability",
+            "not supported"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/1/with/reply-to",
+            "not supported"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -222,12 +320,36 @@ fn every_error_is_reported_not_just_the_first() {
         with: { capability: produce, topic: t }"#,
     )
     .replace("name: test", "name: 9bad")
-    + "  lonely:\n    type: http\n    kind: server\n    exit: mapping\n";
+        + "  lonely:\n    type: http\n    kind: server\n    exit: mapping\n";
     let found = errors(&text);
-    assert!(has(&found, "/name", "must start with a letter"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/0/exit", "names no binding"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/0/when/0/path", "unbalanced"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/1/guarded/missing", "not defined"), "{found:?}");
+    assert!(
+        has(&found, "/name", "must start with a letter"),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/exit",
+            "names no binding"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/when/0/path",
+            "unbalanced"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/1/guarded/missing",
+            "not defined"
+        ),
+        "{found:?}"
+    );
     assert!(has(&found, "/bindings/lonely", "no listener"), "{found:?}");
 }
 
@@ -243,9 +365,30 @@ fn reserved_kafka_properties_and_bad_limits_are_rejected() {
             "    kind: server\n    options: { limits: { max-header-bytes: 10 } }\n    exit: mapping",
         );
     let found = errors(&text);
-    assert!(has(&found, "/bindings/client/options/servers/0", "not host:port"), "{found:?}");
-    assert!(has(&found, "/bindings/client/options/properties/acks", "set by sluice"), "{found:?}");
-    assert!(has(&found, "/bindings/http/options/limits/max-header-bytes", "outside"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/client/options/servers/0",
+            "not host:port"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/client/options/properties/acks",
+            "set by sluice"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/http/options/limits/max-header-bytes",
+            "outside"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -269,8 +412,21 @@ mod arbitrary {
             any::<bool>().prop_map(serde_json::Value::Bool),
             (0u32..70000).prop_map(|n| serde_json::json!(n)),
             prop::sample::select(vec![
-                "tcp", "http", "http-kafka", "kafka", "echo", "server", "proxy", "client",
-                "cache_client", "/items/{id}", "${params.id}", "produce", "fetch", "a", "b",
+                "tcp",
+                "http",
+                "http-kafka",
+                "kafka",
+                "echo",
+                "server",
+                "proxy",
+                "client",
+                "cache_client",
+                "/items/{id}",
+                "${params.id}",
+                "produce",
+                "fetch",
+                "a",
+                "b",
             ])
             .prop_map(|s| serde_json::Value::String(s.to_owned())),
         ];
@@ -280,8 +436,21 @@ mod arbitrary {
                 prop::collection::vec(
                     (
                         prop::sample::select(vec![
-                            "type", "kind", "options", "routes", "exit", "when", "with", "path",
-                            "method", "topic", "capability", "port", "headers", "a", "b",
+                            "type",
+                            "kind",
+                            "options",
+                            "routes",
+                            "exit",
+                            "when",
+                            "with",
+                            "path",
+                            "method",
+                            "topic",
+                            "capability",
+                            "port",
+                            "headers",
+                            "a",
+                            "b",
                         ]),
                         inner
                     ),

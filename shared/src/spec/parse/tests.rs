@@ -41,7 +41,9 @@ bindings:
 
 #[test]
 fn missing_env_variable_is_reported_at_its_location() {
-    let found = errors("name: t\nbindings:\n  k:\n    type: kafka\n    kind: client\n    options:\n      servers: [ \"${{env.NOPE}}\" ]\n");
+    let found = errors(
+        "name: t\nbindings:\n  k:\n    type: kafka\n    kind: client\n    options:\n      servers: [ \"${{env.NOPE}}\" ]\n",
+    );
     assert_eq!(
         found,
         vec![(
@@ -70,7 +72,10 @@ fn unknown_binding_type_and_kind_are_reported() {
     assert_eq!(found[0].0, "/bindings/a/type");
     assert!(found[0].1.contains("unknown variant `grpc`"), "{found:?}");
     assert_eq!(found[1].0, "/bindings/b/kind");
-    assert!(found[1].1.contains("unknown variant `sideways`"), "{found:?}");
+    assert!(
+        found[1].1.contains("unknown variant `sideways`"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -134,7 +139,9 @@ fn unsupported_top_level_sections_are_rejected_not_ignored() {
 
 #[test]
 fn bad_ports_are_reported() {
-    let found = errors("name: t\nbindings:\n  a:\n    type: tcp\n    kind: server\n    options: { port: 70000 }\n");
+    let found = errors(
+        "name: t\nbindings:\n  a:\n    type: tcp\n    kind: server\n    options: { port: 70000 }\n",
+    );
     assert_eq!(found[0].0, "/bindings/a/options/port");
     assert!(found[0].1.contains("not in 1..=65535"));
 }
