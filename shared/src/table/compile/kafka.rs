@@ -1,0 +1,385 @@
+//! Kafka clusters and `http-kafka` routes.
+
+use indexmap::IndexMap;
+
+use super::{
+    Compiler, RESERVED_PROPERTIES, binding_pointer, check_topic_name, http_names, not_yet,
+};
+use crate::error::pointer_token;
+use crate::path::PathTemplate;
+use crate::spec::{
+    Acks, BindingKind, BindingType, Capability, ConditionSpec, HttpKafkaWithSpec, OptionsSpec,
+    RouteSpec, WithSpec,
+};
+use crate::table::{
+    Action, HttpKafkaBinding, HttpKafkaRoute, KafkaCluster, ProduceAction, RequestCondition,
+};
+use crate::template::{Allowed, Template};
+
+impl Compiler<'_> {
+    pub(super) fn compile_clusters(&mut self) {
+        for (name, binding) in &self.spec.bindings {
+            if binding.binding_type != BindingType::Kafka {
+                continue;
+            }
+            let at = binding_pointer(name);
+            let options = match &binding.options {
+                Some(OptionsSpec::Kafka(options)) => Some(options),
+                _ => None,
+            };
+            if binding.kind != BindingKind::Client {
+                if let Some(options) = options {
+                    let misplaced = [
+                        ("servers", options.servers.is_some()),
+                        ("properties", !options.properties.is_empty()),
+                        ("sasl", options.sasl.is_some()),
+                        ("authorization", options.authorization.is_some()),
+                    ];
+                    for (field, present) in misplaced {
+                        if present {
+                            self.errors.push(
+                                format!("{at}/options/{field}"),
+                                format!("'{field}' belongs on the kafka client binding"),
+                            );
+                        }
+                    }
+                    if options.topics.is_some() {
+                        self.errors.push(
+                            format!("{at}/options/topics"),
+                            not_yet("per-topic cache settings"),
+                        );
+                    }
+                    for (index, topic) in options.bootstrap.iter().flatten().enumerate() {
+                        if let Err(message) = check_topic_name(topic) {
+                            self.errors
+                                .push(format!("{at}/options/bootstrap/{index}"), message);
+                        }
+                    }
+                }
+                if let Some(exit) = &binding.exit {
+                    self.expect_kafka_exit(&format!("{at}/exit"), exit);
+                }
+                continue;
+            }
+            let mut cluster = KafkaCluster {
+                binding: name.clone(),
+                servers: Vec::new(),
+                properties: IndexMap::new(),
+                topics: Vec::new(),
+            };
+            if let Some(options) = options {
+                if options.bootstrap.is_some() || options.topics.is_some() {
+                    self.errors.push(
+                        format!("{at}/options"),
+                        "'bootstrap' and 'topics' belong on the kafka cache_server binding",
+                    );
+                }
+                if options.sasl.is_some() || options.authorization.is_some() {
+                    self.errors
+                        .push(format!("{at}/options"), not_yet("SASL to Kafka"));
+                }
+                for (index, server) in options.servers.iter().flatten().enumerate() {
+                    match server.rsplit_once(':') {
+                        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+                        _ => self.errors.push(
+                            format!("{at}/options/servers/{index}"),
+                            format!("server '{server}' is not host:port"),
+                        ),
+                    }
+                }
+                cluster.servers = options.servers.clone().unwrap_or_default();
+                for key in options.properties.keys() {
+                    if let Some((_, instead)) = RESERVED_PROPERTIES.iter().find(|(k, _)| k == key) {
+                        self.errors.push(
+                            format!("{at}/options/properties/{}", pointer_token(key)),
+                            format!("property '{key}' is set by sluice; {instead}"),
+                        );
+                    } else if key.starts_with("sasl.")
+                        || key == "security.protocol"
+                        || key.starts_with("ssl.")
+                    {
+                        self.errors.push(
+                            format!("{at}/options/properties/{}", pointer_token(key)),
+                            not_yet("TLS and SASL to Kafka"),
+                        );
+                    }
+                }
+                cluster.properties = options.properties.clone();
+            }
+            if let Some(servers) = &self.options.kafka_servers {
+                cluster.servers = servers.clone();
+            } else if cluster.servers.is_empty() {
+                cluster.servers = self.options.fallback_servers.clone().unwrap_or_default();
+            }
+            if let Some(exit) = &binding.exit {
+                self.expect_exit(
+                    &format!("{at}/exit"),
+                    exit,
+                    BindingType::Tcp,
+                    &[BindingKind::Client],
+                );
+            }
+            self.cluster_index.insert(name, self.clusters.len());
+            self.clusters.push(cluster);
+        }
+    }
+
+    /// Follows kafka exits from `start` to the kafka client binding.
+    fn cluster_of(&self, start: &str) -> Result<usize, String> {
+        let mut current = start;
+        for _ in 0..=self.spec.bindings.len() {
+            let Some(binding) = self.spec.bindings.get(current) else {
+                return Err(format!(
+                    "the kafka chain from '{start}' breaks at '{current}', which names no binding"
+                ));
+            };
+            if binding.binding_type != BindingType::Kafka {
+                return Err(format!(
+                    "the kafka chain from '{start}' reaches '{current}', which is not a kafka binding"
+                ));
+            }
+            if binding.kind == BindingKind::Client {
+                return self
+                    .cluster_index
+                    .get(current)
+                    .copied()
+                    .ok_or_else(|| format!("kafka client '{current}' is invalid"));
+            }
+            match &binding.exit {
+                Some(exit) => current = exit,
+                None => {
+                    return Err(format!(
+                        "the kafka chain from '{start}' ends at '{current}' without reaching a kafka client binding"
+                    ));
+                }
+            }
+        }
+        Err(format!("the kafka chain from '{start}' loops"))
+    }
+
+    pub(super) fn compile_http_kafka(&mut self) {
+        for (name, binding) in &self.spec.bindings {
+            if binding.binding_type != BindingType::HttpKafka {
+                continue;
+            }
+            let at = binding_pointer(name);
+            let mut idempotency_header = crate::table::DEFAULT_IDEMPOTENCY_HEADER.to_owned();
+            if let Some(OptionsSpec::HttpKafka(options)) = &binding.options {
+                if let Some(idempotency) = &options.idempotency {
+                    idempotency_header = idempotency.header.to_ascii_lowercase();
+                    if http_names::is_bad_header_name(&idempotency_header) {
+                        self.errors.push(
+                            format!("{at}/options/idempotency/header"),
+                            format!("'{}' is not a valid HTTP header name", idempotency.header),
+                        );
+                    }
+                }
+                if options.correlation.is_some() {
+                    self.errors.push(
+                        format!("{at}/options/correlation"),
+                        not_yet("request-response (correlation)"),
+                    );
+                }
+            }
+            let mut routes = Vec::with_capacity(binding.routes.len());
+            for (index, route) in binding.routes.iter().enumerate() {
+                let route_at = format!("{at}/routes/{index}");
+                if let Some(compiled) = self.http_kafka_route(route, index, &route_at) {
+                    routes.push(compiled);
+                }
+            }
+            self.http_kafka_index.insert(name, self.http_kafka.len());
+            self.http_kafka.push(HttpKafkaBinding {
+                binding: name.clone(),
+                idempotency_header,
+                routes,
+            });
+        }
+    }
+
+    fn http_kafka_route(
+        &mut self,
+        route: &RouteSpec,
+        index: usize,
+        at: &str,
+    ) -> Option<HttpKafkaRoute> {
+        let mut when = Vec::with_capacity(route.when.len());
+        for (position, condition) in route.when.iter().enumerate() {
+            let ConditionSpec::HttpKafka(condition) = condition else {
+                continue;
+            };
+            let method = condition.method.as_ref().map(|m| m.to_ascii_uppercase());
+            if let Some(method) = &method
+                && (method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()))
+            {
+                self.errors.push(
+                    format!("{at}/when/{position}/method"),
+                    format!("'{method}' is not an HTTP method"),
+                );
+            }
+            let path = match condition.path.as_deref().map(PathTemplate::parse) {
+                None => None,
+                Some(Ok(path)) => Some(path),
+                Some(Err(error)) => {
+                    self.errors
+                        .push(format!("{at}/when/{position}/path"), error.to_string());
+                    None
+                }
+            };
+            when.push(RequestCondition { method, path });
+        }
+        let Some(WithSpec::HttpKafka(with)) = &route.with else {
+            self.errors.push(at, "missing field 'with'");
+            return None;
+        };
+        let cluster = match &route.exit {
+            Some(exit) if self.expect_kafka_exit(&format!("{at}/exit"), exit) => {
+                match self.cluster_of(exit) {
+                    Ok(cluster) => Some(cluster),
+                    Err(message) => {
+                        self.errors.push(format!("{at}/exit"), message);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let action = self.produce_action(with, &when, &format!("{at}/with"), cluster?)?;
+        Some(HttpKafkaRoute {
+            index,
+            when,
+            action: Action::Produce(action),
+        })
+    }
+
+    fn produce_action(
+        &mut self,
+        with: &HttpKafkaWithSpec,
+        when: &[RequestCondition],
+        at: &str,
+        cluster: usize,
+    ) -> Option<ProduceAction> {
+        if with.capability == Capability::Fetch {
+            self.errors
+                .push(format!("{at}/capability"), not_yet("capability fetch"));
+        }
+        let correlated = [
+            ("reply-to", with.reply_to.is_some()),
+            ("correlation-id", with.correlation_id.is_some()),
+            ("async", !with.async_headers.is_empty()),
+        ];
+        for (field, present) in correlated {
+            if present {
+                self.errors.push(
+                    format!("{at}/{field}"),
+                    not_yet("request-response (reply-to)"),
+                );
+            }
+        }
+        if with.capability == Capability::Produce {
+            if with.filters.is_some() {
+                self.errors.push(
+                    format!("{at}/filters"),
+                    "filters apply to capability fetch only",
+                );
+            }
+            if with.merge.is_some() {
+                self.errors.push(
+                    format!("{at}/merge"),
+                    "merge applies to capability fetch only",
+                );
+            }
+        }
+        let topic_allowed = Allowed {
+            params: true,
+            guarded: true,
+            ..Allowed::default()
+        };
+        let value_allowed = Allowed {
+            idempotency_key: true,
+            ..topic_allowed
+        };
+        let topic = self.template(&with.topic, topic_allowed, when, &format!("{at}/topic"));
+        if let Some(literal) = topic.as_ref().and_then(Template::as_literal) {
+            match check_topic_name(literal) {
+                Ok(()) => {
+                    let topics = &mut self.clusters[cluster].topics;
+                    if !topics.iter().any(|t| t == literal) {
+                        topics.push(literal.to_owned());
+                    }
+                }
+                Err(message) => self.errors.push(format!("{at}/topic"), message),
+            }
+        }
+        let key = with
+            .key
+            .as_ref()
+            .map(|key| self.template(key, value_allowed, when, &format!("{at}/key")));
+        let mut overrides = Vec::with_capacity(with.overrides.len());
+        for (name, value) in &with.overrides {
+            let header_at = format!("{at}/overrides/{}", pointer_token(name));
+            if name.is_empty() {
+                self.errors
+                    .push(header_at.clone(), "a Kafka header name must not be empty");
+            }
+            if let Some(template) = self.template(value, value_allowed, when, &header_at) {
+                overrides.push((name.clone(), template));
+            }
+        }
+        Some(ProduceAction {
+            cluster,
+            topic: topic?,
+            acks: with.acks.unwrap_or(Acks::InSyncReplicas),
+            key: match key {
+                Some(key) => Some(key?),
+                None => None,
+            },
+            overrides,
+        })
+    }
+
+    /// Parses a template and checks that every `${params.x}` is captured by every path of
+    /// the route, since a parameter some requests lack would silently become "".
+    fn template(
+        &mut self,
+        source: &str,
+        allowed: Allowed,
+        when: &[RequestCondition],
+        at: &str,
+    ) -> Option<Template> {
+        let template = match Template::parse(source, allowed) {
+            Ok(template) => template,
+            Err(message) => {
+                self.errors.push(at, message);
+                return None;
+            }
+        };
+        for param in template.params() {
+            let captured = !when.is_empty()
+                && when
+                    .iter()
+                    .all(|c| c.path.as_ref().is_some_and(|p| p.has_param(param)));
+            if !captured {
+                self.errors.push(
+                    at,
+                    format!(
+                        "'${{params.{param}}}' is not captured by every 'when' path of this route"
+                    ),
+                );
+            }
+        }
+        let mut valid = true;
+        for part in template.parts() {
+            if let crate::template::Part::GuardIdentity(guard)
+            | crate::template::Part::GuardAttribute(guard, _) = part
+            {
+                valid = false;
+                self.errors.push(
+                    at,
+                    format!("guard placeholders ('{guard}') need jwt guards, which this version of sluice does not enforce yet"),
+                );
+            }
+        }
+        valid.then_some(template)
+    }
+}
