@@ -34,19 +34,27 @@ fn validate(text: &str, extension: &str) -> Outcome {
 /// Checks that `text` is rejected with exit status 1 and an error at `pointer`.
 fn assert_rejected_at(text: &str, pointer: &str, needle: &str) {
     let outcome = validate(text, "yaml");
-    assert_eq!(outcome.code, Some(1), "stdout: {}\nstderr: {}", outcome.stdout, outcome.stderr);
+    assert_eq!(
+        outcome.code,
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        outcome.stdout,
+        outcome.stderr
+    );
     assert!(
-        outcome
-            .stderr
-            .lines()
-            .any(|line| line.trim_start().starts_with(&format!("{pointer}: ")) && line.contains(needle)),
+        outcome.stderr.lines().any(
+            |line| line.trim_start().starts_with(&format!("{pointer}: ")) && line.contains(needle)
+        ),
         "expected an error at {pointer} containing {needle:?}, got:\n{}",
         outcome.stderr
     );
 }
 
 fn quickstart_with(from: &str, to: &str) -> String {
-    assert!(QUICKSTART_CONFIG.contains(from), "quick-start no longer contains {from:?}");
+    assert!(
+        QUICKSTART_CONFIG.contains(from),
+        "quick-start no longer contains {from:?}"
+    );
     QUICKSTART_CONFIG.replacen(from, to, 1)
 }
 
@@ -77,7 +85,10 @@ fn unknown_binding_type_is_located() {
 #[test]
 fn unknown_binding_kind_is_located() {
     assert_rejected_at(
-        &quickstart_with("type: echo\n    kind: server", "type: echo\n    kind: sideways"),
+        &quickstart_with(
+            "type: echo\n    kind: server",
+            "type: echo\n    kind: sideways",
+        ),
         "/bindings/north_echo/kind",
         "unknown variant `sideways`",
     );
@@ -94,8 +105,15 @@ fn exit_naming_a_missing_binding_is_located() {
 
 #[test]
 fn exit_cycles_are_located() {
-    let text = quickstart_with("exit: south_kafka_client\n", "exit: north_kafka_cache_client\n");
-    assert_rejected_at(&text, "/bindings/south_kafka_cache_server", "exits form a cycle");
+    let text = quickstart_with(
+        "exit: south_kafka_client\n",
+        "exit: north_kafka_cache_client\n",
+    );
+    assert_rejected_at(
+        &text,
+        "/bindings/south_kafka_cache_server",
+        "exits form a cycle",
+    );
 }
 
 #[test]
@@ -110,7 +128,10 @@ fn malformed_path_template_is_located() {
 #[test]
 fn unknown_field_is_located() {
     assert_rejected_at(
-        &quickstart_with("capability: produce\n          topic: events", "capability: produce\n          topik: x\n          topic: events"),
+        &quickstart_with(
+            "capability: produce\n          topic: events",
+            "capability: produce\n          topik: x\n          topic: events",
+        ),
         "/bindings/north_http_kafka_mapping/routes/0/with/topik",
         "unknown field `topik`",
     );
@@ -128,7 +149,10 @@ fn missing_topic_is_located() {
 #[test]
 fn guarded_naming_a_missing_guard_is_located() {
     assert_rejected_at(
-        &quickstart_with("      - when:\n          - method: POST", "      - guarded: { my_jwt: [ write ] }\n        when:\n          - method: POST"),
+        &quickstart_with(
+            "      - when:\n          - method: POST",
+            "      - guarded: { my_jwt: [ write ] }\n        when:\n          - method: POST",
+        ),
         "/bindings/north_http_kafka_mapping/routes/0/guarded/my_jwt",
         "not defined",
     );
@@ -136,7 +160,9 @@ fn guarded_naming_a_missing_guard_is_located() {
 
 #[test]
 fn http_binding_without_tcp_listener_is_located() {
-    let text = format!("{QUICKSTART_CONFIG}  second_http:\n    type: http\n    kind: server\n    exit: north_echo\n");
+    let text = format!(
+        "{QUICKSTART_CONFIG}  second_http:\n    type: http\n    kind: server\n    exit: north_echo\n"
+    );
     assert_rejected_at(&text, "/bindings/second_http", "no listener");
 }
 
@@ -173,12 +199,15 @@ fn unreadable_file_exits_one_with_a_message() {
         .output()
         .expect("run sluice");
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read /nonexistent/sluice.yaml"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read /nonexistent/sluice.yaml")
+    );
 }
 
 #[test]
 fn serve_with_an_invalid_config_exits_before_binding() {
-    let path = std::env::temp_dir().join(format!("sluice-serve-invalid-{}.yaml", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("sluice-serve-invalid-{}.yaml", std::process::id()));
     std::fs::write(&path, quickstart_with("path: /events", "path: events")).expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("serve")
@@ -189,7 +218,13 @@ fn serve_with_an_invalid_config_exits_before_binding() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("/bindings/north_http_kafka_mapping/routes/0/when/0/path"), "{stderr}");
+    assert!(
+        stderr.contains("/bindings/north_http_kafka_mapping/routes/0/when/0/path"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!stdout.contains("listening"), "no port may be bound: {stdout}");
+    assert!(
+        !stdout.contains("listening"),
+        "no port may be bound: {stdout}"
+    );
 }

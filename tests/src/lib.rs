@@ -208,8 +208,15 @@ impl Sluice {
             },
         })
         .await?;
-        let client = Client::builder(TokioExecutor::new()).build_http();
-        Ok(Self { app, client })
+        Ok(Self {
+            app,
+            client: Self::client(),
+        })
+    }
+
+    /// A plain HTTP/1.1 client.
+    pub fn client() -> Client<HttpConnector, Full<Bytes>> {
+        Client::builder(TokioExecutor::new()).build_http()
     }
 
     /// Starts Sluice with configuration `text`.

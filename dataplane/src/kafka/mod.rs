@@ -18,6 +18,9 @@ use sluice_shared::ErrorCode;
 use sluice_shared::spec::Acks;
 use sluice_shared::table::KafkaCluster;
 
+#[cfg(test)]
+use indexmap::IndexMap;
+
 use crate::error::DataPlaneError;
 
 /// librdkafka `linger.ms` unless the configuration sets it: small enough for latency, large
@@ -245,4 +248,89 @@ fn create_producer(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Strin
         inner,
         timeout: Duration::from_millis(timeout_ms),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(rd: RDKafkaErrorCode) -> ErrorCode {
+        map_error(&KafkaError::MessageProduction(rd), "t").code()
+    }
+
+    #[test]
+    fn kafka_errors_map_to_the_documented_statuses() {
+        assert_eq!(code_of(RDKafkaErrorCode::QueueFull).status(), 503);
+        assert_eq!(code_of(RDKafkaErrorCode::MessageTimedOut).status(), 503);
+        assert_eq!(code_of(RDKafkaErrorCode::AllBrokersDown).status(), 503);
+        assert_eq!(code_of(RDKafkaErrorCode::MessageSizeTooLarge).status(), 413);
+        assert_eq!(
+            code_of(RDKafkaErrorCode::UnknownTopicOrPartition),
+            ErrorCode::UnknownTopic
+        );
+        assert_eq!(
+            code_of(RDKafkaErrorCode::UnknownTopicOrPartition).status(),
+            502
+        );
+        assert_eq!(
+            code_of(RDKafkaErrorCode::TopicAuthorizationFailed).status(),
+            502
+        );
+        assert!(code_of(RDKafkaErrorCode::QueueFull).retryable());
+    }
+
+    #[test]
+    fn unknown_topic_message_names_the_topic() {
+        let error = map_error(
+            &KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition),
+            "orders",
+        );
+        assert_eq!(
+            error.to_string(),
+            "topic 'orders' does not exist on the kafka cluster"
+        );
+    }
+
+    #[test]
+    fn bad_properties_are_refused_with_the_binding_name() {
+        let cluster = KafkaCluster {
+            binding: "south".to_owned(),
+            servers: vec!["127.0.0.1:1".to_owned()],
+            properties: [("no.such.property".to_owned(), "1".to_owned())]
+                .into_iter()
+                .collect(),
+            topics: Vec::new(),
+        };
+        let error = ProducerPool::default()
+            .attach(std::slice::from_ref(&cluster), [(0, Acks::LeaderOnly)])
+            .expect_err("unknown property");
+        assert!(error.contains("kafka client 'south'"), "{error}");
+        assert!(error.contains("no.such.property"), "{error}");
+    }
+
+    #[test]
+    fn producers_are_shared_across_configurations_with_the_same_cluster() {
+        let cluster = KafkaCluster {
+            binding: "south".to_owned(),
+            servers: vec!["127.0.0.1:1".to_owned()],
+            properties: IndexMap::new(),
+            topics: Vec::new(),
+        };
+        let pool = ProducerPool::default();
+        let first = pool
+            .attach(std::slice::from_ref(&cluster), [(0, Acks::LeaderOnly)])
+            .expect("attach");
+        let second = pool
+            .attach(
+                std::slice::from_ref(&cluster),
+                [(0, Acks::LeaderOnly), (0, Acks::LeaderOnly)],
+            )
+            .expect("attach");
+        let (a, b) = (
+            first.get(0, Acks::LeaderOnly).expect("a"),
+            second.get(0, Acks::LeaderOnly).expect("b"),
+        );
+        assert!(Arc::ptr_eq(a, b), "the same producer must be reused");
+        assert!(second.get(0, Acks::None).is_none());
+    }
 }
