@@ -1,4 +1,5 @@
 //! `sluice serve` as a process: SIGHUP reloads the file, SIGTERM drains and exits 0.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers panic on setup failures
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;

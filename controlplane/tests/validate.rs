@@ -1,4 +1,5 @@
 //! `sluice validate FILE`: exit status and the location of every error, run as a user would.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers panic on setup failures
 
 use std::path::PathBuf;
 use std::process::Command;
