@@ -53,7 +53,7 @@ bindings:
         with: { capability: produce, topic: bench-sluice }
   client: { type: kafka, kind: client, options: { servers: [ "$BOOT" ] } }
 YAML
-RUST_LOG=warn target/release/sluice serve --config "$WORK/bench.yaml" >"$WORK/sluice.log" 2>&1 &
+RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" target/release/sluice serve --config "$WORK/bench.yaml" >"$WORK/sluice.log" 2>&1 &
 SLUICE_PID=$!
 trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
