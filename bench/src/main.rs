@@ -43,7 +43,10 @@ struct Args {
 fn cpu_time(clk_tck: u64) -> Result<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat")?;
     // Fields after the ")" that closes the command name; utime and stime are fields 14, 15.
-    let after = stat.rsplit_once(')').context("malformed /proc/self/stat")?.1;
+    let after = stat
+        .rsplit_once(')')
+        .context("malformed /proc/self/stat")?
+        .1;
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
     Ok(Duration::from_micros(ticks * 1_000_000 / clk_tck))
@@ -51,7 +54,9 @@ fn cpu_time(clk_tck: u64) -> Result<Duration> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(args))
 }
 
@@ -68,7 +73,10 @@ async fn run(args: Args) -> Result<()> {
     let payload: Arc<Vec<u8>> = Arc::new(vec![b'x'; args.size]);
     // Warm up: metadata and connections.
     producer
-        .send(FutureRecord::<(), _>::to(&args.topic).payload(&payload[..]), Duration::from_secs(5))
+        .send(
+            FutureRecord::<(), _>::to(&args.topic).payload(&payload[..]),
+            Duration::from_secs(5),
+        )
         .await
         .map_err(|(e, _)| e)?;
 
@@ -78,8 +86,12 @@ async fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(args.window);
     for _ in 0..args.window {
-        let (producer, payload, next, failures) =
-            (producer.clone(), payload.clone(), next.clone(), failures.clone());
+        let (producer, payload, next, failures) = (
+            producer.clone(),
+            payload.clone(),
+            next.clone(),
+            failures.clone(),
+        );
         let (topic, total) = (args.topic.clone(), args.messages);
         tasks.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < total {

@@ -142,14 +142,14 @@ impl Template {
         }
     }
 
-    /// Resolves into a new string.
-    pub fn render(&self, values: &dyn Resolve) -> String {
+    /// Resolves the template; a template without placeholders is borrowed, not copied.
+    pub fn render(&self, values: &dyn Resolve) -> std::borrow::Cow<'_, str> {
         if let Some(literal) = self.as_literal() {
-            return literal.to_owned();
+            return std::borrow::Cow::Borrowed(literal);
         }
         let mut out = String::with_capacity(self.source.len() + 16);
         self.render_into(values, &mut out);
-        out
+        std::borrow::Cow::Owned(out)
     }
 }
 

@@ -73,7 +73,7 @@ pub(crate) async fn oneway(
         check_topic_name(&topic).map_err(DataPlaneError::BadRequest)?;
     }
     let key = action.key.as_ref().map(|key| key.render(&values));
-    let headers = record_headers(action, parts, &values)?;
+    let headers = record_headers(action, parts, &values);
     let value = if parts.method == Method::DELETE {
         None
     } else {
@@ -118,11 +118,7 @@ fn idempotency_key(
     }
 }
 
-fn record_headers(
-    action: &ProduceAction,
-    parts: &Parts,
-    values: &Values<'_>,
-) -> Result<OwnedHeaders, DataPlaneError> {
+fn record_headers(action: &ProduceAction, parts: &Parts, values: &Values<'_>) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new_with_capacity(1 + action.overrides.len());
     if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
         headers = headers.insert(Header {
@@ -137,5 +133,5 @@ fn record_headers(
             value: Some(value.as_bytes()),
         });
     }
-    Ok(headers)
+    headers
 }
