@@ -193,6 +193,11 @@ impl App {
             .map(EmbeddedBroker::bootstrap_servers)
     }
 
+    /// Requests waiting for a Kafka reply right now.
+    pub fn reply_waiters(&self) -> usize {
+        self.data_plane.reply_waiters()
+    }
+
     /// The active route table.
     pub fn table(&self) -> std::sync::Arc<RouteTable> {
         self.data_plane.table()

@@ -33,6 +33,17 @@ pub enum DataPlaneError {
         /// For the client and the log.
         message: String,
     },
+    /// No reply arrived in time.
+    #[error("no reply on topic '{topic}' within {timeout_ms} ms")]
+    ReplyTimeout {
+        /// The reply topic.
+        topic: String,
+        /// The route's timeout.
+        timeout_ms: u64,
+    },
+    /// The reply cannot become an HTTP response.
+    #[error("the reply is not a valid HTTP response: {0}")]
+    BadReply(String),
     /// An internal failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -46,6 +57,8 @@ impl DataPlaneError {
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::Kafka { code, .. } => *code,
+            Self::ReplyTimeout { .. } => ErrorCode::ReplyTimeout,
+            Self::BadReply(_) => ErrorCode::BadReply,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

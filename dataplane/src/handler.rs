@@ -73,7 +73,7 @@ async fn respond(
                     parts,
                     limits: &limits,
                 };
-                proxy::produce::oneway(active, request, body).await
+                proxy::produce::produce(active, request, body).await
             }
         },
     }

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::handler;
+use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
 
 /// Settings of the data plane that do not come from the configuration.
@@ -39,6 +40,7 @@ pub struct DataPlaneOptions {
 pub(crate) struct Active {
     pub table: Arc<RouteTable>,
     pub producers: Producers,
+    pub taps: ReplyTaps,
 }
 
 struct RunningListener {
@@ -53,6 +55,7 @@ type ListenerKey = (String, u16);
 pub struct DataPlane {
     active: Arc<ArcSwap<Active>>,
     pool: ProducerPool,
+    taps: TapPool,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
     options: DataPlaneOptions,
@@ -61,20 +64,20 @@ pub struct DataPlane {
 impl DataPlane {
     /// Binds the listeners of `table` and starts serving it.
     pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, String> {
-        let pool = ProducerPool::default();
-        let producers = attach(&pool, &table)?;
         let active = Arc::new(ArcSwap::from_pointee(Active {
             table: Arc::new(RouteTable::empty()),
             producers: Producers::default(),
+            taps: ReplyTaps::default(),
         }));
         let data_plane = Self {
             active,
-            pool,
+            pool: ProducerPool::default(),
+            taps: TapPool::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
             options,
         };
-        data_plane.swap(table, producers).await?;
+        data_plane.apply(table).await?;
         Ok(data_plane)
     }
 
@@ -82,10 +85,16 @@ impl DataPlane {
     /// finish with the table they started with. On error nothing changes.
     pub async fn apply(&self, table: RouteTable) -> Result<(), String> {
         let producers = attach(&self.pool, &table)?;
-        self.swap(table, producers).await
+        let taps = self.taps.attach(&table.clusters, table.reply_topics()).await?;
+        self.swap(table, producers, taps).await
     }
 
-    async fn swap(&self, table: RouteTable, producers: Producers) -> Result<(), String> {
+    async fn swap(
+        &self,
+        table: RouteTable,
+        producers: Producers,
+        taps: ReplyTaps,
+    ) -> Result<(), String> {
         let mut listeners = self.listeners.lock().await;
         let wanted: Vec<ListenerKey> = table
             .listeners
@@ -102,6 +111,7 @@ impl DataPlane {
         self.active.store(Arc::new(Active {
             table: Arc::new(table),
             producers,
+            taps,
         }));
         for (key, listener) in bound {
             let running = self.spawn_listener(key.1, listener)?;
@@ -154,6 +164,11 @@ impl DataPlane {
             .iter()
             .find(|((_, p), _)| *p == port)
             .map(|(_, running)| running.local_addr)
+    }
+
+    /// Requests waiting for a reply right now, over every reply topic.
+    pub fn reply_waiters(&self) -> usize {
+        self.active.load().taps.waiting()
     }
 
     /// The active route table.

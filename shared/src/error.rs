@@ -115,6 +115,10 @@ pub enum ErrorCode {
     UnknownTopic,
     /// Kafka refused the request for another reason.
     KafkaRejected,
+    /// No reply arrived on the reply topic in time.
+    ReplyTimeout,
+    /// The reply record cannot be turned into an HTTP response.
+    BadReply,
     /// The gateway is shutting down.
     ShuttingDown,
     /// A bug or an unexpected state in Sluice.
@@ -131,8 +135,8 @@ impl ErrorCode {
             Self::HeadersTooLarge => 431,
             Self::RequestTimeout => 408,
             Self::KafkaUnavailable | Self::ShuttingDown => 503,
-            Self::KafkaTimeout => 504,
-            Self::UnknownTopic | Self::KafkaRejected => 502,
+            Self::KafkaTimeout | Self::ReplyTimeout => 504,
+            Self::UnknownTopic | Self::KafkaRejected | Self::BadReply => 502,
             Self::Internal => 500,
         }
     }
@@ -150,6 +154,8 @@ impl ErrorCode {
             Self::RecordTooLarge => "record_too_large",
             Self::UnknownTopic => "unknown_topic",
             Self::KafkaRejected => "kafka_rejected",
+            Self::ReplyTimeout => "reply_timeout",
+            Self::BadReply => "bad_reply",
             Self::ShuttingDown => "shutting_down",
             Self::Internal => "internal",
         }
@@ -167,7 +173,9 @@ impl ErrorCode {
             Self::KafkaUnavailable
             | Self::KafkaTimeout
             | Self::UnknownTopic
-            | Self::KafkaRejected => Party::Kafka,
+            | Self::KafkaRejected
+            | Self::ReplyTimeout
+            | Self::BadReply => Party::Kafka,
             Self::ShuttingDown | Self::Internal => Party::Gateway,
         }
     }

@@ -5,6 +5,7 @@
 //! cluster settings keeps using the same producer.
 
 pub mod embedded;
+pub mod reply;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

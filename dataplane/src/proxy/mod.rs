@@ -1,5 +1,8 @@
-//! What a matched route does: one-way produce ([`produce`]) and echo.
+//! What a matched route does: one-way produce ([`produce`]), request-response
+//! (`correlate`) and echo.
 
+mod correlate;
+mod prefer;
 pub mod produce;
 
 use bytes::Bytes;

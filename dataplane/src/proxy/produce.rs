@@ -29,9 +29,11 @@ pub(crate) struct ProduceRequest<'a> {
     pub limits: &'a HttpLimits,
 }
 
-struct Values<'a> {
-    params: &'a Params,
-    idempotency_key: String,
+/// Values templates are resolved with.
+pub(crate) struct Values<'a> {
+    pub params: &'a Params,
+    pub idempotency_key: String,
+    pub correlation_id: Option<String>,
 }
 
 impl Resolve for Values<'_> {
@@ -44,6 +46,22 @@ impl Resolve for Values<'_> {
 
     fn idempotency_key(&self) -> &str {
         &self.idempotency_key
+    }
+
+    fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+}
+
+/// Routes to one-way produce or to request-response, by the route's `reply-to`.
+pub(crate) async fn produce(
+    active: &Active,
+    request: ProduceRequest<'_>,
+    body: Incoming,
+) -> Result<Response<Body>, DataPlaneError> {
+    match &request.action.reply {
+        None => oneway(active, request, body).await,
+        Some(reply) => super::correlate::exchange(active, request, reply, body).await,
     }
 }
 
@@ -64,14 +82,18 @@ pub(crate) async fn oneway(
         .producers
         .get(action.cluster, action.acks)
         .ok_or_else(|| DataPlaneError::Internal("no producer for this route".to_owned()))?;
+    let used = action.key.as_ref().is_some_and(|k| k.uses_idempotency_key())
+        || action.overrides.iter().any(|(_, v)| v.uses_idempotency_key());
     let values = Values {
         params,
-        idempotency_key: idempotency_key(binding, action, parts)?,
+        idempotency_key: if used {
+            idempotency_key(binding, parts)?
+        } else {
+            String::new()
+        },
+        correlation_id: None,
     };
-    let topic = action.topic.render(&values);
-    if action.topic.as_literal().is_none() {
-        check_topic_name(&topic).map_err(DataPlaneError::BadRequest)?;
-    }
+    let topic = render_topic(action, &values)?;
     let key = action.key.as_ref().map(|key| key.render(&values));
     let headers = record_headers(action, parts, &values);
     let value = if parts.method == Method::DELETE {
@@ -90,32 +112,42 @@ pub(crate) async fn oneway(
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
-/// The request's idempotency key, a fresh UUID when absent, or nothing when unused.
-fn idempotency_key(
+/// Longest idempotency key accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+/// The request's idempotency key, or a fresh UUID when it has none.
+pub(crate) fn idempotency_key(
     binding: &HttpKafkaBinding,
-    action: &ProduceAction,
     parts: &Parts,
 ) -> Result<String, DataPlaneError> {
-    let used = action
-        .key
-        .as_ref()
-        .is_some_and(|k| k.uses_idempotency_key())
-        || action
-            .overrides
-            .iter()
-            .any(|(_, v)| v.uses_idempotency_key());
-    if !used {
-        return Ok(String::new());
-    }
+    let bad = || {
+        DataPlaneError::BadRequest(format!(
+            "header '{}' must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters",
+            binding.idempotency_header
+        ))
+    };
     match parts.headers.get(binding.idempotency_header.as_str()) {
-        Some(value) => value.to_str().map(str::to_owned).map_err(|_| {
-            DataPlaneError::BadRequest(format!(
-                "header '{}' must be visible ASCII",
-                binding.idempotency_header
-            ))
-        }),
+        Some(value) => {
+            let text = value.to_str().map_err(|_| bad())?;
+            if text.is_empty() || text.len() > MAX_IDEMPOTENCY_KEY {
+                return Err(bad());
+            }
+            Ok(text.to_owned())
+        }
         None => Ok(uuid::Uuid::new_v4().to_string()),
     }
+}
+
+/// The topic for this request; a topic built from path parameters must be a valid name.
+pub(crate) fn render_topic<'a>(
+    action: &'a ProduceAction,
+    values: &Values<'_>,
+) -> Result<std::borrow::Cow<'a, str>, DataPlaneError> {
+    let topic = action.topic.render(values);
+    if action.topic.as_literal().is_none() {
+        check_topic_name(&topic).map_err(DataPlaneError::BadRequest)?;
+    }
+    Ok(topic)
 }
 
 fn record_headers(action: &ProduceAction, parts: &Parts, values: &Values<'_>) -> OwnedHeaders {

@@ -237,6 +237,9 @@ pub struct HttpKafkaOptionsSpec {
     /// Correlation header names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<CorrelationSpec>,
+    /// Sluice: largest `prefer: wait=N` accepted on an async poll, seconds (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_seconds: Option<u64>,
 }
 
 /// `options.idempotency` of `http-kafka`.
@@ -384,6 +387,9 @@ pub struct HttpKafkaWithSpec {
     /// Response headers of a 202 for async request-response.
     #[serde(default, rename = "async", skip_serializing_if = "IndexMap::is_empty")]
     pub async_headers: IndexMap<String, String>,
+    /// Sluice: how long a sync request waits for its reply, milliseconds (default 30000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_timeout_ms: Option<u64>,
     /// Fetch filters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<serde_json::Value>>,

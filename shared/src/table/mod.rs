@@ -26,6 +26,14 @@ pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default concurrent HTTP/2 streams per connection.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default time a sync request waits for its reply.
+pub const DEFAULT_REPLY_TIMEOUT_MS: u64 = 30_000;
+/// Default largest `prefer: wait=N`, seconds.
+pub const DEFAULT_MAX_WAIT_SECONDS: u64 = 60;
+/// Default Kafka header naming the reply topic.
+pub const DEFAULT_REPLY_TO_HEADER: &str = "zilla:reply-to";
+/// Default Kafka header carrying the correlation id.
+pub const DEFAULT_CORRELATION_HEADER: &str = "zilla:correlation-id";
 /// Default idempotency key header.
 pub const DEFAULT_IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -113,6 +121,8 @@ pub struct HttpKafkaBinding {
     pub binding: String,
     /// Request header holding the idempotency key, lowercase.
     pub idempotency_header: String,
+    /// Largest `prefer: wait=N` accepted, seconds.
+    pub max_wait_seconds: u64,
     routes: Vec<HttpKafkaRoute>,
 }
 
@@ -152,6 +162,40 @@ pub struct ProduceAction {
     pub key: Option<Template>,
     /// Kafka headers added after `content-type`, in configuration order.
     pub overrides: Vec<(String, Template)>,
+    /// Request-response over a reply topic; `None` for one-way produce.
+    pub reply: Option<ReplyAction>,
+}
+
+/// The request-response part of a produce route (`reply-to`).
+#[derive(Debug)]
+pub struct ReplyAction {
+    /// The reply topic.
+    pub topic: String,
+    /// Kafka header naming the reply topic on the request record.
+    pub reply_to_header: String,
+    /// Kafka header carrying the correlation id on the request record.
+    pub request_correlation_header: String,
+    /// Kafka header carrying the correlation id on reply records.
+    pub reply_correlation_header: String,
+    /// Headers of a 202 answer (`async`), names lowercase; empty when the route is sync only.
+    pub async_headers: Vec<(String, Template)>,
+    /// Paths a GET polls for a reply, from the `async` values holding `${correlationId}`.
+    pub locations: Vec<PathTemplate>,
+    /// How long a sync request waits for its reply, milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl ReplyAction {
+    /// The correlation id in a GET path that polls for a reply, if the path is a location.
+    pub fn correlation_id_in(&self, path: &str) -> Option<String> {
+        self.locations.iter().find_map(|location| {
+            let params = location.matches(path)?.ok()?;
+            params
+                .into_iter()
+                .find(|(name, _)| name == "correlationId")
+                .map(|(_, value)| value)
+        })
+    }
 }
 
 /// A Kafka cluster, from a `kafka` client binding.
@@ -229,6 +273,25 @@ impl RouteTable {
             .map(|route| match &route.action {
                 Action::Produce(action) => action,
             })
+    }
+
+    /// Every (cluster, reply topic, reply correlation header) that request-response routes
+    /// wait on, without repeats.
+    pub fn reply_topics(&self) -> Vec<(usize, &str, &str)> {
+        let mut topics: Vec<(usize, &str, &str)> = Vec::new();
+        for action in self.produce_actions() {
+            if let Some(reply) = &action.reply {
+                let entry = (
+                    action.cluster,
+                    reply.topic.as_str(),
+                    reply.reply_correlation_header.as_str(),
+                );
+                if !topics.contains(&entry) {
+                    topics.push(entry);
+                }
+            }
+        }
+        topics
     }
 
     /// Routes a request that arrived on listener `port`.

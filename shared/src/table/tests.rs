@@ -289,24 +289,62 @@ fn invalid_topics_and_exit_types_are_reported() {
 #[test]
 fn unimplemented_features_are_rejected_with_their_location() {
     let found = errors(&chain(
-        "      - exit: cache\n        with: { capability: fetch, topic: t }\n      - exit: cache\n        with: { capability: produce, topic: t, reply-to: r }",
+        "      - exit: cache\n        with: { capability: fetch, topic: t }",
     ));
     assert!(
-        has(
-            &found,
-            "/bindings/mapping/routes/0/with/capability",
-            "not supported"
-        ),
+        has(&found, "/bindings/mapping/routes/0/with/capability", "not supported"),
         "{found:?}"
     );
-    assert!(
-        has(
-            &found,
-            "/bindings/mapping/routes/1/with/reply-to",
-            "not supported"
-        ),
-        "{found:?}"
+}
+
+const ASYNC_ROUTE: &str = r#"      - when:
+          - { method: PUT, path: "/items/{id}" }
+          - { method: GET, path: "/items/{id};cid={correlationId}" }
+        exit: cache
+        with:
+          capability: produce
+          topic: items-requests
+          key: "${params.id}"
+          reply-to: items-replies
+          reply-timeout-ms: 2000
+          async:
+            location: "/items/${params.id};cid=${correlationId}""#;
+
+#[test]
+fn request_response_routes_compile_with_their_polling_paths() {
+    let table = compile(&chain(ASYNC_ROUTE)).expect("valid");
+    let action = table.produce_actions().next().expect("one route");
+    let reply = action.reply.as_ref().expect("reply-to configured");
+    assert_eq!(reply.topic, "items-replies");
+    assert_eq!(reply.timeout_ms, 2000);
+    assert_eq!(reply.request_correlation_header, "zilla:correlation-id");
+    assert_eq!(reply.reply_to_header, "zilla:reply-to");
+    assert_eq!(
+        reply.correlation_id_in("/items/7;cid=abc-0123"),
+        Some("abc-0123".to_owned())
     );
+    assert_eq!(reply.correlation_id_in("/items/7"), None);
+    assert_eq!(table.reply_topics(), vec![(0, "items-replies", "zilla:correlation-id")]);
+    assert!(table.clusters[0].topics.contains(&"items-replies".to_owned()));
+}
+
+#[test]
+fn correlation_mistakes_are_reported() {
+    let found = errors(&chain(
+        r#"      - exit: cache
+        with: { capability: produce, topic: t, async: { location: "/x" } }
+      - exit: cache
+        when: [ { path: "/r/{id}" } ]
+        with: { capability: produce, topic: t, reply-to: "r-${params.id}" }
+      - exit: cache
+        with: { capability: produce, topic: t, reply-to: r, async: { location: "/no-id" } }
+      - exit: cache
+        with: { capability: produce, topic: t, reply-to: r, reply-timeout-ms: 0 }"#,
+    ));
+    assert!(has(&found, "/bindings/mapping/routes/0/with/async", "needs 'reply-to'"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/1/with/reply-to", "one topic"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/2/with/async", "could never be polled"), "{found:?}");
+    assert!(has(&found, "/bindings/mapping/routes/3/with/reply-timeout-ms", "outside"), "{found:?}");
 }
 
 #[test]

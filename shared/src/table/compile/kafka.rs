@@ -2,6 +2,7 @@
 
 use indexmap::IndexMap;
 
+use super::correlate::CorrelationHeaders;
 use super::{
     Compiler, RESERVED_PROPERTIES, binding_pointer, check_topic_name, http_names, not_yet,
 };
@@ -164,6 +165,8 @@ impl Compiler<'_> {
             }
             let at = binding_pointer(name);
             let mut idempotency_header = crate::table::DEFAULT_IDEMPOTENCY_HEADER.to_owned();
+            let mut max_wait_seconds = crate::table::DEFAULT_MAX_WAIT_SECONDS;
+            let mut headers = CorrelationHeaders::default();
             if let Some(OptionsSpec::HttpKafka(options)) = &binding.options {
                 if let Some(idempotency) = &options.idempotency {
                     idempotency_header = idempotency.header.to_ascii_lowercase();
@@ -174,17 +177,24 @@ impl Compiler<'_> {
                         );
                     }
                 }
-                if options.correlation.is_some() {
-                    self.errors.push(
-                        format!("{at}/options/correlation"),
-                        not_yet("request-response (correlation)"),
-                    );
+                if let Some(correlation) = &options.correlation {
+                    headers = self.correlation_headers(correlation, &format!("{at}/options/correlation/headers"));
+                }
+                if let Some(seconds) = options.max_wait_seconds {
+                    if (1..=3600).contains(&seconds) {
+                        max_wait_seconds = seconds;
+                    } else {
+                        self.errors.push(
+                            format!("{at}/options/max-wait-seconds"),
+                            format!("{seconds} is outside 1..=3600"),
+                        );
+                    }
                 }
             }
             let mut routes = Vec::with_capacity(binding.routes.len());
             for (index, route) in binding.routes.iter().enumerate() {
                 let route_at = format!("{at}/routes/{index}");
-                if let Some(compiled) = self.http_kafka_route(route, index, &route_at) {
+                if let Some(compiled) = self.http_kafka_route(route, index, &route_at, &headers) {
                     routes.push(compiled);
                 }
             }
@@ -192,6 +202,7 @@ impl Compiler<'_> {
             self.http_kafka.push(HttpKafkaBinding {
                 binding: name.clone(),
                 idempotency_header,
+                max_wait_seconds,
                 routes,
             });
         }
@@ -202,6 +213,7 @@ impl Compiler<'_> {
         route: &RouteSpec,
         index: usize,
         at: &str,
+        headers: &CorrelationHeaders,
     ) -> Option<HttpKafkaRoute> {
         let mut when = Vec::with_capacity(route.when.len());
         for (position, condition) in route.when.iter().enumerate() {
@@ -244,7 +256,8 @@ impl Compiler<'_> {
             }
             _ => None,
         };
-        let action = self.produce_action(with, &when, &format!("{at}/with"), cluster?)?;
+        let mut action = self.produce_action(with, &when, &format!("{at}/with"), cluster?)?;
+        action.reply = self.reply_action(with, &when, &format!("{at}/with"), action.cluster, headers);
         Some(HttpKafkaRoute {
             index,
             when,
@@ -262,19 +275,6 @@ impl Compiler<'_> {
         if with.capability == Capability::Fetch {
             self.errors
                 .push(format!("{at}/capability"), not_yet("capability fetch"));
-        }
-        let correlated = [
-            ("reply-to", with.reply_to.is_some()),
-            ("correlation-id", with.correlation_id.is_some()),
-            ("async", !with.async_headers.is_empty()),
-        ];
-        for (field, present) in correlated {
-            if present {
-                self.errors.push(
-                    format!("{at}/{field}"),
-                    not_yet("request-response (reply-to)"),
-                );
-            }
         }
         if with.capability == Capability::Produce {
             if with.filters.is_some() {
@@ -335,12 +335,13 @@ impl Compiler<'_> {
                 None => None,
             },
             overrides,
+            reply: None,
         })
     }
 
     /// Parses a template and checks that every `${params.x}` is captured by every path of
     /// the route, since a parameter some requests lack would silently become "".
-    fn template(
+    pub(super) fn template(
         &mut self,
         source: &str,
         allowed: Allowed,

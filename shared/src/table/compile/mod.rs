@@ -3,6 +3,7 @@
 //! Every check runs and records its errors, so a user sees all problems at once. Nothing here
 //! panics on any input: the property tests in `tests.rs` feed it arbitrary documents.
 
+mod correlate;
 mod http;
 mod kafka;
 

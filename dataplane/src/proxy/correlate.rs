@@ -1,0 +1,411 @@
+//! Request-response over a request topic and a reply topic (`reply-to`).
+//!
+//! 1. The correlation id is `<idempotency key or UUID>-<32 hex>`. The hex is the first 16
+//!    bytes of a SHA-256 over, each length-prefixed and in this order: method, request
+//!    target (path and query), record key, `content-type`, each override (name and value),
+//!    reply topic, body. Volatile headers (`user-agent`, `authorization`, dates) are not
+//!    part of it, so a client retry with the same idempotency key and body gets the same id.
+//! 2. The request waits on the reply tap **before** the record is produced, so a fast reply
+//!    is never missed. If a reply for that id is already known, the request is answered
+//!    from it and nothing is produced (idempotent replay).
+//! 3. Sync: the reply, or after the route's timeout 504 (202 + `async` headers when the
+//!    route has `async`). Async (`prefer: respond-async`): 202 once the broker acknowledged.
+//! 4. A GET whose path is one of the route's `async` locations polls for the reply,
+//!    answering at once or, with `prefer: wait=N`, as soon as it arrives within N seconds;
+//!    otherwise 202 again.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+use hyper::body::Incoming;
+use rdkafka::message::{Header, OwnedHeaders};
+use sha2::{Digest, Sha256};
+use sluice_shared::table::ReplyAction;
+
+use super::prefer::Prefer;
+use super::produce::{ProduceRequest, Values, idempotency_key, render_topic};
+use super::read_body;
+use crate::error::DataPlaneError;
+use crate::kafka::Record;
+use crate::kafka::reply::{Reply, ReplyTap};
+use crate::response::Body;
+use crate::server::Active;
+
+/// Request headers never copied to the request record: credentials, hop-by-hop headers,
+/// and headers Sluice handles itself.
+const NOT_FORWARDED: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "content-length",
+    "prefer",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "http2-settings",
+];
+
+/// Reply headers never copied to the HTTP response: hyper sets framing itself.
+const NOT_RETURNED: &[&str] = &["content-length", "transfer-encoding", "connection", "keep-alive"];
+
+/// Longest correlation id accepted in a polling path.
+const MAX_CORRELATION_ID: usize = 512;
+
+/// Handles a request on a `reply-to` route: poll, or produce and wait.
+pub(crate) async fn exchange(
+    active: &Active,
+    request: ProduceRequest<'_>,
+    reply: &ReplyAction,
+    body: Incoming,
+) -> Result<Response<Body>, DataPlaneError> {
+    let ProduceRequest {
+        binding,
+        action,
+        params,
+        parts,
+        limits,
+    } = request;
+    let tap = active
+        .taps
+        .get(action.cluster, &reply.topic, &reply.reply_correlation_header)
+        .ok_or_else(|| DataPlaneError::Internal("no reply tap for this route".to_owned()))?;
+    let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+    let mut values = Values {
+        params,
+        idempotency_key: String::new(),
+        correlation_id: None,
+    };
+    if parts.method == Method::GET
+        && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())
+    {
+        if prefer.wait.is_some_and(|wait| wait > binding.max_wait_seconds) {
+            return Err(DataPlaneError::BadRequest(format!(
+                "prefer wait must be at most {} seconds",
+                binding.max_wait_seconds
+            )));
+        }
+        check_correlation_id(&correlation_id)?;
+        values.correlation_id = Some(correlation_id);
+        return poll(tap, reply, &values, prefer.wait).await;
+    }
+    let producer = active
+        .producers
+        .get(action.cluster, action.acks)
+        .ok_or_else(|| DataPlaneError::Internal("no producer for this route".to_owned()))?;
+    values.idempotency_key = idempotency_key(binding, parts)?;
+    let topic = render_topic(action, &values)?;
+    let key = action.key.as_ref().map(|key| key.render(&values));
+    // A body-less request (DELETE) writes an empty value, not a tombstone, as in Zilla.
+    let value = read_body(parts, body, limits.max_body_bytes).await?;
+    let overrides: Vec<(&str, String)> = action
+        .overrides
+        .iter()
+        .map(|(name, template)| (name.as_str(), template.render(&values).into_owned()))
+        .collect();
+    let correlation_id = correlation_id(
+        &values.idempotency_key,
+        parts,
+        key.as_deref(),
+        &overrides,
+        &reply.topic,
+        &value,
+    );
+    values.correlation_id = Some(correlation_id.clone());
+
+    let mut waiter = tap.wait(&correlation_id);
+    let respond_async = prefer.respond_async && !reply.async_headers.is_empty();
+    if let Some(known) = tap.cached(&correlation_id) {
+        // Idempotent replay: the request was produced and answered before.
+        return if respond_async {
+            accepted(reply, &values, Some("respond-async"))
+        } else {
+            reply_response(&known)
+        };
+    }
+    producer
+        .send(Record {
+            topic: &topic,
+            key: key.as_deref().map(str::as_bytes),
+            value: Some(&value),
+            headers: request_headers(parts, reply, &overrides, &correlation_id),
+        })
+        .await?;
+    if respond_async {
+        return accepted(reply, &values, Some("respond-async"));
+    }
+    match tokio::time::timeout(Duration::from_millis(reply.timeout_ms), waiter.reply()).await {
+        Ok(Some(answer)) => reply_response(&answer),
+        _ if !reply.async_headers.is_empty() => accepted(reply, &values, None),
+        _ => Err(DataPlaneError::ReplyTimeout {
+            topic: reply.topic.clone(),
+            timeout_ms: reply.timeout_ms,
+        }),
+    }
+}
+
+/// A GET on an `async` location: the reply if known or arriving within `wait`, else 202.
+async fn poll(
+    tap: &ReplyTap,
+    reply: &ReplyAction,
+    values: &Values<'_>,
+    wait: Option<u64>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let correlation_id = values.correlation_id.as_deref().unwrap_or_default();
+    let mut waiter = tap.wait(correlation_id);
+    if let Some(known) = tap.cached(correlation_id) {
+        return reply_response(&known);
+    }
+    let Some(seconds) = wait.filter(|seconds| *seconds > 0) else {
+        return accepted(reply, values, None);
+    };
+    match tokio::time::timeout(Duration::from_secs(seconds), waiter.reply()).await {
+        Ok(Some(answer)) => reply_response(&answer),
+        _ => accepted(reply, values, Some(&format!("wait={seconds}"))),
+    }
+}
+
+fn check_correlation_id(correlation_id: &str) -> Result<(), DataPlaneError> {
+    let well_formed = correlation_id.len() <= MAX_CORRELATION_ID
+        && correlation_id.rsplit_once('-').is_some_and(|(base, digest)| {
+            !base.is_empty()
+                && digest.len() == 32
+                && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(DataPlaneError::BadRequest(format!(
+            "'{}' is not a correlation id issued by sluice",
+            correlation_id.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+fn correlation_id(
+    base: &str,
+    parts: &Parts,
+    key: Option<&str>,
+    overrides: &[(&str, String)],
+    reply_topic: &str,
+    body: &[u8],
+) -> String {
+    let mut digest = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(bytes);
+    };
+    field(parts.method.as_str().as_bytes());
+    field(target(parts).as_bytes());
+    field(key.unwrap_or_default().as_bytes());
+    field(
+        parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default(),
+    );
+    for (name, value) in overrides {
+        field(name.as_bytes());
+        field(value.as_bytes());
+    }
+    field(reply_topic.as_bytes());
+    field(body);
+    let hash = digest.finalize();
+    let mut id = String::with_capacity(base.len() + 33);
+    id.push_str(base);
+    id.push('-');
+    for byte in &hash[..16] {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+fn target(parts: &Parts) -> &str {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |target| target.as_str())
+}
+
+/// The request record's headers: pseudo-headers, forwarded request headers, reply-to,
+/// overrides, then the correlation id.
+fn request_headers(
+    parts: &Parts,
+    reply: &ReplyAction,
+    overrides: &[(&str, String)],
+    correlation_id: &str,
+) -> OwnedHeaders {
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+        .unwrap_or_default();
+    let pseudo = [
+        (":method", parts.method.as_str()),
+        (":scheme", parts.uri.scheme_str().unwrap_or("http")),
+        (":authority", authority),
+        (":path", target(parts)),
+    ];
+    let mut headers = OwnedHeaders::new_with_capacity(parts.headers.len() + overrides.len() + 6);
+    for (key, value) in pseudo {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_bytes()),
+        });
+    }
+    for (name, value) in &parts.headers {
+        let name = name.as_str();
+        if NOT_FORWARDED.contains(&name) {
+            continue;
+        }
+        let value = if name == "if-match" {
+            // Zilla's rule: "<progress>/<etag>" forwards "<etag>"; a bare value is dropped.
+            match value.as_bytes().iter().position(|&b| b == b'/') {
+                Some(slash) => &value.as_bytes()[slash + 1..],
+                None => continue,
+            }
+        } else {
+            value.as_bytes()
+        };
+        headers = headers.insert(Header {
+            key: name,
+            value: Some(value),
+        });
+    }
+    headers = headers.insert(Header {
+        key: reply.reply_to_header.as_str(),
+        value: Some(reply.topic.as_bytes()),
+    });
+    for (name, value) in overrides {
+        headers = headers.insert(Header {
+            key: name,
+            value: Some(value.as_bytes()),
+        });
+    }
+    headers.insert(Header {
+        key: reply.request_correlation_header.as_str(),
+        value: Some(correlation_id.as_bytes()),
+    })
+}
+
+/// 202 with the route's `async` headers.
+fn accepted(
+    reply: &ReplyAction,
+    values: &Values<'_>,
+    applied: Option<&str>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    let headers = response.headers_mut();
+    for (name, template) in &reply.async_headers {
+        let value = template.render(values);
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| DataPlaneError::Internal(e.to_string()))?;
+        let value = HeaderValue::from_str(&value).map_err(|_| {
+            DataPlaneError::BadRequest(format!("the {name} header would not be a valid value"))
+        })?;
+        headers.append(name, value);
+    }
+    if let Some(applied) = applied
+        && let Ok(value) = HeaderValue::from_str(applied)
+    {
+        headers.insert(HeaderName::from_static("preference-applied"), value);
+    }
+    Ok(response)
+}
+
+/// The HTTP response a reply record describes.
+fn reply_response(reply: &Reply) -> Result<Response<Body>, DataPlaneError> {
+    let status = match reply.status {
+        None => StatusCode::OK,
+        Some(code) => StatusCode::from_u16(code)
+            .ok()
+            .filter(|s| (200..600).contains(&s.as_u16()))
+            .ok_or_else(|| DataPlaneError::BadReply(format!("':status' {code} is not a final HTTP status")))?,
+    };
+    let body = if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        Bytes::new()
+    } else {
+        reply.body.clone()
+    };
+    let mut response = Response::new(Body::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in &reply.headers {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_maybe_shared(value.clone()),
+        ) else {
+            tracing::debug!(header = %name, "reply header is not valid HTTP; skipped");
+            continue;
+        };
+        if !NOT_RETURNED.contains(&name.as_str()) {
+            headers.append(name, value);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut builder = http::Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).expect("request").into_parts().0
+    }
+
+    #[test]
+    fn correlation_id_ignores_volatile_headers_and_covers_the_body() {
+        let a = parts("POST", "/items?x=1", &[("content-type", "application/json"), ("user-agent", "a")]);
+        let b = parts("POST", "/items?x=1", &[("content-type", "application/json"), ("user-agent", "b")]);
+        let id_a = correlation_id("k", &a, Some("1"), &[], "replies", b"{}");
+        assert_eq!(id_a, correlation_id("k", &b, Some("1"), &[], "replies", b"{}"));
+        assert_ne!(id_a, correlation_id("k", &a, Some("1"), &[], "replies", b"{ }"));
+        assert_ne!(id_a, correlation_id("k", &a, Some("2"), &[], "replies", b"{}"));
+        assert!(id_a.starts_with("k-"));
+        assert!(check_correlation_id(&id_a).is_ok());
+    }
+
+    #[test]
+    fn malformed_correlation_ids_are_refused() {
+        for bad in ["", "abc", "k-123", "-0123456789abcdef0123456789abcdef", "k-0123456789ABCDEF0123456789abcdef"] {
+            assert!(check_correlation_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reply_status_and_headers_become_the_response() {
+        let reply = Reply {
+            status: Some(201),
+            headers: vec![
+                ("location".to_owned(), Bytes::from_static(b"/items/1")),
+                ("content-length".to_owned(), Bytes::from_static(b"999")),
+                ("bad header".to_owned(), Bytes::from_static(b"x")),
+            ],
+            body: Bytes::from_static(b"created"),
+        };
+        let response = reply_response(&reply).expect("valid");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["location"], "/items/1");
+        assert!(response.headers().get("content-length").is_none());
+        let bad = Reply {
+            status: Some(0),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        assert!(reply_response(&bad).is_err());
+    }
+}
