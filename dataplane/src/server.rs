@@ -85,7 +85,10 @@ impl DataPlane {
     /// finish with the table they started with. On error nothing changes.
     pub async fn apply(&self, table: RouteTable) -> Result<(), String> {
         let producers = attach(&self.pool, &table)?;
-        let taps = self.taps.attach(&table.clusters, table.reply_topics()).await?;
+        let taps = self
+            .taps
+            .attach(&table.clusters, table.reply_topics())
+            .await?;
         self.swap(table, producers, taps).await
     }
 

@@ -43,7 +43,12 @@ pub struct Reply {
 
 impl Reply {
     fn size(&self) -> usize {
-        self.body.len() + self.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>()
+        self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
     }
 }
 
@@ -75,7 +80,10 @@ impl Cache {
                 break;
             }
             // Only the newest order entry of an id owns the cached reply.
-            if self.replies.get(id).is_some_and(|(inserted, _)| inserted == at)
+            if self
+                .replies
+                .get(id)
+                .is_some_and(|(inserted, _)| inserted == at)
                 && let Some((_, reply)) = self.replies.remove(id)
             {
                 self.bytes -= reply.size();
@@ -100,7 +108,9 @@ struct TapShared {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // invariant: no code panics while holding these locks; recover the data if one did.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The shared consumer of one reply topic.
@@ -153,7 +163,10 @@ impl ReplyTap {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", cluster.servers.join(","))
-            .set("group.id", format!("sluice-reply-{}", uuid::Uuid::new_v4().simple()))
+            .set(
+                "group.id",
+                format!("sluice-reply-{}", uuid::Uuid::new_v4().simple()),
+            )
             .set("client.id", "sluice-reply")
             .set("enable.auto.commit", "false")
             .set("fetch.wait.max.ms", "100")
@@ -170,7 +183,9 @@ impl ReplyTap {
                 .map_err(|e| context(e.to_string()))?
                 .map_err(context)?
         };
-        consumer.assign(&assignment).map_err(|e| context(e.to_string()))?;
+        consumer
+            .assign(&assignment)
+            .map_err(|e| context(e.to_string()))?;
         let shared = Arc::new(TapShared {
             topic: topic.to_owned(),
             correlation_header: correlation_header.to_owned(),
@@ -258,7 +273,10 @@ fn dispatch(shared: &TapShared, message: &BorrowedMessage<'_>) {
         if header.key == shared.correlation_header {
             correlation_id = std::str::from_utf8(value).ok().map(str::to_owned);
         } else if header.key == ":status" {
-            status = std::str::from_utf8(value).ok().and_then(|s| s.trim().parse().ok()).or(Some(0));
+            status = std::str::from_utf8(value)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .or(Some(0));
         } else {
             reply_headers.push((header.key.to_owned(), Bytes::copy_from_slice(value)));
         }
@@ -324,14 +342,18 @@ impl TapPool {
         let mut live = self.live.lock().await;
         let mut taps = ReplyTaps::default();
         for (cluster_index, topic, header) in wanted {
-            let cluster = clusters.get(cluster_index).ok_or("reply route names an unknown cluster")?;
+            let cluster = clusters
+                .get(cluster_index)
+                .ok_or("reply route names an unknown cluster")?;
             let key = TapKey {
                 cluster: cluster_index,
                 servers: cluster.servers.clone(),
                 topic: topic.to_owned(),
                 header: header.to_owned(),
             };
-            let same = |k: &TapKey| k.servers == key.servers && k.topic == key.topic && k.header == key.header;
+            let same = |k: &TapKey| {
+                k.servers == key.servers && k.topic == key.topic && k.header == key.header
+            };
             let tap = match live.iter().find(|(k, _)| same(k)) {
                 Some((_, tap)) => tap.clone(),
                 None => Arc::new(ReplyTap::start(cluster, topic, header).await?),
@@ -363,7 +385,11 @@ mod tests {
         }
         assert_eq!(cache.replies.len(), CACHE_MAX_ENTRIES);
         assert!(cache.get("id-0").is_none());
-        assert!(cache.get(&format!("id-{}", CACHE_MAX_ENTRIES + 9)).is_some());
+        assert!(
+            cache
+                .get(&format!("id-{}", CACHE_MAX_ENTRIES + 9))
+                .is_some()
+        );
     }
 
     #[test]
@@ -372,6 +398,9 @@ mod tests {
         cache.insert("a".to_owned(), reply("12345"));
         cache.insert("a".to_owned(), reply("12"));
         assert_eq!(cache.bytes, 2);
-        assert_eq!(&cache.get("a").map(|r| r.body.clone()).unwrap_or_default()[..], b"12");
+        assert_eq!(
+            &cache.get("a").map(|r| r.body.clone()).unwrap_or_default()[..],
+            b"12"
+        );
     }
 }

@@ -54,7 +54,12 @@ const NOT_FORWARDED: &[&str] = &[
 ];
 
 /// Reply headers never copied to the HTTP response: hyper sets framing itself.
-const NOT_RETURNED: &[&str] = &["content-length", "transfer-encoding", "connection", "keep-alive"];
+const NOT_RETURNED: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+];
 
 /// Longest correlation id accepted in a polling path.
 const MAX_CORRELATION_ID: usize = 512;
@@ -75,7 +80,11 @@ pub(crate) async fn exchange(
     } = request;
     let tap = active
         .taps
-        .get(action.cluster, &reply.topic, &reply.reply_correlation_header)
+        .get(
+            action.cluster,
+            &reply.topic,
+            &reply.reply_correlation_header,
+        )
         .ok_or_else(|| DataPlaneError::Internal("no reply tap for this route".to_owned()))?;
     let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
     let mut values = Values {
@@ -86,7 +95,10 @@ pub(crate) async fn exchange(
     if parts.method == Method::GET
         && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())
     {
-        if prefer.wait.is_some_and(|wait| wait > binding.max_wait_seconds) {
+        if prefer
+            .wait
+            .is_some_and(|wait| wait > binding.max_wait_seconds)
+        {
             return Err(DataPlaneError::BadRequest(format!(
                 "prefer wait must be at most {} seconds",
                 binding.max_wait_seconds
@@ -174,11 +186,15 @@ async fn poll(
 
 fn check_correlation_id(correlation_id: &str) -> Result<(), DataPlaneError> {
     let well_formed = correlation_id.len() <= MAX_CORRELATION_ID
-        && correlation_id.rsplit_once('-').is_some_and(|(base, digest)| {
-            !base.is_empty()
-                && digest.len() == 32
-                && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
+        && correlation_id
+            .rsplit_once('-')
+            .is_some_and(|(base, digest)| {
+                !base.is_empty()
+                    && digest.len() == 32
+                    && digest
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
     if well_formed {
         Ok(())
     } else {
@@ -247,7 +263,12 @@ fn request_headers(
         .uri
         .authority()
         .map(|a| a.as_str())
-        .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
         .unwrap_or_default();
     let pseudo = [
         (":method", parts.method.as_str()),
@@ -330,7 +351,9 @@ fn reply_response(reply: &Reply) -> Result<Response<Body>, DataPlaneError> {
         Some(code) => StatusCode::from_u16(code)
             .ok()
             .filter(|s| (200..600).contains(&s.as_u16()))
-            .ok_or_else(|| DataPlaneError::BadReply(format!("':status' {code} is not a final HTTP status")))?,
+            .ok_or_else(|| {
+                DataPlaneError::BadReply(format!("':status' {code} is not a final HTTP status"))
+            })?,
     };
     let body = if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         Bytes::new()
@@ -369,19 +392,42 @@ mod tests {
 
     #[test]
     fn correlation_id_ignores_volatile_headers_and_covers_the_body() {
-        let a = parts("POST", "/items?x=1", &[("content-type", "application/json"), ("user-agent", "a")]);
-        let b = parts("POST", "/items?x=1", &[("content-type", "application/json"), ("user-agent", "b")]);
+        let a = parts(
+            "POST",
+            "/items?x=1",
+            &[("content-type", "application/json"), ("user-agent", "a")],
+        );
+        let b = parts(
+            "POST",
+            "/items?x=1",
+            &[("content-type", "application/json"), ("user-agent", "b")],
+        );
         let id_a = correlation_id("k", &a, Some("1"), &[], "replies", b"{}");
-        assert_eq!(id_a, correlation_id("k", &b, Some("1"), &[], "replies", b"{}"));
-        assert_ne!(id_a, correlation_id("k", &a, Some("1"), &[], "replies", b"{ }"));
-        assert_ne!(id_a, correlation_id("k", &a, Some("2"), &[], "replies", b"{}"));
+        assert_eq!(
+            id_a,
+            correlation_id("k", &b, Some("1"), &[], "replies", b"{}")
+        );
+        assert_ne!(
+            id_a,
+            correlation_id("k", &a, Some("1"), &[], "replies", b"{ }")
+        );
+        assert_ne!(
+            id_a,
+            correlation_id("k", &a, Some("2"), &[], "replies", b"{}")
+        );
         assert!(id_a.starts_with("k-"));
         assert!(check_correlation_id(&id_a).is_ok());
     }
 
     #[test]
     fn malformed_correlation_ids_are_refused() {
-        for bad in ["", "abc", "k-123", "-0123456789abcdef0123456789abcdef", "k-0123456789ABCDEF0123456789abcdef"] {
+        for bad in [
+            "",
+            "abc",
+            "k-123",
+            "-0123456789abcdef0123456789abcdef",
+            "k-0123456789ABCDEF0123456789abcdef",
+        ] {
             assert!(check_correlation_id(bad).is_err(), "{bad}");
         }
     }

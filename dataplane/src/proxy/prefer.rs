@@ -27,7 +27,9 @@ impl Prefer {
             for token in text.split([',', ';']) {
                 let token = token.trim();
                 let (name, argument) = match token.split_once('=') {
-                    Some((name, argument)) => (name.trim(), Some(argument.trim().trim_matches('"'))),
+                    Some((name, argument)) => {
+                        (name.trim(), Some(argument.trim().trim_matches('"')))
+                    }
                     None => (token, None),
                 };
                 if name.eq_ignore_ascii_case("respond-async") {
@@ -36,7 +38,9 @@ impl Prefer {
                     let seconds = argument
                         .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
                         .and_then(|a| a.parse::<u64>().ok())
-                        .ok_or_else(|| format!("prefer '{token}': wait must be a whole number of seconds"))?;
+                        .ok_or_else(|| {
+                            format!("prefer '{token}': wait must be a whole number of seconds")
+                        })?;
                     prefer.wait = Some(seconds);
                 }
             }

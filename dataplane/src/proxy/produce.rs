@@ -82,8 +82,14 @@ pub(crate) async fn oneway(
         .producers
         .get(action.cluster, action.acks)
         .ok_or_else(|| DataPlaneError::Internal("no producer for this route".to_owned()))?;
-    let used = action.key.as_ref().is_some_and(|k| k.uses_idempotency_key())
-        || action.overrides.iter().any(|(_, v)| v.uses_idempotency_key());
+    let used = action
+        .key
+        .as_ref()
+        .is_some_and(|k| k.uses_idempotency_key())
+        || action
+            .overrides
+            .iter()
+            .any(|(_, v)| v.uses_idempotency_key());
     let values = Values {
         params,
         idempotency_key: if used {

@@ -292,7 +292,11 @@ fn unimplemented_features_are_rejected_with_their_location() {
         "      - exit: cache\n        with: { capability: fetch, topic: t }",
     ));
     assert!(
-        has(&found, "/bindings/mapping/routes/0/with/capability", "not supported"),
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/capability",
+            "not supported"
+        ),
         "{found:?}"
     );
 }
@@ -324,8 +328,15 @@ fn request_response_routes_compile_with_their_polling_paths() {
         Some("abc-0123".to_owned())
     );
     assert_eq!(reply.correlation_id_in("/items/7"), None);
-    assert_eq!(table.reply_topics(), vec![(0, "items-replies", "zilla:correlation-id")]);
-    assert!(table.clusters[0].topics.contains(&"items-replies".to_owned()));
+    assert_eq!(
+        table.reply_topics(),
+        vec![(0, "items-replies", "zilla:correlation-id")]
+    );
+    assert!(
+        table.clusters[0]
+            .topics
+            .contains(&"items-replies".to_owned())
+    );
 }
 
 #[test]
@@ -341,10 +352,38 @@ fn correlation_mistakes_are_reported() {
       - exit: cache
         with: { capability: produce, topic: t, reply-to: r, reply-timeout-ms: 0 }"#,
     ));
-    assert!(has(&found, "/bindings/mapping/routes/0/with/async", "needs 'reply-to'"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/1/with/reply-to", "one topic"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/2/with/async", "could never be polled"), "{found:?}");
-    assert!(has(&found, "/bindings/mapping/routes/3/with/reply-timeout-ms", "outside"), "{found:?}");
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/async",
+            "needs 'reply-to'"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/1/with/reply-to",
+            "one topic"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/2/with/async",
+            "could never be polled"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/3/with/reply-timeout-ms",
+            "outside"
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -38,13 +38,19 @@ impl Compiler<'_> {
         let mut headers = CorrelationHeaders::default();
         let fields = [
             ("reply-to", &spec.headers.reply_to, &mut headers.reply_to),
-            ("correlation-id", &spec.headers.correlation_id, &mut headers.correlation_id),
+            (
+                "correlation-id",
+                &spec.headers.correlation_id,
+                &mut headers.correlation_id,
+            ),
         ];
         for (field, value, target) in fields {
             if let Some(value) = value {
                 if value.is_empty() {
-                    self.errors
-                        .push(format!("{at}/{field}"), "a Kafka header name must not be empty");
+                    self.errors.push(
+                        format!("{at}/{field}"),
+                        "a Kafka header name must not be empty",
+                    );
                 } else {
                     *target = value.clone();
                 }
@@ -69,7 +75,10 @@ impl Compiler<'_> {
                 ("reply-timeout-ms", with.reply_timeout_ms.is_some()),
             ] {
                 if present {
-                    self.errors.push(format!("{at}/{field}"), format!("'{field}' needs 'reply-to'"));
+                    self.errors.push(
+                        format!("{at}/{field}"),
+                        format!("'{field}' needs 'reply-to'"),
+                    );
                 }
             }
             return None;
@@ -115,7 +124,10 @@ impl Compiler<'_> {
             let header_at = format!("{at}/async/{}", pointer_token(name));
             let name = name.to_ascii_lowercase();
             if http_names::is_bad_header_name(&name) {
-                self.errors.push(header_at.clone(), format!("'{name}' is not a valid HTTP header name"));
+                self.errors.push(
+                    header_at.clone(),
+                    format!("'{name}' is not a valid HTTP header name"),
+                );
                 continue;
             }
             let Some(template) = self.template(value, allowed, when, &header_at) else {

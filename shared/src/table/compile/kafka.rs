@@ -178,7 +178,10 @@ impl Compiler<'_> {
                     }
                 }
                 if let Some(correlation) = &options.correlation {
-                    headers = self.correlation_headers(correlation, &format!("{at}/options/correlation/headers"));
+                    headers = self.correlation_headers(
+                        correlation,
+                        &format!("{at}/options/correlation/headers"),
+                    );
                 }
                 if let Some(seconds) = options.max_wait_seconds {
                     if (1..=3600).contains(&seconds) {
@@ -257,7 +260,8 @@ impl Compiler<'_> {
             _ => None,
         };
         let mut action = self.produce_action(with, &when, &format!("{at}/with"), cluster?)?;
-        action.reply = self.reply_action(with, &when, &format!("{at}/with"), action.cluster, headers);
+        action.reply =
+            self.reply_action(with, &when, &format!("{at}/with"), action.cluster, headers);
         Some(HttpKafkaRoute {
             index,
             when,
