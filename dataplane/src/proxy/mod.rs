@@ -1,6 +1,7 @@
 //! What a matched route does: one-way produce ([`produce`]), request-response
 //! (`correlate`) and echo.
 
+mod answer;
 mod correlate;
 mod prefer;
 pub mod produce;
