@@ -90,7 +90,10 @@ fn quickstart_compiles() {
     assert_eq!(table.listeners[0].port, 7114);
     assert_eq!(table.clusters.len(), 1);
     assert!(table.clusters[0].servers.is_empty());
-    assert_eq!(table.clusters[0].topics, vec!["events", "items"]);
+    assert_eq!(
+        table.clusters[0].topics,
+        vec!["events", "items", "orders-requests", "orders-replies"]
+    );
 }
 
 #[test]
