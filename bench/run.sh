@@ -105,7 +105,7 @@ ECHO_CPU="$(cut -d' ' -f2 "$WORK/echo" | median)"
 POST_RATE="$(cut -d' ' -f1 "$WORK/post" | median)"
 POST_CPU="$(cut -d' ' -f2 "$WORK/post" | median)"
 MESSAGES="$(awk -v r="$POST_RATE" -v d="$DURATION" 'BEGIN { n = int(r * d); if (n < 20000) n = 20000; print n }')"
-DIRECT="$(target/release/sluice-bench --bootstrap "$BOOT" --topic bench-direct --window "$CONNS" \
+DIRECT="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window "$CONNS" \
   --messages "$MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK")"
 DIRECT_RATE="$(echo "$DIRECT" | sed -E 's/.*"msg_per_s": ([0-9.]+).*/\1/')"
 DIRECT_CPU="$(echo "$DIRECT" | sed -E 's/.*"cpu_us_per_msg": ([0-9.]+).*/\1/')"

@@ -1,8 +1,11 @@
-//! `sluice-bench direct-produce`: the baseline for one-way produce through Sluice.
+//! Benchmark baselines for Sluice.
 //!
-//! It sends `--messages` records of `--size` bytes with `--window` sends in flight, using
-//! the producer settings Sluice uses by default, and prints one JSON line with the rate and
-//! its own CPU time per message.
+//! - `direct-produce`: sends `--messages` records of `--size` bytes with `--window` sends in
+//!   flight, using the producer settings Sluice uses by default, and prints one JSON line
+//!   with the rate and its own CPU time per message.
+//! - `responder` and `direct-rr`: see `rr.rs`.
+
+mod rr;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,8 +16,19 @@ use clap::Parser;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-/// Direct rdkafka producer baseline.
+/// Benchmark helpers.
 #[derive(Debug, Parser)]
+enum Command {
+    /// Direct rdkafka producer baseline for one-way produce.
+    DirectProduce(Args),
+    /// Answers request records on the topic named by their reply-to header.
+    Responder(rr::ResponderArgs),
+    /// Direct produce-and-await-reply baseline for request-response.
+    DirectRr(rr::DirectRrArgs),
+}
+
+/// Direct rdkafka producer baseline.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Bootstrap servers.
     #[arg(long)]
@@ -53,11 +67,15 @@ fn cpu_time(clk_tck: u64) -> Result<Duration> {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let command = Command::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(args))
+    match command {
+        Command::DirectProduce(args) => runtime.block_on(run(args)),
+        Command::Responder(args) => runtime.block_on(rr::responder(args)),
+        Command::DirectRr(args) => runtime.block_on(rr::direct_rr(args)),
+    }
 }
 
 async fn run(args: Args) -> Result<()> {
