@@ -382,3 +382,27 @@ async fn bad_input_gets_a_clear_status_and_produces_nothing() -> Result<()> {
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_client_that_disconnects_frees_its_waiter() -> Result<()> {
+    let topics = topics().await?;
+    let sluice = Arc::new(Sluice::with_config(&full_config(&topics, 30_000, "")).await?);
+    let waiting = sluice.clone();
+    let request =
+        tokio::spawn(async move { waiting.send(PORT, Method::PUT, "/sync/1", &[], "x").await });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sluice.app.reply_waiters() == 0 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the request never started waiting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    request.abort(); // drops the client connection
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sluice.app.reply_waiters() != 0 {
+        anyhow::ensure!(Instant::now() < deadline, "the waiter outlived its client");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}

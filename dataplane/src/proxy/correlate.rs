@@ -352,6 +352,63 @@ mod tests {
     }
 
     #[test]
+    fn request_headers_forward_safely_and_rewrite_if_match() {
+        use rdkafka::message::Headers;
+        let request = parts(
+            "PUT",
+            "http://example.com:7114/items/1?a=b",
+            &[
+                ("authorization", "Bearer secret"),
+                ("cookie", "a=b"),
+                ("connection", "keep-alive"),
+                ("if-match", "AQIAAg==/\"v7\""),
+                ("x-request", "1"),
+            ],
+        );
+        let reply = ReplyAction {
+            topic: "replies".to_owned(),
+            reply_to_header: "zilla:reply-to".to_owned(),
+            request_correlation_header: "requestId".to_owned(),
+            reply_correlation_header: "zilla:correlation-id".to_owned(),
+            async_headers: Vec::new(),
+            locations: Vec::new(),
+            timeout_ms: 1,
+        };
+        let headers = request_headers(&request, &reply, &[("tenant", "acme".to_owned())], "k-1");
+        let pairs: Vec<(String, String)> = headers
+            .iter()
+            .map(|h| {
+                (
+                    h.key.to_owned(),
+                    String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                )
+            })
+            .collect();
+        let expected = [
+            (":method", "PUT"),
+            (":scheme", "http"),
+            (":authority", "example.com:7114"),
+            (":path", "/items/1?a=b"),
+            ("if-match", "\"v7\""),
+            ("x-request", "1"),
+            ("zilla:reply-to", "replies"),
+            ("tenant", "acme"),
+            ("requestId", "k-1"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(pairs, expected);
+        let bare = parts("PUT", "/x", &[("if-match", "\"v7\"")]);
+        let headers = request_headers(&bare, &reply, &[], "k-1");
+        assert!(
+            headers.iter().all(|h| h.key != "if-match"),
+            "a bare if-match is dropped"
+        );
+    }
+
+    #[test]
     fn malformed_correlation_ids_are_refused() {
         for bad in [
             "",
