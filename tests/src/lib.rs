@@ -98,6 +98,24 @@ pub struct Record {
 }
 
 impl Record {
+    /// Copies a consumed message.
+    pub fn of(message: &impl Message) -> Self {
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec),
+            headers,
+        }
+    }
+
     /// The first header called `name`, as text.
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
@@ -108,16 +126,12 @@ impl Record {
     }
 }
 
-/// How long to keep polling for unexpected extra records after the expected ones arrived.
-const EXTRA_RECORD_WAIT: Duration = Duration::from_millis(300);
-
-fn read_blocking(
+/// A consumer of partition 0 of `topic` from its first record, in a group of its own.
+fn consumer_from_start<C: Consumer + rdkafka::config::FromClientConfig>(
     servers: &str,
     topic: &str,
-    count: usize,
-    timeout: Duration,
-) -> Result<Vec<Record>> {
-    let consumer: BaseConsumer = ClientConfig::new()
+) -> Result<C> {
+    let consumer: C = ClientConfig::new()
         .set("bootstrap.servers", servers)
         .set(
             "group.id",
@@ -129,6 +143,19 @@ fn read_blocking(
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
     consumer.assign(&assignment)?;
+    Ok(consumer)
+}
+
+/// How long to keep polling for unexpected extra records after the expected ones arrived.
+const EXTRA_RECORD_WAIT: Duration = Duration::from_millis(300);
+
+fn read_blocking(
+    servers: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<Record>> {
+    let consumer: BaseConsumer = consumer_from_start(servers, topic)?;
     let mut records = Vec::new();
     let deadline = Instant::now() + timeout;
     let mut extra_deadline: Option<Instant> = None;
@@ -140,20 +167,7 @@ fn read_blocking(
         }
         match consumer.poll(until - now) {
             Some(Ok(message)) => {
-                let headers = message
-                    .headers()
-                    .map(|headers| {
-                        headers
-                            .iter()
-                            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                records.push(Record {
-                    key: message.key().map(<[u8]>::to_vec),
-                    value: message.payload().map(<[u8]>::to_vec),
-                    headers,
-                });
+                records.push(Record::of(&message));
                 if records.len() >= count && extra_deadline.is_none() {
                     extra_deadline = Some(Instant::now() + EXTRA_RECORD_WAIT);
                 }
@@ -347,18 +361,7 @@ impl Responder {
         use rdkafka::message::{Header, OwnedHeaders};
         use rdkafka::producer::{FutureProducer, FutureRecord};
         let servers = broker().bootstrap().to_owned();
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &servers)
-            .set(
-                "group.id",
-                format!("responder-{}", uuid::Uuid::new_v4().simple()),
-            )
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "100")
-            .create()?;
-        let mut assignment = TopicPartitionList::new();
-        assignment.add_partition_offset(request_topic, 0, Offset::Beginning)?;
-        consumer.assign(&assignment)?;
+        let consumer: StreamConsumer = consumer_from_start(&servers, request_topic)?;
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &servers)
             .set("linger.ms", "0")
@@ -370,19 +373,7 @@ impl Responder {
                 let Ok(message) = consumer.recv().await else {
                     continue;
                 };
-                let record = Record {
-                    key: message.key().map(<[u8]>::to_vec),
-                    value: message.payload().map(<[u8]>::to_vec),
-                    headers: message
-                        .headers()
-                        .map(|headers| {
-                            headers
-                                .iter()
-                                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                };
+                let record = Record::of(&message);
                 let Some(correlation_id) = record.header("zilla:correlation-id") else {
                     continue;
                 };
