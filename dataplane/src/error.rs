@@ -44,6 +44,18 @@ pub enum DataPlaneError {
     /// The reply cannot become an HTTP response.
     #[error("the reply is not a valid HTTP response: {0}")]
     BadReply(String),
+    /// The topic cache is still reading the topic's history.
+    #[error("the cache of topic '{topic}' is still loading; retry shortly")]
+    CacheLoading {
+        /// The topic.
+        topic: String,
+    },
+    /// The record was dropped at the cache's memory bound.
+    #[error("the answer is not in the topic cache: it was evicted at the cache's memory bound")]
+    CacheEvicted,
+    /// No record for this item.
+    #[error("no record for this item")]
+    NoRecord,
     /// An internal failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,7 +65,9 @@ impl DataPlaneError {
     /// The error code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoRoute { .. } => ErrorCode::NotFound,
+            Self::NoRoute { .. } | Self::NoRecord => ErrorCode::NotFound,
+            Self::CacheLoading { .. } => ErrorCode::CacheLoading,
+            Self::CacheEvicted => ErrorCode::CacheEvicted,
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::Kafka { code, .. } => *code,

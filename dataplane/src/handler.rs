@@ -75,6 +75,15 @@ async fn respond(
                 };
                 proxy::produce::produce(active, request, body).await
             }
+            Action::Fetch(action) => {
+                let request = proxy::fetch::FetchRequest {
+                    binding,
+                    action,
+                    params: &params,
+                    parts,
+                };
+                proxy::fetch::fetch(active, request).await
+            }
         },
     }
 }

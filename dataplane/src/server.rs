@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::handler;
+use crate::kafka::cache::{CachePool, TopicCaches};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
 
@@ -41,6 +42,7 @@ pub(crate) struct Active {
     pub table: Arc<RouteTable>,
     pub producers: Producers,
     pub taps: ReplyTaps,
+    pub caches: TopicCaches,
 }
 
 struct RunningListener {
@@ -56,6 +58,7 @@ pub struct DataPlane {
     active: Arc<ArcSwap<Active>>,
     pool: ProducerPool,
     taps: TapPool,
+    caches: CachePool,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
     options: DataPlaneOptions,
@@ -68,11 +71,13 @@ impl DataPlane {
             table: Arc::new(RouteTable::empty()),
             producers: Producers::default(),
             taps: ReplyTaps::default(),
+            caches: TopicCaches::default(),
         }));
         let data_plane = Self {
             active,
             pool: ProducerPool::default(),
             taps: TapPool::default(),
+            caches: CachePool::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
             options,
@@ -89,7 +94,11 @@ impl DataPlane {
             .taps
             .attach(&table.clusters, table.reply_topics())
             .await?;
-        self.swap(table, producers, taps).await
+        let caches = self
+            .caches
+            .attach(&table.clusters, table.fetch_topics())
+            .await?;
+        self.swap(table, producers, taps, caches).await
     }
 
     async fn swap(
@@ -97,6 +106,7 @@ impl DataPlane {
         table: RouteTable,
         producers: Producers,
         taps: ReplyTaps,
+        caches: TopicCaches,
     ) -> Result<(), String> {
         let mut listeners = self.listeners.lock().await;
         let wanted: Vec<ListenerKey> = table
@@ -115,6 +125,7 @@ impl DataPlane {
             table: Arc::new(table),
             producers,
             taps,
+            caches,
         }));
         for (key, listener) in bound {
             let running = self.spawn_listener(key.1, listener)?;

@@ -119,6 +119,10 @@ pub enum ErrorCode {
     ReplyTimeout,
     /// The reply record cannot be turned into an HTTP response.
     BadReply,
+    /// The topic cache has not caught up with the topic yet.
+    CacheLoading,
+    /// The record was evicted from the topic cache at its memory bound.
+    CacheEvicted,
     /// The gateway is shutting down.
     ShuttingDown,
     /// A bug or an unexpected state in Sluice.
@@ -134,7 +138,10 @@ impl ErrorCode {
             Self::PayloadTooLarge | Self::RecordTooLarge => 413,
             Self::HeadersTooLarge => 431,
             Self::RequestTimeout => 408,
-            Self::KafkaUnavailable | Self::ShuttingDown => 503,
+            Self::KafkaUnavailable
+            | Self::ShuttingDown
+            | Self::CacheLoading
+            | Self::CacheEvicted => 503,
             Self::KafkaTimeout | Self::ReplyTimeout => 504,
             Self::UnknownTopic | Self::KafkaRejected | Self::BadReply => 502,
             Self::Internal => 500,
@@ -156,6 +163,8 @@ impl ErrorCode {
             Self::KafkaRejected => "kafka_rejected",
             Self::ReplyTimeout => "reply_timeout",
             Self::BadReply => "bad_reply",
+            Self::CacheLoading => "cache_loading",
+            Self::CacheEvicted => "cache_evicted",
             Self::ShuttingDown => "shutting_down",
             Self::Internal => "internal",
         }
@@ -176,13 +185,18 @@ impl ErrorCode {
             | Self::KafkaRejected
             | Self::ReplyTimeout
             | Self::BadReply => Party::Kafka,
-            Self::ShuttingDown | Self::Internal => Party::Gateway,
+            Self::ShuttingDown | Self::Internal | Self::CacheLoading | Self::CacheEvicted => {
+                Party::Gateway
+            }
         }
     }
 
     /// Whether a client may retry the same request later (adds `Retry-After`).
     pub fn retryable(self) -> bool {
-        matches!(self, Self::KafkaUnavailable | Self::ShuttingDown)
+        matches!(
+            self,
+            Self::KafkaUnavailable | Self::ShuttingDown | Self::CacheLoading
+        )
     }
 }
 

@@ -77,6 +77,45 @@ impl TestBroker {
         Ok(name)
     }
 
+    /// Produces one record to partition 0 of `topic` and waits for the acknowledgement.
+    pub async fn produce(
+        &self,
+        topic: &str,
+        key: &str,
+        value: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Result<()> {
+        use rdkafka::message::{Header, OwnedHeaders};
+        use rdkafka::producer::{FutureProducer, FutureRecord};
+        static PRODUCER: OnceLock<FutureProducer> = OnceLock::new();
+        let producer = match PRODUCER.get() {
+            Some(producer) => producer,
+            None => {
+                let created: FutureProducer = ClientConfig::new()
+                    .set("bootstrap.servers", self.bootstrap())
+                    .set("linger.ms", "0")
+                    .create()?;
+                PRODUCER.get_or_init(|| created)
+            }
+        };
+        let mut owned = OwnedHeaders::new();
+        for (name, value) in headers {
+            owned = owned.insert(Header {
+                key: name,
+                value: Some(value.as_bytes()),
+            });
+        }
+        let mut record = FutureRecord::to(topic).key(key).partition(0).headers(owned);
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(error, _)| anyhow!("produce to {topic}: {error}"))?;
+        Ok(())
+    }
+
     /// Reads `count` records from partition 0 of `topic` from the start, waiting up to
     /// `timeout`; fails if fewer arrive. Waits a little longer to catch extra records.
     pub async fn read(&self, topic: &str, count: usize, timeout: Duration) -> Result<Vec<Record>> {

@@ -4,6 +4,7 @@
 //! needs it is applied and shared by every request; a later configuration with the same
 //! cluster settings keeps using the same producer.
 
+pub mod cache;
 pub mod embedded;
 pub mod reply;
 
@@ -301,6 +302,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             topics: Vec::new(),
+            cache_max_bytes: sluice_shared::table::DEFAULT_CACHE_MAX_BYTES,
         };
         let error = ProducerPool::default()
             .attach(std::slice::from_ref(&cluster), [(0, Acks::LeaderOnly)])
@@ -316,6 +318,7 @@ mod tests {
             servers: vec!["127.0.0.1:1".to_owned()],
             properties: IndexMap::new(),
             topics: Vec::new(),
+            cache_max_bytes: sluice_shared::table::DEFAULT_CACHE_MAX_BYTES,
         };
         let pool = ProducerPool::default();
         let first = pool

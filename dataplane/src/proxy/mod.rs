@@ -3,6 +3,8 @@
 
 mod answer;
 mod correlate;
+mod etag;
+pub(crate) mod fetch;
 mod prefer;
 pub mod produce;
 

@@ -292,6 +292,13 @@ pub struct KafkaOptionsSpec {
     /// `cache_server` / `cache_client`: per-topic settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topics: Option<Vec<serde_json::Value>>,
+    /// `client`, Sluice: memory bound of each fetched topic's cache, bytes (default 64 MiB).
+    #[serde(
+        default,
+        rename = "cache-max-bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_max_bytes: Option<u64>,
 }
 
 /// A route of any binding.
@@ -390,12 +397,45 @@ pub struct HttpKafkaWithSpec {
     /// Sluice: how long a sync request waits for its reply, milliseconds (default 30000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_timeout_ms: Option<u64>,
-    /// Fetch filters.
+    /// Fetch filters: any may match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<Vec<serde_json::Value>>,
+    pub filters: Option<Vec<FilterSpec>>,
     /// Fetch as a JSON list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merge: Option<serde_json::Value>,
+    pub merge: Option<MergeSpec>,
+}
+
+/// One fetch filter: the key and every listed header must match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    /// Record key template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Kafka header name to value template.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+}
+
+/// `merge` of a fetch route: answer with a JSON list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MergeSpec {
+    /// Must be `application/json`.
+    pub content_type: String,
+    /// JSON-patch settings, accepted for Zilla compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<MergePatchSpec>,
+}
+
+/// `merge.patch`; Zilla's schema allows only `initial: "[]"` and `path: "/-"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergePatchSpec {
+    /// `[]`.
+    pub initial: String,
+    /// `/-`.
+    pub path: String,
 }
 
 /// What an `http-kafka` route does with Kafka.

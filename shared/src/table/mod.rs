@@ -145,8 +145,32 @@ struct RequestCondition {
 /// What a matched `http-kafka` route does.
 #[derive(Debug)]
 pub enum Action {
-    /// One-way produce.
-    Produce(ProduceAction),
+    /// Produce, one-way or request-response.
+    Produce(Box<ProduceAction>),
+    /// Read the latest record or records from a topic cache.
+    Fetch(FetchAction),
+}
+
+/// A fetch route: the latest record of a key, or a JSON list of the latest values.
+#[derive(Debug)]
+pub struct FetchAction {
+    /// Index into [`RouteTable::clusters`].
+    pub cluster: usize,
+    /// The topic.
+    pub topic: String,
+    /// Any-of filters; empty means every record.
+    pub filters: Vec<FetchFilter>,
+    /// Answer with a JSON list (`merge`) instead of one record.
+    pub merge: bool,
+}
+
+/// One fetch filter: key and every header must match.
+#[derive(Debug)]
+pub struct FetchFilter {
+    /// Key template.
+    pub key: Option<Template>,
+    /// Header name and value template.
+    pub headers: Vec<(String, Template)>,
 }
 
 /// A one-way produce: one record per request, answered 204 once acknowledged.
@@ -209,7 +233,12 @@ pub struct KafkaCluster {
     pub properties: IndexMap<String, String>,
     /// Topics named literally by routes (created on the embedded broker).
     pub topics: Vec<String>,
+    /// Memory bound of each fetched topic's cache, bytes.
+    pub cache_max_bytes: u64,
 }
+
+/// Default memory bound of a fetched topic's cache.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The parts of a request that routing looks at.
 pub trait RequestHead {
@@ -270,9 +299,28 @@ impl RouteTable {
         self.http_kafka
             .iter()
             .flat_map(|binding| binding.routes.iter())
-            .map(|route| match &route.action {
-                Action::Produce(action) => action,
+            .filter_map(|route| match &route.action {
+                Action::Produce(action) => Some(action.as_ref()),
+                Action::Fetch(_) => None,
             })
+    }
+
+    /// Every (cluster, topic) that fetch routes read, without repeats.
+    pub fn fetch_topics(&self) -> Vec<(usize, &str)> {
+        let mut topics: Vec<(usize, &str)> = Vec::new();
+        for route in self
+            .http_kafka
+            .iter()
+            .flat_map(|binding| binding.routes.iter())
+        {
+            if let Action::Fetch(fetch) = &route.action {
+                let entry = (fetch.cluster, fetch.topic.as_str());
+                if !topics.contains(&entry) {
+                    topics.push(entry);
+                }
+            }
+        }
+        topics
     }
 
     /// Every (cluster, reply topic, reply correlation header) that request-response routes

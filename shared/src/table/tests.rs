@@ -290,15 +290,82 @@ fn invalid_topics_and_exit_types_are_reported() {
 }
 
 #[test]
-fn unimplemented_features_are_rejected_with_their_location() {
+fn fetch_routes_compile_with_filters_and_merge() {
+    let table = compile(&chain(
+        r#"      - when: [ { method: GET, path: "/items/{id}" } ]
+        exit: cache
+        with:
+          capability: fetch
+          topic: items
+          filters: [ { key: "${params.id}", headers: { tenant: acme } } ]
+      - when: [ { method: GET, path: "/items" } ]
+        exit: cache
+        with:
+          capability: fetch
+          topic: items
+          merge: { content-type: application/json, patch: { initial: "[]", path: "/-" } }"#,
+    ))
+    .expect("valid");
+    assert_eq!(table.fetch_topics(), vec![(0, "items")]);
+    assert_eq!(table.produce_actions().count(), 0);
+}
+
+#[test]
+fn fetch_mistakes_are_reported() {
     let found = errors(&chain(
-        "      - exit: cache\n        with: { capability: fetch, topic: t }",
+        r#"      - exit: cache
+        with: { capability: fetch, topic: t, reply-to: r, key: k }
+      - exit: cache
+        when: [ { path: "/t/{name}" } ]
+        with: { capability: fetch, topic: "t-${params.name}" }
+      - exit: cache
+        with: { capability: fetch, topic: t, merge: { content-type: text/plain } }
+      - exit: cache
+        with: { capability: fetch, topic: t, filters: [ {} ] }
+      - exit: cache
+        with: { capability: produce, topic: t, filters: [ { key: k } ] }"#,
     ));
     assert!(
         has(
             &found,
-            "/bindings/mapping/routes/0/with/capability",
-            "not supported"
+            "/bindings/mapping/routes/0/with/reply-to",
+            "produce only"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/key",
+            "produce only"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(&found, "/bindings/mapping/routes/1/with/topic", "one topic"),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/2/with/merge/content-type",
+            "application/json"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/3/with/filters/0",
+            "needs a key or headers"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/4/with/filters",
+            "fetch only"
         ),
         "{found:?}"
     );

@@ -35,6 +35,7 @@ impl Compiler<'_> {
                         ("properties", !options.properties.is_empty()),
                         ("sasl", options.sasl.is_some()),
                         ("authorization", options.authorization.is_some()),
+                        ("cache-max-bytes", options.cache_max_bytes.is_some()),
                     ];
                     for (field, present) in misplaced {
                         if present {
@@ -67,6 +68,7 @@ impl Compiler<'_> {
                 servers: Vec::new(),
                 properties: IndexMap::new(),
                 topics: Vec::new(),
+                cache_max_bytes: crate::table::DEFAULT_CACHE_MAX_BYTES,
             };
             if let Some(options) = options {
                 if options.bootstrap.is_some() || options.topics.is_some() {
@@ -106,6 +108,16 @@ impl Compiler<'_> {
                     }
                 }
                 cluster.properties = options.properties.clone();
+                if let Some(bytes) = options.cache_max_bytes {
+                    if (1024 * 1024..=64 * 1024 * 1024 * 1024).contains(&bytes) {
+                        cluster.cache_max_bytes = bytes;
+                    } else {
+                        self.errors.push(
+                            format!("{at}/options/cache-max-bytes"),
+                            format!("{bytes} is outside 1 MiB..=64 GiB"),
+                        );
+                    }
+                }
             }
             if let Some(servers) = &self.options.kafka_servers {
                 cluster.servers = servers.clone();
@@ -259,13 +271,18 @@ impl Compiler<'_> {
             }
             _ => None,
         };
-        let mut action = self.produce_action(with, &when, &format!("{at}/with"), cluster?)?;
-        action.reply =
-            self.reply_action(with, &when, &format!("{at}/with"), action.cluster, headers);
+        let with_at = format!("{at}/with");
+        let action = if with.capability == Capability::Fetch {
+            Action::Fetch(self.fetch_action(with, &when, &with_at, cluster?)?)
+        } else {
+            let mut action = self.produce_action(with, &when, &with_at, cluster?)?;
+            action.reply = self.reply_action(with, &when, &with_at, action.cluster, headers);
+            Action::Produce(Box::new(action))
+        };
         Some(HttpKafkaRoute {
             index,
             when,
-            action: Action::Produce(action),
+            action,
         })
     }
 
@@ -276,11 +293,7 @@ impl Compiler<'_> {
         at: &str,
         cluster: usize,
     ) -> Option<ProduceAction> {
-        if with.capability == Capability::Fetch {
-            self.errors
-                .push(format!("{at}/capability"), not_yet("capability fetch"));
-        }
-        if with.capability == Capability::Produce {
+        {
             if with.filters.is_some() {
                 self.errors.push(
                     format!("{at}/filters"),

@@ -4,6 +4,7 @@
 //! panics on any input: the property tests in `tests.rs` feed it arbitrary documents.
 
 mod correlate;
+mod fetch;
 mod http;
 mod kafka;
 

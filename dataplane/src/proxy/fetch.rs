@@ -1,0 +1,299 @@
+//! Fetch routes: the latest record of an item, or a JSON list, from the topic cache.
+//!
+//! - Item: the newest cached record passing the filters. 200 with its value, its
+//!   `content-type` and an ETag; 204 for an empty value; 404 when there is none or the latest
+//!   record is a tombstone. ETag: the record's progress `{partition: offset + 1}`, plus
+//!   `/<etag header>` when the record has one.
+//! - List: a JSON array of the latest live values passing the filters, in (partition, offset)
+//!   order. Values that are not JSON are sent as JSON strings (UTF-8, invalid bytes
+//!   replaced). ETag: per partition, the next offset after the newest record (live or
+//!   tombstone) that passes the filters.
+//! - `If-None-Match` matching the current ETag: 304. With `prefer: wait=N` the request is
+//!   held until the answer changes (or, for an item, until it appears) or N runs out.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{Response, StatusCode};
+use sluice_shared::path::Params;
+use sluice_shared::table::{FetchAction, HttpKafkaBinding};
+
+use super::etag::{IfNoneMatch, encode_progress};
+use super::prefer::Prefer;
+use super::produce::Values;
+use crate::error::DataPlaneError;
+use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
+use crate::response::Body;
+use crate::server::Active;
+
+/// How long a request waits for a starting cache to catch up before 503.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+
+/// Everything a fetch needs from the routing step.
+pub(crate) struct FetchRequest<'a> {
+    pub binding: &'a HttpKafkaBinding,
+    pub action: &'a FetchAction,
+    pub params: &'a Params,
+    pub parts: &'a Parts,
+}
+
+struct Filter {
+    key: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl Filter {
+    fn passes(&self, key: &[u8], entry: &Entry) -> bool {
+        self.key.as_ref().is_none_or(|k| k.as_bytes() == key)
+            && self.headers.iter().all(|(name, value)| {
+                entry
+                    .headers
+                    .iter()
+                    .any(|(n, v)| n == name && v.as_ref() == value.as_bytes())
+            })
+    }
+}
+
+/// What the cache says right now.
+enum Outcome {
+    Found {
+        etag: String,
+        status: StatusCode,
+        body: Bytes,
+        content_type: Option<Bytes>,
+    },
+    Missing,
+    Evicted,
+}
+
+/// Answers a fetch route.
+pub(crate) async fn fetch(
+    active: &Active,
+    request: FetchRequest<'_>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let FetchRequest {
+        binding,
+        action,
+        params,
+        parts,
+    } = request;
+    let cache = active
+        .caches
+        .get(action.cluster, &action.topic)
+        .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
+    let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+    if prefer
+        .wait
+        .is_some_and(|wait| wait > binding.max_wait_seconds)
+    {
+        return Err(DataPlaneError::BadRequest(format!(
+            "prefer wait must be at most {} seconds",
+            binding.max_wait_seconds
+        )));
+    }
+    let condition = IfNoneMatch::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+    if !cache.ready(CATCH_UP_WAIT).await {
+        return Err(DataPlaneError::CacheLoading {
+            topic: action.topic.clone(),
+        });
+    }
+    let filters = resolve_filters(action, params);
+    let wait = prefer
+        .wait
+        .filter(|seconds| *seconds > 0)
+        .map(Duration::from_secs);
+    let deadline = wait.map(|wait| tokio::time::Instant::now() + wait);
+    // Subscribe before the first read, so no change between the read and the wait is lost.
+    let mut changes = cache.changes();
+    loop {
+        let outcome = current(cache, action, &filters);
+        let not_modified = match (&outcome, &condition) {
+            (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(etag),
+            _ => false,
+        };
+        // Hold the request while nothing new can be said: unchanged, or an item not there yet.
+        let hold = not_modified || (matches!(outcome, Outcome::Missing) && !action.merge);
+        if hold && let Some(deadline) = deadline {
+            changes.borrow_and_update();
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_ok_and(|r| r.is_ok())
+            {
+                continue;
+            }
+            let outcome = current(cache, action, &filters);
+            return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
+        }
+        return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
+    }
+}
+
+fn resolve_filters(action: &FetchAction, params: &Params) -> Vec<Filter> {
+    let values = Values {
+        params,
+        idempotency_key: String::new(),
+        correlation_id: None,
+    };
+    action
+        .filters
+        .iter()
+        .map(|filter| Filter {
+            key: filter.key.as_ref().map(|k| k.render(&values).into_owned()),
+            headers: filter
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.render(&values).into_owned()))
+                .collect(),
+        })
+        .collect()
+}
+
+fn current(cache: &TopicCache, action: &FetchAction, filters: &[Filter]) -> Outcome {
+    let state = cache.read();
+    if action.merge {
+        list(&state, filters)
+    } else {
+        item(&state, filters)
+    }
+}
+
+fn passes(filters: &[Filter], key: &[u8], entry: &Entry) -> bool {
+    filters.is_empty() || filters.iter().any(|filter| filter.passes(key, entry))
+}
+
+fn item(state: &CacheState, filters: &[Filter]) -> Outcome {
+    let keyed: Option<Vec<&str>> = filters.iter().map(|f| f.key.as_deref()).collect();
+    let latest = match keyed {
+        // Every filter names a key: direct lookups.
+        Some(keys) if !keys.is_empty() => keys
+            .iter()
+            .filter_map(|key| state.entries.get_key_value(key.as_bytes()))
+            .filter(|(key, entry)| passes(filters, key, entry))
+            .max_by_key(|(_, entry)| entry.seq),
+        _ => state
+            .entries
+            .iter()
+            .filter(|(key, entry)| passes(filters, key, entry))
+            .max_by_key(|(_, entry)| entry.seq),
+    };
+    let Some((_, entry)) = latest else {
+        return Outcome::Missing;
+    };
+    match &entry.value {
+        Value::Tombstone => Outcome::Missing,
+        Value::Evicted => Outcome::Evicted,
+        Value::Live(value) => {
+            let mut etag = encode_progress(&[(entry.partition, entry.offset + 1)]);
+            if let Some(suffix) = entry.header("etag") {
+                etag.push('/');
+                etag.push_str(&String::from_utf8_lossy(suffix));
+            }
+            let status = if value.is_empty() {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::OK
+            };
+            Outcome::Found {
+                etag,
+                status,
+                body: value.clone(),
+                content_type: entry.header("content-type").cloned(),
+            }
+        }
+    }
+}
+
+fn list(state: &CacheState, filters: &[Filter]) -> Outcome {
+    if state.evicted > 0 {
+        return Outcome::Evicted;
+    }
+    let mut members: Vec<&Entry> = state
+        .entries
+        .iter()
+        .filter(|(key, entry)| passes(filters, key, entry))
+        .map(|(_, entry)| entry)
+        .collect();
+    members.sort_unstable_by_key(|entry| (entry.partition, entry.offset));
+    let mut progress: Vec<(i32, i64)> = Vec::new();
+    let mut body = Vec::with_capacity(2 + members.len() * 32);
+    body.push(b'[');
+    let mut first = true;
+    for entry in &members {
+        match progress.last_mut() {
+            Some((partition, offset)) if *partition == entry.partition => {
+                *offset = entry.offset + 1
+            }
+            _ => progress.push((entry.partition, entry.offset + 1)),
+        }
+        let Value::Live(value) = &entry.value else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        if !first {
+            body.push(b',');
+        }
+        first = false;
+        if entry.json {
+            body.extend_from_slice(value);
+        } else {
+            let text = serde_json::Value::String(String::from_utf8_lossy(value).into_owned());
+            body.extend_from_slice(text.to_string().as_bytes());
+        }
+    }
+    body.push(b']');
+    Outcome::Found {
+        etag: encode_progress(&progress),
+        status: StatusCode::OK,
+        body: Bytes::from(body),
+        content_type: Some(Bytes::from_static(b"application/json")),
+    }
+}
+
+fn respond(
+    outcome: Outcome,
+    condition: Option<&IfNoneMatch>,
+    merge: bool,
+    wait: Option<u64>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let (etag, status, body, content_type) = match outcome {
+        Outcome::Evicted => return Err(DataPlaneError::CacheEvicted),
+        Outcome::Missing => {
+            return Err(DataPlaneError::NoRecord);
+        }
+        Outcome::Found {
+            etag,
+            status,
+            body,
+            content_type,
+        } => (etag, status, body, content_type),
+    };
+    let not_modified = condition.is_some_and(|c| c.matches(&etag));
+    let mut response = if not_modified {
+        let mut response = Response::new(Body::default());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        let mut response = Response::new(Body::new(body));
+        *response.status_mut() = status;
+        response
+    };
+    let headers = response.headers_mut();
+    let quoted = HeaderValue::from_str(&format!("\"{etag}\""))
+        .map_err(|_| DataPlaneError::Internal("etag is not a valid header value".to_owned()))?;
+    headers.insert(header::ETAG, quoted);
+    if let Some(content_type) = content_type.and_then(|c| HeaderValue::from_maybe_shared(c).ok())
+        && (merge || !not_modified)
+    {
+        headers.insert(header::CONTENT_TYPE, content_type);
+    }
+    if let Some(seconds) = wait.filter(|s| *s > 0)
+        && let Ok(value) = HeaderValue::from_str(&format!("wait={seconds}"))
+    {
+        headers.insert(header::HeaderName::from_static("preference-applied"), value);
+    }
+    Ok(response)
+}
