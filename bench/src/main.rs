@@ -4,7 +4,9 @@
 //!   flight, using the producer settings Sluice uses by default, and prints one JSON line
 //!   with the rate and its own CPU time per message.
 //! - `responder` and `direct-rr`: see `rr.rs`.
+//! - `longpoll`: see `longpoll.rs`.
 
+mod longpoll;
 mod rr;
 
 use std::sync::Arc;
@@ -25,6 +27,8 @@ enum Command {
     Responder(rr::ResponderArgs),
     /// Direct produce-and-await-reply baseline for request-response.
     DirectRr(rr::DirectRrArgs),
+    /// Holds many long-polls open, produces one change, times every answer.
+    Longpoll(longpoll::LongpollArgs),
 }
 
 /// Direct rdkafka producer baseline.
@@ -48,6 +52,9 @@ struct Args {
     /// `linger.ms`, as Sluice's default.
     #[arg(long, default_value = "1")]
     linger_ms: String,
+    /// Give record i the key `key-i` (to fill a topic cache).
+    #[arg(long)]
+    keyed: bool,
     /// Clock ticks per second of /proc/self/stat (`getconf CLK_TCK`).
     #[arg(long, default_value_t = 100)]
     clk_tck: u64,
@@ -75,6 +82,7 @@ fn main() -> Result<()> {
         Command::DirectProduce(args) => runtime.block_on(run(args)),
         Command::Responder(args) => runtime.block_on(rr::responder(args)),
         Command::DirectRr(args) => runtime.block_on(rr::direct_rr(args)),
+        Command::Longpoll(args) => runtime.block_on(longpoll::run(args)),
     }
 }
 
@@ -110,10 +118,18 @@ async fn run(args: Args) -> Result<()> {
             next.clone(),
             failures.clone(),
         );
-        let (topic, total) = (args.topic.clone(), args.messages);
+        let (topic, total, keyed) = (args.topic.clone(), args.messages, args.keyed);
         tasks.push(tokio::spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < total {
-                let record = FutureRecord::<(), _>::to(&topic).payload(&payload[..]);
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= total {
+                    break;
+                }
+                let key = format!("key-{index}");
+                let mut record = FutureRecord::<str, _>::to(&topic).payload(&payload[..]);
+                if keyed {
+                    record = record.key(&key);
+                }
                 // Enqueue, then await the acknowledgement, as Sluice does per request.
                 let delivered = match producer.send_result(record) {
                     Ok(delivery) => matches!(delivery.await, Ok(Ok(_))),

@@ -237,6 +237,9 @@ impl TopicCache {
 
     /// Waits until the cache caught up with the topic, up to `timeout`.
     pub async fn ready(&self, timeout: Duration) -> bool {
+        if *self.shared.caught_up.borrow() {
+            return true;
+        }
         let mut caught_up = self.shared.caught_up.subscribe();
         tokio::time::timeout(timeout, caught_up.wait_for(|ready| *ready))
             .await

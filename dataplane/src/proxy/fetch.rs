@@ -106,7 +106,7 @@ pub(crate) async fn fetch(
         .map(Duration::from_secs);
     let deadline = wait.map(|wait| tokio::time::Instant::now() + wait);
     // Subscribe before the first read, so no change between the read and the wait is lost.
-    let mut changes = cache.changes();
+    let mut changes = deadline.map(|_| cache.changes());
     loop {
         let outcome = current(cache, action, &filters);
         let not_modified = match (&outcome, &condition) {
@@ -115,7 +115,7 @@ pub(crate) async fn fetch(
         };
         // Hold the request while nothing new can be said: unchanged, or an item not there yet.
         let hold = not_modified || (matches!(outcome, Outcome::Missing) && !action.merge);
-        if hold && let Some(deadline) = deadline {
+        if hold && let (Some(deadline), Some(changes)) = (deadline, changes.as_mut()) {
             changes.borrow_and_update();
             if tokio::time::timeout_at(deadline, changes.changed())
                 .await

