@@ -66,6 +66,7 @@ async fn items_answer_the_latest_value_with_etags_304_and_404_after_a_tombstone(
         .produce(&topic, "k1", Some(br#"{"v":2}"#), &json)
         .await?;
     broker().produce(&topic, "k2", Some(b"other"), &[]).await?;
+    broker().produce(&topic, "empty", Some(b""), &[]).await?;
     // Started after the records were written: the first request must already see them.
     let sluice = Sluice::with_config(&fetch_config(&topic, "")).await?;
     let first = get(&sluice, "/items/k1", &[]).await?;
@@ -117,6 +118,10 @@ async fn items_answer_the_latest_value_with_etags_304_and_404_after_a_tombstone(
         get(&sluice, "/items/k1", &[]).await?.status,
         StatusCode::NOT_FOUND
     );
+
+    let empty = get(&sluice, "/items/empty", &[]).await?;
+    assert_eq!(empty.status, StatusCode::NO_CONTENT, "{empty:?}");
+    assert!(empty.headers.contains_key("etag"));
 
     let started = Instant::now();
     let unknown = get(&sluice, "/items/never", &[]).await?;
