@@ -290,11 +290,13 @@ fn dispatch(shared: &TapShared, message: &BorrowedMessage<'_>) {
         headers: reply_headers,
         body: Bytes::copy_from_slice(message.payload().unwrap_or_default()),
     });
+    // Cache first, then wake: a request registering in between finds the reply in the cache
+    // (requests register their waiter before they look in the cache).
+    lock(&shared.cache).insert(correlation_id.clone(), reply.clone());
     let waiting = lock(&shared.waiters).remove(&correlation_id);
     for (_, sender) in waiting.into_iter().flatten() {
         let _ = sender.send(reply.clone());
     }
-    lock(&shared.cache).insert(correlation_id, reply);
 }
 
 /// The taps of one applied configuration.

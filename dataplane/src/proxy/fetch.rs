@@ -108,6 +108,11 @@ pub(crate) async fn fetch(
     // Subscribe before the first read, so no change between the read and the wait is lost.
     let mut changes = deadline.map(|_| cache.changes());
     loop {
+        // Mark every change so far as seen *before* reading, so a change that lands between
+        // this read and the wait below still wakes the wait.
+        if let Some(changes) = changes.as_mut() {
+            changes.borrow_and_update();
+        }
         let outcome = current(cache, action, &filters);
         let not_modified = match (&outcome, &condition) {
             (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(etag),
@@ -116,7 +121,6 @@ pub(crate) async fn fetch(
         // Hold the request while nothing new can be said: unchanged, or an item not there yet.
         let hold = not_modified || (matches!(outcome, Outcome::Missing) && !action.merge);
         if hold && let (Some(deadline), Some(changes)) = (deadline, changes.as_mut()) {
-            changes.borrow_and_update();
             if tokio::time::timeout_at(deadline, changes.changed())
                 .await
                 .is_ok_and(|r| r.is_ok())
