@@ -7,8 +7,10 @@
 //! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
 //! - `handler`: one request top to bottom: resolve route, act, answer; the one place where
 //!   errors become responses.
-//! - `proxy`: the actions: one-way produce (`proxy/produce.rs`) and echo.
-//! - [`kafka`]: the shared Kafka producers and the embedded development broker.
+//! - `proxy`: the actions: produce (`proxy/produce.rs`), request-response
+//!   (`proxy/correlate.rs`), fetch (`proxy/fetch.rs`) and echo.
+//! - [`kafka`]: the shared Kafka clients (producers, reply taps, topic caches) and the
+//!   embedded development broker.
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
 
 pub mod error;

@@ -16,10 +16,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,8 +26,6 @@ use tracing::{info, warn};
 
 /// Bytes counted per entry on top of its key, value and headers.
 const ENTRY_OVERHEAD: usize = 96;
-/// Time allowed for the metadata lookup when a cache starts.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The cached state of one key.
 #[derive(Debug, Clone)]
@@ -191,39 +188,10 @@ impl TopicCache {
     /// Starts reading `topic` from the beginning of every partition.
     pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<Self, String> {
         let context = |error: String| format!("fetch topic '{topic}': {error}");
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", cluster.servers.join(","))
-            .set(
-                "group.id",
-                format!("sluice-cache-{}", uuid::Uuid::new_v4().simple()),
-            )
-            .set("client.id", "sluice-cache")
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            .set("fetch.wait.max.ms", "100")
-            .set("socket.nagle.disable", "true");
-        for (key, value) in &cluster.properties {
-            config.set(key, value);
-        }
-        let consumer: Arc<StreamConsumer> =
-            Arc::new(config.create().map_err(|e| context(e.to_string()))?);
-        let partitions = {
-            let (consumer, topic) = (consumer.clone(), topic.to_owned());
-            tokio::task::spawn_blocking(move || partitions(&consumer, &topic))
-                .await
-                .map_err(|e| context(e.to_string()))?
-                .map_err(context)?
-        };
-        let mut assignment = TopicPartitionList::new();
-        for partition in &partitions {
-            assignment
-                .add_partition_offset(topic, *partition, Offset::Beginning)
-                .map_err(|e| context(e.to_string()))?;
-        }
-        consumer
-            .assign(&assignment)
-            .map_err(|e| context(e.to_string()))?;
+        let consumer = super::consumer::shared_consumer(cluster, "cache", true).map_err(context)?;
+        let partitions = super::consumer::assign_topic(&consumer, topic, false)
+            .await
+            .map_err(context)?;
         let shared = Arc::new(CacheShared {
             topic: topic.to_owned(),
             state: RwLock::new(CacheState::default()),
@@ -259,22 +227,6 @@ impl TopicCache {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn partitions(consumer: &StreamConsumer, topic: &str) -> Result<Vec<i32>, String> {
-    let metadata = consumer
-        .fetch_metadata(Some(topic), START_TIMEOUT)
-        .map_err(|e| e.to_string())?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    if partitions.is_empty() {
-        return Err("the topic does not exist on the kafka cluster".to_owned());
-    }
-    Ok(partitions)
 }
 
 async fn run(consumer: Arc<StreamConsumer>, shared: Arc<CacheShared>, partitions: Vec<i32>) {

@@ -1,10 +1,15 @@
 //! Shared Kafka clients.
 //!
-//! One producer per (cluster, acks level) per process, created when a configuration that
-//! needs it is applied and shared by every request; a later configuration with the same
-//! cluster settings keeps using the same producer.
+//! - Producers (this file): one per (cluster, acks level) per process, created when a
+//!   configuration that needs it is applied, shared by every request, and kept by a later
+//!   configuration with the same cluster settings.
+//! - [`reply`]: one reply tap per reply topic, dispatching replies by correlation id.
+//! - [`cache`]: one topic cache per fetched topic, the latest record per key.
+//! - `consumer`: the setup both of those share.
+//! - [`embedded`]: the in-process development broker.
 
 pub mod cache;
+mod consumer;
 pub mod embedded;
 pub mod reply;
 

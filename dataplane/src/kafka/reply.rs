@@ -13,9 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -27,8 +26,6 @@ const CACHE_MAX_ENTRIES: usize = 10_000;
 const CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// How long a reply is kept.
 const CACHE_TTL: Duration = Duration::from_secs(300);
-/// Time allowed for metadata and offset lookups when a tap starts.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A reply record, ready to become an HTTP response.
 #[derive(Debug)]
@@ -160,32 +157,11 @@ impl ReplyTap {
         correlation_header: &str,
     ) -> Result<Self, String> {
         let context = |error: String| format!("reply topic '{topic}': {error}");
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", cluster.servers.join(","))
-            .set(
-                "group.id",
-                format!("sluice-reply-{}", uuid::Uuid::new_v4().simple()),
-            )
-            .set("client.id", "sluice-reply")
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "100")
-            .set("socket.nagle.disable", "true");
-        for (key, value) in &cluster.properties {
-            config.set(key, value);
-        }
-        let consumer: Arc<StreamConsumer> =
-            Arc::new(config.create().map_err(|e| context(e.to_string()))?);
-        let assignment = {
-            let (consumer, topic) = (consumer.clone(), topic.to_owned());
-            tokio::task::spawn_blocking(move || end_positions(&consumer, &topic))
-                .await
-                .map_err(|e| context(e.to_string()))?
-                .map_err(context)?
-        };
-        consumer
-            .assign(&assignment)
-            .map_err(|e| context(e.to_string()))?;
+        let consumer =
+            super::consumer::shared_consumer(cluster, "reply", false).map_err(context)?;
+        super::consumer::assign_topic(&consumer, topic, true)
+            .await
+            .map_err(context)?;
         let shared = Arc::new(TapShared {
             topic: topic.to_owned(),
             correlation_header: correlation_header.to_owned(),
@@ -222,31 +198,6 @@ impl ReplyTap {
     pub fn waiting(&self) -> usize {
         lock(&self.shared.waiters).values().map(Vec::len).sum()
     }
-}
-
-fn end_positions(consumer: &StreamConsumer, topic: &str) -> Result<TopicPartitionList, String> {
-    let metadata = consumer
-        .fetch_metadata(Some(topic), START_TIMEOUT)
-        .map_err(|e| e.to_string())?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    if partitions.is_empty() {
-        return Err("the topic does not exist on the kafka cluster".to_owned());
-    }
-    let mut assignment = TopicPartitionList::new();
-    for partition in partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, partition, START_TIMEOUT)
-            .map_err(|e| e.to_string())?;
-        assignment
-            .add_partition_offset(topic, partition, Offset::Offset(high))
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(assignment)
 }
 
 async fn run(consumer: Arc<StreamConsumer>, shared: Arc<TapShared>) {

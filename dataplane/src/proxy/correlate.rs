@@ -87,15 +87,9 @@ pub(crate) async fn exchange(
     if parts.method == Method::GET
         && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())
     {
-        if prefer
-            .wait
-            .is_some_and(|wait| wait > binding.max_wait_seconds)
-        {
-            return Err(DataPlaneError::BadRequest(format!(
-                "prefer wait must be at most {} seconds",
-                binding.max_wait_seconds
-            )));
-        }
+        prefer
+            .check_wait(binding.max_wait_seconds)
+            .map_err(DataPlaneError::BadRequest)?;
         check_correlation_id(&correlation_id)?;
         values.correlation_id = Some(correlation_id);
         return poll(tap, reply, &values, prefer.wait).await;

@@ -84,15 +84,9 @@ pub(crate) async fn fetch(
         .get(action.cluster, &action.topic)
         .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
     let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
-    if prefer
-        .wait
-        .is_some_and(|wait| wait > binding.max_wait_seconds)
-    {
-        return Err(DataPlaneError::BadRequest(format!(
-            "prefer wait must be at most {} seconds",
-            binding.max_wait_seconds
-        )));
-    }
+    prefer
+        .check_wait(binding.max_wait_seconds)
+        .map_err(DataPlaneError::BadRequest)?;
     let condition = IfNoneMatch::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
     if !cache.ready(CATCH_UP_WAIT).await {
         return Err(DataPlaneError::CacheLoading {

@@ -49,6 +49,18 @@ impl Prefer {
     }
 }
 
+impl Prefer {
+    /// Refuses a `wait` over `max_seconds`: a client asking for longer must know it gets less.
+    pub fn check_wait(&self, max_seconds: u64) -> Result<(), String> {
+        match self.wait {
+            Some(wait) if wait > max_seconds => {
+                Err(format!("prefer wait must be at most {max_seconds} seconds"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
