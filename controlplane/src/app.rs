@@ -198,6 +198,11 @@ impl App {
         self.data_plane.reply_waiters()
     }
 
+    /// SSE streams dropped so far because their client stopped reading.
+    pub fn sse_dropped(&self) -> u64 {
+        self.data_plane.sse_dropped()
+    }
+
     /// The active route table.
     pub fn table(&self) -> std::sync::Arc<RouteTable> {
         self.data_plane.table()

@@ -13,6 +13,15 @@ pub enum DataPlaneError {
         /// Request path.
         path: String,
     },
+    /// The route answers GET only.
+    #[error("{method} is not allowed here; this route streams events to GET requests")]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+    },
+    /// The client's `accept` excludes `text/event-stream`.
+    #[error("this route streams text/event-stream; send 'accept: text/event-stream'")]
+    NotAcceptable,
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -66,6 +75,8 @@ impl DataPlaneError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NoRoute { .. } | Self::NoRecord => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::NotAcceptable => ErrorCode::NotAcceptable,
             Self::CacheLoading { .. } => ErrorCode::CacheLoading,
             Self::CacheEvicted => ErrorCode::CacheEvicted,
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,

@@ -60,6 +60,19 @@ async fn respond(
         }),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo(parts, body, &limits).await,
+        Resolved::Sse {
+            server,
+            route,
+            params,
+        } => {
+            let request = proxy::sse::SseRequest {
+                server,
+                route,
+                params: &params,
+                parts,
+            };
+            proxy::sse::stream(active, request).await
+        }
         Resolved::HttpKafka {
             binding,
             route,

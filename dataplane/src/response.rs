@@ -1,21 +1,76 @@
-//! Response builders shared by the handlers.
+//! Response bodies and builders shared by the handlers.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::Full;
+use hyper::body::{Frame, SizeHint};
 use sluice_shared::ErrorCode;
+use tokio::sync::mpsc;
 
 use crate::error::DataPlaneError;
 
-/// The body type of every response.
-pub type Body = Full<Bytes>;
+/// The body of every response: whole, or a stream of chunks (SSE).
+#[derive(Debug, Default)]
+pub enum Body {
+    /// A complete body; `None` once sent, or when empty.
+    #[default]
+    Empty,
+    /// A complete body.
+    Full(Option<Bytes>),
+    /// Chunks as they come; the stream ends when the sender is dropped.
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Body {
+    /// A complete body.
+    pub fn new(bytes: Bytes) -> Self {
+        if bytes.is_empty() {
+            Self::Empty
+        } else {
+            Self::Full(Some(bytes))
+        }
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Self::Empty => Poll::Ready(None),
+            Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Self::Stream(receiver) => receiver
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Self::Empty | Self::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Empty | Self::Full(None) => SizeHint::with_exact(0),
+            Self::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            Self::Stream(_) => SizeHint::default(),
+        }
+    }
+}
 
 /// Seconds a client should wait before retrying a `Retry-After` response.
 const RETRY_AFTER_SECONDS: &str = "2";
 
 /// An empty response with `status`.
 pub fn empty(status: StatusCode) -> Response<Body> {
-    let mut response = Response::new(Body::default());
+    let mut response = Response::new(Body::Empty);
     *response.status_mut() = status;
     response
 }
@@ -37,6 +92,9 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
             header::RETRY_AFTER,
             HeaderValue::from_static(RETRY_AFTER_SECONDS),
         );
+    }
+    if code == ErrorCode::MethodNotAllowed {
+        headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
     }
     if code == ErrorCode::ShuttingDown {
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));

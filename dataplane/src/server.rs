@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::handler;
 use crate::kafka::cache::{CachePool, TopicCaches};
+use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
 
@@ -43,6 +44,7 @@ pub(crate) struct Active {
     pub producers: Producers,
     pub taps: ReplyTaps,
     pub caches: TopicCaches,
+    pub feeds: TopicFeeds,
 }
 
 struct RunningListener {
@@ -59,6 +61,7 @@ pub struct DataPlane {
     pool: ProducerPool,
     taps: TapPool,
     caches: CachePool,
+    feeds: FeedPool,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
     options: DataPlaneOptions,
@@ -72,12 +75,14 @@ impl DataPlane {
             producers: Producers::default(),
             taps: ReplyTaps::default(),
             caches: TopicCaches::default(),
+            feeds: TopicFeeds::default(),
         }));
         let data_plane = Self {
             active,
             pool: ProducerPool::default(),
             taps: TapPool::default(),
             caches: CachePool::default(),
+            feeds: FeedPool::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
             options,
@@ -98,7 +103,11 @@ impl DataPlane {
             .caches
             .attach(&table.clusters, table.fetch_topics())
             .await?;
-        self.swap(table, producers, taps, caches).await
+        let feeds = self
+            .feeds
+            .attach(&table.clusters, table.stream_topics())
+            .await?;
+        self.swap(table, producers, taps, caches, feeds).await
     }
 
     async fn swap(
@@ -107,6 +116,7 @@ impl DataPlane {
         producers: Producers,
         taps: ReplyTaps,
         caches: TopicCaches,
+        feeds: TopicFeeds,
     ) -> Result<(), String> {
         let mut listeners = self.listeners.lock().await;
         let wanted: Vec<ListenerKey> = table
@@ -126,6 +136,7 @@ impl DataPlane {
             producers,
             taps,
             caches,
+            feeds,
         }));
         for (key, listener) in bound {
             let running = self.spawn_listener(key.1, listener)?;
@@ -183,6 +194,11 @@ impl DataPlane {
     /// Requests waiting for a reply right now, over every reply topic.
     pub fn reply_waiters(&self) -> usize {
         self.active.load().taps.waiting()
+    }
+
+    /// SSE streams dropped so far because their client stopped reading.
+    pub fn sse_dropped(&self) -> u64 {
+        crate::proxy::sse::DROPPED_STREAMS.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The active route table.

@@ -99,6 +99,10 @@ pub enum ErrorCode {
     NotFound,
     /// The request is malformed (bad path encoding, bad header value).
     BadRequest,
+    /// The route answers another method.
+    MethodNotAllowed,
+    /// The client does not accept what the route sends.
+    NotAcceptable,
     /// The request body is over the configured limit.
     PayloadTooLarge,
     /// The request headers are over the configured limit.
@@ -135,6 +139,8 @@ impl ErrorCode {
         match self {
             Self::NotFound => 404,
             Self::BadRequest => 400,
+            Self::MethodNotAllowed => 405,
+            Self::NotAcceptable => 406,
             Self::PayloadTooLarge | Self::RecordTooLarge => 413,
             Self::HeadersTooLarge => 431,
             Self::RequestTimeout => 408,
@@ -153,6 +159,8 @@ impl ErrorCode {
         match self {
             Self::NotFound => "not_found",
             Self::BadRequest => "bad_request",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::HeadersTooLarge => "headers_too_large",
             Self::RequestTimeout => "request_timeout",
@@ -175,6 +183,8 @@ impl ErrorCode {
         match self {
             Self::NotFound
             | Self::BadRequest
+            | Self::MethodNotAllowed
+            | Self::NotAcceptable
             | Self::PayloadTooLarge
             | Self::HeadersTooLarge
             | Self::RequestTimeout

@@ -5,12 +5,14 @@
 //!   configuration with the same cluster settings.
 //! - [`reply`]: one reply tap per reply topic, dispatching replies by correlation id.
 //! - [`cache`]: one topic cache per fetched topic, the latest record per key.
-//! - `consumer`: the setup both of those share.
+//! - [`feed`]: one feed per streamed topic, a bounded window of records for SSE streams.
+//! - `consumer`: the setup those share.
 //! - [`embedded`]: the in-process development broker.
 
 pub mod cache;
 mod consumer;
 pub mod embedded;
+pub mod feed;
 pub mod reply;
 
 use std::collections::HashMap;

@@ -18,7 +18,7 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Response, StatusCode};
 use sluice_shared::path::Params;
-use sluice_shared::table::{FetchAction, HttpKafkaBinding};
+use sluice_shared::table::{FetchAction, FetchFilter, HttpKafkaBinding};
 
 use super::etag::{IfNoneMatch, encode_progress};
 use super::prefer::Prefer;
@@ -39,20 +39,25 @@ pub(crate) struct FetchRequest<'a> {
     pub parts: &'a Parts,
 }
 
-struct Filter {
+/// A filter with its templates resolved for one request.
+pub(crate) struct Filter {
     key: Option<String>,
     headers: Vec<(String, String)>,
 }
 
 impl Filter {
-    fn passes(&self, key: &[u8], entry: &Entry) -> bool {
-        self.key.as_ref().is_none_or(|k| k.as_bytes() == key)
+    /// Whether a record with `key` and `headers` passes.
+    pub(crate) fn matches(&self, key: Option<&[u8]>, headers: &[(String, Bytes)]) -> bool {
+        self.key.as_ref().is_none_or(|k| Some(k.as_bytes()) == key)
             && self.headers.iter().all(|(name, value)| {
-                entry
-                    .headers
+                headers
                     .iter()
                     .any(|(n, v)| n == name && v.as_ref() == value.as_bytes())
             })
+    }
+
+    fn passes(&self, key: &[u8], entry: &Entry) -> bool {
+        self.matches(Some(key), &entry.headers)
     }
 }
 
@@ -93,7 +98,7 @@ pub(crate) async fn fetch(
             topic: action.topic.clone(),
         });
     }
-    let filters = resolve_filters(action, params);
+    let filters = resolve_filters(&action.filters, params);
     let wait = prefer
         .wait
         .filter(|seconds| *seconds > 0)
@@ -128,14 +133,14 @@ pub(crate) async fn fetch(
     }
 }
 
-fn resolve_filters(action: &FetchAction, params: &Params) -> Vec<Filter> {
+/// Resolves `filters` for a request with `params`.
+pub(crate) fn resolve_filters(filters: &[FetchFilter], params: &Params) -> Vec<Filter> {
     let values = Values {
         params,
         idempotency_key: String::new(),
         correlation_id: None,
     };
-    action
-        .filters
+    filters
         .iter()
         .map(|filter| Filter {
             key: filter.key.as_ref().map(|k| k.render(&values).into_owned()),

@@ -7,6 +7,7 @@ mod etag;
 pub(crate) mod fetch;
 mod prefer;
 pub mod produce;
+pub(crate) mod sse;
 
 use bytes::Bytes;
 use http::request::Parts;

@@ -171,6 +171,20 @@ pub enum OptionsSpec {
     HttpKafka(HttpKafkaOptionsSpec),
     /// `kafka` options.
     Kafka(KafkaOptionsSpec),
+    /// `sse` options.
+    Sse(SseOptionsSpec),
+}
+
+/// `sse` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SseOptionsSpec {
+    /// Reconnect delay sent to clients as `retry:`, milliseconds (default 2000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<u64>,
+    /// Sluice: seconds between keep-alive comments (default 15; 0 turns them off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_seconds: Option<u64>,
 }
 
 /// `tcp` binding options.
@@ -328,6 +342,16 @@ pub enum ConditionSpec {
     Http(HttpConditionSpec),
     /// `http-kafka`: method and path.
     HttpKafka(HttpKafkaConditionSpec),
+    /// `sse` and `sse-kafka`: path.
+    Path(PathConditionSpec),
+}
+
+/// `sse` / `sse-kafka` route condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathConditionSpec {
+    /// Path template.
+    pub path: String,
 }
 
 /// `tcp` route condition.
@@ -366,6 +390,43 @@ pub enum WithSpec {
     HttpKafka(Box<HttpKafkaWithSpec>),
     /// `http`: header overrides.
     Http(serde_json::Value),
+    /// `sse-kafka`.
+    SseKafka(SseKafkaWithSpec),
+}
+
+/// What an `sse-kafka` route streams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SseKafkaWithSpec {
+    /// Topic.
+    pub topic: String,
+    /// Any-of filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<FilterSpec>>,
+    /// Event id format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<SseEventSpec>,
+    /// Sluice: where a stream without `Last-Event-ID` starts: `historical` (default) or `live`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<SseStart>,
+}
+
+/// `with.event` of `sse-kafka`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SseEventSpec {
+    /// `${etag}` (default) or `["${base64(key)}","${etag}"]`.
+    pub id: String,
+}
+
+/// Where an SSE stream starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SseStart {
+    /// Every record still held, then live.
+    Historical,
+    /// Only records written after the stream opened.
+    Live,
 }
 
 /// What an `http-kafka` route does.

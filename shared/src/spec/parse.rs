@@ -238,6 +238,7 @@ fn binding(value: Value, pointer: &str, errors: &mut ConfigErrors) -> Option<Bin
             BindingType::Http => typed(options, &at, errors).map(OptionsSpec::Http),
             BindingType::HttpKafka => typed(options, &at, errors).map(OptionsSpec::HttpKafka),
             BindingType::Kafka => typed(options, &at, errors).map(OptionsSpec::Kafka),
+            BindingType::Sse => typed(options, &at, errors).map(OptionsSpec::Sse),
             other => {
                 errors.push(
                     at,
@@ -277,6 +278,9 @@ fn route(
             BindingType::Tcp => typed(condition, &at, errors).map(ConditionSpec::Tcp),
             BindingType::Http => typed(condition, &at, errors).map(ConditionSpec::Http),
             BindingType::HttpKafka => typed(condition, &at, errors).map(ConditionSpec::HttpKafka),
+            BindingType::Sse | BindingType::SseKafka => {
+                typed(condition, &at, errors).map(ConditionSpec::Path)
+            }
             other => {
                 errors.push(
                     at,
@@ -297,6 +301,7 @@ fn route(
                 typed(with, &at, errors).map(|with| WithSpec::HttpKafka(Box::new(with)))
             }
             BindingType::Http => Some(WithSpec::Http(with)),
+            BindingType::SseKafka => typed(with, &at, errors).map(WithSpec::SseKafka),
             other => {
                 errors.push(
                     at,

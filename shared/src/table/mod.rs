@@ -48,6 +48,8 @@ pub struct RouteTable {
     pub clusters: Vec<KafkaCluster>,
     servers: Vec<HttpServer>,
     http_kafka: Vec<HttpKafkaBinding>,
+    sse_servers: Vec<SseServer>,
+    sse_kafka: Vec<SseKafkaBinding>,
 }
 
 /// One TCP port to listen on.
@@ -112,6 +114,53 @@ struct HttpRoute {
 enum Exit {
     HttpKafka(usize),
     Echo,
+    Sse(usize),
+}
+
+/// An `sse` server binding.
+#[derive(Debug)]
+pub struct SseServer {
+    /// Binding name.
+    pub binding: String,
+    /// `retry:` sent at the start of every stream, milliseconds.
+    pub retry_ms: u64,
+    /// Seconds between keep-alive comments; 0 for none.
+    pub keepalive_seconds: u64,
+    routes: Vec<(Vec<PathTemplate>, usize)>,
+    exit: Option<usize>,
+}
+
+/// An `sse-kafka` proxy binding.
+#[derive(Debug)]
+pub struct SseKafkaBinding {
+    /// Binding name.
+    pub binding: String,
+    routes: Vec<SseKafkaRoute>,
+}
+
+/// One `sse-kafka` route.
+#[derive(Debug)]
+pub struct SseKafkaRoute {
+    /// Position in the binding's routes.
+    pub index: usize,
+    when: Vec<PathTemplate>,
+    /// What to stream.
+    pub action: SseAction,
+}
+
+/// What an SSE stream carries.
+#[derive(Debug)]
+pub struct SseAction {
+    /// Index into [`RouteTable::clusters`].
+    pub cluster: usize,
+    /// The topic.
+    pub topic: String,
+    /// Any-of filters; empty means every record.
+    pub filters: Vec<FetchFilter>,
+    /// Event ids carry the key: `["<base64url key>","<progress>"]`.
+    pub key_in_id: bool,
+    /// Where a stream without `Last-Event-ID` starts.
+    pub start: crate::spec::SseStart,
 }
 
 /// An `http-kafka` proxy binding.
@@ -268,6 +317,15 @@ pub enum Resolved<'t> {
         /// Path parameters, percent-decoded.
         params: Params,
     },
+    /// An `sse-kafka` route matched.
+    Sse {
+        /// The `sse` server binding.
+        server: &'t SseServer,
+        /// The route.
+        route: &'t SseKafkaRoute,
+        /// Path parameters, percent-decoded.
+        params: Params,
+    },
     /// A route matched but a path parameter is not valid UTF-8.
     BadParam(BadParam),
     /// Nothing matched.
@@ -283,7 +341,25 @@ impl RouteTable {
             clusters: Vec::new(),
             servers: Vec::new(),
             http_kafka: Vec::new(),
+            sse_servers: Vec::new(),
+            sse_kafka: Vec::new(),
         }
+    }
+
+    /// Every (cluster, topic) that SSE routes stream, without repeats.
+    pub fn stream_topics(&self) -> Vec<(usize, &str)> {
+        let mut topics: Vec<(usize, &str)> = Vec::new();
+        for route in self
+            .sse_kafka
+            .iter()
+            .flat_map(|binding| binding.routes.iter())
+        {
+            let entry = (route.action.cluster, route.action.topic.as_str());
+            if !topics.contains(&entry) {
+                topics.push(entry);
+            }
+        }
+        topics
     }
 
     /// The `http` server serving `port`, if any.
@@ -358,6 +434,7 @@ impl RouteTable {
         match exit {
             None => Resolved::NotFound,
             Some(Exit::Echo) => Resolved::Echo,
+            Some(Exit::Sse(index)) => self.resolve_sse(&self.sse_servers[index], request),
             Some(Exit::HttpKafka(index)) => {
                 self.resolve_http_kafka(&self.http_kafka[index], request)
             }
@@ -383,6 +460,44 @@ impl RouteTable {
                     Some(Ok(params)) => {
                         return Resolved::HttpKafka {
                             binding,
+                            route,
+                            params,
+                        };
+                    }
+                    Some(Err(bad)) => return Resolved::BadParam(bad),
+                }
+            }
+        }
+        Resolved::NotFound
+    }
+}
+
+impl RouteTable {
+    fn resolve_sse<'t>(&'t self, server: &'t SseServer, request: &dyn RequestHead) -> Resolved<'t> {
+        let path = request.path();
+        let exit = server
+            .routes
+            .iter()
+            .find(|(when, _)| when.is_empty() || when.iter().any(|t| t.matches(path).is_some()))
+            .map(|(_, exit)| *exit)
+            .or(server.exit);
+        let Some(binding) = exit.and_then(|index| self.sse_kafka.get(index)) else {
+            return Resolved::NotFound;
+        };
+        for route in &binding.routes {
+            if route.when.is_empty() {
+                return Resolved::Sse {
+                    server,
+                    route,
+                    params: Vec::new(),
+                };
+            }
+            for template in &route.when {
+                match template.matches(path) {
+                    None => continue,
+                    Some(Ok(params)) => {
+                        return Resolved::Sse {
+                            server,
                             route,
                             params,
                         };

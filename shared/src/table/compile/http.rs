@@ -162,12 +162,12 @@ impl Compiler<'_> {
         match target.binding_type {
             BindingType::HttpKafka => self.http_kafka_index.get(exit).map(|i| Exit::HttpKafka(*i)),
             BindingType::Echo => Some(Exit::Echo),
-            BindingType::Sse => None, // reported as unsupported by check_bindings
+            BindingType::Sse => self.sse_server_index.get(exit).map(|i| Exit::Sse(*i)),
             other => {
                 self.errors.push(
                     pointer,
                     format!(
-                        "exit '{exit}' is a {} binding; an http server exits to http-kafka or echo",
+                        "exit '{exit}' is a {} binding; an http server exits to http-kafka, sse or echo",
                         other.as_str()
                     ),
                 );

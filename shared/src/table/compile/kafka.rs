@@ -138,7 +138,7 @@ impl Compiler<'_> {
     }
 
     /// Follows kafka exits from `start` to the kafka client binding.
-    fn cluster_of(&self, start: &str) -> Result<usize, String> {
+    pub(super) fn cluster_of(&self, start: &str) -> Result<usize, String> {
         let mut current = start;
         for _ in 0..=self.spec.bindings.len() {
             let Some(binding) = self.spec.bindings.get(current) else {

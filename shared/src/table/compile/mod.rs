@@ -7,10 +7,11 @@ mod correlate;
 mod fetch;
 mod http;
 mod kafka;
+mod sse;
 
 use std::collections::HashMap;
 
-use super::{HttpKafkaBinding, HttpServer, KafkaCluster, RouteTable};
+use super::{HttpKafkaBinding, HttpServer, KafkaCluster, RouteTable, SseKafkaBinding, SseServer};
 use crate::error::{ConfigErrors, pointer_token};
 use crate::spec::{BindingKind, BindingSpec, BindingType, ConfigSpec};
 
@@ -50,6 +51,10 @@ impl RouteTable {
             http_kafka_index: HashMap::new(),
             servers: Vec::new(),
             server_index: HashMap::new(),
+            sse_kafka: Vec::new(),
+            sse_kafka_index: HashMap::new(),
+            sse_servers: Vec::new(),
+            sse_server_index: HashMap::new(),
         };
         compiler.check_name();
         compiler.check_bindings();
@@ -57,6 +62,8 @@ impl RouteTable {
         compiler.check_guards();
         compiler.compile_clusters();
         compiler.compile_http_kafka();
+        compiler.compile_sse_kafka();
+        compiler.compile_sse_servers();
         compiler.compile_servers();
         let listeners = compiler.compile_listeners();
         let table = RouteTable {
@@ -65,6 +72,8 @@ impl RouteTable {
             clusters: compiler.clusters,
             servers: compiler.servers,
             http_kafka: compiler.http_kafka,
+            sse_servers: compiler.sse_servers,
+            sse_kafka: compiler.sse_kafka,
         };
         compiler.errors.into_result(table)
     }
@@ -80,6 +89,10 @@ struct Compiler<'a> {
     http_kafka_index: HashMap<&'a str, usize>,
     servers: Vec<HttpServer>,
     server_index: HashMap<&'a str, usize>,
+    sse_kafka: Vec<SseKafkaBinding>,
+    sse_kafka_index: HashMap<&'a str, usize>,
+    sse_servers: Vec<SseServer>,
+    sse_server_index: HashMap<&'a str, usize>,
 }
 
 fn binding_pointer(name: &str) -> String {
@@ -120,16 +133,8 @@ impl<'a> Compiler<'a> {
                         .push(format!("{at}/type"), not_yet("TLS (type tls)"));
                     continue;
                 }
-                Sse | SseKafka => {
-                    self.errors.push(
-                        format!("{at}/type"),
-                        not_yet(&format!(
-                            "Server-Sent Events (type {})",
-                            binding.binding_type.as_str()
-                        )),
-                    );
-                    continue;
-                }
+                Sse => &[Server],
+                SseKafka => &[Proxy],
             };
             if !allowed.contains(&binding.kind) {
                 let expected: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
@@ -155,9 +160,12 @@ impl<'a> Compiler<'a> {
                 self.check_exit_exists(&format!("{at}/exit"), exit);
             }
             match binding.binding_type {
-                HttpKafka if binding.exit.is_some() => self.errors.push(
+                HttpKafka | SseKafka if binding.exit.is_some() => self.errors.push(
                     format!("{at}/exit"),
-                    "an http-kafka binding has no binding-level exit; give each route its own",
+                    format!(
+                        "an {} binding has no binding-level exit; give each route its own",
+                        binding.binding_type.as_str()
+                    ),
                 ),
                 Kafka if !binding.routes.is_empty() => self.errors.push(
                     format!("{at}/routes"),

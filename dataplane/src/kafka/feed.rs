@@ -1,0 +1,331 @@
+//! Topic feeds: one shared consumer per streamed topic, feeding every SSE stream on it.
+//!
+//! The feed reads every partition from the start and keeps the records it read, in read
+//! order, in an in-memory window bounded by the cluster's `cache-max-bytes`: the oldest
+//! records leave the window first. Streams read the window with their own cursor (a sequence
+//! number), so a slow stream never holds up the consumer or the other streams, and a new or
+//! resuming stream replays from the window without a consumer of its own.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use sluice_shared::table::KafkaCluster;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+/// Bytes counted per record on top of its key, value and headers.
+const RECORD_OVERHEAD: usize = 96;
+
+/// One record as streams see it.
+#[derive(Debug)]
+pub struct Record {
+    /// Position in the feed; increases by one per record.
+    pub seq: u64,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Key.
+    pub key: Option<Bytes>,
+    /// Value; `None` for a tombstone.
+    pub value: Option<Bytes>,
+    /// Headers in record order.
+    pub headers: Vec<(String, Bytes)>,
+}
+
+impl Record {
+    fn size(&self) -> usize {
+        self.key.as_ref().map_or(0, Bytes::len)
+            + self.value.as_ref().map_or(0, Bytes::len)
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 16)
+                .sum::<usize>()
+            + RECORD_OVERHEAD
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&Bytes> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+/// The window of records a feed holds.
+#[derive(Debug, Default)]
+pub struct FeedState {
+    window: VecDeque<Arc<Record>>,
+    bytes: usize,
+    next_seq: u64,
+    /// Next offset to read, per partition.
+    pub next_offsets: BTreeMap<i32, i64>,
+}
+
+impl FeedState {
+    /// Sequence number of the oldest record held (== `next_seq` when empty).
+    pub fn first_seq(&self) -> u64 {
+        self.window.front().map_or(self.next_seq, |r| r.seq)
+    }
+
+    /// Sequence number the next record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Up to `max` records from `seq` on, and at most about `max_bytes` of them.
+    pub fn from(&self, seq: u64, max: usize, max_bytes: usize) -> Vec<Arc<Record>> {
+        let start = usize::try_from(seq.saturating_sub(self.first_seq())).unwrap_or(usize::MAX);
+        let mut bytes = 0;
+        self.window
+            .iter()
+            .skip(start)
+            .take(max)
+            .take_while(|record| {
+                let fits = bytes == 0 || bytes + record.size() <= max_bytes;
+                bytes += record.size();
+                fits
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn push(&mut self, mut record: Record, max_bytes: usize) {
+        record.seq = self.next_seq;
+        self.next_seq += 1;
+        self.next_offsets
+            .insert(record.partition, record.offset + 1);
+        self.bytes += record.size();
+        self.window.push_back(Arc::new(record));
+        while self.bytes > max_bytes && self.window.len() > 1 {
+            if let Some(old) = self.window.pop_front() {
+                self.bytes -= old.size();
+            }
+        }
+    }
+}
+
+struct FeedShared {
+    topic: String,
+    state: RwLock<FeedState>,
+    version: watch::Sender<u64>,
+    caught_up: watch::Sender<bool>,
+    max_bytes: usize,
+}
+
+/// The feed of one topic.
+pub struct TopicFeed {
+    shared: Arc<FeedShared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TopicFeed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TopicFeed {
+    /// Starts reading `topic` from the beginning of every partition.
+    pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<Self, String> {
+        let context = |error: String| format!("sse topic '{topic}': {error}");
+        let consumer = super::consumer::shared_consumer(cluster, "feed", true).map_err(context)?;
+        let partitions = super::consumer::assign_topic(&consumer, topic, false)
+            .await
+            .map_err(context)?;
+        let shared = Arc::new(FeedShared {
+            topic: topic.to_owned(),
+            state: RwLock::new(FeedState {
+                next_seq: 1,
+                ..FeedState::default()
+            }),
+            version: watch::Sender::new(0),
+            caught_up: watch::Sender::new(false),
+            max_bytes: usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX),
+        });
+        let task = tokio::spawn(run(consumer, shared.clone(), partitions));
+        Ok(Self { shared, task })
+    }
+
+    /// Waits until the feed read the history the topic had when it started, up to `timeout`.
+    pub async fn ready(&self, timeout: Duration) -> bool {
+        if *self.shared.caught_up.borrow() {
+            return true;
+        }
+        let mut caught_up = self.shared.caught_up.subscribe();
+        tokio::time::timeout(timeout, caught_up.wait_for(|ready| *ready))
+            .await
+            .is_ok_and(|result| result.is_ok())
+    }
+
+    /// A receiver that sees every new record after this call.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.shared.version.subscribe()
+    }
+
+    /// The current window; never hold it across an await.
+    pub fn read(&self) -> RwLockReadGuard<'_, FeedState> {
+        // invariant: no code panics while holding the lock; recover the data if one did.
+        self.shared
+            .state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+async fn run(consumer: Arc<StreamConsumer>, shared: Arc<FeedShared>, partitions: Vec<i32>) {
+    let mut pending_eof = partitions;
+    loop {
+        match consumer.recv().await {
+            Ok(message) => append(&shared, &message),
+            Err(KafkaError::PartitionEOF(partition)) => {
+                if !pending_eof.is_empty() {
+                    pending_eof.retain(|p| *p != partition);
+                    if pending_eof.is_empty() {
+                        info!(topic = %shared.topic, "sse feed caught up");
+                        shared.caught_up.send_replace(true);
+                    }
+                }
+            }
+            Err(error) => {
+                warn!(topic = %shared.topic, error = %error, "sse feed consumer error");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn append(shared: &FeedShared, message: &BorrowedMessage<'_>) {
+    let headers = message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        Bytes::copy_from_slice(h.value.unwrap_or_default()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let record = Record {
+        seq: 0,
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key().map(Bytes::copy_from_slice),
+        value: message.payload().map(Bytes::copy_from_slice),
+        headers,
+    };
+    {
+        let mut state = shared
+            .state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.push(record, shared.max_bytes);
+    }
+    shared.version.send_modify(|version| *version += 1);
+}
+
+/// The feeds of one applied configuration.
+#[derive(Default)]
+pub struct TopicFeeds {
+    feeds: Vec<(usize, String, Arc<TopicFeed>)>,
+}
+
+impl TopicFeeds {
+    /// The feed of `topic` on `cluster`.
+    pub fn get(&self, cluster: usize, topic: &str) -> Option<&Arc<TopicFeed>> {
+        self.feeds
+            .iter()
+            .find(|(c, t, _)| *c == cluster && t == topic)
+            .map(|(_, _, feed)| feed)
+    }
+}
+
+/// A running feed with the servers and topic it reads.
+type LiveFeed = (Vec<String>, String, Arc<TopicFeed>);
+
+/// Starts feeds and keeps them across configurations that stream the same topics.
+#[derive(Default)]
+pub struct FeedPool {
+    live: tokio::sync::Mutex<Vec<LiveFeed>>,
+}
+
+impl FeedPool {
+    /// The feeds for `wanted` (cluster index, topic), reusing live ones.
+    pub async fn attach(
+        &self,
+        clusters: &[KafkaCluster],
+        wanted: Vec<(usize, &str)>,
+    ) -> Result<TopicFeeds, String> {
+        let mut live = self.live.lock().await;
+        let mut feeds = TopicFeeds::default();
+        let mut next = Vec::new();
+        for (index, topic) in wanted {
+            let cluster = clusters
+                .get(index)
+                .ok_or("sse route names an unknown cluster")?;
+            let feed = match live
+                .iter()
+                .find(|(s, t, _)| *s == cluster.servers && t == topic)
+            {
+                Some((_, _, feed)) => feed.clone(),
+                None => Arc::new(TopicFeed::start(cluster, topic).await?),
+            };
+            next.push((cluster.servers.clone(), topic.to_owned(), feed.clone()));
+            feeds.feeds.push((index, topic.to_owned(), feed));
+        }
+        *live = next;
+        Ok(feeds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(partition: i32, offset: i64, size: usize) -> Record {
+        Record {
+            seq: 0,
+            partition,
+            offset,
+            key: None,
+            value: Some(Bytes::from(vec![b'x'; size])),
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_window_keeps_the_newest_records_within_the_bound() {
+        let mut state = FeedState {
+            next_seq: 1,
+            ..FeedState::default()
+        };
+        for offset in 0..100 {
+            state.push(record(0, offset, 1000), 20_000);
+        }
+        assert!(state.bytes <= 20_000);
+        assert_eq!(state.next_seq(), 101);
+        assert!(state.first_seq() > 1);
+        let tail = state.from(state.first_seq(), 1000, usize::MAX);
+        assert_eq!(tail.last().map(|r| r.offset), Some(99));
+        assert_eq!(state.next_offsets.get(&0), Some(&100));
+        assert_eq!(state.from(101, 10, usize::MAX).len(), 0);
+        assert_eq!(
+            state
+                .from(95, 2, usize::MAX)
+                .iter()
+                .map(|r| r.seq)
+                .collect::<Vec<_>>(),
+            vec![95, 96]
+        );
+        assert_eq!(state.from(95, 100, 1500).len(), 1, "byte-bounded batches");
+    }
+}

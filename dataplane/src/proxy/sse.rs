@@ -1,0 +1,359 @@
+//! Server-Sent Events from a topic feed.
+//!
+//! A stream starts with `retry:`, then carries one event per record that passes the route's
+//! filters:
+//!
+//! ```text
+//! id:<progress>[/<etag header>]      or  id:["<base64url key>","<progress>"]
+//! data:<value line 1>
+//! data:<value line 2>
+//!
+//! ```
+//!
+//! A tombstone is `event:delete` with `data:<base64url key>`. The id's progress holds, for
+//! every partition the stream has read, the next offset after the last record read, so
+//! `Last-Event-ID` (header, or `lastEventId` query parameter) resumes exactly after it on
+//! any instance. Comments (`:`) keep idle connections alive. A client that does not read
+//! fast enough is dropped once its bounded buffer is full; it can resume with its last id.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+use sluice_shared::path::Params;
+use sluice_shared::spec::SseStart;
+use sluice_shared::table::{SseKafkaRoute, SseServer};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tracing::{debug, warn};
+
+use super::etag::{decode_progress, encode_progress};
+use super::fetch::{Filter, resolve_filters};
+use crate::error::DataPlaneError;
+use crate::kafka::feed::{Record, TopicFeed};
+use crate::response::Body;
+use crate::server::Active;
+
+/// Longest `Last-Event-ID` accepted, as in Zilla.
+const MAX_LAST_EVENT_ID: usize = 254;
+/// Chunks buffered per stream before a client that does not read is dropped.
+const STREAM_BUFFER: usize = 16;
+/// Largest chunk: several events are coalesced into one write up to this size.
+const MAX_CHUNK_BYTES: usize = 64 * 1024;
+/// Records taken from the feed per step.
+const BATCH: usize = 256;
+/// How long a stream waits for a starting feed to catch up before 503.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+
+/// Streams dropped because their client stopped reading.
+pub(crate) static DROPPED_STREAMS: AtomicU64 = AtomicU64::new(0);
+
+/// Everything a stream needs from the routing step.
+pub(crate) struct SseRequest<'a> {
+    pub server: &'a SseServer,
+    pub route: &'a SseKafkaRoute,
+    pub params: &'a Params,
+    pub parts: &'a Parts,
+}
+
+/// Opens a stream.
+pub(crate) async fn stream(
+    active: &Active,
+    request: SseRequest<'_>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let SseRequest {
+        server,
+        route,
+        params,
+        parts,
+    } = request;
+    if parts.method != Method::GET {
+        return Err(DataPlaneError::MethodNotAllowed {
+            method: parts.method.to_string(),
+        });
+    }
+    if !accepts_event_stream(parts) {
+        return Err(DataPlaneError::NotAcceptable);
+    }
+    let action = &route.action;
+    let last_event_id = last_event_id(parts)?;
+    let feed = active
+        .feeds
+        .get(action.cluster, &action.topic)
+        .ok_or_else(|| DataPlaneError::Internal("no feed for this route".to_owned()))?
+        .clone();
+    if !feed.ready(CATCH_UP_WAIT).await {
+        return Err(DataPlaneError::CacheLoading {
+            topic: action.topic.clone(),
+        });
+    }
+    let resume = last_event_id.as_deref().map(parse_last_event_id);
+    let mut greeting = format!("retry:{}\n\n", server.retry_ms);
+    let (cursor, progress, skip_before) = {
+        let state = feed.read();
+        match resume {
+            Some(Some(progress)) => {
+                let progress: BTreeMap<i32, i64> = progress.into_iter().collect();
+                (state.first_seq(), progress.clone(), progress)
+            }
+            unparsed => {
+                if unparsed.is_some() {
+                    greeting.push_str(": last-event-id not understood; starting from the route's start position\n\n");
+                }
+                match action.start {
+                    SseStart::Historical => (state.first_seq(), BTreeMap::new(), BTreeMap::new()),
+                    SseStart::Live => (
+                        state.next_seq(),
+                        state.next_offsets.clone(),
+                        BTreeMap::new(),
+                    ),
+                }
+            }
+        }
+    };
+    let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+    let _ = sender.try_send(Bytes::from(greeting));
+    let stream = Stream {
+        feed,
+        filters: resolve_filters(&action.filters, params),
+        key_in_id: action.key_in_id,
+        cursor,
+        progress,
+        skip_before,
+        sender,
+        keepalive: Duration::from_secs(server.keepalive_seconds),
+        topic: action.topic.clone(),
+    };
+    tokio::spawn(stream.run());
+    let mut response = Response::new(Body::Stream(receiver));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    Ok(response)
+}
+
+fn accepts_event_stream(parts: &Parts) -> bool {
+    let mut accept = parts.headers.get_all(header::ACCEPT).iter().peekable();
+    if accept.peek().is_none() {
+        return true;
+    }
+    accept
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let range = range.split(';').next().unwrap_or_default().trim();
+            range.eq_ignore_ascii_case("text/event-stream")
+                || range == "*/*"
+                || range.eq_ignore_ascii_case("text/*")
+        })
+}
+
+fn last_event_id(parts: &Parts) -> Result<Option<String>, DataPlaneError> {
+    let id = match parts.headers.get("last-event-id") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| {
+                    DataPlaneError::BadRequest("last-event-id must be visible ASCII".to_owned())
+                })?
+                .to_owned(),
+        ),
+        None => parts.uri.query().and_then(|query| {
+            query.split('&').find_map(|pair| {
+                let value = pair.strip_prefix("lastEventId=")?;
+                Some(
+                    percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                )
+            })
+        }),
+    };
+    if let Some(id) = &id
+        && id.len() > MAX_LAST_EVENT_ID
+    {
+        return Err(DataPlaneError::BadRequest(format!(
+            "last-event-id is longer than {MAX_LAST_EVENT_ID} bytes"
+        )));
+    }
+    Ok(id)
+}
+
+/// `progress`, `progress/etag`, `["key","progress"]` or `["key","progress/etag"]`.
+fn parse_last_event_id(id: &str) -> Option<Vec<(i32, i64)>> {
+    let progress = if id.starts_with('[') {
+        let parts: Vec<Option<String>> = serde_json::from_str(id).ok()?;
+        parts.get(1)?.clone()?
+    } else {
+        id.to_owned()
+    };
+    let progress = progress.split('/').next().unwrap_or_default();
+    decode_progress(progress)
+}
+
+struct Stream {
+    feed: Arc<TopicFeed>,
+    filters: Vec<Filter>,
+    key_in_id: bool,
+    cursor: u64,
+    /// Next offset per partition read so far: the id of the next event.
+    progress: BTreeMap<i32, i64>,
+    /// Resuming: records before these offsets were delivered already.
+    skip_before: BTreeMap<i32, i64>,
+    sender: mpsc::Sender<Bytes>,
+    keepalive: Duration,
+    topic: String,
+}
+
+impl Stream {
+    async fn run(mut self) {
+        let mut changes = self.feed.changes();
+        let keepalive = self.keepalive;
+        let mut ticker = (!keepalive.is_zero())
+            .then(|| tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive));
+        loop {
+            changes.borrow_and_update();
+            let (batch, lost) = {
+                let state = self.feed.read();
+                let lost = state.first_seq().saturating_sub(self.cursor);
+                self.cursor = self.cursor.max(state.first_seq());
+                (state.from(self.cursor, BATCH, MAX_CHUNK_BYTES), lost)
+            };
+            if lost > 0 {
+                warn!(topic = %self.topic, lost, "sse stream fell behind the feed window; records skipped");
+            }
+            if batch.is_empty() {
+                let tick = async {
+                    match ticker.as_mut() {
+                        Some(ticker) => ticker.tick().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return },
+                    _ = tick => if !self.send(Bytes::from_static(b":\n\n")) { return },
+                    () = self.sender.closed() => return,
+                }
+                continue;
+            }
+            let mut chunk = Vec::with_capacity(1024);
+            for record in &batch {
+                self.cursor = record.seq + 1;
+                if self
+                    .skip_before
+                    .get(&record.partition)
+                    .is_some_and(|next| record.offset < *next)
+                {
+                    continue;
+                }
+                self.progress.insert(record.partition, record.offset + 1);
+                if self.filters.is_empty()
+                    || self
+                        .filters
+                        .iter()
+                        .any(|f| f.matches(record.key.as_deref(), &record.headers))
+                {
+                    self.encode(record, &mut chunk);
+                }
+            }
+            if !chunk.is_empty() && !self.send(Bytes::from(chunk)) {
+                return;
+            }
+        }
+    }
+
+    /// Queues `chunk`; false when the stream is over (client gone, or dropped as too slow).
+    fn send(&self, chunk: Bytes) -> bool {
+        match self.sender.try_send(chunk) {
+            Ok(()) => true,
+            Err(TrySendError::Closed(_)) => {
+                debug!(topic = %self.topic, "sse client went away");
+                false
+            }
+            Err(TrySendError::Full(_)) => {
+                let dropped = DROPPED_STREAMS.fetch_add(1, Ordering::Relaxed) + 1;
+                warn!(topic = %self.topic, dropped_total = dropped, "sse client is not reading; stream dropped");
+                false
+            }
+        }
+    }
+
+    fn encode(&self, record: &Record, out: &mut Vec<u8>) {
+        let progress: Vec<(i32, i64)> = self.progress.iter().map(|(p, o)| (*p, *o)).collect();
+        let mut etag = encode_progress(&progress);
+        if let Some(suffix) = record.header("etag") {
+            etag.push('/');
+            etag.push_str(&String::from_utf8_lossy(suffix));
+        }
+        out.extend_from_slice(b"id:");
+        if self.key_in_id {
+            let key = record.key.as_ref().map(|k| URL_SAFE.encode(k));
+            let id = serde_json::json!([key, etag]);
+            out.extend_from_slice(id.to_string().as_bytes());
+        } else {
+            out.extend_from_slice(etag.as_bytes());
+        }
+        out.push(b'\n');
+        match &record.value {
+            None => {
+                out.extend_from_slice(b"event:delete\ndata:");
+                out.extend_from_slice(
+                    URL_SAFE
+                        .encode(record.key.as_deref().unwrap_or_default())
+                        .as_bytes(),
+                );
+                out.push(b'\n');
+            }
+            Some(value) => {
+                let text = String::from_utf8_lossy(value);
+                for line in text.split('\n') {
+                    out.extend_from_slice(b"data:");
+                    out.extend_from_slice(line.strip_suffix('\r').unwrap_or(line).as_bytes());
+                    out.push(b'\n');
+                }
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_event_id_forms() {
+        let progress = encode_progress(&[(0, 5), (1, 7)]);
+        let expected = Some(vec![(0, 5), (1, 7)]);
+        assert_eq!(parse_last_event_id(&progress), expected);
+        assert_eq!(parse_last_event_id(&format!("{progress}/rev-3")), expected);
+        assert_eq!(
+            parse_last_event_id(&format!("[\"a2V5\",\"{progress}\"]")),
+            expected
+        );
+        assert_eq!(
+            parse_last_event_id(&format!("[null,\"{progress}/x\"]")),
+            expected
+        );
+        assert_eq!(parse_last_event_id("garbage"), None);
+        assert_eq!(parse_last_event_id("[1,2"), None);
+    }
+}
