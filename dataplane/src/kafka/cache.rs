@@ -16,7 +16,6 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use sluice_shared::table::KafkaCluster;
@@ -229,7 +228,11 @@ impl TopicCache {
     }
 }
 
-async fn run(consumer: Arc<StreamConsumer>, shared: Arc<CacheShared>, partitions: Vec<i32>) {
+async fn run(
+    consumer: Arc<super::consumer::SharedConsumer>,
+    shared: Arc<CacheShared>,
+    partitions: Vec<i32>,
+) {
     let mut pending_eof: Vec<i32> = partitions;
     loop {
         match consumer.recv().await {

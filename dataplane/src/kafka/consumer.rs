@@ -4,7 +4,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_shared::table::KafkaCluster;
+
+/// Logs librdkafka's errors through tracing, leaving out the partition-EOF events the shared
+/// consumers ask for (they mean "caught up", not trouble).
+pub(crate) struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {
+            return;
+        }
+        tracing::warn!(error = %error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for QuietContext {}
+
+/// The consumer type of reply taps, topic caches and feeds.
+pub(crate) type SharedConsumer = StreamConsumer<QuietContext>;
 
 /// Time allowed for metadata and offset lookups when a shared consumer starts.
 const CONSUMER_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -15,7 +36,7 @@ pub(crate) fn shared_consumer(
     cluster: &KafkaCluster,
     purpose: &str,
     partition_eof: bool,
-) -> Result<Arc<rdkafka::consumer::StreamConsumer>, String> {
+) -> Result<Arc<SharedConsumer>, String> {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", cluster.servers.join(","))
@@ -34,14 +55,14 @@ pub(crate) fn shared_consumer(
     for (key, value) in &cluster.properties {
         config.set(key, value);
     }
-    config.create().map(Arc::new).map_err(|e| e.to_string())
+    config
+        .create_with_context(QuietContext)
+        .map(Arc::new)
+        .map_err(|e: KafkaError| e.to_string())
 }
 
 /// The partitions of `topic` (blocking: call from `spawn_blocking`).
-pub(crate) fn topic_partitions(
-    consumer: &rdkafka::consumer::StreamConsumer,
-    topic: &str,
-) -> Result<Vec<i32>, String> {
+pub(crate) fn topic_partitions(consumer: &SharedConsumer, topic: &str) -> Result<Vec<i32>, String> {
     use rdkafka::consumer::Consumer;
     let metadata = consumer
         .fetch_metadata(Some(topic), CONSUMER_START_TIMEOUT)
@@ -60,7 +81,7 @@ pub(crate) fn topic_partitions(
 
 /// Assigns `consumer` to every partition of `topic`, at its current end or its beginning.
 pub(crate) async fn assign_topic(
-    consumer: &Arc<rdkafka::consumer::StreamConsumer>,
+    consumer: &Arc<SharedConsumer>,
     topic: &str,
     at_end: bool,
 ) -> Result<Vec<i32>, String> {

@@ -11,7 +11,6 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use sluice_shared::table::KafkaCluster;
@@ -178,7 +177,11 @@ impl TopicFeed {
     }
 }
 
-async fn run(consumer: Arc<StreamConsumer>, shared: Arc<FeedShared>, partitions: Vec<i32>) {
+async fn run(
+    consumer: Arc<super::consumer::SharedConsumer>,
+    shared: Arc<FeedShared>,
+    partitions: Vec<i32>,
+) {
     let mut pending_eof = partitions;
     loop {
         match consumer.recv().await {

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::oneshot;
@@ -200,7 +199,7 @@ impl ReplyTap {
     }
 }
 
-async fn run(consumer: Arc<StreamConsumer>, shared: Arc<TapShared>) {
+async fn run(consumer: Arc<super::consumer::SharedConsumer>, shared: Arc<TapShared>) {
     loop {
         match consumer.recv().await {
             Ok(message) => dispatch(&shared, &message),

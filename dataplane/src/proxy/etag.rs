@@ -25,9 +25,7 @@ pub fn encode_progress(partitions: &[(i32, i64)]) -> String {
     URL_SAFE.encode(bytes)
 }
 
-/// Decodes a progress; `None` for anything that is not one. SSE resume (`Last-Event-ID`)
-/// will read it; for now only the tests do.
-#[cfg_attr(not(test), allow(dead_code))]
+/// Decodes a progress; `None` for anything that is not one.
 pub fn decode_progress(text: &str) -> Option<Vec<(i32, i64)>> {
     let bytes = URL_SAFE.decode(text).ok()?;
     let (&version, mut rest) = bytes.split_first()?;
@@ -49,7 +47,6 @@ fn zigzag(value: i64) -> u64 {
     ((value << 1) ^ (value >> 63)) as u64
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 fn unzigzag(value: u64) -> i64 {
     ((value >> 1) as i64) ^ -((value & 1) as i64)
 }
@@ -62,7 +59,6 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 fn take_varint(input: &mut &[u8]) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {

@@ -371,6 +371,91 @@ fn fetch_mistakes_are_reported() {
     );
 }
 
+const SSE_BINDINGS: &str = r#"
+  sse:
+    type: sse
+    kind: server
+    options: { retry: 1000 }
+    routes:
+      - when: [ { path: "/events/*" } ]
+        exit: sse_kafka
+  sse_kafka:
+    type: sse-kafka
+    kind: proxy
+    routes:
+      - when: [ { path: "/events/{id}" } ]
+        exit: cache
+        with:
+          topic: items
+          filters: [ { key: "${params.id}" } ]
+          event: { id: '["${base64(key)}","${etag}"]' }
+          start: live
+"#;
+
+#[test]
+fn sse_routes_compile_and_resolve() {
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        .replace("    kind: server\n    exit: mapping", "    kind: server\n    routes:\n      - when: [ { headers: { \":path\": \"/events/*\" } } ]\n        exit: sse\n    exit: mapping")
+        + SSE_BINDINGS;
+    let table = compile(&text).expect("valid");
+    assert_eq!(table.stream_topics(), vec![(0, "items")]);
+    let resolved = table.resolve(
+        8080,
+        &Request {
+            method: "GET",
+            path: "/events/7",
+        },
+    );
+    let Resolved::Sse {
+        server,
+        route,
+        params,
+    } = resolved
+    else {
+        panic!("expected an sse route, got {resolved:?}");
+    };
+    assert_eq!(server.retry_ms, 1000);
+    assert!(route.action.key_in_id);
+    assert_eq!(route.action.start, crate::spec::SseStart::Live);
+    assert_eq!(params, vec![("id".to_owned(), "7".to_owned())]);
+}
+
+#[test]
+fn sse_mistakes_are_reported() {
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        + &SSE_BINDINGS
+            .replace("topic: items", "topic: \"t-${params.id}\"")
+            .replace("start: live", "start: later")
+            .replace("exit: sse_kafka", "exit: cache");
+    let found = errors(&text);
+    assert!(
+        has(
+            &found,
+            "/bindings/sse_kafka/routes/0/with/start",
+            "unknown variant"
+        ),
+        "{found:?}"
+    );
+    let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
+        + &SSE_BINDINGS
+            .replace("topic: items", "topic: \"t-${params.id}\"")
+            .replace("exit: sse_kafka", "exit: cache")
+            .replace("'[\"${base64(key)}\",\"${etag}\"]'", "custom");
+    let found = errors(&text);
+    assert!(
+        has(&found, "/bindings/sse/routes/0/exit", "exits to sse-kafka"),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/sse_kafka/routes/0/with/topic",
+            "one topic"
+        ),
+        "{found:?}"
+    );
+}
+
 const ASYNC_ROUTE: &str = r#"      - when:
           - { method: PUT, path: "/items/{id}" }
           - { method: GET, path: "/items/{id};cid={correlationId}" }
