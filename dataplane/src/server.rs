@@ -45,6 +45,8 @@ pub(crate) struct Active {
     pub taps: ReplyTaps,
     pub caches: TopicCaches,
     pub feeds: TopicFeeds,
+    /// Turns true when the data plane shuts down; long-lived streams end on it.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 struct RunningListener {
@@ -64,21 +66,25 @@ pub struct DataPlane {
     feeds: FeedPool,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
+    shutdown: watch::Sender<bool>,
     options: DataPlaneOptions,
 }
 
 impl DataPlane {
     /// Binds the listeners of `table` and starts serving it.
     pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, String> {
+        let shutdown = watch::Sender::new(false);
         let active = Arc::new(ArcSwap::from_pointee(Active {
             table: Arc::new(RouteTable::empty()),
             producers: Producers::default(),
             taps: ReplyTaps::default(),
             caches: TopicCaches::default(),
             feeds: TopicFeeds::default(),
+            shutdown: shutdown.subscribe(),
         }));
         let data_plane = Self {
             active,
+            shutdown,
             pool: ProducerPool::default(),
             taps: TapPool::default(),
             caches: CachePool::default(),
@@ -137,6 +143,7 @@ impl DataPlane {
             taps,
             caches,
             feeds,
+            shutdown: self.shutdown.subscribe(),
         }));
         for (key, listener) in bound {
             let running = self.spawn_listener(key.1, listener)?;
@@ -208,6 +215,8 @@ impl DataPlane {
 
     /// Stops accepting, lets requests in flight finish for up to `grace`, then returns.
     pub async fn shutdown(self, grace: Duration) {
+        // Event streams never end on their own: end them, so clients reconnect elsewhere.
+        self.shutdown.send_replace(true);
         let listeners = std::mem::take(&mut *self.listeners.lock().await);
         for (_, running) in listeners {
             let _ = running.stop.send(true);

@@ -290,3 +290,24 @@ async fn wrong_method_accept_or_id_get_clear_statuses() -> Result<()> {
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_promptly() -> Result<()> {
+    let topic = broker().topic("sse-shutdown").await?;
+    broker().produce(&topic, "k", Some(b"one"), &[]).await?;
+    let sluice = Sluice::with_config(&sse_config(&topic)).await?;
+    let mut stream = open(&sluice, "/events", &[]).await?;
+    assert_eq!(stream.next(WAIT).await?.data, "one");
+    let started = std::time::Instant::now();
+    sluice.app.shutdown(Duration::from_secs(10)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "shutdown waited {:?} for an open stream",
+        started.elapsed()
+    );
+    assert!(
+        stream.next(Duration::from_secs(2)).await.is_err(),
+        "the stream must end"
+    );
+    Ok(())
+}

@@ -130,6 +130,7 @@ pub(crate) async fn stream(
         sender,
         keepalive: Duration::from_secs(server.keepalive_seconds),
         topic: action.topic.clone(),
+        shutdown: active.shutdown.clone(),
     };
     tokio::spawn(stream.run());
     let mut response = Response::new(Body::Stream(receiver));
@@ -221,6 +222,7 @@ struct Stream {
     sender: mpsc::Sender<Bytes>,
     keepalive: Duration,
     topic: String,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Stream {
@@ -230,6 +232,9 @@ impl Stream {
         let mut ticker = (!keepalive.is_zero())
             .then(|| tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive));
         loop {
+            if *self.shutdown.borrow() {
+                return;
+            }
             changes.borrow_and_update();
             let (batch, lost) = {
                 let state = self.feed.read();
@@ -251,6 +256,7 @@ impl Stream {
                     changed = changes.changed() => if changed.is_err() { return },
                     _ = tick => if !self.send(Bytes::from_static(b":\n\n")) { return },
                     () = self.sender.closed() => return,
+                    _ = self.shutdown.changed() => return,
                 }
                 continue;
             }
