@@ -5,9 +5,11 @@
 //!   with the rate and its own CPU time per message.
 //! - `responder` and `direct-rr`: see `rr.rs`.
 //! - `longpoll`: see `longpoll.rs`.
+//! - `sse-load` and `ts-produce`: see `sse.rs`.
 
 mod longpoll;
 mod rr;
+mod sse;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +31,10 @@ enum Command {
     DirectRr(rr::DirectRrArgs),
     /// Holds many long-polls open, produces one change, times every answer.
     Longpoll(longpoll::LongpollArgs),
+    /// Holds many SSE streams open and checks every event.
+    SseLoad(sse::SseLoadArgs),
+    /// Produces numbered, timestamped records at a fixed rate.
+    TsProduce(sse::TsProduceArgs),
 }
 
 /// Direct rdkafka producer baseline.
@@ -83,6 +89,8 @@ fn main() -> Result<()> {
         Command::Responder(args) => runtime.block_on(rr::responder(args)),
         Command::DirectRr(args) => runtime.block_on(rr::direct_rr(args)),
         Command::Longpoll(args) => runtime.block_on(longpoll::run(args)),
+        Command::SseLoad(args) => runtime.block_on(sse::sse_load(args)),
+        Command::TsProduce(args) => runtime.block_on(sse::ts_produce(args)),
     }
 }
 

