@@ -141,7 +141,10 @@ fn unknown_field_is_located() {
 #[test]
 fn missing_topic_is_located() {
     assert_rejected_at(
-        &quickstart_with("          topic: events\n", ""),
+        &quickstart_with(
+            "          capability: produce\n          topic: events\n",
+            "          capability: produce\n",
+        ),
         "/bindings/north_http_kafka_mapping/routes/0/with",
         "missing field `topic`",
     );
