@@ -68,15 +68,15 @@ run() {
   local load=$!
   for _ in $(seq 1 600); do grep -q connected "$WORK/load.out" && break; sleep 0.1; done
   sleep 1
-  CONNECTED_RSS="$(rss_kib)"
+  rss_kib > "$WORK/connected_rss"
   target/release/sluice-bench ts-produce --bootstrap "$BOOT" --topic bench-sse --rate "$rate" --seconds "$SECONDS_RUN" >/dev/null
-  wait "$load" || { cat "$WORK/load.out"; return 1; }
+  wait "$load" || { cat "$WORK/load.out" >&2; return 1; }
   tail -1 "$WORK/load.out"
 }
 
 BASE_RSS="$(rss_kib)"
 IDLE_RESULT="$(run "$IDLE" 10)"
-IDLE_RSS="$CONNECTED_RSS"
+IDLE_RSS="$(cat "$WORK/connected_rss")"
 sleep 2
 LOAD_RESULT="$(run "$CLIENTS" "$RATE")"
 
