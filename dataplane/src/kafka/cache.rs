@@ -16,12 +16,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::watch;
+
+use super::consumer::{CatchUp, TopicPool, TopicSet, consume, headers_of};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
 
 /// Bytes counted per entry on top of its key, value and headers.
 const ENTRY_OVERHEAD: usize = 96;
@@ -167,7 +167,7 @@ struct CacheShared {
     topic: String,
     state: RwLock<CacheState>,
     version: watch::Sender<u64>,
-    caught_up: watch::Sender<bool>,
+    catch_up: CatchUp,
     max_bytes: usize,
 }
 
@@ -195,22 +195,25 @@ impl TopicCache {
             topic: topic.to_owned(),
             state: RwLock::new(CacheState::default()),
             version: watch::Sender::new(0),
-            caught_up: watch::Sender::new(false),
+            catch_up: CatchUp::new(),
             max_bytes: usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX),
         });
-        let task = tokio::spawn(run(consumer, shared.clone(), partitions));
+        let task = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let topic = shared.topic.clone();
+                consume(consumer, &topic, partitions, &shared.catch_up, |message| {
+                    apply(&shared, message)
+                })
+                .await
+            })
+        };
         Ok(Self { shared, task })
     }
 
     /// Waits until the cache caught up with the topic, up to `timeout`.
     pub async fn ready(&self, timeout: Duration) -> bool {
-        if *self.shared.caught_up.borrow() {
-            return true;
-        }
-        let mut caught_up = self.shared.caught_up.subscribe();
-        tokio::time::timeout(timeout, caught_up.wait_for(|ready| *ready))
-            .await
-            .is_ok_and(|result| result.is_ok())
+        self.shared.catch_up.ready(timeout).await
     }
 
     /// A receiver that sees every change after this call.
@@ -228,55 +231,11 @@ impl TopicCache {
     }
 }
 
-async fn run(
-    consumer: Arc<super::consumer::SharedConsumer>,
-    shared: Arc<CacheShared>,
-    partitions: Vec<i32>,
-) {
-    let mut pending_eof: Vec<i32> = partitions;
-    loop {
-        match consumer.recv().await {
-            Ok(message) => apply(&shared, &message),
-            Err(KafkaError::PartitionEOF(partition)) => {
-                if !pending_eof.is_empty() {
-                    pending_eof.retain(|p| *p != partition);
-                    if pending_eof.is_empty() {
-                        let state = shared
-                            .state
-                            .read()
-                            .map(|s| (s.entries.len(), s.bytes))
-                            .unwrap_or_default();
-                        info!(topic = %shared.topic, keys = state.0, bytes = state.1, "topic cache caught up");
-                        shared.caught_up.send_replace(true);
-                    }
-                }
-            }
-            Err(error) => {
-                warn!(topic = %shared.topic, error = %error, "topic cache consumer error");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
 fn apply(shared: &CacheShared, message: &BorrowedMessage<'_>) {
     let Some(key) = message.key() else {
         return;
     };
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        Bytes::copy_from_slice(h.value.unwrap_or_default()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = headers_of(message);
     let value = message.payload().map(Bytes::copy_from_slice);
     {
         let mut state = shared
@@ -296,58 +255,10 @@ fn apply(shared: &CacheShared, message: &BorrowedMessage<'_>) {
 }
 
 /// The caches of one applied configuration.
-#[derive(Default)]
-pub struct TopicCaches {
-    caches: Vec<(usize, String, Arc<TopicCache>)>,
-}
-
-impl TopicCaches {
-    /// The cache of `topic` on `cluster`.
-    pub fn get(&self, cluster: usize, topic: &str) -> Option<&Arc<TopicCache>> {
-        self.caches
-            .iter()
-            .find(|(c, t, _)| *c == cluster && t == topic)
-            .map(|(_, _, cache)| cache)
-    }
-}
-
-/// A running cache with the servers and topic it reads.
-type LiveCache = (Vec<String>, String, Arc<TopicCache>);
+pub type TopicCaches = TopicSet<TopicCache>;
 
 /// Starts caches and keeps them across configurations that fetch the same topics.
-#[derive(Default)]
-pub struct CachePool {
-    live: tokio::sync::Mutex<Vec<LiveCache>>,
-}
-
-impl CachePool {
-    /// The caches for `wanted` (cluster index, topic), reusing live ones.
-    pub async fn attach(
-        &self,
-        clusters: &[KafkaCluster],
-        wanted: Vec<(usize, &str)>,
-    ) -> Result<TopicCaches, String> {
-        let mut live = self.live.lock().await;
-        let mut caches = TopicCaches::default();
-        let mut next = Vec::new();
-        for (index, topic) in wanted {
-            let cluster = clusters
-                .get(index)
-                .ok_or("fetch route names an unknown cluster")?;
-            let cache = match live
-                .iter()
-                .find(|(s, t, _)| *s == cluster.servers && t == topic)
-            {
-                Some((_, _, cache)) => cache.clone(),
-                None => Arc::new(TopicCache::start(cluster, topic).await?),
-            };
-            next.push((cluster.servers.clone(), topic.to_owned(), cache.clone()));
-            caches.caches.push((index, topic.to_owned(), cache));
-        }
-        *live = next;
-        Ok(caches)
-    }
-}
+pub type CachePool = TopicPool<TopicCache>;
 
 #[cfg(test)]
 mod tests {

@@ -118,3 +118,144 @@ pub(crate) async fn assign_topic(
         .map(|(partition, _)| partition)
         .collect())
 }
+
+/// Whether a shared consumer has read the history its topic had when it started.
+pub(crate) struct CatchUp(tokio::sync::watch::Sender<bool>);
+
+impl CatchUp {
+    pub(crate) fn new() -> Self {
+        Self(tokio::sync::watch::Sender::new(false))
+    }
+
+    /// Waits until caught up, up to `timeout`.
+    pub(crate) async fn ready(&self, timeout: Duration) -> bool {
+        if *self.0.borrow() {
+            return true;
+        }
+        let mut caught_up = self.0.subscribe();
+        tokio::time::timeout(timeout, caught_up.wait_for(|ready| *ready))
+            .await
+            .is_ok_and(|result| result.is_ok())
+    }
+}
+
+/// Feeds every record of `consumer` to `on_record`, forever; marks `catch_up` once every
+/// partition in `partitions` reported its end (librdkafka partition EOF, which comes from
+/// fetch responses and so is right even where ListOffsets is not).
+pub(crate) async fn consume(
+    consumer: Arc<SharedConsumer>,
+    topic: &str,
+    mut partitions: Vec<i32>,
+    catch_up: &CatchUp,
+    on_record: impl Fn(&rdkafka::message::BorrowedMessage<'_>),
+) {
+    loop {
+        match consumer.recv().await {
+            Ok(message) => on_record(&message),
+            Err(KafkaError::PartitionEOF(partition)) => {
+                if !partitions.is_empty() {
+                    partitions.retain(|p| *p != partition);
+                    if partitions.is_empty() {
+                        tracing::info!(topic, "shared consumer caught up");
+                        catch_up.0.send_replace(true);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(topic, error = %error, "shared consumer error");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// A record's headers, copied.
+pub(crate) fn headers_of(
+    message: &rdkafka::message::BorrowedMessage<'_>,
+) -> Vec<(String, bytes::Bytes)> {
+    use rdkafka::message::{Headers, Message};
+    message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        bytes::Bytes::copy_from_slice(h.value.unwrap_or_default()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The per-topic clients (caches or feeds) of one applied configuration.
+pub struct TopicSet<T> {
+    entries: Vec<(usize, String, Arc<T>)>,
+}
+
+impl<T> Default for TopicSet<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> TopicSet<T> {
+    /// The client of `topic` on cluster `cluster`.
+    pub fn get(&self, cluster: usize, topic: &str) -> Option<&Arc<T>> {
+        self.entries
+            .iter()
+            .find(|(c, t, _)| *c == cluster && t == topic)
+            .map(|(_, _, client)| client)
+    }
+}
+
+/// A running per-topic client with the servers and topic it reads.
+type Live<T> = (Vec<String>, String, Arc<T>);
+
+/// Starts per-topic clients and keeps them across configurations that need the same
+/// (servers, topic); the ones no longer needed stop when their last user lets go.
+pub struct TopicPool<T> {
+    live: tokio::sync::Mutex<Vec<Live<T>>>,
+}
+
+impl<T> Default for TopicPool<T> {
+    fn default() -> Self {
+        Self {
+            live: tokio::sync::Mutex::default(),
+        }
+    }
+}
+
+impl<T> TopicPool<T> {
+    /// The clients for `wanted` (cluster index, topic), started with `start` when new.
+    pub async fn attach(
+        &self,
+        clusters: &[KafkaCluster],
+        wanted: Vec<(usize, &str)>,
+        start: impl AsyncFn(&KafkaCluster, &str) -> Result<T, String>,
+    ) -> Result<TopicSet<T>, String> {
+        let mut live = self.live.lock().await;
+        let mut set = TopicSet::default();
+        let mut next = Vec::new();
+        for (index, topic) in wanted {
+            let cluster = clusters
+                .get(index)
+                .ok_or("a route names an unknown cluster")?;
+            let client = match live
+                .iter()
+                .find(|(s, t, _)| *s == cluster.servers && t == topic)
+            {
+                Some((_, _, client)) => client.clone(),
+                None => Arc::new(start(cluster, topic).await?),
+            };
+            next.push((cluster.servers.clone(), topic.to_owned(), client.clone()));
+            set.entries.push((index, topic.to_owned(), client));
+        }
+        *live = next;
+        Ok(set)
+    }
+}

@@ -11,12 +11,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::watch;
+
+use super::consumer::{CatchUp, TopicPool, TopicSet, consume, headers_of};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
 
 /// Bytes counted per record on top of its key, value and headers.
 const RECORD_OVERHEAD: usize = 96;
@@ -113,7 +113,7 @@ struct FeedShared {
     topic: String,
     state: RwLock<FeedState>,
     version: watch::Sender<u64>,
-    caught_up: watch::Sender<bool>,
+    catch_up: CatchUp,
     max_bytes: usize,
 }
 
@@ -144,22 +144,25 @@ impl TopicFeed {
                 ..FeedState::default()
             }),
             version: watch::Sender::new(0),
-            caught_up: watch::Sender::new(false),
+            catch_up: CatchUp::new(),
             max_bytes: usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX),
         });
-        let task = tokio::spawn(run(consumer, shared.clone(), partitions));
+        let task = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let topic = shared.topic.clone();
+                consume(consumer, &topic, partitions, &shared.catch_up, |message| {
+                    append(&shared, message)
+                })
+                .await
+            })
+        };
         Ok(Self { shared, task })
     }
 
     /// Waits until the feed read the history the topic had when it started, up to `timeout`.
     pub async fn ready(&self, timeout: Duration) -> bool {
-        if *self.shared.caught_up.borrow() {
-            return true;
-        }
-        let mut caught_up = self.shared.caught_up.subscribe();
-        tokio::time::timeout(timeout, caught_up.wait_for(|ready| *ready))
-            .await
-            .is_ok_and(|result| result.is_ok())
+        self.shared.catch_up.ready(timeout).await
     }
 
     /// A receiver that sees every new record after this call.
@@ -177,47 +180,8 @@ impl TopicFeed {
     }
 }
 
-async fn run(
-    consumer: Arc<super::consumer::SharedConsumer>,
-    shared: Arc<FeedShared>,
-    partitions: Vec<i32>,
-) {
-    let mut pending_eof = partitions;
-    loop {
-        match consumer.recv().await {
-            Ok(message) => append(&shared, &message),
-            Err(KafkaError::PartitionEOF(partition)) => {
-                if !pending_eof.is_empty() {
-                    pending_eof.retain(|p| *p != partition);
-                    if pending_eof.is_empty() {
-                        info!(topic = %shared.topic, "sse feed caught up");
-                        shared.caught_up.send_replace(true);
-                    }
-                }
-            }
-            Err(error) => {
-                warn!(topic = %shared.topic, error = %error, "sse feed consumer error");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
 fn append(shared: &FeedShared, message: &BorrowedMessage<'_>) {
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        Bytes::copy_from_slice(h.value.unwrap_or_default()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = headers_of(message);
     let record = Record {
         seq: 0,
         partition: message.partition(),
@@ -237,58 +201,10 @@ fn append(shared: &FeedShared, message: &BorrowedMessage<'_>) {
 }
 
 /// The feeds of one applied configuration.
-#[derive(Default)]
-pub struct TopicFeeds {
-    feeds: Vec<(usize, String, Arc<TopicFeed>)>,
-}
-
-impl TopicFeeds {
-    /// The feed of `topic` on `cluster`.
-    pub fn get(&self, cluster: usize, topic: &str) -> Option<&Arc<TopicFeed>> {
-        self.feeds
-            .iter()
-            .find(|(c, t, _)| *c == cluster && t == topic)
-            .map(|(_, _, feed)| feed)
-    }
-}
-
-/// A running feed with the servers and topic it reads.
-type LiveFeed = (Vec<String>, String, Arc<TopicFeed>);
+pub type TopicFeeds = TopicSet<TopicFeed>;
 
 /// Starts feeds and keeps them across configurations that stream the same topics.
-#[derive(Default)]
-pub struct FeedPool {
-    live: tokio::sync::Mutex<Vec<LiveFeed>>,
-}
-
-impl FeedPool {
-    /// The feeds for `wanted` (cluster index, topic), reusing live ones.
-    pub async fn attach(
-        &self,
-        clusters: &[KafkaCluster],
-        wanted: Vec<(usize, &str)>,
-    ) -> Result<TopicFeeds, String> {
-        let mut live = self.live.lock().await;
-        let mut feeds = TopicFeeds::default();
-        let mut next = Vec::new();
-        for (index, topic) in wanted {
-            let cluster = clusters
-                .get(index)
-                .ok_or("sse route names an unknown cluster")?;
-            let feed = match live
-                .iter()
-                .find(|(s, t, _)| *s == cluster.servers && t == topic)
-            {
-                Some((_, _, feed)) => feed.clone(),
-                None => Arc::new(TopicFeed::start(cluster, topic).await?),
-            };
-            next.push((cluster.servers.clone(), topic.to_owned(), feed.clone()));
-            feeds.feeds.push((index, topic.to_owned(), feed));
-        }
-        *live = next;
-        Ok(feeds)
-    }
-}
+pub type FeedPool = TopicPool<TopicFeed>;
 
 #[cfg(test)]
 mod tests {
