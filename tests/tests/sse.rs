@@ -311,3 +311,30 @@ async fn shutdown_ends_open_streams_promptly() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_resume_older_than_the_window_says_what_was_skipped() -> Result<()> {
+    let topic = broker().topic("sse-window").await?;
+    let value = vec![b'v'; 64 * 1024];
+    for _ in 0..40 {
+        broker().produce(&topic, "k", Some(&value), &[]).await?;
+    }
+    let text = sse_config(&topic).replace(
+        "      properties: {  }",
+        "      properties: {  }\n      cache-max-bytes: 1048576",
+    );
+    let sluice = Sluice::with_config(&text).await?;
+    // {partition 0: next offset 1}: everything after the first record.
+    let mut stream = open(&sluice, "/events", &[("last-event-id", "AQIAAg==")]).await?;
+    stream.next(WAIT).await?;
+    assert!(
+        stream
+            .comments
+            .iter()
+            .any(|c| c.contains("no longer held in memory")),
+        "the skipped records must be announced: {:?}",
+        stream.comments
+    );
+    sluice.app.shutdown(Duration::from_secs(1)).await;
+    Ok(())
+}

@@ -77,6 +77,23 @@ impl FeedState {
         self.next_seq
     }
 
+    /// For each partition of `progress`, how many offsets lie between it and the oldest record
+    /// held for that partition: records a resume from `progress` can no longer get.
+    pub fn missing_before(&self, progress: &BTreeMap<i32, i64>) -> i64 {
+        let mut pending: Vec<i32> = progress.keys().copied().collect();
+        let mut missing = 0;
+        for record in &self.window {
+            if pending.is_empty() {
+                break;
+            }
+            if let Some(at) = pending.iter().position(|p| *p == record.partition) {
+                pending.swap_remove(at);
+                missing += (record.offset - progress[&record.partition]).max(0);
+            }
+        }
+        missing
+    }
+
     /// Up to `max` records from `seq` on, and at most about `max_bytes` of them.
     pub fn from(&self, seq: u64, max: usize, max_bytes: usize) -> Vec<Arc<Record>> {
         let start = usize::try_from(seq.saturating_sub(self.first_seq())).unwrap_or(usize::MAX);
@@ -246,5 +263,10 @@ mod tests {
             vec![95, 96]
         );
         assert_eq!(state.from(95, 100, 1500).len(), 1, "byte-bounded batches");
+        let oldest = state.from(state.first_seq(), 1, usize::MAX)[0].offset;
+        let progress: BTreeMap<i32, i64> = [(0, oldest - 5)].into_iter().collect();
+        assert_eq!(state.missing_before(&progress), 5);
+        let progress: BTreeMap<i32, i64> = [(0, oldest + 3), (7, 0)].into_iter().collect();
+        assert_eq!(state.missing_before(&progress), 0);
     }
 }

@@ -101,6 +101,13 @@ pub(crate) async fn stream(
         match resume {
             Some(Some(progress)) => {
                 let progress: BTreeMap<i32, i64> = progress.into_iter().collect();
+                let missing = state.missing_before(&progress);
+                if missing > 0 {
+                    warn!(topic = %action.topic, missing, "sse resume point is older than the feed window");
+                    greeting.push_str(&format!(
+                        ": {missing} records after last-event-id are no longer held in memory and are skipped\n\n"
+                    ));
+                }
                 (state.first_seq(), progress.clone(), progress)
             }
             unparsed => {
@@ -244,6 +251,11 @@ impl Stream {
             };
             if lost > 0 {
                 warn!(topic = %self.topic, lost, "sse stream fell behind the feed window; records skipped");
+                let notice =
+                    format!(": {lost} records were no longer held in memory and were skipped\n\n");
+                if !self.send(Bytes::from(notice)) {
+                    return;
+                }
             }
             if batch.is_empty() {
                 let tick = async {
