@@ -25,8 +25,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::handler;
-use crate::kafka::cache::{CachePool, TopicCache, TopicCaches};
-use crate::kafka::feed::{FeedPool, TopicFeed, TopicFeeds};
+use crate::kafka::cache::{CachePool, TopicCaches};
+use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
 
@@ -107,11 +107,19 @@ impl DataPlane {
             .await?;
         let caches = self
             .caches
-            .attach(&table.clusters, table.fetch_topics(), TopicCache::start)
+            .attach(
+                &table.clusters,
+                table.fetch_topics(),
+                crate::kafka::cache::start,
+            )
             .await?;
         let feeds = self
             .feeds
-            .attach(&table.clusters, table.stream_topics(), TopicFeed::start)
+            .attach(
+                &table.clusters,
+                table.stream_topics(),
+                crate::kafka::feed::start,
+            )
             .await?;
         self.swap(table, producers, taps, caches, feeds).await
     }

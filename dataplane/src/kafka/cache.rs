@@ -12,16 +12,13 @@
 //! such a key, and any list, then answers 503 `cache_evicted` instead of a wrong answer.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
-use tokio::sync::watch;
 
-use super::consumer::{CatchUp, TopicPool, TopicSet, consume, headers_of};
-use tokio::task::JoinHandle;
+use super::consumer::{TopicPool, TopicSet, TopicView, headers_of};
 
 /// Bytes counted per entry on top of its key, value and headers.
 const ENTRY_OVERHEAD: usize = 96;
@@ -163,95 +160,27 @@ impl CacheState {
     }
 }
 
-struct CacheShared {
-    topic: String,
-    state: RwLock<CacheState>,
-    version: watch::Sender<u64>,
-    catch_up: CatchUp,
-    max_bytes: usize,
-}
-
 /// The cache of one topic.
-pub struct TopicCache {
-    shared: Arc<CacheShared>,
-    task: JoinHandle<()>,
+pub type TopicCache = TopicView<CacheState>;
+
+/// Starts the cache of `topic`.
+pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<TopicCache, String> {
+    TopicView::start(cluster, topic, "cache", CacheState::default(), fold).await
 }
 
-impl Drop for TopicCache {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl TopicCache {
-    /// Starts reading `topic` from the beginning of every partition.
-    pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<Self, String> {
-        let context = |error: String| format!("fetch topic '{topic}': {error}");
-        let consumer = super::consumer::shared_consumer(cluster, "cache", true).map_err(context)?;
-        let partitions = super::consumer::assign_topic(&consumer, topic, false)
-            .await
-            .map_err(context)?;
-        let shared = Arc::new(CacheShared {
-            topic: topic.to_owned(),
-            state: RwLock::new(CacheState::default()),
-            version: watch::Sender::new(0),
-            catch_up: CatchUp::new(),
-            max_bytes: usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX),
-        });
-        let task = {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                let topic = shared.topic.clone();
-                consume(consumer, &topic, partitions, &shared.catch_up, |message| {
-                    apply(&shared, message)
-                })
-                .await
-            })
-        };
-        Ok(Self { shared, task })
-    }
-
-    /// Waits until the cache caught up with the topic, up to `timeout`.
-    pub async fn ready(&self, timeout: Duration) -> bool {
-        self.shared.catch_up.ready(timeout).await
-    }
-
-    /// A receiver that sees every change after this call.
-    pub fn changes(&self) -> watch::Receiver<u64> {
-        self.shared.version.subscribe()
-    }
-
-    /// The current state; never hold it across an await.
-    pub fn read(&self) -> RwLockReadGuard<'_, CacheState> {
-        // invariant: no code panics while holding the lock; recover the data if one did.
-        self.shared
-            .state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-fn apply(shared: &CacheShared, message: &BorrowedMessage<'_>) {
+fn fold(state: &mut CacheState, message: &BorrowedMessage<'_>, max_bytes: usize) -> bool {
     let Some(key) = message.key() else {
-        return;
+        return false;
     };
-    let headers = headers_of(message);
-    let value = message.payload().map(Bytes::copy_from_slice);
-    {
-        let mut state = shared
-            .state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.apply(
-            Bytes::copy_from_slice(key),
-            message.partition(),
-            message.offset(),
-            value,
-            headers,
-            shared.max_bytes,
-        );
-    }
-    shared.version.send_modify(|version| *version += 1);
+    state.apply(
+        Bytes::copy_from_slice(key),
+        message.partition(),
+        message.offset(),
+        message.payload().map(Bytes::copy_from_slice),
+        headers_of(message),
+        max_bytes,
+    );
+    true
 }
 
 /// The caches of one applied configuration.

@@ -259,3 +259,86 @@ impl<T> TopicPool<T> {
         Ok(set)
     }
 }
+
+/// State built from a whole topic by one shared consumer (a topic cache or an SSE feed):
+/// read from the beginning, caught-up tracking, and a version bumped on every change.
+pub struct TopicView<S> {
+    shared: Arc<ViewShared<S>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct ViewShared<S> {
+    state: std::sync::RwLock<S>,
+    version: tokio::sync::watch::Sender<u64>,
+    catch_up: CatchUp,
+}
+
+impl<S> Drop for TopicView<S> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Folds one record into a view's state, within `max_bytes`; false when nothing changed.
+pub(crate) type Fold<S> = fn(&mut S, &rdkafka::message::BorrowedMessage<'_>, usize) -> bool;
+
+impl<S: Send + Sync + 'static> TopicView<S> {
+    /// Starts reading every partition of `topic` from the beginning into `state`.
+    pub(crate) async fn start(
+        cluster: &KafkaCluster,
+        topic: &str,
+        purpose: &str,
+        state: S,
+        fold: Fold<S>,
+    ) -> Result<Self, String> {
+        let context = |error: String| format!("{purpose} of topic '{topic}': {error}");
+        let consumer = shared_consumer(cluster, purpose, true).map_err(context)?;
+        let partitions = assign_topic(&consumer, topic, false)
+            .await
+            .map_err(context)?;
+        let max_bytes = usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX);
+        let shared = Arc::new(ViewShared {
+            state: std::sync::RwLock::new(state),
+            version: tokio::sync::watch::Sender::new(0),
+            catch_up: CatchUp::new(),
+        });
+        let task = {
+            let (shared, topic) = (shared.clone(), topic.to_owned());
+            tokio::spawn(async move {
+                consume(consumer, &topic, partitions, &shared.catch_up, |message| {
+                    let changed = {
+                        let mut state = shared
+                            .state
+                            .write()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner());
+                        fold(&mut state, message, max_bytes)
+                    };
+                    if changed {
+                        shared.version.send_modify(|version| *version += 1);
+                    }
+                })
+                .await
+            })
+        };
+        Ok(Self { shared, task })
+    }
+
+    /// Waits until the view read the history the topic had when it started, up to `timeout`.
+    pub async fn ready(&self, timeout: Duration) -> bool {
+        self.shared.catch_up.ready(timeout).await
+    }
+
+    /// A receiver that sees every change after this call.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.version.subscribe()
+    }
+
+    /// The current state; never hold it across an await.
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, S> {
+        // invariant: no code panics while holding the lock; recover the data if one did.
+        self.shared
+            .state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

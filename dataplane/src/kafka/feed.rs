@@ -7,16 +7,13 @@
 //! resuming stream replays from the window without a consumer of its own.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
-use tokio::sync::watch;
 
-use super::consumer::{CatchUp, TopicPool, TopicSet, consume, headers_of};
-use tokio::task::JoinHandle;
+use super::consumer::{TopicPool, TopicSet, TopicView, headers_of};
 
 /// Bytes counted per record on top of its key, value and headers.
 const RECORD_OVERHEAD: usize = 96;
@@ -126,95 +123,29 @@ impl FeedState {
     }
 }
 
-struct FeedShared {
-    topic: String,
-    state: RwLock<FeedState>,
-    version: watch::Sender<u64>,
-    catch_up: CatchUp,
-    max_bytes: usize,
-}
-
 /// The feed of one topic.
-pub struct TopicFeed {
-    shared: Arc<FeedShared>,
-    task: JoinHandle<()>,
+pub type TopicFeed = TopicView<FeedState>;
+
+/// Starts the feed of `topic`.
+pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<TopicFeed, String> {
+    let state = FeedState {
+        next_seq: 1,
+        ..FeedState::default()
+    };
+    TopicView::start(cluster, topic, "feed", state, fold).await
 }
 
-impl Drop for TopicFeed {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl TopicFeed {
-    /// Starts reading `topic` from the beginning of every partition.
-    pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<Self, String> {
-        let context = |error: String| format!("sse topic '{topic}': {error}");
-        let consumer = super::consumer::shared_consumer(cluster, "feed", true).map_err(context)?;
-        let partitions = super::consumer::assign_topic(&consumer, topic, false)
-            .await
-            .map_err(context)?;
-        let shared = Arc::new(FeedShared {
-            topic: topic.to_owned(),
-            state: RwLock::new(FeedState {
-                next_seq: 1,
-                ..FeedState::default()
-            }),
-            version: watch::Sender::new(0),
-            catch_up: CatchUp::new(),
-            max_bytes: usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX),
-        });
-        let task = {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                let topic = shared.topic.clone();
-                consume(consumer, &topic, partitions, &shared.catch_up, |message| {
-                    append(&shared, message)
-                })
-                .await
-            })
-        };
-        Ok(Self { shared, task })
-    }
-
-    /// Waits until the feed read the history the topic had when it started, up to `timeout`.
-    pub async fn ready(&self, timeout: Duration) -> bool {
-        self.shared.catch_up.ready(timeout).await
-    }
-
-    /// A receiver that sees every new record after this call.
-    pub fn changes(&self) -> watch::Receiver<u64> {
-        self.shared.version.subscribe()
-    }
-
-    /// The current window; never hold it across an await.
-    pub fn read(&self) -> RwLockReadGuard<'_, FeedState> {
-        // invariant: no code panics while holding the lock; recover the data if one did.
-        self.shared
-            .state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-fn append(shared: &FeedShared, message: &BorrowedMessage<'_>) {
-    let headers = headers_of(message);
+fn fold(state: &mut FeedState, message: &BorrowedMessage<'_>, max_bytes: usize) -> bool {
     let record = Record {
         seq: 0,
         partition: message.partition(),
         offset: message.offset(),
         key: message.key().map(Bytes::copy_from_slice),
         value: message.payload().map(Bytes::copy_from_slice),
-        headers,
+        headers: headers_of(message),
     };
-    {
-        let mut state = shared
-            .state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.push(record, shared.max_bytes);
-    }
-    shared.version.send_modify(|version| *version += 1);
+    state.push(record, max_bytes);
+    true
 }
 
 /// The feeds of one applied configuration.
