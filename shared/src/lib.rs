@@ -8,12 +8,14 @@
 //! - [`spec`]: the `zilla.yaml`-style document as users write it (`ConfigSpec` and friends),
 //!   parsed from YAML or JSON with every error reported at its JSON pointer.
 //! - [`path`]: path templates (`/items/{id}`) and their matcher.
+//! - [`guard`]: JWT guards: keys, token verification, credential extraction.
 //! - [`template`]: value templates (`${params.id}`, `${idempotencyKey}`).
 //! - [`table`]: validation and compilation of a spec into the immutable [`RouteTable`].
 //! - [`error`]: [`ConfigError`] for configuration problems and [`ErrorCode`] for request
 //!   failures.
 
 pub mod error;
+pub mod guard;
 pub mod path;
 pub mod spec;
 pub mod table;

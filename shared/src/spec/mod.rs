@@ -70,6 +70,12 @@ pub struct JwtOptionsSpec {
     /// JWKs, or a JWKS URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<serde_json::Value>,
+    /// Sluice: clock skew allowed on `exp` and `nbf`, seconds (default 60, at most 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leeway_seconds: Option<u64>,
+    /// Sluice: how often a JWKS URL is read again, seconds (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_refresh_seconds: Option<u64>,
 }
 
 /// A binding: one protocol adapter with its routes.
@@ -208,10 +214,10 @@ pub struct HttpOptionsSpec {
     pub versions: Option<Vec<String>>,
     /// CORS policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_control: Option<serde_json::Value>,
-    /// Credentials extraction for one guard.
+    pub access_control: Option<AccessControlSpec>,
+    /// Credentials extraction, for one guard (its name is the only key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<serde_json::Value>,
+    pub authorization: Option<IndexMap<String, AuthorizationSpec>>,
     /// Request headers forced on every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<serde_json::Value>,
@@ -221,6 +227,85 @@ pub struct HttpOptionsSpec {
     /// Sluice: request limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<HttpLimitsSpec>,
+}
+
+/// `options.access-control` of `http`: the CORS policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AccessControlSpec {
+    /// `same-origin` (default) or `cross-origin`.
+    #[serde(default)]
+    pub policy: CorsPolicy,
+    /// What cross-origin requests may do; everything when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<CorsAllowSpec>,
+    /// Seconds a browser may cache a preflight answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+    /// Response headers scripts may read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<CorsExposeSpec>,
+}
+
+/// CORS policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CorsPolicy {
+    /// Cross-origin requests are refused.
+    #[default]
+    SameOrigin,
+    /// Cross-origin requests are allowed as `allow` says.
+    CrossOrigin,
+}
+
+/// `access-control.allow`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsAllowSpec {
+    /// Allowed origins (`scheme://host[:port]`); any when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origins: Option<Vec<String>>,
+    /// Allowed methods; any when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// Allowed request headers; any when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+    /// Whether credentials (cookies, authorization) may be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<bool>,
+}
+
+/// `access-control.expose`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsExposeSpec {
+    /// Response headers scripts may read; every one when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+}
+
+/// `options.authorization.GUARD` of `http`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationSpec {
+    /// Where requests carry their credentials.
+    pub credentials: CredentialsSpec,
+}
+
+/// Credential locations: name to pattern holding `{credentials}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSpec {
+    /// Request headers, e.g. `authorization: Bearer {credentials}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// Query parameters, e.g. `access_token: "{credentials}"`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub query: IndexMap<String, String>,
+    /// Cookies, e.g. `access_token: "{credentials}"`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub cookies: IndexMap<String, String>,
 }
 
 /// Sluice-only limits of an `http` binding. Every field has a default.
@@ -239,6 +324,9 @@ pub struct HttpLimitsSpec {
     /// Concurrent HTTP/2 streams per connection (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent_streams: Option<u32>,
+    /// Open connections per listener; more are closed at once (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
 }
 
 /// `http-kafka` binding options.

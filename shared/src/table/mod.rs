@@ -12,6 +12,7 @@ mod compile;
 
 use indexmap::IndexMap;
 
+use crate::guard::{Authorization, Guard, Principal};
 use crate::path::{BadParam, Params, PathTemplate, wildcard_match};
 use crate::spec::Acks;
 use crate::template::Template;
@@ -26,6 +27,8 @@ pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default concurrent HTTP/2 streams per connection.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default open connections per listener.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
 /// Default time a sync request waits for its reply.
 pub const DEFAULT_REPLY_TIMEOUT_MS: u64 = 30_000;
 /// Default largest `prefer: wait=N`, seconds.
@@ -46,6 +49,8 @@ pub struct RouteTable {
     pub listeners: Vec<Listener>,
     /// Kafka clusters the routes produce to.
     pub clusters: Vec<KafkaCluster>,
+    /// Guards, in document order; routes refer to them by index.
+    pub guards: Vec<Guard>,
     servers: Vec<HttpServer>,
     http_kafka: Vec<HttpKafkaBinding>,
     sse_servers: Vec<SseServer>,
@@ -75,8 +80,59 @@ pub struct HttpServer {
     pub h2: bool,
     /// Request limits.
     pub limits: HttpLimits,
+    /// Where requests carry credentials, and for which guard.
+    pub authorization: Option<Authorization>,
+    /// The CORS policy (`access-control`); `None` is same-origin.
+    pub cors: Option<Cors>,
     routes: Vec<HttpRoute>,
     exit: Option<Exit>,
+}
+
+/// A compiled CORS policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    /// `cross-origin`: requests from other origins are allowed as below.
+    pub cross_origin: bool,
+    /// Allowed origins, normalised (`scheme://host:port`); `None` allows any.
+    pub origins: Option<Vec<String>>,
+    /// Allowed methods, uppercase; `None` allows any.
+    pub methods: Option<Vec<String>>,
+    /// Allowed request headers, lowercase; `None` allows any.
+    pub headers: Option<Vec<String>>,
+    /// Credentials allowed.
+    pub credentials: bool,
+    /// Preflight cache time, seconds.
+    pub max_age: Option<u64>,
+    /// Response headers exposed to scripts, lowercase; `None` exposes every one.
+    pub expose: Option<Vec<String>>,
+}
+
+/// `scheme://host:port` with the scheme and host lowercase and the default port made
+/// explicit, or `None` when `origin` is not a `http(s)://host[:port]` origin.
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let (scheme, rest) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
+            if host.is_empty() || host.contains(':') && !host.starts_with('[') {
+                return None;
+            }
+            (host, port.parse::<u16>().ok()?)
+        }
+        _ => (rest, default_port),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{}:{port}", host.to_ascii_lowercase()))
 }
 
 /// Limits applied to every request of an `http` binding.
@@ -90,6 +146,8 @@ pub struct HttpLimits {
     pub header_read_timeout_ms: u64,
     /// Concurrent HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
+    /// Open connections per listener.
+    pub max_connections: u64,
 }
 
 impl Default for HttpLimits {
@@ -99,6 +157,7 @@ impl Default for HttpLimits {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -107,8 +166,12 @@ impl Default for HttpLimits {
 struct HttpRoute {
     /// Any-of list; each entry is an all-of list of (header name, pattern).
     when: Vec<Vec<(String, String)>>,
+    guarded: Guarded,
     exit: Exit,
 }
+
+/// Guards a route requires: guard index and the roles it must grant.
+pub type Guarded = Vec<(usize, Vec<String>)>;
 
 #[derive(Debug, Clone, Copy)]
 enum Exit {
@@ -144,6 +207,7 @@ pub struct SseKafkaRoute {
     /// Position in the binding's routes.
     pub index: usize,
     when: Vec<PathTemplate>,
+    guarded: Guarded,
     /// What to stream.
     pub action: SseAction,
 }
@@ -181,6 +245,7 @@ pub struct HttpKafkaRoute {
     /// Position in the binding's routes, for logs and metrics.
     pub index: usize,
     when: Vec<RequestCondition>,
+    guarded: Guarded,
     /// What to do.
     pub action: Action,
 }
@@ -295,6 +360,8 @@ pub trait RequestHead {
     fn method(&self) -> &str;
     /// The path, without query string, still percent-encoded.
     fn path(&self) -> &str;
+    /// The query string without `?`, if any.
+    fn query(&self) -> Option<&str>;
     /// `http` or `https`.
     fn scheme(&self) -> &str;
     /// Host and port the request was sent to.
@@ -328,8 +395,79 @@ pub enum Resolved<'t> {
     },
     /// A route matched but a path parameter is not valid UTF-8.
     BadParam(BadParam),
+    /// Routes matched but their guards refused the caller, and no other route matched.
+    Denied(Denial),
     /// Nothing matched.
     NotFound,
+}
+
+/// Who is calling, as the server's guard sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    /// No credentials (or the server has no guard).
+    Anonymous,
+    /// Credentials were present but not valid.
+    Rejected,
+    /// A valid token.
+    Authorized(&'a Principal),
+}
+
+/// Why guarded routes refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// No valid credentials: 401.
+    Unauthenticated {
+        /// Credentials were present but invalid.
+        invalid: bool,
+    },
+    /// Valid credentials without the roles: 403.
+    Forbidden {
+        /// The roles the route requires.
+        roles: Vec<String>,
+    },
+}
+
+impl Caller<'_> {
+    /// Whether the caller passes `guarded`; `Err` says why not.
+    fn admitted(self, guarded: &Guarded) -> Result<(), Denial> {
+        for (guard, roles) in guarded {
+            match self {
+                Self::Anonymous => return Err(Denial::Unauthenticated { invalid: false }),
+                Self::Rejected => return Err(Denial::Unauthenticated { invalid: true }),
+                Self::Authorized(principal) => {
+                    if principal.guard != *guard {
+                        return Err(Denial::Unauthenticated { invalid: false });
+                    }
+                    if !principal.has_roles(roles) {
+                        return Err(Denial::Forbidden {
+                            roles: roles.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first guard refusal seen while routing, kept in case no route matches.
+#[derive(Default)]
+struct Refusals(Option<Denial>);
+
+impl Refusals {
+    fn admits(&mut self, caller: Caller<'_>, guarded: &Guarded) -> bool {
+        match caller.admitted(guarded) {
+            Ok(()) => true,
+            Err(denial) => {
+                self.0.get_or_insert(denial);
+                false
+            }
+        }
+    }
+
+    fn not_found<'t>(self) -> Resolved<'t> {
+        self.0.map_or(Resolved::NotFound, Resolved::Denied)
+    }
 }
 
 impl RouteTable {
@@ -339,6 +477,7 @@ impl RouteTable {
             name: String::new(),
             listeners: Vec::new(),
             clusters: Vec::new(),
+            guards: Vec::new(),
             servers: Vec::new(),
             http_kafka: Vec::new(),
             sse_servers: Vec::new(),
@@ -418,26 +557,39 @@ impl RouteTable {
         topics
     }
 
-    /// Routes a request that arrived on listener `port`.
-    pub fn resolve(&self, port: u16, request: &dyn RequestHead) -> Resolved<'_> {
+    /// Routes a request that arrived on listener `port`, from `caller`.
+    pub fn resolve(
+        &self,
+        port: u16,
+        request: &dyn RequestHead,
+        caller: Caller<'_>,
+    ) -> Resolved<'_> {
         let Some(server) = self.server_for_port(port) else {
             return Resolved::NotFound;
         };
+        let mut refusals = Refusals::default();
         let exit = server
             .routes
             .iter()
             .find(|route| {
-                route.when.is_empty() || route.when.iter().any(|all| headers_match(all, request))
+                (route.when.is_empty() || route.when.iter().any(|all| headers_match(all, request)))
+                    && refusals.admits(caller, &route.guarded)
             })
             .map(|route| route.exit)
             .or(server.exit);
-        match exit {
+        let resolved = match exit {
             None => Resolved::NotFound,
             Some(Exit::Echo) => Resolved::Echo,
-            Some(Exit::Sse(index)) => self.resolve_sse(&self.sse_servers[index], request),
-            Some(Exit::HttpKafka(index)) => {
-                self.resolve_http_kafka(&self.http_kafka[index], request)
+            Some(Exit::Sse(index)) => {
+                self.resolve_sse(&self.sse_servers[index], request, caller, &mut refusals)
             }
+            Some(Exit::HttpKafka(index)) => {
+                self.resolve_http_kafka(&self.http_kafka[index], request, caller, &mut refusals)
+            }
+        };
+        match resolved {
+            Resolved::NotFound => refusals.not_found(),
+            found => found,
         }
     }
 
@@ -445,26 +597,26 @@ impl RouteTable {
         &'t self,
         binding: &'t HttpKafkaBinding,
         request: &dyn RequestHead,
+        caller: Caller<'_>,
+        refusals: &mut Refusals,
     ) -> Resolved<'t> {
         for route in &binding.routes {
-            if route.when.is_empty() {
-                return Resolved::HttpKafka {
-                    binding,
-                    route,
-                    params: Vec::new(),
-                };
-            }
-            for condition in &route.when {
-                match condition.matches(request) {
-                    None => continue,
-                    Some(Ok(params)) => {
+            let matched = if route.when.is_empty() {
+                Some(Ok(Vec::new()))
+            } else {
+                route.when.iter().find_map(|c| c.matches(request))
+            };
+            match matched {
+                None => continue,
+                Some(Err(bad)) => return Resolved::BadParam(bad),
+                Some(Ok(params)) => {
+                    if refusals.admits(caller, &route.guarded) {
                         return Resolved::HttpKafka {
                             binding,
                             route,
                             params,
                         };
                     }
-                    Some(Err(bad)) => return Resolved::BadParam(bad),
                 }
             }
         }
@@ -473,7 +625,13 @@ impl RouteTable {
 }
 
 impl RouteTable {
-    fn resolve_sse<'t>(&'t self, server: &'t SseServer, request: &dyn RequestHead) -> Resolved<'t> {
+    fn resolve_sse<'t>(
+        &'t self,
+        server: &'t SseServer,
+        request: &dyn RequestHead,
+        caller: Caller<'_>,
+        refusals: &mut Refusals,
+    ) -> Resolved<'t> {
         let path = request.path();
         let exit = server
             .routes
@@ -485,24 +643,22 @@ impl RouteTable {
             return Resolved::NotFound;
         };
         for route in &binding.routes {
-            if route.when.is_empty() {
-                return Resolved::Sse {
-                    server,
-                    route,
-                    params: Vec::new(),
-                };
-            }
-            for template in &route.when {
-                match template.matches(path) {
-                    None => continue,
-                    Some(Ok(params)) => {
+            let matched = if route.when.is_empty() {
+                Some(Ok(Vec::new()))
+            } else {
+                route.when.iter().find_map(|t| t.matches(path))
+            };
+            match matched {
+                None => continue,
+                Some(Err(bad)) => return Resolved::BadParam(bad),
+                Some(Ok(params)) => {
+                    if refusals.admits(caller, &route.guarded) {
                         return Resolved::Sse {
                             server,
                             route,
                             params,
                         };
                     }
-                    Some(Err(bad)) => return Resolved::BadParam(bad),
                 }
             }
         }

@@ -81,6 +81,13 @@ impl RequestHead for Request {
     fn header(&self, _: &str) -> Option<&str> {
         None
     }
+    fn query(&self) -> Option<&str> {
+        None
+    }
+}
+
+fn resolve<'t>(table: &'t RouteTable, port: u16, request: &Request) -> Resolved<'t> {
+    table.resolve(port, request, Caller::Anonymous)
 }
 
 #[test]
@@ -107,7 +114,8 @@ fn routes_resolve_first_match_with_decoded_params() {
         with: { capability: produce, topic: other }"#,
     ))
     .expect("valid");
-    let resolved = table.resolve(
+    let resolved = resolve(
+        &table,
         8080,
         &Request {
             method: "put",
@@ -119,7 +127,8 @@ fn routes_resolve_first_match_with_decoded_params() {
     };
     assert_eq!(route.index, 0);
     assert_eq!(params, vec![("id".to_owned(), "a b".to_owned())]);
-    let Resolved::HttpKafka { route, .. } = table.resolve(
+    let Resolved::HttpKafka { route, .. } = resolve(
+        &table,
         8080,
         &Request {
             method: "POST",
@@ -130,7 +139,8 @@ fn routes_resolve_first_match_with_decoded_params() {
     };
     assert_eq!(route.index, 1);
     assert!(matches!(
-        table.resolve(
+        resolve(
+            &table,
             8080,
             &Request {
                 method: "GET",
@@ -140,7 +150,8 @@ fn routes_resolve_first_match_with_decoded_params() {
         Resolved::NotFound
     ));
     assert!(matches!(
-        table.resolve(
+        resolve(
+            &table,
             9999,
             &Request {
                 method: "PUT",
@@ -150,7 +161,8 @@ fn routes_resolve_first_match_with_decoded_params() {
         Resolved::NotFound
     ));
     assert!(matches!(
-        table.resolve(
+        resolve(
+            &table,
             8080,
             &Request {
                 method: "PUT",
@@ -399,7 +411,8 @@ fn sse_routes_compile_and_resolve() {
         + SSE_BINDINGS;
     let table = compile(&text).expect("valid");
     assert_eq!(table.stream_topics(), vec![(0, "items")]);
-    let resolved = table.resolve(
+    let resolved = resolve(
+        &table,
         8080,
         &Request {
             method: "GET",

@@ -18,21 +18,20 @@ impl Compiler<'_> {
                 http1: true,
                 h2: true,
                 limits: HttpLimits::default(),
+                authorization: None,
+                cors: None,
                 routes: Vec::new(),
                 exit: None,
             };
             if let Some(OptionsSpec::Http(options)) = &binding.options {
+                if let Some(spec) = &options.access_control {
+                    server.cors = Some(self.cors(spec, &format!("{at}/options/access-control")));
+                }
+                if let Some(spec) = &options.authorization {
+                    server.authorization =
+                        self.authorization(spec, &format!("{at}/options/authorization"));
+                }
                 let unsupported = [
-                    (
-                        "access-control",
-                        options.access_control.is_some(),
-                        "CORS (access-control)",
-                    ),
-                    (
-                        "authorization",
-                        options.authorization.is_some(),
-                        "authorization with guards",
-                    ),
                     (
                         "overrides",
                         options.overrides.is_some(),
@@ -100,12 +99,19 @@ impl Compiler<'_> {
                     .as_deref()
                     .and_then(|e| self.http_exit(&format!("{route_at}/exit"), e))
                 {
-                    server.routes.push(HttpRoute { when, exit });
+                    let guarded = self.guarded(route);
+                    server.routes.push(HttpRoute {
+                        when,
+                        guarded,
+                        exit,
+                    });
                 }
             }
             if let Some(exit) = &binding.exit {
                 server.exit = self.http_exit(&format!("{at}/exit"), exit);
             }
+            let guard = server.authorization.as_ref().map(|a| a.guard);
+            self.check_guard_reach(name, guard);
             self.server_index.insert(name, self.servers.len());
             self.servers.push(server);
         }
@@ -154,6 +160,13 @@ impl Compiler<'_> {
                 1,
                 10_000,
             ) as u32,
+            max_connections: bounded(
+                "max-connections",
+                spec.max_connections,
+                defaults.max_connections,
+                1,
+                1_000_000,
+            ),
         }
     }
 

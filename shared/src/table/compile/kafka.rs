@@ -230,6 +230,8 @@ impl Compiler<'_> {
         at: &str,
         headers: &CorrelationHeaders,
     ) -> Option<HttpKafkaRoute> {
+        self.route_guards = route.guarded.keys().cloned().collect();
+        let guarded = self.guarded(route);
         let mut when = Vec::with_capacity(route.when.len());
         for (position, condition) in route.when.iter().enumerate() {
             let ConditionSpec::HttpKafka(condition) = condition else {
@@ -282,6 +284,7 @@ impl Compiler<'_> {
         Some(HttpKafkaRoute {
             index,
             when,
+            guarded,
             action,
         })
     }
@@ -388,13 +391,33 @@ impl Compiler<'_> {
         }
         let mut valid = true;
         for part in template.parts() {
-            if let crate::template::Part::GuardIdentity(guard)
-            | crate::template::Part::GuardAttribute(guard, _) = part
+            let (guard, attribute) = match part {
+                crate::template::Part::GuardIdentity(guard) => (guard, None),
+                crate::template::Part::GuardAttribute(guard, name) => (guard, Some(name)),
+                _ => continue,
+            };
+            let Some(spec) = self.spec.guards.get(guard) else {
+                valid = false;
+                self.errors
+                    .push(at, format!("guard '{guard}' is not defined under /guards"));
+                continue;
+            };
+            if !self.route_guards.contains(guard) {
+                valid = false;
+                self.errors.push(
+                    at,
+                    format!(
+                        "'${{guarded['{guard}']...}}' needs this route to be guarded by '{guard}'"
+                    ),
+                );
+            }
+            if let Some(name) = attribute
+                && !spec.options.attributes.contains_key(name)
             {
                 valid = false;
                 self.errors.push(
                     at,
-                    format!("guard placeholders ('{guard}') need jwt guards, which this version of sluice does not enforce yet"),
+                    format!("guard '{guard}' has no attribute '{name}' (options.attributes)"),
                 );
             }
         }

@@ -5,6 +5,7 @@
 
 mod correlate;
 mod fetch;
+mod guard;
 mod http;
 mod kafka;
 mod sse;
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 
 use super::{HttpKafkaBinding, HttpServer, KafkaCluster, RouteTable, SseKafkaBinding, SseServer};
 use crate::error::{ConfigErrors, pointer_token};
+use crate::guard::Guard;
 use crate::spec::{BindingKind, BindingSpec, BindingType, ConfigSpec};
 
 /// Settings that come from the command line rather than the document.
@@ -55,11 +57,16 @@ impl RouteTable {
             sse_kafka_index: HashMap::new(),
             sse_servers: Vec::new(),
             sse_server_index: HashMap::new(),
+            guards: Vec::new(),
+            guard_index: HashMap::new(),
+            route_guards: Vec::new(),
         };
         compiler.check_name();
         compiler.check_bindings();
         compiler.check_exit_cycles();
         compiler.check_guards();
+        compiler.compile_guards();
+        compiler.guard_refresh();
         compiler.compile_clusters();
         compiler.compile_http_kafka();
         compiler.compile_sse_kafka();
@@ -70,6 +77,7 @@ impl RouteTable {
             name: spec.name.clone(),
             listeners,
             clusters: compiler.clusters,
+            guards: compiler.guards,
             servers: compiler.servers,
             http_kafka: compiler.http_kafka,
             sse_servers: compiler.sse_servers,
@@ -93,6 +101,10 @@ struct Compiler<'a> {
     sse_kafka_index: HashMap<&'a str, usize>,
     sse_servers: Vec<SseServer>,
     sse_server_index: HashMap<&'a str, usize>,
+    guards: Vec<Guard>,
+    guard_index: HashMap<&'a str, usize>,
+    /// Guards of the route being compiled, for checking `${guarded[...]}` placeholders.
+    route_guards: Vec<String>,
 }
 
 fn binding_pointer(name: &str) -> String {
@@ -249,14 +261,22 @@ impl<'a> Compiler<'a> {
     }
 
     fn check_guards(&mut self) {
-        for name in self.spec.guards.keys() {
-            self.errors.push(
-                format!("/guards/{}", pointer_token(name)),
-                not_yet("enforcing jwt guards"),
-            );
-        }
         for (name, binding) in &self.spec.bindings {
+            let guardable = matches!(
+                binding.binding_type,
+                BindingType::Http | BindingType::HttpKafka | BindingType::SseKafka
+            );
             for (index, route) in binding.routes.iter().enumerate() {
+                if !guardable && !route.guarded.is_empty() {
+                    self.errors.push(
+                        format!("{}/routes/{index}/guarded", binding_pointer(name)),
+                        format!(
+                            "guarded applies to routes of http, http-kafka and sse-kafka bindings, not {}",
+                            binding.binding_type.as_str()
+                        ),
+                    );
+                    continue;
+                }
                 for guard in route.guarded.keys() {
                     let at = format!(
                         "{}/routes/{index}/guarded/{}",

@@ -39,6 +39,8 @@ impl Compiler<'_> {
             let mut routes = Vec::with_capacity(binding.routes.len());
             for (index, route) in binding.routes.iter().enumerate() {
                 let route_at = format!("{at}/routes/{index}");
+                self.route_guards = route.guarded.keys().cloned().collect();
+                let guarded = self.guarded(route);
                 let when = self.paths(route, &route_at);
                 let Some(WithSpec::SseKafka(with)) = &route.with else {
                     self.errors.push(route_at, "missing field 'with'");
@@ -124,6 +126,7 @@ impl Compiler<'_> {
                 routes.push(SseKafkaRoute {
                     index,
                     when,
+                    guarded,
                     action: SseAction {
                         cluster,
                         topic: with.topic.clone(),
