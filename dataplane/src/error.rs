@@ -13,6 +13,34 @@ pub enum DataPlaneError {
         /// Request path.
         path: String,
     },
+    /// The route is guarded and the request has no valid credentials.
+    #[error("{reason}")]
+    Unauthorized {
+        /// Why, for the client: missing or invalid credentials.
+        reason: String,
+        /// The credentials were present but invalid (`error="invalid_token"`).
+        invalid: bool,
+    },
+    /// The credentials lack a role the route requires.
+    #[error("the token lacks a required role: {}", roles.join(" "))]
+    InsufficientScope {
+        /// The roles the route requires.
+        roles: Vec<String>,
+    },
+    /// The request has both `content-length` and `transfer-encoding`.
+    #[error("a request must not have both content-length and transfer-encoding")]
+    AmbiguousLength,
+    /// A challenge answer names no live session.
+    #[error("{0}")]
+    NoSession(String),
+    /// A challenge answer's token may not renew the session (other identity, fewer roles).
+    #[error(
+        "this token may not renew the stream's session: it needs the same identity and every role"
+    )]
+    RenewalRefused,
+    /// CORS refuses the request's origin, method or headers.
+    #[error("{0}")]
+    CorsRefused(String),
     /// The route answers GET only.
     #[error("{method} is not allowed here; this route streams events to GET requests")]
     MethodNotAllowed {
@@ -74,7 +102,11 @@ impl DataPlaneError {
     /// The error code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoRoute { .. } | Self::NoRecord => ErrorCode::NotFound,
+            Self::NoRoute { .. } | Self::NoRecord | Self::NoSession(_) => ErrorCode::NotFound,
+            Self::AmbiguousLength => ErrorCode::BadRequest,
+            Self::RenewalRefused => ErrorCode::Forbidden,
+            Self::Unauthorized { .. } => ErrorCode::Unauthorized,
+            Self::InsufficientScope { .. } | Self::CorsRefused(_) => ErrorCode::Forbidden,
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::NotAcceptable => ErrorCode::NotAcceptable,
             Self::CacheLoading { .. } => ErrorCode::CacheLoading,

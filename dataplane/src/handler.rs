@@ -3,61 +3,170 @@
 
 use std::sync::Arc;
 
+use http::header;
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sluice_shared::Party;
-use sluice_shared::table::{Action, RequestHead, Resolved};
+use sluice_shared::guard::Principal;
+use sluice_shared::table::{Action, Caller, Denial, HttpServer, RequestHead, Resolved};
 use tracing::{debug, error, warn};
 
+use crate::cors::{self, Verdict};
 use crate::error::DataPlaneError;
+use crate::guard::session::{CHALLENGE_RESPONSE, ConnectionSessions, Renewal, SESSION_HEADER};
+use crate::guard::{self, TokenCache};
 use crate::proxy;
 use crate::response::{self, Body};
 use crate::server::Active;
 
-/// Answers `request`, which arrived on the listener configured for `port`.
+/// What a connection keeps across its requests.
+#[derive(Default)]
+pub(crate) struct Connection {
+    /// The last token verified on this connection.
+    pub tokens: TokenCache,
+    /// Sessions of the guarded streams open on this connection.
+    pub sessions: ConnectionSessions,
+}
+
+/// The caller as the route's guard established it, with the guard's name for templates.
+#[derive(Clone, Copy)]
+pub(crate) struct Identity<'a> {
+    pub guard: &'a str,
+    pub principal: &'a Principal,
+}
+
+/// Answers `request`, which arrived on `connection` to the listener configured for `port`.
 pub(crate) async fn handle(
     active: Arc<Active>,
+    connection: Arc<Connection>,
     port: u16,
     request: Request<Incoming>,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    match respond(&active, port, &parts, body).await {
-        Ok(response) => response,
-        Err(failure) => {
-            let code = failure.code();
-            match code.party() {
-                Party::Client => {
-                    debug!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request refused")
-                }
-                Party::Kafka => {
-                    warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "kafka failed the request")
-                }
-                Party::Gateway => {
-                    error!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request failed")
-                }
+    let head = Head(&parts);
+    let server = active.table.server_for_port(port);
+    let cors = server.and_then(|s| s.cors.as_ref());
+    if cors::is_preflight(&parts) {
+        return cors::preflight(cors, &parts, head.scheme(), head.authority());
+    }
+    let outcome = match cors::check(cors, &parts, head.scheme(), head.authority()) {
+        Ok(verdict) => respond(&active, &connection, server, port, &parts, body)
+            .await
+            .map(|response| (response, verdict)),
+        Err(refused) => Err(refused),
+    };
+    match outcome {
+        Ok((mut response, verdict)) => {
+            if let Verdict::CrossOrigin(origin) = verdict {
+                cors::decorate(cors, &origin, &mut response);
             }
-            response::error(&failure)
+            response
         }
+        Err(failure) => {
+            log(&parts, &failure);
+            let mut response = response::error(&failure);
+            if let Ok(Verdict::CrossOrigin(origin)) =
+                cors::check(cors, &parts, head.scheme(), head.authority())
+            {
+                cors::decorate(cors, &origin, &mut response);
+            }
+            response
+        }
+    }
+}
+
+fn log(parts: &Parts, failure: &DataPlaneError) {
+    let code = failure.code();
+    match code.party() {
+        Party::Client => {
+            debug!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request refused")
+        }
+        Party::Kafka => {
+            warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "kafka failed the request")
+        }
+        Party::Gateway => {
+            error!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request failed")
+        }
+    }
+}
+
+/// The caller's principal, or whether credentials were present but refused.
+async fn authenticate(
+    active: &Active,
+    connection: &Connection,
+    server: Option<&HttpServer>,
+    parts: &Parts,
+) -> (Option<Arc<Principal>>, bool) {
+    let Some(authorization) = server.and_then(|s| s.authorization.as_ref()) else {
+        return (None, false);
+    };
+    let head = Head(parts);
+    let Some(token) = authorization.credentials(&head) else {
+        return (None, false);
+    };
+    match guard::verify(
+        &active.table,
+        &active.guard_keys,
+        &connection.tokens,
+        authorization.guard,
+        &token,
+    )
+    .await
+    {
+        Ok(principal) => (Some(principal), false),
+        Err(_) => (None, true),
     }
 }
 
 async fn respond(
     active: &Active,
+    connection: &Connection,
+    server: Option<&HttpServer>,
     port: u16,
     parts: &Parts,
     body: Incoming,
 ) -> Result<Response<Body>, DataPlaneError> {
+    if parts.headers.contains_key(header::TRANSFER_ENCODING)
+        && parts.headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(DataPlaneError::AmbiguousLength);
+    }
     let table = &active.table;
-    let limits = table
-        .server_for_port(port)
-        .map(|server| server.limits)
-        .unwrap_or_default();
-    match table.resolve(port, &Head(parts)) {
+    let limits = server.map(|server| server.limits).unwrap_or_default();
+    let (principal, rejected) = authenticate(active, connection, server, parts).await;
+    if server.is_some_and(|s| s.authorization.is_some()) && is_challenge_answer(parts) {
+        return answer_challenge(active, connection, parts, principal.as_deref(), rejected);
+    }
+    let caller = match (&principal, rejected) {
+        (Some(principal), _) => Caller::Authorized(principal),
+        (None, true) => Caller::Rejected,
+        (None, false) => Caller::Anonymous,
+    };
+    let identity = principal.as_deref().and_then(|principal| {
+        table.guards.get(principal.guard).map(|g| Identity {
+            guard: &g.name,
+            principal,
+        })
+    });
+    match table.resolve(port, &Head(parts), caller) {
         Resolved::NotFound => Err(DataPlaneError::NoRoute {
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
         }),
+        Resolved::Denied(Denial::Unauthenticated { invalid }) => {
+            Err(DataPlaneError::Unauthorized {
+                reason: if invalid {
+                    "the credentials are not valid".to_owned()
+                } else {
+                    "this route needs credentials".to_owned()
+                },
+                invalid,
+            })
+        }
+        Resolved::Denied(Denial::Forbidden { roles }) => {
+            Err(DataPlaneError::InsufficientScope { roles })
+        }
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo(parts, body, &limits).await,
         Resolved::Sse {
@@ -65,11 +174,25 @@ async fn respond(
             route,
             params,
         } => {
+            let session = match (identity, route.is_guarded()) {
+                (Some(identity), true) => Some(
+                    connection
+                        .sessions
+                        .join(&active.sessions, identity.principal),
+                ),
+                _ => None,
+            };
+            let challenge = identity
+                .and_then(|i| table.guards.get(i.principal.guard))
+                .and_then(|g| g.challenge_seconds);
             let request = proxy::sse::SseRequest {
                 server,
                 route,
                 params: &params,
                 parts,
+                identity,
+                session,
+                challenge,
             };
             proxy::sse::stream(active, request).await
         }
@@ -85,6 +208,7 @@ async fn respond(
                     params: &params,
                     parts,
                     limits: &limits,
+                    identity,
                 };
                 proxy::produce::produce(active, request, body).await
             }
@@ -94,10 +218,64 @@ async fn respond(
                     action,
                     params: &params,
                     parts,
+                    identity,
                 };
                 proxy::fetch::fetch(active, request).await
             }
         },
+    }
+}
+
+fn is_challenge_answer(parts: &Parts) -> bool {
+    parts.method == Method::POST
+        && parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case(CHALLENGE_RESPONSE))
+            })
+}
+
+/// A challenge answer: renews the caller's stream sessions, 204; 401 for bad credentials.
+fn answer_challenge(
+    active: &Active,
+    connection: &Connection,
+    parts: &Parts,
+    principal: Option<&Principal>,
+    rejected: bool,
+) -> Result<Response<Body>, DataPlaneError> {
+    let Some(principal) = principal else {
+        return Err(DataPlaneError::Unauthorized {
+            reason: if rejected {
+                "the challenge answer's credentials are not valid".to_owned()
+            } else {
+                "a challenge answer needs new credentials".to_owned()
+            },
+            invalid: rejected,
+        });
+    };
+    let token = parts
+        .headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match connection
+        .sessions
+        .renew(&active.sessions, principal, token)
+    {
+        Renewal::Renewed(sessions) => {
+            debug!(sessions, "stream sessions renewed by a challenge answer");
+            Ok(response::empty(StatusCode::NO_CONTENT))
+        }
+        Renewal::UnknownSession => Err(DataPlaneError::NoSession(
+            "the session named by sluice-session has ended".to_owned(),
+        )),
+        Renewal::NoSession => Err(DataPlaneError::NoSession(format!(
+            "no stream of this identity to renew on this connection; send the {SESSION_HEADER} header from the challenge"
+        ))),
+        Renewal::NotAllowed => Err(DataPlaneError::RenewalRefused),
     }
 }
 
@@ -111,6 +289,10 @@ impl RequestHead for Head<'_> {
 
     fn path(&self) -> &str {
         self.0.uri.path()
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.0.uri.query()
     }
 
     fn scheme(&self) -> &str {

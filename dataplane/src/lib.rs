@@ -7,13 +7,18 @@
 //! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
 //! - `handler`: one request top to bottom: resolve route, act, answer; the one place where
 //!   errors become responses.
+//! - `cors`: CORS preflights and response headers, before routing.
+//! - `guard`: JWT guards at request time: keys (inline or JWKS), verification, sessions of
+//!   guarded streams (continuous authorization).
 //! - `proxy`: the actions: produce (`proxy/produce.rs`), request-response
 //!   (`proxy/correlate.rs`), fetch (`proxy/fetch.rs`) and echo.
 //! - [`kafka`]: the shared Kafka clients (producers, reply taps, topic caches) and the
 //!   embedded development broker.
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
 
+mod cors;
 pub mod error;
+mod guard;
 mod handler;
 pub mod kafka;
 mod proxy;

@@ -1,6 +1,5 @@
 //! Response bodies and builders shared by the handlers.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -20,9 +19,15 @@ pub enum Body {
     Empty,
     /// A complete body.
     Full(Option<Bytes>),
-    /// Chunks as they come; the stream ends when the sender is dropped.
-    Stream(mpsc::Receiver<Bytes>),
+    /// Chunks as they come; the stream ends when the sender is dropped, and is cut (h2:
+    /// `RST_STREAM`; HTTP/1.1: connection closed) on an [`Aborted`] item.
+    Stream(mpsc::Receiver<Result<Bytes, Aborted>>),
 }
+
+/// A stream cut on purpose, e.g. when its authorization expired.
+#[derive(Debug, thiserror::Error)]
+#[error("stream ended: {0}")]
+pub struct Aborted(pub &'static str);
 
 impl Body {
     /// A complete body.
@@ -37,18 +42,18 @@ impl Body {
 
 impl hyper::body::Body for Body {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = Aborted;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         match self.get_mut() {
             Self::Empty => Poll::Ready(None),
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Self::Stream(receiver) => receiver
                 .poll_recv(cx)
-                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+                .map(|chunk| chunk.map(|item| item.map(Frame::data))),
         }
     }
 
@@ -95,6 +100,29 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
     }
     if code == ErrorCode::MethodNotAllowed {
         headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+    }
+    match error {
+        DataPlaneError::Unauthorized { invalid, .. } => {
+            let value = if *invalid {
+                r#"Bearer realm="sluice", error="invalid_token""#
+            } else {
+                r#"Bearer realm="sluice""#
+            };
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        DataPlaneError::InsufficientScope { roles } => {
+            let value = format!(
+                r#"Bearer realm="sluice", error="insufficient_scope", scope="{}""#,
+                roles.join(" ").replace(['"', '\\'], "")
+            );
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        DataPlaneError::AmbiguousLength => {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        _ => {}
     }
     if code == ErrorCode::ShuttingDown {
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));

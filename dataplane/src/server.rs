@@ -8,8 +8,11 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -24,7 +27,10 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::handler;
+use crate::guard::GuardKeySets;
+use crate::guard::jwks::JwksPool;
+use crate::guard::session::SessionRegistry;
+use crate::handler::{self, Connection};
 use crate::kafka::cache::{CachePool, TopicCaches};
 use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
@@ -45,6 +51,10 @@ pub(crate) struct Active {
     pub taps: ReplyTaps,
     pub caches: TopicCaches,
     pub feeds: TopicFeeds,
+    /// The keys of the table's guards.
+    pub guard_keys: GuardKeySets,
+    /// Sessions of guarded streams, across configurations and connections.
+    pub sessions: Arc<SessionRegistry>,
     /// Turns true when the data plane shuts down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -64,6 +74,8 @@ pub struct DataPlane {
     taps: TapPool,
     caches: CachePool,
     feeds: FeedPool,
+    jwks: JwksPool,
+    sessions: Arc<SessionRegistry>,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
     shutdown: watch::Sender<bool>,
@@ -80,6 +92,8 @@ impl DataPlane {
             taps: ReplyTaps::default(),
             caches: TopicCaches::default(),
             feeds: TopicFeeds::default(),
+            guard_keys: GuardKeySets::default(),
+            sessions: Arc::default(),
             shutdown: shutdown.subscribe(),
         }));
         let data_plane = Self {
@@ -89,6 +103,8 @@ impl DataPlane {
             taps: TapPool::default(),
             caches: CachePool::default(),
             feeds: FeedPool::default(),
+            jwks: JwksPool::default(),
+            sessions: Arc::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
             options,
@@ -121,17 +137,22 @@ impl DataPlane {
                 crate::kafka::feed::start,
             )
             .await?;
-        self.swap(table, producers, taps, caches, feeds).await
+        let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
+        let active = Active {
+            table: Arc::new(table),
+            producers,
+            taps,
+            caches,
+            feeds,
+            guard_keys,
+            sessions: self.sessions.clone(),
+            shutdown: self.shutdown.subscribe(),
+        };
+        self.swap(active).await
     }
 
-    async fn swap(
-        &self,
-        table: RouteTable,
-        producers: Producers,
-        taps: ReplyTaps,
-        caches: TopicCaches,
-        feeds: TopicFeeds,
-    ) -> Result<(), String> {
+    async fn swap(&self, active: Active) -> Result<(), String> {
+        let table = &active.table;
         let mut listeners = self.listeners.lock().await;
         let wanted: Vec<ListenerKey> = table
             .listeners
@@ -145,14 +166,7 @@ impl DataPlane {
             }
         }
         let name = table.name.clone();
-        self.active.store(Arc::new(Active {
-            table: Arc::new(table),
-            producers,
-            taps,
-            caches,
-            feeds,
-            shutdown: self.shutdown.subscribe(),
-        }));
+        self.active.store(Arc::new(active));
         for (key, listener) in bound {
             let running = self.spawn_listener(key.1, listener)?;
             info!(host = %key.0, port = key.1, local = %running.local_addr, "listening");
@@ -213,7 +227,7 @@ impl DataPlane {
 
     /// SSE streams dropped so far because their client stopped reading.
     pub fn sse_dropped(&self) -> u64 {
-        crate::proxy::sse::DROPPED_STREAMS.load(std::sync::atomic::Ordering::Relaxed)
+        crate::proxy::sse::DROPPED_STREAMS.load(Ordering::Relaxed)
     }
 
     /// The active route table.
@@ -262,11 +276,12 @@ async fn accept_loop(
     active: Arc<ArcSwap<Active>>,
     graceful: Arc<GracefulShutdown>,
 ) {
+    let open = Arc::new(AtomicU64::new(0));
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => serve(stream, peer, port, &active, &graceful),
+                Ok((stream, peer)) => serve(stream, peer, port, &active, &graceful, &open),
                 Err(error) => {
                     // Usually out of file descriptors: back off instead of spinning.
                     warn!(port, error = %error, "accept failed");
@@ -280,21 +295,43 @@ async fn accept_loop(
 fn builder(server: &HttpServer) -> auto::Builder<TokioExecutor> {
     let limits = server.limits;
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Sluice answers 408 itself when the first request head is late (see `serve`); hyper's
+    // own timeout, a little later, closes connections whose later heads are late.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms + 1000))
         .max_buf_size(usize::try_from(limits.max_header_bytes.max(8192)).unwrap_or(8192));
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(RAPID_RESET_LIMIT))
+        .max_local_error_reset_streams(Some(RAPID_RESET_LIMIT))
         .adaptive_window(true);
     match (server.http1, server.h2) {
         (true, false) => builder.http1_only(),
         (false, true) => builder.http2_only(),
         _ => builder,
+    }
+}
+
+/// HTTP/2 streams a client may reset before the server has answered them (rapid reset,
+/// CVE-2023-44487) before the connection is closed with GOAWAY.
+const RAPID_RESET_LIMIT: usize = 20;
+
+/// The answer to a client whose first request head is not complete in time.
+const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 78\r\n\r\n{\"code\":\"request_timeout\",\"message\":\"the request head did not arrive in time\"}";
+/// The answer to a connection over the listener's limit.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 2\r\ncontent-length: 0\r\n\r\n";
+
+/// Counts a connection while it is open.
+struct OpenConnection(Arc<AtomicU64>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -304,29 +341,140 @@ fn serve(
     port: u16,
     active: &Arc<ArcSwap<Active>>,
     graceful: &GracefulShutdown,
+    open: &Arc<AtomicU64>,
 ) {
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%peer, error = %error, "cannot set TCP_NODELAY");
     }
-    let builder = {
+    let (builder, limits) = {
         let current = active.load();
         match current.table.server_for_port(port) {
-            Some(server) => builder(server),
+            Some(server) => (builder(server), server.limits),
             None => return, // listener removed; the connection is dropped
         }
     };
+    if open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
+        open.fetch_sub(1, Ordering::Relaxed);
+        let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+        warn!(%peer, port, limit = limits.max_connections, "connection refused: listener at max-connections");
+        return;
+    }
+    let counted = OpenConnection(open.clone());
+    // A second handle on the socket, to answer 408 while hyper still owns the connection.
+    let spare = stream
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::net::TcpStream::from);
+    let started = Arc::new(AtomicBool::new(false));
+    let first_byte = Arc::new(AtomicU8::new(0));
     let active = active.clone();
-    let service = service_fn(move |request| {
-        let active = active.load_full();
-        async move { Ok::<_, Infallible>(handler::handle(active, port, request).await) }
-    });
+    let connection = Arc::new(Connection::default());
+    let service = {
+        let started = started.clone();
+        service_fn(move |request| {
+            started.store(true, Ordering::Relaxed);
+            let active = active.load_full();
+            let connection = connection.clone();
+            async move { Ok::<_, Infallible>(handler::handle(active, connection, port, request).await) }
+        })
+    };
+    let io = FirstByte {
+        inner: stream,
+        first: first_byte.clone(),
+    };
     let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(io), service)
         .into_owned();
     let connection = graceful.watch(connection);
+    let deadline = Duration::from_millis(limits.header_read_timeout_ms);
     tokio::spawn(async move {
+        let _counted = counted;
+        tokio::pin!(connection);
+        let late = tokio::select! {
+            result = &mut connection => {
+                if let Err(error) = result {
+                    debug!(%peer, error = %error, "connection ended with an error");
+                }
+                return;
+            }
+            () = tokio::time::sleep(deadline) => !started.load(Ordering::Relaxed),
+        };
+        if late {
+            // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
+            if let Some(spare) = spare
+                && first_byte.load(Ordering::Relaxed) != b'P'
+            {
+                let _ = (&spare).write(REQUEST_TIMEOUT);
+                let _ = spare.shutdown(std::net::Shutdown::Both);
+            }
+            debug!(%peer, "request head not received in time; connection closed");
+            return;
+        }
+        drop(spare);
         if let Err(error) = connection.await {
             debug!(%peer, error = %error, "connection ended with an error");
         }
     });
+}
+
+/// A socket that remembers the first byte the client sent.
+struct FirstByte {
+    inner: TcpStream,
+    first: Arc<AtomicU8>,
+}
+
+impl tokio::io::AsyncRead for FirstByte {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if before == 0
+            && let Some(byte) = buf.filled().first()
+        {
+            let _ = self
+                .first
+                .compare_exchange(0, *byte, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl tokio::io::AsyncWrite for FirstByte {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

@@ -99,6 +99,11 @@ pub enum ErrorCode {
     NotFound,
     /// The request is malformed (bad path encoding, bad header value).
     BadRequest,
+    /// The route needs credentials, and the request has none or invalid ones.
+    Unauthorized,
+    /// The credentials are valid but lack a role the route requires, or CORS refuses
+    /// the origin.
+    Forbidden,
     /// The route answers another method.
     MethodNotAllowed,
     /// The client does not accept what the route sends.
@@ -139,6 +144,8 @@ impl ErrorCode {
         match self {
             Self::NotFound => 404,
             Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
             Self::MethodNotAllowed => 405,
             Self::NotAcceptable => 406,
             Self::PayloadTooLarge | Self::RecordTooLarge => 413,
@@ -159,6 +166,8 @@ impl ErrorCode {
         match self {
             Self::NotFound => "not_found",
             Self::BadRequest => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge => "payload_too_large",
@@ -183,6 +192,8 @@ impl ErrorCode {
         match self {
             Self::NotFound
             | Self::BadRequest
+            | Self::Unauthorized
+            | Self::Forbidden
             | Self::MethodNotAllowed
             | Self::NotAcceptable
             | Self::PayloadTooLarge

@@ -69,6 +69,7 @@ pub(crate) async fn exchange(
         params,
         parts,
         limits,
+        identity,
     } = request;
     let tap = active
         .taps
@@ -83,6 +84,7 @@ pub(crate) async fn exchange(
         params,
         idempotency_key: String::new(),
         correlation_id: None,
+        identity,
     };
     if parts.method == Method::GET
         && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())

@@ -24,6 +24,7 @@ use super::etag::{IfNoneMatch, encode_progress};
 use super::prefer::Prefer;
 use super::produce::Values;
 use crate::error::DataPlaneError;
+use crate::handler::Identity;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
 use crate::response::Body;
 use crate::server::Active;
@@ -37,6 +38,7 @@ pub(crate) struct FetchRequest<'a> {
     pub action: &'a FetchAction,
     pub params: &'a Params,
     pub parts: &'a Parts,
+    pub identity: Option<Identity<'a>>,
 }
 
 /// A filter with its templates resolved for one request.
@@ -83,6 +85,7 @@ pub(crate) async fn fetch(
         action,
         params,
         parts,
+        identity,
     } = request;
     let cache = active
         .caches
@@ -98,7 +101,7 @@ pub(crate) async fn fetch(
             topic: action.topic.clone(),
         });
     }
-    let filters = resolve_filters(&action.filters, params);
+    let filters = resolve_filters(&action.filters, params, identity);
     let wait = prefer
         .wait
         .filter(|seconds| *seconds > 0)
@@ -134,11 +137,16 @@ pub(crate) async fn fetch(
 }
 
 /// Resolves `filters` for a request with `params`.
-pub(crate) fn resolve_filters(filters: &[FetchFilter], params: &Params) -> Vec<Filter> {
+pub(crate) fn resolve_filters(
+    filters: &[FetchFilter],
+    params: &Params,
+    identity: Option<Identity<'_>>,
+) -> Vec<Filter> {
     let values = Values {
         params,
         idempotency_key: String::new(),
         correlation_id: None,
+        identity,
     };
     filters
         .iter()

@@ -16,6 +16,7 @@ use sluice_shared::template::Resolve;
 
 use super::read_body;
 use crate::error::DataPlaneError;
+use crate::handler::Identity;
 use crate::kafka::Record;
 use crate::response::{self, Body};
 use crate::server::Active;
@@ -27,6 +28,7 @@ pub(crate) struct ProduceRequest<'a> {
     pub params: &'a Params,
     pub parts: &'a Parts,
     pub limits: &'a HttpLimits,
+    pub identity: Option<Identity<'a>>,
 }
 
 /// Values templates are resolved with.
@@ -34,6 +36,7 @@ pub(crate) struct Values<'a> {
     pub params: &'a Params,
     pub idempotency_key: String,
     pub correlation_id: Option<String>,
+    pub identity: Option<Identity<'a>>,
 }
 
 impl Resolve for Values<'_> {
@@ -50,6 +53,14 @@ impl Resolve for Values<'_> {
 
     fn correlation_id(&self) -> Option<&str> {
         self.correlation_id.as_deref()
+    }
+
+    fn guarded(&self, guard: &str, attribute: Option<&str>) -> Option<&str> {
+        let identity = self.identity.filter(|i| i.guard == guard)?;
+        match attribute {
+            None => identity.principal.identity.as_deref(),
+            Some(name) => identity.principal.attribute(name),
+        }
     }
 }
 
@@ -77,6 +88,7 @@ pub(crate) async fn oneway(
         params,
         parts,
         limits,
+        identity,
     } = request;
     let producer = active
         .producers
@@ -98,6 +110,7 @@ pub(crate) async fn oneway(
             String::new()
         },
         correlation_id: None,
+        identity,
     };
     let topic = render_topic(action, &values)?;
     let key = action.key.as_ref().map(|key| key.render(&values));

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
@@ -30,15 +30,18 @@ use http::{Method, Response, StatusCode};
 use sluice_shared::path::Params;
 use sluice_shared::spec::SseStart;
 use sluice_shared::table::{SseKafkaRoute, SseServer};
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::etag::{decode_progress, encode_progress};
 use super::fetch::{Filter, resolve_filters};
 use crate::error::DataPlaneError;
+use crate::guard::session::{CHALLENGE_RESPONSE, SESSION_HEADER, Session};
+use crate::handler::Identity;
 use crate::kafka::feed::{Record, TopicFeed};
-use crate::response::Body;
+use crate::response::{Aborted, Body};
 use crate::server::Active;
 
 /// Longest `Last-Event-ID` accepted, as in Zilla.
@@ -61,6 +64,12 @@ pub(crate) struct SseRequest<'a> {
     pub route: &'a SseKafkaRoute,
     pub params: &'a Params,
     pub parts: &'a Parts,
+    /// The caller, when the server has a guard and the token is valid.
+    pub identity: Option<Identity<'a>>,
+    /// The session a guarded stream belongs to; the stream ends when it expires.
+    pub session: Option<Arc<Session>>,
+    /// Seconds before expiry at which the stream sends `event: challenge`.
+    pub challenge: Option<u64>,
 }
 
 /// Opens a stream.
@@ -73,6 +82,9 @@ pub(crate) async fn stream(
         route,
         params,
         parts,
+        identity,
+        session,
+        challenge,
     } = request;
     if parts.method != Method::GET {
         return Err(DataPlaneError::MethodNotAllowed {
@@ -126,10 +138,13 @@ pub(crate) async fn stream(
         }
     };
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-    let _ = sender.try_send(Bytes::from(greeting));
+    let _ = sender.try_send(Ok(Bytes::from(greeting)));
+    let leeway = identity
+        .and_then(|i| active.table.guards.get(i.principal.guard))
+        .map_or(0, |g| g.leeway_seconds);
     let stream = Stream {
         feed,
-        filters: resolve_filters(&action.filters, params),
+        filters: resolve_filters(&action.filters, params, identity),
         key_in_id: action.key_in_id,
         cursor,
         progress,
@@ -138,6 +153,13 @@ pub(crate) async fn stream(
         keepalive: Duration::from_secs(server.keepalive_seconds),
         topic: action.topic.clone(),
         shutdown: active.shutdown.clone(),
+        authorization: session.map(|session| Authorization {
+            expiry: session.expiry(),
+            session,
+            leeway,
+            challenge: challenge.map(Duration::from_secs),
+            challenged_for: 0,
+        }),
     };
     tokio::spawn(stream.run());
     let mut response = Response::new(Body::Stream(receiver));
@@ -226,10 +248,72 @@ struct Stream {
     progress: BTreeMap<i32, i64>,
     /// Resuming: records before these offsets were delivered already.
     skip_before: BTreeMap<i32, i64>,
-    sender: mpsc::Sender<Bytes>,
+    sender: mpsc::Sender<Result<Bytes, Aborted>>,
     keepalive: Duration,
     topic: String,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
+    authorization: Option<Authorization>,
+}
+
+/// The authorization a guarded stream lives on.
+struct Authorization {
+    session: Arc<Session>,
+    /// The session's expiry (`exp`), seconds since the epoch, and its renewals.
+    expiry: watch::Receiver<u64>,
+    /// The guard's leeway: the stream ends at `exp` + leeway, when the token stops being
+    /// accepted.
+    leeway: u64,
+    challenge: Option<Duration>,
+    /// The expiry the last challenge was sent for.
+    challenged_for: u64,
+}
+
+/// What an authorization asks of its stream now.
+enum Due {
+    Nothing,
+    Challenge,
+    End,
+}
+
+impl Authorization {
+    /// When the stream ends, and when it is challenged (if it still has to be).
+    fn deadlines(&self) -> (Instant, Option<Instant>) {
+        let end = *self.expiry.borrow() + self.leeway;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let until_end = Duration::from_secs(end).saturating_sub(now);
+        let at_end = Instant::now() + until_end;
+        let challenge = self
+            .challenge
+            .filter(|_| self.challenged_for != *self.expiry.borrow())
+            .map(|before| at_end.checked_sub(before).unwrap_or_else(Instant::now));
+        (at_end, challenge)
+    }
+
+    fn due(&self) -> Due {
+        let (end, challenge) = self.deadlines();
+        let now = Instant::now();
+        if end <= now {
+            Due::End
+        } else if challenge.is_some_and(|at| at <= now) {
+            Due::Challenge
+        } else {
+            Due::Nothing
+        }
+    }
+
+    fn challenge_event(&mut self) -> Bytes {
+        self.challenged_for = *self.expiry.borrow();
+        let data = serde_json::json!({
+            "method": "POST",
+            "headers": {
+                "content-type": CHALLENGE_RESPONSE,
+                SESSION_HEADER: self.session.token,
+            }
+        });
+        Bytes::from(format!("event:challenge\ndata:{data}\n\n"))
+    }
 }
 
 impl Stream {
@@ -237,10 +321,26 @@ impl Stream {
         let mut changes = self.feed.changes();
         let keepalive = self.keepalive;
         let mut ticker = (!keepalive.is_zero())
-            .then(|| tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive));
+            .then(|| tokio::time::interval_at(Instant::now() + keepalive, keepalive));
         loop {
             if *self.shutdown.borrow() {
                 return;
+            }
+            if let Some(authorization) = self.authorization.as_mut() {
+                match authorization.due() {
+                    Due::Nothing => {}
+                    Due::Challenge => {
+                        let event = authorization.challenge_event();
+                        if !self.send(event) {
+                            return;
+                        }
+                    }
+                    Due::End => {
+                        debug!(topic = %self.topic, "sse stream authorization expired");
+                        let _ = self.sender.try_send(Err(Aborted("authorization expired")));
+                        return;
+                    }
+                }
             }
             changes.borrow_and_update();
             let (batch, lost) = {
@@ -264,11 +364,27 @@ impl Stream {
                         None => std::future::pending().await,
                     }
                 };
+                let (end, challenge) = match &self.authorization {
+                    Some(a) => {
+                        let (end, challenge) = a.deadlines();
+                        (Some(end), challenge)
+                    }
+                    None => (None, None),
+                };
+                let wake = challenge.or(end);
+                let renewed = async {
+                    match self.authorization.as_mut() {
+                        Some(a) => a.expiry.changed().await.is_ok(),
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { return },
                     _ = tick => if !self.send(Bytes::from_static(b":\n\n")) { return },
                     () = self.sender.closed() => return,
                     _ = self.shutdown.changed() => return,
+                    () = sleep_until(wake) => {}
+                    alive = renewed => if !alive { return },
                 }
                 continue;
             }
@@ -300,7 +416,7 @@ impl Stream {
 
     /// Queues `chunk`; false when the stream is over (client gone, or dropped as too slow).
     fn send(&self, chunk: Bytes) -> bool {
-        match self.sender.try_send(chunk) {
+        match self.sender.try_send(Ok(chunk)) {
             Ok(()) => true,
             Err(TrySendError::Closed(_)) => {
                 debug!(topic = %self.topic, "sse client went away");
@@ -350,6 +466,14 @@ impl Stream {
             }
         }
         out.push(b'\n');
+    }
+}
+
+/// Sleeps until `at`, or forever.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

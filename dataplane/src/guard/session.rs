@@ -1,0 +1,238 @@
+//! Continuous authorization: sessions of long-lived streams, their expiry and renewal.
+//!
+//! A guarded SSE stream joins a session: one per (connection, guard, identity), as in Zilla,
+//! so that every stream of one identity on one HTTP/2 connection shares it. A session
+//! expires at the token's `exp`; `challenge: N` makes its streams send `event: challenge`
+//! N seconds before that. The client answers with a `POST` carrying
+//! `content-type: application/x-challenge-response` and new credentials:
+//!
+//! - on the same connection (HTTP/2), the answer renews the sessions of its identity there;
+//! - on any connection (HTTP/1.1, where the stream's connection is busy), the answer also
+//!   carries the `sluice-session` header given in the challenge's data, which names the
+//!   session directly.
+//!
+//! A renewal must come from the same guard and identity, with every role the session has.
+//! A session not renewed ends its streams at expiry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use sluice_shared::guard::Principal;
+use tokio::sync::watch;
+
+/// Request header naming a session in a challenge answer.
+pub(crate) const SESSION_HEADER: &str = "sluice-session";
+/// Content type of a challenge answer.
+pub(crate) const CHALLENGE_RESPONSE: &str = "application/x-challenge-response";
+
+/// One authorized session of long-lived streams.
+pub(crate) struct Session {
+    guard: usize,
+    identity: Option<String>,
+    roles: Mutex<Vec<String>>,
+    expires_at: watch::Sender<u64>,
+    /// Unguessable name, for challenge answers on another connection.
+    pub token: String,
+}
+
+impl Session {
+    fn new(principal: &Principal) -> Self {
+        Self {
+            guard: principal.guard,
+            identity: principal.identity.clone(),
+            roles: Mutex::new(principal.roles.clone()),
+            expires_at: watch::Sender::new(principal.expires_at),
+            token: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    /// The expiry, seconds since the epoch, and its changes.
+    pub(crate) fn expiry(&self) -> watch::Receiver<u64> {
+        self.expires_at.subscribe()
+    }
+
+    /// Whether `principal` may renew this session: same guard and identity, every role.
+    fn renewable_by(&self, principal: &Principal) -> bool {
+        self.guard == principal.guard
+            && self.identity.is_some()
+            && self.identity == principal.identity
+            && self
+                .roles
+                .lock()
+                .is_ok_and(|roles| principal.has_roles(&roles))
+    }
+
+    fn renew(&self, principal: &Principal) {
+        if let Ok(mut roles) = self.roles.lock() {
+            roles.clone_from(&principal.roles);
+        }
+        self.expires_at.send_if_modified(|at| {
+            let later = principal.expires_at > *at;
+            if later {
+                *at = principal.expires_at;
+            }
+            later
+        });
+    }
+}
+
+/// Every live session by token, across connections.
+#[derive(Default)]
+pub(crate) struct SessionRegistry {
+    by_token: Mutex<HashMap<String, Weak<Session>>>,
+}
+
+impl SessionRegistry {
+    fn insert(&self, session: &Arc<Session>) {
+        if let Ok(mut map) = self.by_token.lock() {
+            if map.len() >= 1024 && map.len().is_power_of_two() {
+                map.retain(|_, weak| weak.strong_count() > 0);
+            }
+            map.insert(session.token.clone(), Arc::downgrade(session));
+        }
+    }
+
+    fn get(&self, token: &str) -> Option<Arc<Session>> {
+        self.by_token.lock().ok()?.get(token)?.upgrade()
+    }
+}
+
+/// The sessions of one connection.
+#[derive(Default)]
+pub(crate) struct ConnectionSessions {
+    sessions: Mutex<Vec<Weak<Session>>>,
+}
+
+/// What a challenge answer renewed.
+pub(crate) enum Renewal {
+    /// This many sessions now expire later.
+    Renewed(usize),
+    /// The named session does not exist (any more).
+    UnknownSession,
+    /// Sessions exist but the token may not renew them (other identity, fewer roles).
+    NotAllowed,
+    /// No session of this identity on this connection.
+    NoSession,
+}
+
+impl ConnectionSessions {
+    /// The session a stream of `principal` joins: the connection's session of the same
+    /// identity when the new token has all of its roles, otherwise a new one.
+    pub(crate) fn join(&self, registry: &SessionRegistry, principal: &Principal) -> Arc<Session> {
+        let mut sessions = match self.sessions.lock() {
+            Ok(sessions) => sessions,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        sessions.retain(|weak| weak.strong_count() > 0);
+        let shared = sessions
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|session| session.renewable_by(principal));
+        if let Some(session) = shared {
+            session.renew(principal);
+            return session;
+        }
+        let session = Arc::new(Session::new(principal));
+        registry.insert(&session);
+        sessions.push(Arc::downgrade(&session));
+        session
+    }
+
+    /// Renews sessions with `principal`: the one named by `token`, or else every session of
+    /// its identity on this connection.
+    pub(crate) fn renew(
+        &self,
+        registry: &SessionRegistry,
+        principal: &Principal,
+        token: Option<&str>,
+    ) -> Renewal {
+        let candidates: Vec<Arc<Session>> = match token {
+            Some(token) => match registry.get(token) {
+                Some(session) => vec![session],
+                None => return Renewal::UnknownSession,
+            },
+            None => match self.sessions.lock() {
+                Ok(sessions) => sessions.iter().filter_map(Weak::upgrade).collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        if candidates.is_empty() {
+            return Renewal::NoSession;
+        }
+        let mut renewed = 0;
+        for session in &candidates {
+            if session.renewable_by(principal) {
+                session.renew(principal);
+                renewed += 1;
+            }
+        }
+        match renewed {
+            0 if token.is_some() => Renewal::NotAllowed,
+            0 => Renewal::NoSession,
+            n => Renewal::Renewed(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(identity: &str, roles: &[&str], exp: u64) -> Principal {
+        Principal {
+            guard: 0,
+            identity: Some(identity.to_owned()),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            attributes: Vec::new(),
+            expires_at: exp,
+        }
+    }
+
+    #[test]
+    fn streams_of_one_identity_share_a_session_renewed_once() {
+        let registry = SessionRegistry::default();
+        let connection = ConnectionSessions::default();
+        let a = connection.join(&registry, &principal("alice", &["r"], 100));
+        let b = connection.join(&registry, &principal("alice", &["r", "w"], 90));
+        let other = connection.join(&registry, &principal("bob", &["r"], 100));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
+        assert_eq!(*a.expiry().borrow(), 100, "expiry never moves back");
+        assert!(matches!(
+            connection.renew(&registry, &principal("alice", &["r", "w"], 200), None),
+            Renewal::Renewed(1)
+        ));
+        assert_eq!(*a.expiry().borrow(), 200);
+        assert_eq!(*other.expiry().borrow(), 100);
+    }
+
+    #[test]
+    fn a_renewal_needs_the_same_identity_and_every_role() {
+        let registry = SessionRegistry::default();
+        let connection = ConnectionSessions::default();
+        let session = connection.join(&registry, &principal("alice", &["r", "w"], 100));
+        let elsewhere = ConnectionSessions::default();
+        assert!(matches!(
+            elsewhere.renew(&registry, &principal("alice", &["r", "w"], 200), None),
+            Renewal::NoSession
+        ));
+        let token = Some(session.token.as_str());
+        assert!(matches!(
+            elsewhere.renew(&registry, &principal("mallory", &["r", "w"], 200), token),
+            Renewal::NotAllowed
+        ));
+        assert!(matches!(
+            elsewhere.renew(&registry, &principal("alice", &["r"], 200), token),
+            Renewal::NotAllowed
+        ));
+        assert!(matches!(
+            elsewhere.renew(&registry, &principal("alice", &["r"], 200), Some("nope")),
+            Renewal::UnknownSession
+        ));
+        assert!(matches!(
+            elsewhere.renew(&registry, &principal("alice", &["r", "w"], 300), token),
+            Renewal::Renewed(1)
+        ));
+        assert_eq!(*session.expiry().borrow(), 300);
+    }
+}
