@@ -62,6 +62,7 @@ impl Compiler<'_> {
         }
         let allowed = Allowed {
             params: true,
+            guarded: true,
             ..Allowed::default()
         };
         let mut filters = Vec::new();

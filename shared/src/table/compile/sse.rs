@@ -83,6 +83,7 @@ impl Compiler<'_> {
                 };
                 let allowed = Allowed {
                     params: true,
+                    guarded: true,
                     ..Allowed::default()
                 };
                 let when_conditions: Vec<crate::table::RequestCondition> = when
