@@ -196,6 +196,15 @@ pub(crate) fn decorate(cors: Option<&Cors>, origin: &HeaderValue, response: &mut
     if headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         return;
     }
+    let exposable: Vec<String> = match &cors.expose {
+        Some(expose) => expose.clone(),
+        None => headers
+            .keys()
+            .map(HeaderName::as_str)
+            .filter(|name| !SAFELISTED.contains(name))
+            .map(str::to_owned)
+            .collect(),
+    };
     allow_origin(
         headers,
         Some(origin),
@@ -207,17 +216,10 @@ pub(crate) fn decorate(cors: Option<&Cors>, origin: &HeaderValue, response: &mut
             HeaderValue::from_static("true"),
         );
     }
-    let exposable: Vec<&str> = match &cors.expose {
-        Some(expose) => expose.iter().map(String::as_str).collect(),
-        None => headers
-            .keys()
-            .map(HeaderName::as_str)
-            .filter(|name| !SAFELISTED.contains(name) && !name.starts_with("access-control-"))
-            .collect(),
-    };
     if exposable.is_empty() {
         return;
     }
+    // `*` does not work with credentials: name the headers then.
     let value = if cors.expose.is_none() && !cors.credentials {
         Some(HeaderValue::from_static("*"))
     } else {

@@ -27,6 +27,8 @@ pub(crate) struct Connection {
     pub tokens: TokenCache,
     /// Sessions of the guarded streams open on this connection.
     pub sessions: ConnectionSessions,
+    /// The first request head had both `content-length` and `transfer-encoding`.
+    pub ambiguous: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The caller as the route's guard established it, with the guard's name for templates.
@@ -127,8 +129,9 @@ async fn respond(
     parts: &Parts,
     body: Incoming,
 ) -> Result<Response<Body>, DataPlaneError> {
-    if parts.headers.contains_key(header::TRANSFER_ENCODING)
-        && parts.headers.contains_key(header::CONTENT_LENGTH)
+    if connection
+        .ambiguous
+        .load(std::sync::atomic::Ordering::Relaxed)
     {
         return Err(DataPlaneError::AmbiguousLength);
     }

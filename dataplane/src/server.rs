@@ -370,6 +370,12 @@ fn serve(
     let first_byte = Arc::new(AtomicU8::new(0));
     let active = active.clone();
     let connection = Arc::new(Connection::default());
+    let io = FirstByte {
+        inner: stream,
+        first: first_byte.clone(),
+        head: Some(Vec::new()),
+        ambiguous: connection.ambiguous.clone(),
+    };
     let service = {
         let started = started.clone();
         service_fn(move |request| {
@@ -378,10 +384,6 @@ fn serve(
             let connection = connection.clone();
             async move { Ok::<_, Infallible>(handler::handle(active, connection, port, request).await) }
         })
-    };
-    let io = FirstByte {
-        inner: stream,
-        first: first_byte.clone(),
     };
     let connection = builder
         .serve_connection(TokioIo::new(io), service)
@@ -418,10 +420,48 @@ fn serve(
     });
 }
 
-/// A socket that remembers the first byte the client sent.
+/// A socket that remembers the first byte the client sent, and reads the first request
+/// head for framing that hyper resolves silently: hyper lets `transfer-encoding` win over
+/// `content-length` (and closes the connection afterwards); Sluice refuses such a request
+/// with 400 instead.
 struct FirstByte {
     inner: TcpStream,
     first: Arc<AtomicU8>,
+    /// The first request head as read so far; `None` once examined.
+    head: Option<Vec<u8>>,
+    ambiguous: Arc<AtomicBool>,
+}
+
+/// Longest first head examined for ambiguous framing (hyper refuses longer heads anyway).
+const SNIFF_LIMIT: usize = 64 * 1024;
+
+impl FirstByte {
+    fn sniff(&mut self, read: &[u8]) {
+        let Some(head) = self.head.as_mut() else {
+            return;
+        };
+        head.extend_from_slice(read);
+        let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+            if head.len() > SNIFF_LIMIT {
+                self.head = None;
+            }
+            return;
+        };
+        let names = head[..end]
+            .split(|b| *b == b'\n')
+            .skip(1)
+            .filter_map(|line| line.split(|b| *b == b':').next())
+            .map(|name| name.trim_ascii().to_ascii_lowercase());
+        let (mut length, mut encoding) = (false, false);
+        for name in names {
+            length |= name == b"content-length";
+            encoding |= name == b"transfer-encoding";
+        }
+        if length && encoding {
+            self.ambiguous.store(true, Ordering::Relaxed);
+        }
+        self.head = None;
+    }
 }
 
 impl tokio::io::AsyncRead for FirstByte {
@@ -438,6 +478,10 @@ impl tokio::io::AsyncRead for FirstByte {
             let _ = self
                 .first
                 .compare_exchange(0, *byte, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        if self.head.is_some() {
+            let read = buf.filled()[before..].to_vec();
+            self.sniff(&read);
         }
         result
     }
