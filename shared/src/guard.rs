@@ -396,6 +396,11 @@ impl CredentialPattern {
     /// Compiles a pattern that holds `{credentials}` exactly once.
     pub fn parse(pattern: &str) -> Result<Self, String> {
         let Some((prefix, suffix)) = pattern.split_once("{credentials}") else {
+            if pattern.contains('{') {
+                return Err(format!(
+                    "pattern '{pattern}': only '{{credentials}}' is supported (not '{{username}}:{{password}}')"
+                ));
+            }
             return Err(format!("pattern '{pattern}' has no '{{credentials}}'"));
         };
         if suffix.contains("{credentials}") {

@@ -120,14 +120,18 @@ pub fn normalize_origin(origin: &str) -> Option<String> {
     if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
         return None;
     }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
-            if host.is_empty() || host.contains(':') && !host.starts_with('[') {
-                return None;
-            }
-            (host, port.parse::<u16>().ok()?)
+    let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        let (inside, after) = bracketed.split_once(']')?;
+        let port = match after {
+            "" => default_port,
+            _ => after.strip_prefix(':')?.parse::<u16>().ok()?,
+        };
+        (&rest[..inside.len() + 2], port)
+    } else {
+        match rest.split_once(':') {
+            None => (rest, default_port),
+            Some((host, port)) => (host, port.parse::<u16>().ok()?),
         }
-        _ => (rest, default_port),
     };
     if host.is_empty() {
         return None;

@@ -720,3 +720,206 @@ mod arbitrary {
         }
     }
 }
+
+/// `CHAIN` with a `jwt` guard (`guard_options` YAML lines at 6 spaces), http options and
+/// http-kafka routes.
+fn guarded_chain(guard_options: &str, http_options: &str, routes: &str) -> String {
+    chain(routes)
+        .replacen(
+            "name: test\n",
+            &format!("name: test\nguards:\n  jwt:\n    type: jwt\n    options:\n{guard_options}"),
+            1,
+        )
+        .replacen(
+            "    kind: server\n    exit: mapping",
+            &format!("    kind: server\n    options: {{ {http_options} }}\n    exit: mapping"),
+            1,
+        )
+}
+
+const KEY: &str = r#"      keys: [ { kty: EC, crv: P-256, x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" } ]
+      attributes: { tenant: org.id }
+"#;
+const AUTH: &str = r#"authorization: { jwt: { credentials: { headers: { authorization: "Bearer {credentials}" } } } }"#;
+
+#[test]
+fn a_guarded_chain_compiles_with_identity_templates() {
+    let table = compile(&guarded_chain(
+        KEY,
+        AUTH,
+        "      - guarded: { jwt: [ w ] }\n        exit: cache\n        with: { capability: produce, topic: \"t-${guarded['jwt'].attributes.tenant}\", key: \"${guarded['jwt'].identity}\" }",
+    ))
+    .expect("valid");
+    assert_eq!(table.guards.len(), 1);
+    assert_eq!(table.guards[0].leeway_seconds, 60);
+    let server = table.server_for_port(8080).expect("server");
+    assert_eq!(server.authorization.as_ref().map(|a| a.guard), Some(0));
+    assert!(server.cors.is_none());
+}
+
+#[test]
+fn guard_mistakes_are_located() {
+    let found = errors(&guarded_chain(
+        "      keys: [ { kty: oct, k: c2VjcmV0 } ]\n      leeway-seconds: 900\n      challenge: 0\n",
+        AUTH,
+        "      - exit: cache\n        with: { capability: produce, topic: t, key: \"${guarded['jwt'].identity}\" }",
+    ));
+    for (pointer, needle) in [
+        ("/guards/jwt/options/keys/0/kty", "symmetric"),
+        ("/guards/jwt/options/keys", "no usable key"),
+        ("/guards/jwt/options/leeway-seconds", "more than 300"),
+        ("/guards/jwt/options/challenge", "at least 1"),
+        (
+            "/bindings/mapping/routes/0/with/key",
+            "needs this route to be guarded",
+        ),
+    ] {
+        assert!(has(&found, pointer, needle), "{pointer}: {found:?}");
+    }
+    let found = errors(&guarded_chain(
+        "      audience: a\n",
+        AUTH,
+        "      - guarded: { jwt: [] }\n        exit: cache\n        with: { capability: produce, topic: t, key: \"${guarded['jwt'].attributes.nope}\" }",
+    ));
+    assert!(
+        has(&found, "/guards/jwt/options", "needs 'keys'"),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/with/key",
+            "no attribute 'nope'"
+        ),
+        "{found:?}"
+    );
+    let found = errors(&guarded_chain(
+        "      keys: https://idp.example/jwks\n",
+        AUTH,
+        "      - exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(
+        has(&found, "/guards/jwt/options/keys", "needs TLS"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn authorization_and_guarded_routes_must_agree() {
+    let found = errors(&guarded_chain(
+        KEY,
+        "",
+        "      - guarded: { jwt: [ w ] }\n        exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(
+        has(
+            &found,
+            "/bindings/mapping/routes/0/guarded/jwt",
+            "no options.authorization"
+        ),
+        "{found:?}"
+    );
+    let found = errors(&guarded_chain(
+        KEY,
+        r#"authorization: { other: { credentials: { headers: { authorization: "Bearer" } } } }"#,
+        "      - exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(
+        has(
+            &found,
+            "/bindings/http/options/authorization/other",
+            "not defined"
+        ),
+        "{found:?}"
+    );
+    let found = errors(&guarded_chain(
+        KEY,
+        r#"authorization: { jwt: { credentials: { headers: { authorization: "Basic {username}:{password}" }, query: { t: "x" } } } }"#,
+        "      - exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    assert!(
+        has(
+            &found,
+            "/bindings/http/options/authorization/jwt/credentials/headers/authorization",
+            "only '{credentials}'"
+        ),
+        "{found:?}"
+    );
+    assert!(
+        has(
+            &found,
+            "/bindings/http/options/authorization/jwt/credentials/query/t",
+            "no '{credentials}'"
+        ),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn cors_mistakes_are_located() {
+    let found = errors(&guarded_chain(
+        KEY,
+        r#"access-control: { allow: { origins: [ "*", "ftp://x" ], methods: [ "GE T" ], headers: [ "bad header" ] }, max-age: 100000 }"#,
+        "      - exit: cache\n        with: { capability: produce, topic: t }",
+    ));
+    for (pointer, needle) in [
+        (
+            "/bindings/http/options/access-control/allow",
+            "cross-origin only",
+        ),
+        (
+            "/bindings/http/options/access-control/allow/origins/0",
+            "not an origin",
+        ),
+        (
+            "/bindings/http/options/access-control/allow/origins/1",
+            "not an origin",
+        ),
+        (
+            "/bindings/http/options/access-control/allow/methods/0",
+            "not an HTTP method",
+        ),
+        (
+            "/bindings/http/options/access-control/allow/headers/0",
+            "not a header name",
+        ),
+        (
+            "/bindings/http/options/access-control/max-age",
+            "at most 86400",
+        ),
+    ] {
+        assert!(has(&found, pointer, needle), "{pointer}: {found:?}");
+    }
+}
+
+#[test]
+fn origins_normalise_default_ports() {
+    assert_eq!(
+        normalize_origin("HTTPS://App.Example").as_deref(),
+        Some("https://app.example:443")
+    );
+    assert_eq!(
+        normalize_origin("http://x:80").as_deref(),
+        Some("http://x:80")
+    );
+    assert_eq!(normalize_origin("http://x").as_deref(), Some("http://x:80"));
+    assert_eq!(
+        normalize_origin("http://[::1]:8080").as_deref(),
+        Some("http://[::1]:8080")
+    );
+    assert_eq!(
+        normalize_origin("http://[::1]").as_deref(),
+        Some("http://[::1]:80")
+    );
+    for bad in [
+        "null",
+        "x",
+        "http://",
+        "http://x/path",
+        "ftp://x",
+        "http://x:99999",
+        "http://a:b:c",
+    ] {
+        assert_eq!(normalize_origin(bad), None, "{bad}");
+    }
+}
