@@ -13,6 +13,7 @@
 //! - `iss` must equal `issuer` and `aud` must contain `audience` when those are configured.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -250,6 +251,8 @@ pub struct Guard {
     pub leeway_seconds: u64,
     /// The keys.
     pub keys: GuardKeys,
+    /// Claim checks by algorithm, built once (see [`Guard::validation`]).
+    pub prepared: OnceLock<Vec<(Algorithm, Validation)>>,
 }
 
 /// Who a request is, as a guard established from a valid token.
@@ -302,23 +305,26 @@ impl std::fmt::Display for Rejection {
 }
 
 impl Guard {
-    /// Verifies `token` with `keys`; `guard` is this guard's index in the route table.
-    pub fn verify(&self, guard: usize, token: &str, keys: &KeySet) -> Result<Principal, Rejection> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(Rejection::Invalid("token too long".to_owned()));
-        }
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| Rejection::Invalid(format!("malformed token: {e}")))?;
-        let key = keys
-            .find(header.kid.as_deref())
-            .ok_or_else(|| Rejection::UnknownKey(header.kid.clone()))?;
-        if header.alg != key.algorithm {
-            return Err(Rejection::Invalid(format!(
-                "token algorithm {:?} does not match its key's {:?}",
-                header.alg, key.algorithm
-            )));
-        }
-        let mut validation = Validation::new(key.algorithm);
+    /// The claim checks of this guard for tokens of `algorithm`: `exp` required, `nbf`
+    /// checked, both with the leeway; `iss` and `aud` required and checked when configured.
+    /// Built once per algorithm the first time (the compiler does it for every guard).
+    pub fn validation(&self, algorithm: Algorithm) -> &Validation {
+        let all = self.prepared.get_or_init(|| {
+            use Algorithm::*;
+            [
+                RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+            ]
+            .into_iter()
+            .map(|alg| (alg, self.validation_for(alg)))
+            .collect()
+        });
+        all.iter()
+            .find(|(alg, _)| *alg == algorithm)
+            .map_or(&all[0].1, |(_, validation)| validation)
+    }
+
+    fn validation_for(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
         validation.leeway = self.leeway_seconds;
         validation.validate_nbf = true;
         let mut required = vec!["exp"];
@@ -337,7 +343,27 @@ impl Guard {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        let data = jsonwebtoken::decode::<Value>(token, &key.key, &validation)
+        validation
+    }
+
+    /// Verifies `token` with `keys`; `guard` is this guard's index in the route table.
+    pub fn verify(&self, guard: usize, token: &str, keys: &KeySet) -> Result<Principal, Rejection> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Rejection::Invalid("token too long".to_owned()));
+        }
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| Rejection::Invalid(format!("malformed token: {e}")))?;
+        let key = keys
+            .find(header.kid.as_deref())
+            .ok_or_else(|| Rejection::UnknownKey(header.kid.clone()))?;
+        if header.alg != key.algorithm {
+            return Err(Rejection::Invalid(format!(
+                "token algorithm {:?} does not match its key's {:?}",
+                header.alg, key.algorithm
+            )));
+        }
+        let validation = self.validation(key.algorithm);
+        let data = jsonwebtoken::decode::<Value>(token, &key.key, validation)
             .map_err(|e| Rejection::Invalid(format!("{e}")))?;
         let claims = data.claims;
         let expires_at = claims

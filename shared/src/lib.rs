@@ -11,6 +11,7 @@
 //! - [`guard`]: JWT guards: keys, token verification, credential extraction.
 //! - [`template`]: value templates (`${params.id}`, `${idempotencyKey}`).
 //! - [`table`]: validation and compilation of a spec into the immutable [`RouteTable`].
+//! - [`wire`]: ETag / event-id codec, `If-None-Match` and `Prefer` parsing.
 //! - [`error`]: [`ConfigError`] for configuration problems and [`ErrorCode`] for request
 //!   failures.
 
@@ -20,6 +21,7 @@ pub mod path;
 pub mod spec;
 pub mod table;
 pub mod template;
+pub mod wire;
 
 pub use error::{ConfigError, ConfigErrors, ErrorCode, Party};
 pub use spec::{ConfigSpec, parse_config};

@@ -69,7 +69,7 @@ async fn oversized_heads_and_bodies_are_refused() -> Result<()> {
         stream
             .write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n")
             .await?;
-        stream.write_all(&[b'3', b'E', b'9', b'\r', b'\n']).await?;
+        stream.write_all(b"3E9\r\n").await?;
         stream.write_all(&vec![b'a'; 1001]).await?;
         stream.write_all(b"\r\n0\r\n\r\n").await?;
         read_all(&mut stream, Duration::from_secs(2)).await

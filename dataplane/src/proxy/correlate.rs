@@ -25,7 +25,6 @@ use sha2::{Digest, Sha256};
 use sluice_shared::table::ReplyAction;
 
 use super::answer::{accepted, reply_response};
-use super::prefer::Prefer;
 use super::produce::{ProduceRequest, Values, idempotency_key, render_topic};
 use super::read_body;
 use crate::error::DataPlaneError;
@@ -33,6 +32,7 @@ use crate::kafka::Record;
 use crate::kafka::reply::ReplyTap;
 use crate::response::Body;
 use crate::server::Active;
+use sluice_shared::wire::prefer::Prefer;
 
 /// Request headers never copied to the request record: credentials, hop-by-hop headers,
 /// and headers Sluice handles itself.

@@ -20,14 +20,14 @@ use http::{Response, StatusCode};
 use sluice_shared::path::Params;
 use sluice_shared::table::{FetchAction, FetchFilter, HttpKafkaBinding};
 
-use super::etag::{IfNoneMatch, encode_progress};
-use super::prefer::Prefer;
 use super::produce::Values;
 use crate::error::DataPlaneError;
 use crate::handler::Identity;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
 use crate::response::Body;
 use crate::server::Active;
+use sluice_shared::wire::etag::{IfNoneMatch, encode_progress};
+use sluice_shared::wire::prefer::Prefer;
 
 /// How long a request waits for a starting cache to catch up before 503.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);

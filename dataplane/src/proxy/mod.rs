@@ -3,9 +3,7 @@
 
 mod answer;
 mod correlate;
-mod etag;
 pub(crate) mod fetch;
-mod prefer;
 pub mod produce;
 pub(crate) mod sse;
 

@@ -35,7 +35,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::etag::{decode_progress, encode_progress};
 use super::fetch::{Filter, resolve_filters};
 use crate::error::DataPlaneError;
 use crate::guard::session::{CHALLENGE_RESPONSE, SESSION_HEADER, Session};
@@ -43,6 +42,8 @@ use crate::handler::Identity;
 use crate::kafka::feed::{Record, TopicFeed};
 use crate::response::{Aborted, Body};
 use crate::server::Active;
+use sluice_shared::wire::etag::encode_progress;
+use sluice_shared::wire::event_id::parse_last_event_id;
 
 /// Longest `Last-Event-ID` accepted, as in Zilla.
 const MAX_LAST_EVENT_ID: usize = 254;
@@ -225,18 +226,6 @@ fn last_event_id(parts: &Parts) -> Result<Option<String>, DataPlaneError> {
         )));
     }
     Ok(id)
-}
-
-/// `progress`, `progress/etag`, `["key","progress"]` or `["key","progress/etag"]`.
-fn parse_last_event_id(id: &str) -> Option<Vec<(i32, i64)>> {
-    let progress = if id.starts_with('[') {
-        let parts: Vec<Option<String>> = serde_json::from_str(id).ok()?;
-        parts.get(1)?.clone()?
-    } else {
-        id.to_owned()
-    };
-    let progress = progress.split('/').next().unwrap_or_default();
-    decode_progress(progress)
 }
 
 struct Stream {
@@ -474,28 +463,5 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn last_event_id_forms() {
-        let progress = encode_progress(&[(0, 5), (1, 7)]);
-        let expected = Some(vec![(0, 5), (1, 7)]);
-        assert_eq!(parse_last_event_id(&progress), expected);
-        assert_eq!(parse_last_event_id(&format!("{progress}/rev-3")), expected);
-        assert_eq!(
-            parse_last_event_id(&format!("[\"a2V5\",\"{progress}\"]")),
-            expected
-        );
-        assert_eq!(
-            parse_last_event_id(&format!("[null,\"{progress}/x\"]")),
-            expected
-        );
-        assert_eq!(parse_last_event_id("garbage"), None);
-        assert_eq!(parse_last_event_id("[1,2"), None);
     }
 }

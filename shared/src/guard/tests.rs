@@ -1,5 +1,6 @@
 //! The JWT attack suite against [`Guard::verify`], and credential extraction.
 
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -48,6 +49,7 @@ fn guard() -> Guard {
         challenge_seconds: None,
         leeway_seconds: 60,
         keys: GuardKeys::Inline(KeySet::default()),
+        prepared: OnceLock::new(),
     }
 }
 

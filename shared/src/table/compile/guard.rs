@@ -79,7 +79,15 @@ impl Compiler<'_> {
                 challenge_seconds: options.challenge,
                 leeway_seconds,
                 keys: keys.unwrap_or(GuardKeys::Inline(KeySet::default())),
+                prepared: std::sync::OnceLock::new(),
             });
+        }
+    }
+
+    /// Builds every guard's claim checks now, so that requests only read them.
+    pub(super) fn prepare_guards(&self) {
+        for guard in &self.guards {
+            guard.validation(jsonwebtoken::Algorithm::RS256);
         }
     }
 

@@ -67,6 +67,7 @@ impl RouteTable {
         compiler.check_guards();
         compiler.compile_guards();
         compiler.guard_refresh();
+        compiler.prepare_guards();
         compiler.compile_clusters();
         compiler.compile_http_kafka();
         compiler.compile_sse_kafka();

@@ -1,0 +1,6 @@
+//! Wire formats shared by the data plane and the fuzz targets: ETags and SSE event ids
+//! (Zilla's progress encoding), `If-None-Match` and `Prefer`.
+
+pub mod etag;
+pub mod event_id;
+pub mod prefer;
