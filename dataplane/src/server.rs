@@ -294,6 +294,7 @@ async fn accept_loop(
 
 fn builder(server: &HttpServer) -> auto::Builder<TokioExecutor> {
     let limits = server.limits;
+    let resets = usize::try_from(limits.max_reset_streams).unwrap_or(usize::MAX);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Sluice answers 408 itself when the first request head is late (see `serve`); hyper's
     // own timeout, a little later, closes connections whose later heads are late.
@@ -307,8 +308,8 @@ fn builder(server: &HttpServer) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_pending_accept_reset_streams(Some(RAPID_RESET_LIMIT))
-        .max_local_error_reset_streams(Some(RAPID_RESET_LIMIT))
+        .max_pending_accept_reset_streams(Some(resets))
+        .max_local_error_reset_streams(Some(resets))
         .adaptive_window(true);
     match (server.http1, server.h2) {
         (true, false) => builder.http1_only(),
@@ -316,10 +317,6 @@ fn builder(server: &HttpServer) -> auto::Builder<TokioExecutor> {
         _ => builder,
     }
 }
-
-/// HTTP/2 streams a client may reset before the server has answered them (rapid reset,
-/// CVE-2023-44487) before the connection is closed with GOAWAY.
-const RAPID_RESET_LIMIT: usize = 20;
 
 /// The answer to a client whose first request head is not complete in time.
 const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 78\r\n\r\n{\"code\":\"request_timeout\",\"message\":\"the request head did not arrive in time\"}";

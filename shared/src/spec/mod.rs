@@ -327,6 +327,10 @@ pub struct HttpLimitsSpec {
     /// Open connections per listener; more are closed at once (default 10,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u64>,
+    /// HTTP/2 streams a client may reset before they are answered, or make Sluice reset,
+    /// before the connection gets GOAWAY (rapid reset; default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_reset_streams: Option<u64>,
 }
 
 /// `http-kafka` binding options.

@@ -29,6 +29,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Default open connections per listener.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
+/// Default HTTP/2 resets tolerated per connection (rapid reset).
+pub const DEFAULT_MAX_RESET_STREAMS: u64 = 20;
 /// Default time a sync request waits for its reply.
 pub const DEFAULT_REPLY_TIMEOUT_MS: u64 = 30_000;
 /// Default largest `prefer: wait=N`, seconds.
@@ -152,6 +154,8 @@ pub struct HttpLimits {
     pub max_concurrent_streams: u32,
     /// Open connections per listener.
     pub max_connections: u64,
+    /// HTTP/2 streams reset early per connection before GOAWAY.
+    pub max_reset_streams: u64,
 }
 
 impl Default for HttpLimits {
@@ -162,6 +166,7 @@ impl Default for HttpLimits {
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_reset_streams: DEFAULT_MAX_RESET_STREAMS,
         }
     }
 }

@@ -167,6 +167,13 @@ impl Compiler<'_> {
                 1,
                 1_000_000,
             ),
+            max_reset_streams: bounded(
+                "max-reset-streams",
+                spec.max_reset_streams,
+                defaults.max_reset_streams,
+                1,
+                10_000,
+            ),
         }
     }
 
