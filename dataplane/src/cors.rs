@@ -190,7 +190,7 @@ fn allow_origin(headers: &mut http::HeaderMap, origin: Option<&HeaderValue>, ech
 }
 
 /// Adds the CORS headers of an allowed cross-origin request to its response.
-pub(crate) fn decorate(cors: Option<&Cors>, origin: &HeaderValue, response: &mut Response<Body>) {
+pub(crate) fn decorate<B>(cors: Option<&Cors>, origin: &HeaderValue, response: &mut Response<B>) {
     let Some(cors) = cors else { return };
     let headers = response.headers_mut();
     if headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {

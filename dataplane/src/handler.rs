@@ -9,7 +9,10 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use sluice_shared::Party;
 use sluice_shared::guard::Principal;
-use sluice_shared::table::{Action, Caller, Denial, HttpServer, RequestHead, Resolved};
+use sluice_shared::path::Params;
+use sluice_shared::table::{
+    Action, Caller, Denial, HttpServer, RequestHead, Resolved, SseKafkaRoute, SseServer,
+};
 use tracing::{debug, error, warn};
 
 use crate::cors::{self, Verdict};
@@ -27,8 +30,6 @@ pub(crate) struct Connection {
     pub tokens: TokenCache,
     /// Sessions of the guarded streams open on this connection.
     pub sessions: ConnectionSessions,
-    /// The first request head had both `content-length` and `transfer-encoding`.
-    pub ambiguous: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The caller as the route's guard established it, with the guard's name for templates.
@@ -129,29 +130,13 @@ async fn respond(
     parts: &Parts,
     body: Incoming,
 ) -> Result<Response<Body>, DataPlaneError> {
-    if connection
-        .ambiguous
-        .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        return Err(DataPlaneError::AmbiguousLength);
-    }
     let table = &active.table;
     let limits = server.map(|server| server.limits).unwrap_or_default();
     let (principal, rejected) = authenticate(active, connection, server, parts).await;
     if server.is_some_and(|s| s.authorization.is_some()) && is_challenge_answer(parts) {
         return answer_challenge(active, connection, parts, principal.as_deref(), rejected);
     }
-    let caller = match (&principal, rejected) {
-        (Some(principal), _) => Caller::Authorized(principal),
-        (None, true) => Caller::Rejected,
-        (None, false) => Caller::Anonymous,
-    };
-    let identity = principal.as_deref().and_then(|principal| {
-        table.guards.get(principal.guard).map(|g| Identity {
-            guard: &g.name,
-            principal,
-        })
-    });
+    let (caller, identity) = caller(active, principal.as_deref(), rejected);
     match table.resolve(port, &Head(parts), caller) {
         Resolved::NotFound => Err(DataPlaneError::NoRoute {
             method: parts.method.to_string(),
@@ -177,26 +162,7 @@ async fn respond(
             route,
             params,
         } => {
-            let session = match (identity, route.is_guarded()) {
-                (Some(identity), true) => Some(
-                    connection
-                        .sessions
-                        .join(&active.sessions, identity.principal),
-                ),
-                _ => None,
-            };
-            let challenge = identity
-                .and_then(|i| table.guards.get(i.principal.guard))
-                .and_then(|g| g.challenge_seconds);
-            let request = proxy::sse::SseRequest {
-                server,
-                route,
-                params: &params,
-                parts,
-                identity,
-                session,
-                challenge,
-            };
+            let request = sse_request(active, connection, identity, server, route, &params, parts);
             proxy::sse::stream(active, request).await
         }
         Resolved::HttpKafka {
@@ -227,6 +193,98 @@ async fn respond(
             }
         },
     }
+}
+
+fn caller<'a>(
+    active: &'a Active,
+    principal: Option<&'a Principal>,
+    rejected: bool,
+) -> (Caller<'a>, Option<Identity<'a>>) {
+    let caller = match (principal, rejected) {
+        (Some(principal), _) => Caller::Authorized(principal),
+        (None, true) => Caller::Rejected,
+        (None, false) => Caller::Anonymous,
+    };
+    let identity = principal.and_then(|principal| {
+        active.table.guards.get(principal.guard).map(|g| Identity {
+            guard: &g.name,
+            principal,
+        })
+    });
+    (caller, identity)
+}
+
+fn sse_request<'a>(
+    active: &Active,
+    connection: &Connection,
+    identity: Option<Identity<'a>>,
+    server: &'a SseServer,
+    route: &'a SseKafkaRoute,
+    params: &'a Params,
+    parts: &'a Parts,
+) -> proxy::sse::SseRequest<'a> {
+    let session = match (identity, route.is_guarded()) {
+        (Some(identity), true) => Some(
+            connection
+                .sessions
+                .join(&active.sessions, identity.principal),
+        ),
+        _ => None,
+    };
+    let challenge = identity
+        .and_then(|i| active.table.guards.get(i.principal.guard))
+        .and_then(|g| g.challenge_seconds);
+    proxy::sse::SseRequest {
+        server,
+        route,
+        params,
+        parts,
+        identity,
+        session,
+        challenge,
+    }
+}
+
+/// For a connection whose first request asks for an event stream: the response headers and
+/// the opened stream, when the request resolves to an SSE route and the stream opens. Anything
+/// else, errors included, is left to hyper, which answers the request in full.
+pub(crate) async fn open_stream(
+    active: &Active,
+    connection: &Connection,
+    port: u16,
+    parts: &Parts,
+) -> Option<(http::HeaderMap, proxy::sse::Stream)> {
+    let head = Head(parts);
+    let server = active.table.server_for_port(port)?;
+    if cors::is_preflight(parts) {
+        return None;
+    }
+    let verdict = cors::check(server.cors.as_ref(), parts, head.scheme(), head.authority()).ok()?;
+    let (principal, rejected) = authenticate(active, connection, Some(server), parts).await;
+    let (caller, identity) = caller(active, principal.as_deref(), rejected);
+    let Resolved::Sse {
+        server: sse_server,
+        route,
+        params,
+    } = active.table.resolve(port, &head, caller)
+    else {
+        return None;
+    };
+    let request = sse_request(
+        active, connection, identity, sse_server, route, &params, parts,
+    );
+    let stream = proxy::sse::open(active, request).await.ok()?;
+    let mut response = Response::new(());
+    for (name, value) in proxy::sse::HEADERS {
+        response.headers_mut().insert(
+            header::HeaderName::from_static(name),
+            header::HeaderValue::from_static(value),
+        );
+    }
+    if let Verdict::CrossOrigin(origin) = verdict {
+        cors::decorate(server.cors.as_ref(), &origin, &mut response);
+    }
+    Some((response.into_parts().0.headers, stream))
 }
 
 fn is_challenge_answer(parts: &Parts) -> bool {

@@ -8,11 +8,9 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -21,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use sluice_shared::RouteTable;
-use sluice_shared::table::HttpServer;
+use sluice_shared::table::{HttpLimits, HttpServer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -35,6 +33,7 @@ use crate::kafka::cache::{CachePool, TopicCaches};
 use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
+use crate::proxy::sink::{Sink, SocketSink};
 
 /// Settings of the data plane that do not come from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -357,134 +356,221 @@ fn serve(
         return;
     }
     let counted = OpenConnection(open.clone());
-    // A second handle on the socket, to answer 408 while hyper still owns the connection.
-    let spare = stream
-        .as_fd()
-        .try_clone_to_owned()
-        .ok()
-        .map(std::net::TcpStream::from);
-    let started = Arc::new(AtomicBool::new(false));
-    let first_byte = Arc::new(AtomicU8::new(0));
+    let watcher = graceful.watcher();
     let active = active.clone();
-    let connection = Arc::new(Connection::default());
-    let io = FirstByte {
-        inner: stream,
-        first: first_byte.clone(),
-        head: Some(Vec::new()),
-        ambiguous: connection.ambiguous.clone(),
-    };
-    let service = {
-        let started = started.clone();
-        service_fn(move |request| {
-            started.store(true, Ordering::Relaxed);
+    tokio::spawn(async move {
+        let _counted = counted;
+        let connection = Arc::new(Connection::default());
+        let head = match first_head(&stream, &limits).await {
+            FirstHead::Late { h2 } => {
+                // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
+                if !h2 {
+                    let _ = stream.try_write(REQUEST_TIMEOUT);
+                }
+                debug!(%peer, "request head not received in time; connection closed");
+                return;
+            }
+            FirstHead::Closed => return,
+            FirstHead::Ambiguous => {
+                let _ = stream.try_write(AMBIGUOUS_LENGTH);
+                return;
+            }
+            FirstHead::EventStream(parts, bytes) => {
+                let current = active.load_full();
+                match handler::open_stream(&current, &connection, port, &parts).await {
+                    Some((headers, sse)) => {
+                        drop(current);
+                        let mut stream = stream;
+                        if write_stream_head(&mut stream, &headers).await.is_ok() {
+                            sse.run(Sink::Socket(SocketSink::new(stream))).await;
+                        }
+                        return;
+                    }
+                    None => bytes,
+                }
+            }
+            FirstHead::Other(bytes) => bytes,
+        };
+        let service = service_fn(move |request| {
             let active = active.load_full();
             let connection = connection.clone();
             async move { Ok::<_, Infallible>(handler::handle(active, connection, port, request).await) }
-        })
-    };
-    let connection = builder
-        .serve_connection(TokioIo::new(io), service)
-        .into_owned();
-    let connection = graceful.watch(connection);
-    let deadline = Duration::from_millis(limits.header_read_timeout_ms);
-    tokio::spawn(async move {
-        let _counted = counted;
-        tokio::pin!(connection);
-        let late = tokio::select! {
-            result = &mut connection => {
-                if let Err(error) = result {
-                    debug!(%peer, error = %error, "connection ended with an error");
-                }
-                return;
-            }
-            () = tokio::time::sleep(deadline) => !started.load(Ordering::Relaxed),
+        });
+        let io = Prefixed {
+            prefix: head,
+            at: 0,
+            inner: stream,
         };
-        if late {
-            // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
-            if let Some(spare) = spare
-                && first_byte.load(Ordering::Relaxed) != b'P'
-            {
-                let _ = (&spare).write(REQUEST_TIMEOUT);
-                let _ = spare.shutdown(std::net::Shutdown::Both);
-            }
-            debug!(%peer, "request head not received in time; connection closed");
-            return;
-        }
-        drop(spare);
-        if let Err(error) = connection.await {
+        let connection = builder
+            .serve_connection(TokioIo::new(io), service)
+            .into_owned();
+        if let Err(error) = watcher.watch(connection).await {
             debug!(%peer, error = %error, "connection ended with an error");
         }
     });
 }
 
-/// A socket that remembers the first byte the client sent, and reads the first request
-/// head for framing that hyper resolves silently: hyper lets `transfer-encoding` win over
-/// `content-length` (and closes the connection afterwards); Sluice refuses such a request
-/// with 400 instead.
-struct FirstByte {
-    inner: TcpStream,
-    first: Arc<AtomicU8>,
-    /// The first request head as read so far; `None` once examined.
-    head: Option<Vec<u8>>,
-    ambiguous: Arc<AtomicBool>,
+/// The answer to a first request with both `content-length` and `transfer-encoding`.
+const AMBIGUOUS_LENGTH: &[u8] = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\":\"bad_request\",\"message\":\"a request must not have both content-length and transfer-encoding\"}";
+
+/// What the first bytes of a connection are.
+enum FirstHead {
+    /// The head did not arrive in time.
+    Late {
+        /// The client started the HTTP/2 preface.
+        h2: bool,
+    },
+    /// The client closed (or the socket failed) before sending a head.
+    Closed,
+    /// An HTTP/1.1 head with both `content-length` and `transfer-encoding`.
+    Ambiguous,
+    /// An HTTP/1.1 `GET` asking for `text/event-stream`, and every byte read.
+    EventStream(Box<http::request::Parts>, Vec<u8>),
+    /// Anything else (HTTP/2, other requests, heads over the limit), for hyper.
+    Other(Vec<u8>),
 }
 
-/// Longest first head examined for ambiguous framing (hyper refuses longer heads anyway).
-const SNIFF_LIMIT: usize = 64 * 1024;
-
-impl FirstByte {
-    fn sniff(&mut self, read: &[u8]) {
-        let Some(head) = self.head.as_mut() else {
-            return;
-        };
-        head.extend_from_slice(read);
-        let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
-            if head.len() > SNIFF_LIMIT {
-                self.head = None;
+/// Reads the connection's first request head (or HTTP/2 preface), within the header-read
+/// timeout: Sluice answers a late first head with 408, refuses ambiguous framing, and serves
+/// an event stream opened by the first request without hyper.
+async fn first_head(stream: &TcpStream, limits: &HttpLimits) -> FirstHead {
+    const PREFACE: &[u8] = b"PRI ";
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(limits.header_read_timeout_ms);
+    let max = usize::try_from(limits.max_header_bytes.max(8192)).unwrap_or(8192);
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, stream.readable()).await {
+            Err(_) => {
+                return FirstHead::Late {
+                    h2: buffer.starts_with(&PREFACE[..buffer.len().min(PREFACE.len())])
+                        && !buffer.is_empty(),
+                };
             }
-            return;
-        };
-        let names = head[..end]
-            .split(|b| *b == b'\n')
-            .skip(1)
-            .filter_map(|line| line.split(|b| *b == b':').next())
-            .map(|name| name.trim_ascii().to_ascii_lowercase());
-        let (mut length, mut encoding) = (false, false);
-        for name in names {
-            length |= name == b"content-length";
-            encoding |= name == b"transfer-encoding";
+            Ok(Err(_)) => return FirstHead::Closed,
+            Ok(Ok(())) => {}
         }
-        if length && encoding {
-            self.ambiguous.store(true, Ordering::Relaxed);
+        buffer.reserve(1024);
+        match stream.try_read_buf(&mut buffer) {
+            Ok(0) if buffer.is_empty() => return FirstHead::Closed,
+            Ok(0) => return FirstHead::Other(buffer),
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return FirstHead::Closed,
         }
-        self.head = None;
+        if buffer.len() >= PREFACE.len() && buffer.starts_with(PREFACE) {
+            return FirstHead::Other(buffer);
+        }
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            return classify(buffer, end + 4);
+        }
+        if buffer.len() > max {
+            return FirstHead::Other(buffer); // hyper answers 431
+        }
     }
 }
 
-impl tokio::io::AsyncRead for FirstByte {
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+fn classify(buffer: Vec<u8>, end: usize) -> FirstHead {
+    let head = &buffer[..end];
+    let framing = contains_ignore_case(head, b"transfer-encoding");
+    let wants_stream = contains_ignore_case(head, b"text/event-stream");
+    if !framing && !wants_stream {
+        return FirstHead::Other(buffer);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    if !matches!(request.parse(head), Ok(httparse::Status::Complete(_))) {
+        return FirstHead::Other(buffer);
+    }
+    let has = |name: &str| {
+        request
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case(name))
+    };
+    if has("transfer-encoding") && has("content-length") {
+        return FirstHead::Ambiguous;
+    }
+    if !wants_stream
+        || request.method != Some("GET")
+        || request.version != Some(1)
+        || has("transfer-encoding")
+        || has("upgrade")
+        || request
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("content-length") && h.value != b"0")
+    {
+        return FirstHead::Other(buffer);
+    }
+    let mut builder = http::Request::builder()
+        .method(http::Method::GET)
+        .uri(request.path.unwrap_or("/"))
+        .version(http::Version::HTTP_11);
+    for header in request.headers.iter() {
+        builder = builder.header(header.name, header.value);
+    }
+    match builder.body(()) {
+        Ok(request) => FirstHead::EventStream(Box::new(request.into_parts().0), buffer),
+        Err(_) => FirstHead::Other(buffer),
+    }
+}
+
+/// Writes the response head of an event stream served without hyper.
+async fn write_stream_head(
+    stream: &mut TcpStream,
+    headers: &http::HeaderMap,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    for (name, value) in headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"date: ");
+    head.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
+    head.extend_from_slice(b"\r\ntransfer-encoding: chunked\r\n\r\n");
+    stream.write_all(&head).await
+}
+
+/// A socket whose first bytes were already read: they are read again first.
+struct Prefixed {
+    prefix: Vec<u8>,
+    at: usize,
+    inner: TcpStream,
+}
+
+impl tokio::io::AsyncRead for Prefixed {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if before == 0
-            && let Some(byte) = buf.filled().first()
-        {
-            let _ = self
-                .first
-                .compare_exchange(0, *byte, Ordering::Relaxed, Ordering::Relaxed);
+        if self.at < self.prefix.len() {
+            let n = (self.prefix.len() - self.at).min(buf.remaining());
+            let at = self.at;
+            buf.put_slice(&self.prefix[at..at + n]);
+            self.at += n;
+            if self.at == self.prefix.len() {
+                self.prefix = Vec::new();
+                self.at = 0;
+            }
+            return std::task::Poll::Ready(Ok(()));
         }
-        if self.head.is_some() {
-            let read = buf.filled()[before..].to_vec();
-            self.sniff(&read);
-        }
-        result
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl tokio::io::AsyncWrite for FirstByte {
+impl tokio::io::AsyncWrite for Prefixed {
     fn poll_write(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,

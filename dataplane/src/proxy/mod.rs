@@ -5,6 +5,7 @@ mod answer;
 mod correlate;
 pub(crate) mod fetch;
 pub mod produce;
+pub(crate) mod sink;
 pub(crate) mod sse;
 
 use bytes::Bytes;

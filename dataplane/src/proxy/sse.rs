@@ -30,17 +30,17 @@ use http::{Method, Response, StatusCode};
 use sluice_shared::path::Params;
 use sluice_shared::spec::SseStart;
 use sluice_shared::table::{SseKafkaRoute, SseServer};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::fetch::{Filter, resolve_filters};
+use super::sink::{Gone, Sink};
 use crate::error::DataPlaneError;
 use crate::guard::session::{CHALLENGE_RESPONSE, SESSION_HEADER, Session};
 use crate::handler::Identity;
 use crate::kafka::feed::{Record, TopicFeed};
-use crate::response::{Aborted, Body};
+use crate::response::Body;
 use crate::server::Active;
 use sluice_shared::wire::etag::encode_progress;
 use sluice_shared::wire::event_id::parse_last_event_id;
@@ -73,11 +73,37 @@ pub(crate) struct SseRequest<'a> {
     pub challenge: Option<u64>,
 }
 
-/// Opens a stream.
+/// Opens a stream answered through hyper: its events go through a bounded channel.
 pub(crate) async fn stream(
     active: &Active,
     request: SseRequest<'_>,
 ) -> Result<Response<Body>, DataPlaneError> {
+    let stream = open(active, request).await?;
+    let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+    tokio::spawn(stream.run(Sink::Channel(sender)));
+    let mut response = Response::new(Body::Stream(receiver));
+    *response.status_mut() = StatusCode::OK;
+    for (name, value) in HEADERS {
+        response.headers_mut().insert(
+            header::HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Ok(response)
+}
+
+/// The headers of every stream's response.
+pub(crate) const HEADERS: &[(&str, &str)] = &[
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache, no-transform"),
+    ("x-accel-buffering", "no"),
+];
+
+/// Checks the request and prepares its stream, which then runs on a [`Sink`].
+pub(crate) async fn open(
+    active: &Active,
+    request: SseRequest<'_>,
+) -> Result<Stream, DataPlaneError> {
     let SseRequest {
         server,
         route,
@@ -138,19 +164,17 @@ pub(crate) async fn stream(
             }
         }
     };
-    let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-    let _ = sender.try_send(Ok(Bytes::from(greeting)));
     let leeway = identity
         .and_then(|i| active.table.guards.get(i.principal.guard))
         .map_or(0, |g| g.leeway_seconds);
-    let stream = Stream {
+    Ok(Stream {
         feed,
         filters: resolve_filters(&action.filters, params, identity),
         key_in_id: action.key_in_id,
         cursor,
         progress,
         skip_before,
-        sender,
+        greeting: Some(Bytes::from(greeting)),
         keepalive: Duration::from_secs(server.keepalive_seconds),
         topic: action.topic.clone(),
         shutdown: active.shutdown.clone(),
@@ -161,24 +185,7 @@ pub(crate) async fn stream(
             challenge: challenge.map(Duration::from_secs),
             challenged_for: 0,
         }),
-    };
-    tokio::spawn(stream.run());
-    let mut response = Response::new(Body::Stream(receiver));
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-transform"),
-    );
-    headers.insert(
-        header::HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    Ok(response)
+    })
 }
 
 fn accepts_event_stream(parts: &Parts) -> bool {
@@ -228,7 +235,8 @@ fn last_event_id(parts: &Parts) -> Result<Option<String>, DataPlaneError> {
     Ok(id)
 }
 
-struct Stream {
+/// An open stream, waiting to run on a sink.
+pub(crate) struct Stream {
     feed: Arc<TopicFeed>,
     filters: Vec<Filter>,
     key_in_id: bool,
@@ -237,7 +245,8 @@ struct Stream {
     progress: BTreeMap<i32, i64>,
     /// Resuming: records before these offsets were delivered already.
     skip_before: BTreeMap<i32, i64>,
-    sender: mpsc::Sender<Result<Bytes, Aborted>>,
+    /// `retry:` and notices, sent first.
+    greeting: Option<Bytes>,
     keepalive: Duration,
     topic: String,
     shutdown: watch::Receiver<bool>,
@@ -306,13 +315,21 @@ impl Authorization {
 }
 
 impl Stream {
-    async fn run(mut self) {
+    /// Sends events to `sink` until the client goes, the stream's authorization expires or
+    /// the data plane shuts down.
+    pub(crate) async fn run(mut self, mut sink: Sink) {
+        if let Some(greeting) = self.greeting.take()
+            && !self.send(&mut sink, greeting)
+        {
+            return;
+        }
         let mut changes = self.feed.changes();
         let keepalive = self.keepalive;
         let mut ticker = (!keepalive.is_zero())
             .then(|| tokio::time::interval_at(Instant::now() + keepalive, keepalive));
         loop {
             if *self.shutdown.borrow() {
+                sink.finish();
                 return;
             }
             if let Some(authorization) = self.authorization.as_mut() {
@@ -320,13 +337,13 @@ impl Stream {
                     Due::Nothing => {}
                     Due::Challenge => {
                         let event = authorization.challenge_event();
-                        if !self.send(event) {
+                        if !self.send(&mut sink, event) {
                             return;
                         }
                     }
                     Due::End => {
                         debug!(topic = %self.topic, "sse stream authorization expired");
-                        let _ = self.sender.try_send(Err(Aborted("authorization expired")));
+                        sink.abort("authorization expired");
                         return;
                     }
                 }
@@ -342,7 +359,7 @@ impl Stream {
                 warn!(topic = %self.topic, lost, "sse stream fell behind the feed window; records skipped");
                 let notice =
                     format!(": {lost} records were no longer held in memory and were skipped\n\n");
-                if !self.send(Bytes::from(notice)) {
+                if !self.send(&mut sink, Bytes::from(notice)) {
                     return;
                 }
             }
@@ -367,13 +384,19 @@ impl Stream {
                         None => std::future::pending().await,
                     }
                 };
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { return },
-                    _ = tick => if !self.send(Bytes::from_static(b":\n\n")) { return },
-                    () = self.sender.closed() => return,
-                    _ = self.shutdown.changed() => return,
-                    () = sleep_until(wake) => {}
-                    alive = renewed => if !alive { return },
+                let keepalive = tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return } else { false },
+                    _ = tick => true,
+                    gone = sink.gone() => {
+                        self.log_gone(gone);
+                        return;
+                    }
+                    _ = self.shutdown.changed() => false,
+                    () = sleep_until(wake) => false,
+                    alive = renewed => if !alive { return } else { false },
+                };
+                if keepalive && !self.send(&mut sink, Bytes::from_static(b":\n\n")) {
+                    return;
                 }
                 continue;
             }
@@ -397,24 +420,29 @@ impl Stream {
                     self.encode(record, &mut chunk);
                 }
             }
-            if !chunk.is_empty() && !self.send(Bytes::from(chunk)) {
+            if !chunk.is_empty() && !self.send(&mut sink, Bytes::from(chunk)) {
                 return;
             }
         }
     }
 
     /// Queues `chunk`; false when the stream is over (client gone, or dropped as too slow).
-    fn send(&self, chunk: Bytes) -> bool {
-        match self.sender.try_send(Ok(chunk)) {
+    fn send(&self, sink: &mut Sink, chunk: Bytes) -> bool {
+        match sink.send(chunk) {
             Ok(()) => true,
-            Err(TrySendError::Closed(_)) => {
-                debug!(topic = %self.topic, "sse client went away");
+            Err(gone) => {
+                self.log_gone(gone);
                 false
             }
-            Err(TrySendError::Full(_)) => {
+        }
+    }
+
+    fn log_gone(&self, gone: Gone) {
+        match gone {
+            Gone::Closed => debug!(topic = %self.topic, "sse client went away"),
+            Gone::Slow => {
                 let dropped = DROPPED_STREAMS.fetch_add(1, Ordering::Relaxed) + 1;
                 warn!(topic = %self.topic, dropped_total = dropped, "sse client is not reading; stream dropped");
-                false
             }
         }
     }
