@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SSE benchmark:
-#  1. 10,000 idle streams: Sluice RSS growth per connection; then 10 records/s for 10 s,
+#  1. 10,000 idle streams: Sluice RSS growth per connection; then IDLE_RATE (10) records/s for 10 s,
 #     delivery latency (produce time -> client, one client in 16 sampled), gaps/duplicates.
-#  2. 1,000 streams, 200 records/s for 10 s: delivered events/s, latency, gaps/duplicates.
+#  2. 1,000 streams, RATE (200) records/s for 10 s: delivered events/s, latency, gaps/duplicates.
 # Broker: Tansu (memory storage) on loopback; the feed consumer uses fetch.wait.max.ms=10.
 # Clients, producer, broker and Sluice share the 2 cores. Exits non-zero on gaps,
 # duplicates or missing events.
@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 IDLE="${IDLE:-10000}"
 CLIENTS="${CLIENTS:-1000}"
 RATE="${RATE:-200}"
+IDLE_RATE="${IDLE_RATE:-10}"
 SECONDS_RUN="${SECONDS_RUN:-10}"
 ulimit -n "$(ulimit -Hn)"
 
@@ -24,6 +25,7 @@ bindings:
   http:
     type: http
     kind: server
+    options: { limits: { max-connections: 100000 } }
     routes:
       - when: [ { headers: { ":path": "/live" } } ]
         exit: sse
@@ -64,14 +66,14 @@ run() {
 }
 
 BASE_RSS="$(rss_kib)"
-IDLE_RESULT="$(run "$IDLE" 10)"
+IDLE_RESULT="$(run "$IDLE" "$IDLE_RATE")"
 IDLE_RSS="$(cat "$WORK/connected_rss")"
 sleep 2
 LOAD_RESULT="$(run "$CLIENTS" "$RATE")"
 
 echo
 awk -v a="$IDLE_RSS" -v b="$BASE_RSS" -v n="$IDLE" 'BEGIN { printf "memory per idle stream at %d streams:  %.2f KiB Sluice RSS (goal <= 4 KB)\n", n, (a - b) / n }'
-echo "$IDLE streams, 10 records/s:        $IDLE_RESULT"
+echo "$IDLE streams, $IDLE_RATE records/s:        $IDLE_RESULT"
 echo "  (goal: p99 <= 25 ms from the record reaching Sluice; latencies here start at the produce)"
 echo "$CLIENTS streams, $RATE records/s:        $LOAD_RESULT"
 echo "  (goal: >= 200,000 delivered events/s with 1,000 clients)"

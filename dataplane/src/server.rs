@@ -34,6 +34,7 @@ use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
 use crate::proxy::sink::{Sink, SocketSink};
+use crate::proxy::sse::Stream;
 
 /// Settings of the data plane that do not come from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -342,10 +343,10 @@ fn serve(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%peer, error = %error, "cannot set TCP_NODELAY");
     }
-    let (builder, limits) = {
+    let limits = {
         let current = active.load();
         match current.table.server_for_port(port) {
-            Some(server) => (builder(server), server.limits),
+            Some(server) => server.limits,
             None => return, // listener removed; the connection is dropped
         }
     };
@@ -379,17 +380,23 @@ fn serve(
                 let current = active.load_full();
                 match handler::open_stream(&current, &connection, port, &parts).await {
                     Some((headers, sse)) => {
-                        drop(current);
-                        let mut stream = stream;
-                        if write_stream_head(&mut stream, &headers).await.is_ok() {
-                            sse.run(Sink::Socket(SocketSink::new(stream))).await;
-                        }
+                        // Keep nothing but the stream and the socket for the stream's life:
+                        // this task is all an idle stream costs.
+                        drop((current, parts, bytes, connection, active, watcher));
+                        serve_stream(stream, headers, sse).await;
                         return;
                     }
                     None => bytes,
                 }
             }
             FirstHead::Other(bytes) => bytes,
+        };
+        let builder = {
+            let current = active.load();
+            match current.table.server_for_port(port) {
+                Some(server) => builder(server),
+                None => return,
+            }
         };
         let service = service_fn(move |request| {
             let active = active.load_full();
@@ -408,6 +415,14 @@ fn serve(
             debug!(%peer, error = %error, "connection ended with an error");
         }
     });
+}
+
+/// Serves an event stream on a connection hyper never saw.
+async fn serve_stream(mut socket: TcpStream, headers: http::HeaderMap, stream: Stream) {
+    if write_stream_head(&mut socket, &headers).await.is_ok() {
+        drop(headers);
+        stream.run(Sink::Socket(SocketSink::new(socket))).await;
+    }
 }
 
 /// The answer to a first request with both `content-length` and `transfer-encoding`.
