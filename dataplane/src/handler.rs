@@ -275,12 +275,7 @@ pub(crate) async fn open_stream(
     );
     let stream = proxy::sse::open(active, request).await.ok()?;
     let mut response = Response::new(());
-    for (name, value) in proxy::sse::HEADERS {
-        response.headers_mut().insert(
-            header::HeaderName::from_static(name),
-            header::HeaderValue::from_static(value),
-        );
-    }
+    proxy::sse::insert_headers(response.headers_mut());
     if let Verdict::CrossOrigin(origin) = verdict {
         cors::decorate(server.cors.as_ref(), &origin, &mut response);
     }

@@ -10,36 +10,15 @@ import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, createSign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, waitFor } from './lib.mjs';
 
 const SLUICE = process.env.SLUICE_BIN;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PEM = readFileSync(join(HERE, '../../testdata/jwt/rsa1.pem'), 'utf8');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitFor(what, check, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -103,10 +82,7 @@ bindings:
     response.end('<!doctype html><title>app</title>');
   });
   await new Promise((resolve) => page.listen(pagePort, '127.0.0.1', resolve));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     await waitFor('sluice', async () => (await fetch(`http://127.0.0.1:${withCredentials}/open`, { method: 'POST' }).catch(() => null))?.ok);
     const context = await browser.newContext();

@@ -8,35 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, waitFor } from './lib.mjs';
 
 const SLUICE = process.env.SLUICE_BIN;
 const KAFKA = process.env.KAFKA_BOOTSTRAP_SERVERS;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TANSU = process.env.TANSU_BIN;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitFor(what, check, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function startSluice(config) {
   const child = spawn(SLUICE, ['serve', '--config', config, '--kafka', KAFKA, '--shutdown-grace-ms', '2000'], {
@@ -103,10 +82,7 @@ bindings:
   };
   await put(1, 'first');
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     // Same origin as the stream: the page itself is served by Sluice's echo route.

@@ -318,53 +318,35 @@ async fn an_http1_stream_is_challenged_renewed_from_another_connection_and_else_
         .to_owned();
 
     // A bad answer is refused with 401 and renews nothing.
-    let bad = sluice
-        .send(
-            PORT,
-            Method::POST,
-            "/events/all",
-            &[
+    let answer = |authorization: String| {
+        let (sluice, session) = (&sluice, &session);
+        async move {
+            let headers = [
                 ("content-type", "application/x-challenge-response"),
-                ("sluice-session", &session),
-                ("authorization", "Bearer not-a-token"),
-            ],
-            "",
-        )
-        .await?;
+                ("sluice-session", session.as_str()),
+                ("authorization", authorization.as_str()),
+            ];
+            sluice
+                .send(PORT, Method::POST, "/events/all", &headers, "")
+                .await
+        }
+    };
+    let bad = answer("Bearer not-a-token".to_owned()).await?;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
     // Another identity may not renew alice's session.
     let mallory = bearer(&token(RSA1, "k1", &claims("mallory", "read:items", 60)));
-    let stolen = sluice
-        .send(
-            PORT,
-            Method::POST,
-            "/events/all",
-            &[
-                ("content-type", "application/x-challenge-response"),
-                ("sluice-session", &session),
-                ("authorization", &mallory),
-            ],
-            "",
-        )
-        .await?;
+    let stolen = answer(mallory).await?;
     assert_eq!(stolen.status, StatusCode::FORBIDDEN);
 
     // The answer arrives on another HTTP/1.1 connection (the stream's own is busy).
     let fresh = bearer(&token(RSA1, "k1", &claims("alice", "read:items", 60)));
-    let answer = sluice
-        .send(
-            PORT,
-            Method::POST,
-            "/events/all",
-            &[
-                ("content-type", "application/x-challenge-response"),
-                ("sluice-session", &session),
-                ("authorization", &fresh),
-            ],
-            "",
-        )
-        .await?;
-    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{:?}", answer.body);
+    let renewed_answer = answer(fresh).await?;
+    assert_eq!(
+        renewed_answer.status,
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        renewed_answer.body
+    );
 
     // The second stream is on another connection, so it has a session of its own, which
     // nobody renews: it ends at expiry.

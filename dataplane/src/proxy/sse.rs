@@ -83,21 +83,25 @@ pub(crate) async fn stream(
     tokio::spawn(stream.run(Sink::Channel(sender)));
     let mut response = Response::new(Body::Stream(receiver));
     *response.status_mut() = StatusCode::OK;
-    for (name, value) in HEADERS {
-        response.headers_mut().insert(
-            header::HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
+    insert_headers(response.headers_mut());
     Ok(response)
 }
 
-/// The headers of every stream's response.
-pub(crate) const HEADERS: &[(&str, &str)] = &[
-    ("content-type", "text/event-stream"),
-    ("cache-control", "no-cache, no-transform"),
-    ("x-accel-buffering", "no"),
-];
+/// Adds the headers of every stream's response.
+pub(crate) fn insert_headers(headers: &mut http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+}
 
 /// Checks the request and prepares its stream, which then runs on a [`Sink`].
 pub(crate) async fn open(
