@@ -5,12 +5,14 @@
 //! - [`app`]: builds the running gateway (embedded broker, data plane), reloads its
 //!   configuration, shuts it down. Tests build the same [`App`].
 //! - [`config`]: reading and compiling a configuration file (validate -> compile).
+//! - [`store`]: revisions, the head, the last good revision and the audit log, in sled.
 //!
-//! The sled store, revisions and the admin API arrive with the control-plane work; until
-//! then the configuration comes from `--config` or the built-in quick-start.
+//! The admin API arrives with the control-plane work; until then the configuration comes
+//! from `--config` or the built-in quick-start, and the store is not used by `serve` yet.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod store;
 
 pub use app::{App, AppConfig, AppError, ConfigSource, KafkaSource};

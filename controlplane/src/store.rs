@@ -1,0 +1,381 @@
+//! The configuration store: every accepted configuration as a numbered, checksummed
+//! revision; the head; the last revision known to compile and run ("good"); and an audit
+//! log of every change attempt, accepted or not.
+//!
+//! [`ConfigStore`] is the small interface the control plane uses; [`SledStore`] keeps it in
+//! one sled tree. Guarantees:
+//!
+//! - a commit writes its revision, the new head and its audit entry in **one batch**, and
+//!   flushes it to disk before returning: a revision the caller was told about survives a
+//!   crash (`kill -9`) right after;
+//! - a commit can name the head it expects (`If-Match`); a different head is a
+//!   [`StoreError::Conflict`], so two writers racing on one head cannot both win;
+//! - a change equal to the head is a no-op: no revision, and the audit log says so;
+//! - every read checks the revision's SHA-256 checksum;
+//! - the newest [`KEEP_REVISIONS`] revisions are kept, and the head and the good revision
+//!   always.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Revisions kept (at least; the head and the good revision are never removed).
+pub const KEEP_REVISIONS: usize = 200;
+/// Audit entries kept.
+pub const KEEP_AUDIT: usize = 10_000;
+
+const HEAD: &[u8] = b"head";
+const GOOD: &[u8] = b"good";
+const AUDIT_SEQ: &[u8] = b"audit-seq";
+const REVISION_PREFIX: &[u8] = b"rev/";
+const AUDIT_PREFIX: &[u8] = b"audit/";
+
+/// One stored configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    /// 1, 2, 3... in commit order.
+    pub number: u64,
+    /// The revision it replaced.
+    pub parent: Option<u64>,
+    /// The whole configuration, as JSON.
+    pub config: Value,
+    /// SHA-256 of `config`'s JSON text, hex.
+    pub checksum: String,
+    /// Who made the change.
+    pub author: String,
+    /// Why.
+    pub message: String,
+    /// When, milliseconds since the epoch.
+    pub created_ms: u64,
+}
+
+/// A change to commit.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The whole new configuration, as JSON.
+    pub config: Value,
+    /// Who.
+    pub author: String,
+    /// Why.
+    pub message: String,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Committed {
+    /// A new head.
+    New(Revision),
+    /// The change equals the head; nothing was written but the audit entry.
+    Unchanged(Revision),
+}
+
+/// One change attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3...
+    pub seq: u64,
+    /// When, milliseconds since the epoch.
+    pub time_ms: u64,
+    /// Who.
+    pub author: String,
+    /// What was attempted, e.g. `PUT /v1/config`.
+    pub action: String,
+    /// `accepted`, `unchanged`, `rejected` or `conflict`.
+    pub outcome: String,
+    /// The revision made, if any.
+    pub revision: Option<u64>,
+    /// Why it was rejected, if it was.
+    pub detail: Option<String>,
+}
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The head is not the one the change expected.
+    #[error("the configuration changed meanwhile: head is {head:?}")]
+    Conflict {
+        /// The current head.
+        head: Option<u64>,
+    },
+    /// A stored record does not read back as written.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The storage failed.
+    #[error("storage error: {0}")]
+    Io(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        Self::Io(error.to_string())
+    }
+}
+
+/// Where revisions live.
+pub trait ConfigStore: Send + Sync {
+    /// The current revision.
+    fn head(&self) -> Result<Option<Revision>, StoreError>;
+    /// Revision `number`, if still kept.
+    fn get(&self, number: u64) -> Result<Option<Revision>, StoreError>;
+    /// Up to `limit` revisions, newest first.
+    fn list(&self, limit: usize) -> Result<Vec<Revision>, StoreError>;
+    /// Makes `change` the head if the head is `expected` (when given); see the module doc.
+    fn commit(
+        &self,
+        change: Change,
+        expected: Option<Option<u64>>,
+        action: &str,
+    ) -> Result<Committed, StoreError>;
+    /// Records that revision `number` compiled and runs.
+    fn mark_good(&self, number: u64) -> Result<(), StoreError>;
+    /// The last revision marked good.
+    fn good(&self) -> Result<Option<Revision>, StoreError>;
+    /// Records a change attempt that made no revision (rejected, conflict).
+    fn record(
+        &self,
+        author: &str,
+        action: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` audit entries, newest first.
+    fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// The store in a sled database under a data directory.
+pub struct SledStore {
+    db: sled::Db,
+    /// One writer at a time: the head check and the batch are one step.
+    writer: Mutex<()>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// SHA-256 of the JSON text of `config`, hex.
+pub fn checksum(config: &Value) -> String {
+    let digest = Sha256::digest(config.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn revision_key(number: u64) -> Vec<u8> {
+    [REVISION_PREFIX, format!("{number:020}").as_bytes()].concat()
+}
+
+fn audit_key(seq: u64) -> Vec<u8> {
+    [AUDIT_PREFIX, format!("{seq:020}").as_bytes()].concat()
+}
+
+fn number(bytes: &[u8]) -> Result<u64, StoreError> {
+    let array: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a counter is not 8 bytes".to_owned()))?;
+    Ok(u64::from_be_bytes(array))
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        Ok(Self {
+            db,
+            writer: Mutex::new(()),
+        })
+    }
+
+    fn counter(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        self.db.get(key)?.map(|v| number(&v)).transpose()
+    }
+
+    fn read(&self, number: u64) -> Result<Option<Revision>, StoreError> {
+        let Some(bytes) = self.db.get(revision_key(number))? else {
+            return Ok(None);
+        };
+        let revision: Revision = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("revision {number}: {e}")))?;
+        if revision.number != number || checksum(&revision.config) != revision.checksum {
+            return Err(StoreError::Corrupt(format!(
+                "revision {number} does not match its checksum"
+            )));
+        }
+        Ok(Some(revision))
+    }
+
+    fn audit_entry(
+        &self,
+        batch: &mut sled::Batch,
+        mut entry: AuditEntry,
+    ) -> Result<(), StoreError> {
+        let seq = self.counter(AUDIT_SEQ)?.unwrap_or(0) + 1;
+        entry.seq = seq;
+        let bytes = serde_json::to_vec(&entry).map_err(|e| StoreError::Io(e.to_string()))?;
+        batch.insert(audit_key(seq), bytes);
+        batch.insert(AUDIT_SEQ, &seq.to_be_bytes());
+        if seq > KEEP_AUDIT as u64 {
+            batch.remove(audit_key(seq - KEEP_AUDIT as u64));
+        }
+        Ok(())
+    }
+
+    fn write(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+impl ConfigStore for SledStore {
+    fn head(&self) -> Result<Option<Revision>, StoreError> {
+        match self.counter(HEAD)? {
+            Some(number) => self.read(number),
+            None => Ok(None),
+        }
+    }
+
+    fn get(&self, number: u64) -> Result<Option<Revision>, StoreError> {
+        self.read(number)
+    }
+
+    fn list(&self, limit: usize) -> Result<Vec<Revision>, StoreError> {
+        let mut revisions = Vec::new();
+        for item in self.db.scan_prefix(REVISION_PREFIX).rev().take(limit) {
+            let (_, bytes) = item?;
+            let revision: Revision = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("revision list: {e}")))?;
+            revisions.push(revision);
+        }
+        Ok(revisions)
+    }
+
+    fn commit(
+        &self,
+        change: Change,
+        expected: Option<Option<u64>>,
+        action: &str,
+    ) -> Result<Committed, StoreError> {
+        let _writer = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Io("writer lock poisoned".to_owned()))?;
+        let head = self.head()?;
+        let head_number = head.as_ref().map(|r| r.number);
+        let mut batch = sled::Batch::default();
+        let mut entry = AuditEntry {
+            seq: 0,
+            time_ms: now_ms(),
+            author: change.author.clone(),
+            action: action.to_owned(),
+            outcome: String::new(),
+            revision: None,
+            detail: None,
+        };
+        if let Some(expected) = expected
+            && expected != head_number
+        {
+            entry.outcome = "conflict".to_owned();
+            entry.detail = Some(format!("expected {expected:?}, head {head_number:?}"));
+            self.audit_entry(&mut batch, entry)?;
+            self.write(batch)?;
+            return Err(StoreError::Conflict { head: head_number });
+        }
+        let sum = checksum(&change.config);
+        if let Some(head) = head
+            && head.checksum == sum
+            && head.config == change.config
+        {
+            entry.outcome = "unchanged".to_owned();
+            entry.revision = Some(head.number);
+            self.audit_entry(&mut batch, entry)?;
+            self.write(batch)?;
+            return Ok(Committed::Unchanged(head));
+        }
+        let number = head_number.unwrap_or(0) + 1;
+        let revision = Revision {
+            number,
+            parent: head_number,
+            config: change.config,
+            checksum: sum,
+            author: change.author,
+            message: change.message,
+            created_ms: entry.time_ms,
+        };
+        let bytes = serde_json::to_vec(&revision).map_err(|e| StoreError::Io(e.to_string()))?;
+        batch.insert(revision_key(number), bytes);
+        batch.insert(HEAD, &number.to_be_bytes());
+        let good = self.counter(GOOD)?;
+        if number > KEEP_REVISIONS as u64 {
+            let old = number - KEEP_REVISIONS as u64;
+            if Some(old) != good {
+                batch.remove(revision_key(old));
+            }
+        }
+        entry.outcome = "accepted".to_owned();
+        entry.revision = Some(number);
+        self.audit_entry(&mut batch, entry)?;
+        self.write(batch)?;
+        Ok(Committed::New(revision))
+    }
+
+    fn mark_good(&self, number: u64) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(GOOD, &number.to_be_bytes());
+        self.write(batch)
+    }
+
+    fn good(&self) -> Result<Option<Revision>, StoreError> {
+        match self.counter(GOOD)? {
+            Some(number) => self.read(number),
+            None => Ok(None),
+        }
+    }
+
+    fn record(
+        &self,
+        author: &str,
+        action: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let _writer = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Io("writer lock poisoned".to_owned()))?;
+        let mut batch = sled::Batch::default();
+        let entry = AuditEntry {
+            seq: 0,
+            time_ms: now_ms(),
+            author: author.to_owned(),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            revision: None,
+            detail: Some(detail.to_owned()),
+        };
+        self.audit_entry(&mut batch, entry)?;
+        self.write(batch)
+    }
+
+    fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut entries = Vec::new();
+        for item in self.db.scan_prefix(AUDIT_PREFIX).rev().take(limit) {
+            let (_, bytes) = item?;
+            entries.push(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("audit log: {e}")))?,
+            );
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests;
