@@ -28,6 +28,7 @@ bench_setup() {
 
 start_sluice() {
   RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" target/release/sluice serve --config "$1" \
+    --data-dir "$WORK/data" --admin-listen 127.0.0.1:0 \
     >"$WORK/sluice.log" 2>&1 &
   SLUICE_PID=$!
   trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -2,14 +2,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
 use sluice_dataplane::{DataPlane, DataPlaneOptions, EmbeddedBroker};
-use sluice_shared::{CompileOptions, QUICKSTART_CONFIG, RouteTable};
+use sluice_shared::{CompileOptions, ConfigErrors, ConfigSpec, QUICKSTART_CONFIG, RouteTable};
 use tokio::sync::Mutex;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigLoadError};
+use crate::store::{Change, Committed, ConfigStore, Revision, SledStore, StoreError};
 
 /// Partitions of each topic created on the embedded broker.
 const EMBEDDED_PARTITIONS: i32 = 1;
@@ -91,6 +94,8 @@ pub struct AppConfig {
     pub kafka: KafkaSource,
     /// Data-plane settings.
     pub data_plane: DataPlaneOptions,
+    /// Directory of the configuration store; `None` runs without one (tests, `validate`).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Why the app could not start or reload.
@@ -105,6 +110,87 @@ pub enum AppError {
     /// The data plane refused the configuration (listener or Kafka client).
     #[error("{0}")]
     DataPlane(String),
+    /// The configuration store failed.
+    #[error("configuration store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A change of the whole configuration, as the admin API receives it.
+#[derive(Debug, Clone)]
+pub struct ConfigChange {
+    /// The new configuration, as JSON.
+    pub config: Value,
+    /// Who.
+    pub author: String,
+    /// Why.
+    pub message: String,
+    /// The head revision the change is based on (`If-Match`), when given.
+    pub expected: Option<Option<u64>>,
+    /// Validate and compare only.
+    pub dry_run: bool,
+    /// What was done, for the audit log (`PUT /v1/config`).
+    pub action: String,
+}
+
+/// What a change did.
+#[derive(Debug, Clone)]
+pub enum ChangeOutcome {
+    /// Applied as a new revision.
+    Applied(Revision),
+    /// Equal to the live configuration: nothing changed.
+    Unchanged(Revision),
+    /// A dry run: valid; the differences with the head.
+    Valid(Value),
+}
+
+/// Why a change was refused; the live configuration is unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The configuration is invalid; every problem with its pointer.
+    #[error("the configuration is invalid")]
+    Invalid(ConfigErrors),
+    /// The head is not the expected one.
+    #[error("the configuration changed meanwhile (head is revision {head:?})")]
+    Conflict {
+        /// The head.
+        head: Option<u64>,
+    },
+    /// Valid, but the data plane could not apply it (listener, Kafka client); not kept as
+    /// the head.
+    #[error("{0}")]
+    NotApplied(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// There is no store (the app runs without `--data-dir`).
+    #[error("this gateway runs without a configuration store")]
+    NoStore,
+}
+
+/// What the admin API reports in `/v1/status`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Status {
+    /// The revision the data plane serves.
+    pub live_revision: Option<u64>,
+    /// When it was applied, milliseconds since the epoch.
+    pub applied_ms: Option<u64>,
+    /// The last refused change: when and why.
+    pub last_rejected: Option<Rejected>,
+}
+
+/// A refused change.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    /// When, milliseconds since the epoch.
+    pub time_ms: u64,
+    /// Why.
+    pub reason: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A running Sluice.
@@ -114,6 +200,8 @@ pub struct App {
     config: ConfigSource,
     compile_options: CompileOptions,
     reload_lock: Mutex<()>,
+    store: Option<Arc<SledStore>>,
+    status: std::sync::Mutex<Status>,
 }
 
 impl App {
@@ -121,8 +209,22 @@ impl App {
     /// needed, binds the listeners and starts serving. Nothing is bound when the
     /// configuration is invalid.
     pub async fn start(app_config: AppConfig) -> Result<Self, AppError> {
-        let source = app_config.config.name();
-        let spec = config::parse(&app_config.config.read()?, &source)?;
+        let mut source = app_config.config.name();
+        let mut spec = config::parse(&app_config.config.read()?, &source)?;
+        let store = match &app_config.data_dir {
+            Some(dir) => Some(Arc::new(SledStore::open(dir)?)),
+            None => None,
+        };
+        let mut revision = None;
+        if let Some(store) = &store {
+            let chosen = initial_revision(store, &app_config.config, &spec, &source)?;
+            source = format!("revision {}", chosen.number);
+            spec = spec_of(&chosen).map_err(|errors| ConfigLoadError::Invalid {
+                source_name: source.clone(),
+                errors,
+            })?;
+            revision = Some(chosen.number);
+        }
         let mut compile_options = CompileOptions {
             kafka_servers: match &app_config.kafka {
                 KafkaSource::Servers(servers) => Some(servers.clone()),
@@ -158,20 +260,142 @@ impl App {
             .await
             .map_err(AppError::DataPlane)?;
         info!(config = %source, "sluice started");
+        if let (Some(store), Some(number)) = (&store, revision) {
+            store.mark_good(number)?;
+        }
         Ok(Self {
             data_plane,
             embedded,
             config: app_config.config,
             compile_options,
             reload_lock: Mutex::new(()),
+            store,
+            status: std::sync::Mutex::new(Status {
+                live_revision: revision,
+                applied_ms: Some(now_ms()),
+                last_rejected: None,
+            }),
         })
+    }
+
+    /// The configuration store, when the app has one.
+    pub fn store(&self) -> Option<&Arc<SledStore>> {
+        self.store.as_ref()
+    }
+
+    /// Live revision, when applied, last refusal.
+    pub fn status(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn rejected(&self, reason: String) {
+        if let Ok(mut status) = self.status.lock() {
+            status.last_rejected = Some(Rejected {
+                time_ms: now_ms(),
+                reason,
+            });
+        }
+    }
+
+    /// Validates, compiles, persists and applies a whole new configuration; on any error
+    /// the live configuration and the head stay as they were.
+    pub async fn change(&self, change: ConfigChange) -> Result<ChangeOutcome, ChangeError> {
+        let store = self.store.as_ref().ok_or(ChangeError::NoStore)?;
+        let _serialized = self.reload_lock.lock().await;
+        let text = change.config.to_string();
+        let compiled = sluice_shared::parse_config(&text).and_then(|spec| {
+            RouteTable::compile(&spec, &self.compile_options).map(|table| (spec, table))
+        });
+        let (spec, table) = match compiled {
+            Ok(compiled) => compiled,
+            Err(errors) => {
+                if !change.dry_run {
+                    let detail = errors.to_string();
+                    store.record(&change.author, &change.action, "rejected", &detail)?;
+                    self.rejected(detail);
+                }
+                return Err(ChangeError::Invalid(errors));
+            }
+        };
+        let canonical = canonical(&spec);
+        let head = store.head()?;
+        if change.dry_run {
+            if let Some(expected) = change.expected
+                && expected != head.as_ref().map(|h| h.number)
+            {
+                return Err(ChangeError::Conflict {
+                    head: head.map(|h| h.number),
+                });
+            }
+            return Ok(ChangeOutcome::Valid(diff(
+                head.as_ref().map(|h| &h.config),
+                &canonical,
+            )));
+        }
+        let committed = store
+            .commit(
+                Change {
+                    config: canonical,
+                    author: change.author.clone(),
+                    message: change.message,
+                },
+                change.expected,
+                &change.action,
+            )
+            .map_err(|error| match error {
+                StoreError::Conflict { head } => ChangeError::Conflict { head },
+                other => ChangeError::Store(other),
+            })?;
+        let revision = match committed {
+            Committed::Unchanged(revision) => return Ok(ChangeOutcome::Unchanged(revision)),
+            Committed::New(revision) => revision,
+        };
+        let applied = match create_embedded_topics(self.embedded.as_ref(), &table) {
+            Ok(()) => self.data_plane.apply(table).await,
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(reason) = applied {
+            // Persisted but not applicable here (a port in use, a Kafka client refused):
+            // the head goes back to what runs.
+            store.reset_head(revision.parent, &change.author, &reason)?;
+            self.rejected(reason.clone());
+            return Err(ChangeError::NotApplied(reason));
+        }
+        store.mark_good(revision.number)?;
+        if let Ok(mut status) = self.status.lock() {
+            status.live_revision = Some(revision.number);
+            status.applied_ms = Some(now_ms());
+        }
+        info!(revision = revision.number, author = %change.author, "configuration applied");
+        Ok(ChangeOutcome::Applied(revision))
     }
 
     /// Reads the configuration again and swaps it in whole; on any error the running
     /// configuration stays as it is.
     pub async fn reload(&self) -> Result<(), AppError> {
-        let _serialized = self.reload_lock.lock().await;
         let source = self.config.name();
+        if self.store.is_some() {
+            let spec = config::parse(&self.config.read()?, &source)?;
+            let change = ConfigChange {
+                config: canonical(&spec),
+                author: "SIGHUP".to_owned(),
+                message: format!("{source} re-read on SIGHUP"),
+                expected: None,
+                dry_run: false,
+                action: "SIGHUP".to_owned(),
+            };
+            return match self.change(change).await {
+                Ok(_) => Ok(()),
+                Err(ChangeError::Invalid(errors)) => {
+                    Err(AppError::Config(ConfigLoadError::Invalid {
+                        source_name: source,
+                        errors,
+                    }))
+                }
+                Err(other) => Err(AppError::DataPlane(other.to_string())),
+            };
+        }
+        let _serialized = self.reload_lock.lock().await;
         let spec = config::parse(&self.config.read()?, &source)?;
         let table = config::compile(&spec, &self.compile_options, &source)?;
         create_embedded_topics(self.embedded.as_ref(), &table)?;
@@ -204,7 +428,7 @@ impl App {
     }
 
     /// The active route table.
-    pub fn table(&self) -> std::sync::Arc<RouteTable> {
+    pub fn table(&self) -> Arc<RouteTable> {
         self.data_plane.table()
     }
 
@@ -212,6 +436,100 @@ impl App {
     pub async fn shutdown(self, grace: Duration) {
         self.data_plane.shutdown(grace).await;
         drop(self.embedded);
+    }
+}
+
+/// The stored form of a configuration: its spec as JSON.
+pub fn canonical(spec: &ConfigSpec) -> Value {
+    serde_json::to_value(spec).unwrap_or(Value::Null)
+}
+
+/// The spec of a stored revision.
+pub fn spec_of(revision: &Revision) -> Result<ConfigSpec, ConfigErrors> {
+    sluice_shared::parse_config(&revision.config.to_string())
+}
+
+/// What a change does to bindings and guards, by name.
+pub fn diff(before: Option<&Value>, after: &Value) -> Value {
+    let section = |name: &str| {
+        let empty = serde_json::Map::new();
+        let old = before
+            .and_then(|b| b.get(name))
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let new = after.get(name).and_then(Value::as_object).unwrap_or(&empty);
+        let added: Vec<&String> = new.keys().filter(|k| !old.contains_key(*k)).collect();
+        let removed: Vec<&String> = old.keys().filter(|k| !new.contains_key(*k)).collect();
+        let changed: Vec<&String> = new
+            .iter()
+            .filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v))
+            .map(|(k, _)| k)
+            .collect();
+        serde_json::json!({ "added": added, "removed": removed, "changed": changed })
+    };
+    serde_json::json!({
+        "name_changed": before.and_then(|b| b.get("name")) != after.get("name"),
+        "bindings": section("bindings"),
+        "guards": section("guards"),
+    })
+}
+
+/// The revision to start from: the file given with `--config` when it differs from the
+/// head (it becomes a new revision); else the head; the built-in quick-start for an empty
+/// store. A head that does not compile falls back to the last good revision, loudly.
+fn initial_revision(
+    store: &SledStore,
+    source: &ConfigSource,
+    spec: &ConfigSpec,
+    name: &str,
+) -> Result<Revision, AppError> {
+    let head = match store.head() {
+        Ok(head) => head,
+        Err(error) => {
+            error!(error = %error, "THE HEAD REVISION CANNOT BE READ; falling back to the last good revision");
+            None
+        }
+    };
+    let given = !matches!(source, ConfigSource::Quickstart) || head.is_none();
+    if given {
+        // Nothing that does not compile is ever stored.
+        RouteTable::compile(spec, &CompileOptions::default()).map_err(|errors| {
+            ConfigLoadError::Invalid {
+                source_name: name.to_owned(),
+                errors,
+            }
+        })?;
+        let change = Change {
+            config: canonical(spec),
+            author: "sluice serve".to_owned(),
+            message: format!("{name} at start"),
+        };
+        return Ok(match store.commit(change, None, "serve --config")? {
+            Committed::New(revision) | Committed::Unchanged(revision) => revision,
+        });
+    }
+    if let Some(head) = head {
+        match spec_of(&head) {
+            Ok(spec) if RouteTable::compile(&spec, &CompileOptions::default()).is_ok() => {
+                return Ok(head);
+            }
+            _ => error!(
+                revision = head.number,
+                "THE HEAD REVISION DOES NOT COMPILE; starting from the last good revision instead"
+            ),
+        }
+    }
+    match store.good()? {
+        Some(good) => {
+            warn!(
+                revision = good.number,
+                "starting from the last good revision"
+            );
+            Ok(good)
+        }
+        None => Err(AppError::DataPlane(
+            "the store has no revision that compiles; start with --config FILE".to_owned(),
+        )),
     }
 }
 

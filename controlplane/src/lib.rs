@@ -6,13 +6,48 @@
 //!   configuration, shuts it down. Tests build the same [`App`].
 //! - [`config`]: reading and compiling a configuration file (validate -> compile).
 //! - [`store`]: revisions, the head, the last good revision and the audit log, in sled.
-//!
-//! The admin API arrives with the control-plane work; until then the configuration comes
-//! from `--config` or the built-in quick-start, and the store is not used by `serve` yet.
+//! - [`admin`]: the admin API on the admin listener (configuration, revisions, rollback,
+//!   status, health).
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod store;
 
 pub use app::{App, AppConfig, AppError, ConfigSource, KafkaSource};
+
+/// The admin token: `SLUICE_ADMIN_TOKEN`, else the file `admin-token` in the data
+/// directory, else a new random token written there (mode 0600). The second value is true
+/// when the token was just made (print it once).
+pub fn admin_token(data_dir: &std::path::Path) -> std::io::Result<(admin::Token, bool)> {
+    if let Ok(token) = std::env::var("SLUICE_ADMIN_TOKEN")
+        && !token.trim().is_empty()
+    {
+        return Ok((admin::Token::new(token.trim()), false));
+    }
+    let path = data_dir.join("admin-token");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok((admin::Token::new(text.trim()), false)),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.write_all(token.as_bytes())?;
+    file.sync_all()?;
+    Ok((admin::Token::new(&token), true))
+}

@@ -81,17 +81,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             .map_or(ConfigSource::Quickstart, ConfigSource::File),
         kafka,
         data_plane: DataPlaneOptions::default(),
+        data_dir: Some(args.data_dir.clone()),
     };
     runtime.block_on(run(args, app_config))
 }
 
 async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
-    // The store and the admin API are not built yet: say so rather than pretend.
-    warn!(
-        data_dir = %args.data_dir.display(),
-        admin_listen = %args.admin_listen,
-        "the configuration store and admin API are not available in this version; --data-dir and --admin-listen are not used yet"
-    );
     let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -101,9 +96,36 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let app = match App::start(app_config).await {
-        Ok(app) => app,
+        Ok(app) => std::sync::Arc::new(app),
         Err(err) => {
             eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let token = match sluice_controlplane::admin_token(&args.data_dir) {
+        Ok((token, new)) => {
+            if new {
+                println!(
+                    "admin token (written to {}; shown this once): {}",
+                    args.data_dir.join("admin-token").display(),
+                    token.reveal()
+                );
+            }
+            token
+        }
+        Err(err) => {
+            eprintln!("admin token: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let admin = match sluice_controlplane::admin::start(app.clone(), args.admin_listen, token).await
+    {
+        Ok(admin) => admin,
+        Err(err) => {
+            eprintln!(
+                "cannot listen on {} for the admin API: {err}",
+                args.admin_listen
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -118,7 +140,22 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         }
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
-    app.shutdown(Duration::from_millis(args.shutdown_grace_ms))
-        .await;
+    admin.stop();
+    let mut app = app;
+    for _ in 0..100 {
+        match std::sync::Arc::try_unwrap(app) {
+            Ok(owned) => {
+                owned
+                    .shutdown(Duration::from_millis(args.shutdown_grace_ms))
+                    .await;
+                return ExitCode::SUCCESS;
+            }
+            Err(shared) => {
+                app = shared;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    warn!("admin requests still hold the gateway after 2 s; exiting without draining");
     ExitCode::SUCCESS
 }

@@ -30,6 +30,8 @@ pub const KEEP_AUDIT: usize = 10_000;
 
 const HEAD: &[u8] = b"head";
 const GOOD: &[u8] = b"good";
+/// The highest revision number ever given; numbers are never reused.
+const LAST: &[u8] = b"last";
 const AUDIT_SEQ: &[u8] = b"audit-seq";
 const REVISION_PREFIX: &[u8] = b"rev/";
 const AUDIT_PREFIX: &[u8] = b"audit/";
@@ -130,6 +132,9 @@ pub trait ConfigStore: Send + Sync {
         expected: Option<Option<u64>>,
         action: &str,
     ) -> Result<Committed, StoreError>;
+    /// Moves the head back to `to` after revision the head named could not be applied; the
+    /// revision stays in the history and the audit log says why.
+    fn reset_head(&self, to: Option<u64>, author: &str, reason: &str) -> Result<(), StoreError>;
     /// Records that revision `number` compiled and runs.
     fn mark_good(&self, number: u64) -> Result<(), StoreError>;
     /// The last revision marked good.
@@ -299,7 +304,7 @@ impl ConfigStore for SledStore {
             self.write(batch)?;
             return Ok(Committed::Unchanged(head));
         }
-        let number = head_number.unwrap_or(0) + 1;
+        let number = self.counter(LAST)?.max(head_number).unwrap_or(0) + 1;
         let revision = Revision {
             number,
             parent: head_number,
@@ -312,6 +317,7 @@ impl ConfigStore for SledStore {
         let bytes = serde_json::to_vec(&revision).map_err(|e| StoreError::Io(e.to_string()))?;
         batch.insert(revision_key(number), bytes);
         batch.insert(HEAD, &number.to_be_bytes());
+        batch.insert(LAST, &number.to_be_bytes());
         let good = self.counter(GOOD)?;
         if number > KEEP_REVISIONS as u64 {
             let old = number - KEEP_REVISIONS as u64;
@@ -324,6 +330,30 @@ impl ConfigStore for SledStore {
         self.audit_entry(&mut batch, entry)?;
         self.write(batch)?;
         Ok(Committed::New(revision))
+    }
+
+    fn reset_head(&self, to: Option<u64>, author: &str, reason: &str) -> Result<(), StoreError> {
+        let _writer = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Io("writer lock poisoned".to_owned()))?;
+        let mut batch = sled::Batch::default();
+        let failed = self.counter(HEAD)?;
+        match to {
+            Some(number) => batch.insert(HEAD, &number.to_be_bytes()),
+            None => batch.remove(HEAD),
+        }
+        let entry = AuditEntry {
+            seq: 0,
+            time_ms: now_ms(),
+            author: author.to_owned(),
+            action: "apply".to_owned(),
+            outcome: "not-applied".to_owned(),
+            revision: failed,
+            detail: Some(reason.to_owned()),
+        };
+        self.audit_entry(&mut batch, entry)?;
+        self.write(batch)
     }
 
     fn mark_good(&self, number: u64) -> Result<(), StoreError> {

@@ -61,7 +61,16 @@ fn sighup_reloads_and_sigterm_drains() {
         std::env::temp_dir().join(format!("sluice-serve-{}-{port}.yaml", std::process::id()));
     std::fs::write(&path, config(port, "/before")).expect("write config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--kafka", "embedded", "--config"])
+        .args([
+            "serve",
+            "--kafka",
+            "embedded",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(std::env::temp_dir().join(format!("sluice-serve-data-{}-{port}", std::process::id())))
+        .arg("--config")
         .arg(&path)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

@@ -213,14 +213,23 @@ fn serve_with_an_invalid_config_exits_before_binding() {
     let path =
         std::env::temp_dir().join(format!("sluice-serve-invalid-{}.yaml", std::process::id()));
     std::fs::write(&path, quickstart_with("path: /events", "path: events")).expect("write");
+    let data = std::env::temp_dir().join(format!("sluice-serve-invalid-{}", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("serve")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--admin-listen")
+        .arg("127.0.0.1:0")
         .arg("--config")
         .arg(&path)
         .output()
         .expect("run sluice");
     let _ = std::fs::remove_file(&path);
     assert_eq!(output.status.code(), Some(1));
+    assert!(
+        !data.exists(),
+        "nothing is stored for an invalid configuration"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("/bindings/north_http_kafka_mapping/routes/0/when/0/path"),

@@ -73,7 +73,7 @@ bindings:
     exit: echo
   echo: { type: echo, kind: server }
 `);
-  const sluice = spawn(SLUICE, ['serve', '--config', config, '--shutdown-grace-ms', '1000'], {
+  const sluice = spawn(SLUICE, ['serve', '--config', config, '--data-dir', join(dir, 'data'), '--admin-listen', '127.0.0.1:0', '--shutdown-grace-ms', '1000'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   sluice.stderr.on('data', (d) => process.stderr.write(d));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort, launchChromium, waitFor } from './lib.mjs';
 
 const SLUICE = process.env.SLUICE_BIN;
@@ -18,7 +18,9 @@ const TANSU = process.env.TANSU_BIN;
 
 
 function startSluice(config) {
-  const child = spawn(SLUICE, ['serve', '--config', config, '--kafka', KAFKA, '--shutdown-grace-ms', '2000'], {
+  // The store lives beside the configuration file, so that the restarted Sluice finds it.
+  const data = join(dirname(config), 'data');
+  const child = spawn(SLUICE, ['serve', '--config', config, '--data-dir', data, '--admin-listen', '127.0.0.1:0', '--kafka', KAFKA, '--shutdown-grace-ms', '2000'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', () => {});

@@ -259,6 +259,7 @@ impl Sluice {
             data_plane: DataPlaneOptions {
                 bind_override: Some("127.0.0.1:0".parse()?),
             },
+            data_dir: None,
         })
         .await?;
         Ok(Self {

@@ -62,6 +62,31 @@ fn commits_number_revisions_and_keep_their_history() {
 }
 
 #[test]
+fn a_revision_that_could_not_be_applied_leaves_the_head_and_its_number() {
+    let dir = temp();
+    let store = SledStore::open(&dir).expect("open");
+    committed(store.commit(change(1), None, "PUT"));
+    let failed = committed(store.commit(change(2), None, "PUT"));
+    store
+        .reset_head(failed.parent, "alice", "port 80 in use")
+        .expect("reset");
+    assert_eq!(store.head().expect("head").map(|r| r.number), Some(1));
+    let next = committed(store.commit(change(3), Some(Some(1)), "PUT"));
+    assert_eq!(next.number, 3, "numbers are never reused");
+    assert_eq!(store.get(2).expect("get").map(|r| r.number), Some(2));
+    let audit = store.audit(1).expect("audit");
+    assert_eq!(audit[0].outcome, "accepted");
+    assert!(
+        store
+            .audit(10)
+            .expect("audit")
+            .iter()
+            .any(|e| e.outcome == "not-applied" && e.detail.as_deref() == Some("port 80 in use"))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn an_unchanged_configuration_makes_no_revision_but_is_audited() {
     let dir = temp();
     let store = SledStore::open(&dir).expect("open");

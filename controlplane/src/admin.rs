@@ -1,0 +1,477 @@
+//! The admin API (first part): the whole configuration, revisions, rollback, status and
+//! health, on the admin listener.
+//!
+//! - `GET /healthz`: 200 while the process serves. `GET /readyz`: 200 once a configuration
+//!   is applied.
+//! - `GET /v1/config`: the live head, JSON or YAML (`accept: application/yaml`), with
+//!   `ETag: "<revision>"`.
+//! - `PUT /v1/config`: a whole new configuration (JSON, or YAML with
+//!   `content-type: application/yaml`). `If-Match: "<revision>"` makes it conditional
+//!   (mismatch: 412); `?dry_run=true` validates and returns the differences without
+//!   applying. Invalid: 422 with every error and its JSON pointer. Applied: 200 with the
+//!   revision; unchanged: 200 with `"unchanged": true` and no new revision.
+//! - `GET /v1/revisions`, `GET /v1/revisions/{n}`, `POST /v1/revisions/{n}/rollback` (a new
+//!   revision equal to revision n).
+//! - `GET /v1/status`: live revision, when applied, last refused change.
+//!
+//! Mutations need `authorization: Bearer <admin token>`. Reads are open when the admin
+//! listener is on a loopback address, and need the token otherwise. Bodies are capped at
+//! the configuration document limit.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use crate::app::{App, ChangeError, ChangeOutcome, ConfigChange};
+use crate::store::{ConfigStore, Revision};
+
+/// The admin token, compared in constant time.
+#[derive(Clone)]
+pub struct Token(Arc<str>);
+
+impl Token {
+    /// A token from its text.
+    pub fn new(text: &str) -> Self {
+        Self(Arc::from(text))
+    }
+
+    /// The token's text, to show it once when it was just made.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    fn matches(&self, offered: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), offered.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+/// A running admin listener.
+pub struct Admin {
+    /// Where it listens.
+    pub local: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Admin {
+    /// Stops accepting and closes admin connections, so that the app can shut down.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Binds the admin listener and serves it until [`Admin::stop`].
+pub async fn start(app: Arc<App>, listen: SocketAddr, token: Token) -> std::io::Result<Admin> {
+    let listener = TcpListener::bind(listen).await?;
+    let local = listener.local_addr()?;
+    let open_reads = local.ip().is_loopback();
+    info!(%local, open_reads, "admin API listening");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut stopping = stopped.clone();
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stopping.changed() => return,
+            };
+            let Ok((stream, peer)) = accepted else {
+                continue;
+            };
+            let app = app.clone();
+            let token = token.clone();
+            let mut stopping = stopped.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let app = app.clone();
+                    let token = token.clone();
+                    async move { Ok::<_, Infallible>(handle(&app, &token, open_reads, request).await) }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    served = connection => {
+                        if let Err(error) = served {
+                            debug!(%peer, error = %error, "admin connection ended with an error");
+                        }
+                    }
+                    _ = stopping.changed() => {}
+                }
+            });
+        }
+    });
+    Ok(Admin { local, stop })
+}
+
+type Answer = Response<Full<Bytes>>;
+
+fn json_answer(status: StatusCode, body: &Value) -> Answer {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn problem(status: StatusCode, code: &str, message: &str) -> Answer {
+    json_answer(status, &json!({ "code": code, "message": message }))
+}
+
+fn wants_yaml(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"))
+}
+
+fn etag(number: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{number}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Incoming>) -> Answer {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let authorized = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|offered| token.matches(offered.trim()));
+    let read = method == Method::GET || method == Method::HEAD;
+    if !authorized
+        && (!read || !open_reads)
+        && !matches!(segments.as_slice(), ["healthz"] | ["readyz"])
+    {
+        let mut answer = problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this needs 'authorization: Bearer <admin token>'",
+        );
+        answer.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="sluice-admin""#),
+        );
+        return answer;
+    }
+    let store = app.store();
+    match (method.clone(), segments.as_slice()) {
+        (Method::GET, ["healthz"]) => json_answer(StatusCode::OK, &json!({ "status": "ok" })),
+        (Method::GET, ["readyz"]) => match app.status().live_revision {
+            Some(revision) => json_answer(
+                StatusCode::OK,
+                &json!({ "status": "ready", "revision": revision }),
+            ),
+            None if store.is_none() => json_answer(StatusCode::OK, &json!({ "status": "ready" })),
+            None => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "no configuration applied yet",
+            ),
+        },
+        (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
+        (Method::GET, ["v1", "config"]) => match store.map(|s| s.head()) {
+            Some(Ok(Some(head))) => revision_answer(&head, wants_yaml(&request)),
+            Some(Ok(None)) | None => problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no configuration stored",
+            ),
+            Some(Err(error)) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store",
+                &error.to_string(),
+            ),
+        },
+        (Method::PUT, ["v1", "config"]) => put_config(app, request).await,
+        (Method::GET, ["v1", "revisions"]) => match store.map(|s| s.list(100)) {
+            Some(Ok(list)) => {
+                let items: Vec<Value> = list
+                    .iter()
+                    .map(|r| {
+                        json!({ "number": r.number, "parent": r.parent, "author": r.author,
+                                "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
+                    })
+                    .collect();
+                json_answer(StatusCode::OK, &json!({ "revisions": items }))
+            }
+            Some(Err(error)) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store",
+                &error.to_string(),
+            ),
+            None => problem(StatusCode::NOT_FOUND, "not_found", "no configuration store"),
+        },
+        (Method::GET, ["v1", "revisions", number]) => match (number.parse::<u64>(), store) {
+            (Ok(number), Some(store)) => match store.get(number) {
+                Ok(Some(revision)) => revision_answer(&revision, wants_yaml(&request)),
+                Ok(None) => problem(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such revision (or no longer kept)",
+                ),
+                Err(error) => problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store",
+                    &error.to_string(),
+                ),
+            },
+            _ => problem(StatusCode::NOT_FOUND, "not_found", "no such revision"),
+        },
+        (Method::POST, ["v1", "revisions", number, "rollback"]) => {
+            rollback(app, number, &request).await
+        }
+        (
+            _,
+            ["healthz"]
+            | ["readyz"]
+            | ["v1", "status"]
+            | ["v1", "revisions"]
+            | ["v1", "revisions", _],
+        ) => method_not_allowed("GET"),
+        (_, ["v1", "config"]) => method_not_allowed("GET, PUT"),
+        _ => problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no admin route for {method} {path}"),
+        ),
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> Answer {
+    let mut answer = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed here",
+    );
+    answer
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    answer
+}
+
+fn revision_answer(revision: &Revision, yaml: bool) -> Answer {
+    let mut answer = if yaml {
+        let text = serde_yaml::to_string(&revision.config).unwrap_or_default();
+        let mut response = Response::new(Full::new(Bytes::from(text)));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/yaml"),
+        );
+        response
+    } else {
+        json_answer(StatusCode::OK, &revision.config)
+    };
+    answer
+        .headers_mut()
+        .insert(header::ETAG, etag(revision.number));
+    answer
+}
+
+/// `If-Match: "<n>"` (or `*`, which matches any head).
+fn if_match(request: &Request<Incoming>) -> Result<Option<Option<u64>>, Box<Answer>> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<u64>()
+        .map(|n| Some(Some(n)))
+        .map_err(|_| {
+            Box::new(problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "If-Match must be a revision ETag such as \"3\"",
+            ))
+        })
+}
+
+fn author(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("x-sluice-author")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| "admin".to_owned(), |v| v.chars().take(200).collect())
+}
+
+fn message(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("x-sluice-message")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(String::new, |v| v.chars().take(1000).collect())
+}
+
+async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
+    let expected = match if_match(&request) {
+        Ok(expected) => expected,
+        Err(answer) => return *answer,
+    };
+    let dry_run = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true" || p == "dry_run"));
+    let yaml = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"));
+    let (author, message) = (author(&request), message(&request));
+    let body = match Limited::new(request.into_body(), sluice_shared::spec::MAX_DOCUMENT_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!(
+                    "a configuration is at most {} bytes",
+                    sluice_shared::spec::MAX_DOCUMENT_BYTES
+                ),
+            );
+        }
+    };
+    let config: Value = match parse_body(&body, yaml) {
+        Ok(config) => config,
+        Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+    };
+    let change = ConfigChange {
+        config,
+        author,
+        message,
+        expected,
+        dry_run,
+        action: "PUT /v1/config".to_owned(),
+    };
+    outcome(app.change(change).await)
+}
+
+fn parse_body(body: &[u8], yaml: bool) -> Result<Value, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+    if yaml {
+        serde_yaml::from_str(text).map_err(|e| format!("not YAML: {e}"))
+    } else {
+        serde_json::from_str(text)
+            .map_err(|e| format!("not JSON: {e} (send content-type: application/yaml for YAML)"))
+    }
+}
+
+fn outcome(result: Result<ChangeOutcome, ChangeError>) -> Answer {
+    match result {
+        Ok(ChangeOutcome::Applied(revision)) => {
+            let mut answer = json_answer(
+                StatusCode::OK,
+                &json!({ "revision": revision.number, "unchanged": false }),
+            );
+            answer
+                .headers_mut()
+                .insert(header::ETAG, etag(revision.number));
+            answer
+        }
+        Ok(ChangeOutcome::Unchanged(revision)) => {
+            let mut answer = json_answer(
+                StatusCode::OK,
+                &json!({ "revision": revision.number, "unchanged": true }),
+            );
+            answer
+                .headers_mut()
+                .insert(header::ETAG, etag(revision.number));
+            answer
+        }
+        Ok(ChangeOutcome::Valid(diff)) => {
+            json_answer(StatusCode::OK, &json!({ "valid": true, "diff": diff }))
+        }
+        Err(ChangeError::Invalid(errors)) => {
+            let list: Vec<Value> = errors
+                .iter()
+                .map(|e| json!({ "pointer": e.pointer, "message": e.message }))
+                .collect();
+            json_answer(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({ "code": "invalid", "message": "the configuration is invalid", "errors": list }),
+            )
+        }
+        Err(ChangeError::Conflict { head }) => {
+            let mut answer = problem(
+                StatusCode::PRECONDITION_FAILED,
+                "conflict",
+                &format!("the configuration changed meanwhile; the head is revision {head:?}"),
+            );
+            if let Some(head) = head {
+                answer.headers_mut().insert(header::ETAG, etag(head));
+            }
+            answer
+        }
+        Err(ChangeError::NotApplied(reason)) => {
+            problem(StatusCode::UNPROCESSABLE_ENTITY, "not_applied", &reason)
+        }
+        Err(ChangeError::NoStore) => {
+            problem(StatusCode::NOT_FOUND, "not_found", "no configuration store")
+        }
+        Err(ChangeError::Store(error)) => {
+            warn!(error = %error, "configuration store failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store",
+                &error.to_string(),
+            )
+        }
+    }
+}
+
+async fn rollback(app: &App, number: &str, request: &Request<Incoming>) -> Answer {
+    let Some(store) = app.store() else {
+        return problem(StatusCode::NOT_FOUND, "not_found", "no configuration store");
+    };
+    let Ok(number) = number.parse::<u64>() else {
+        return problem(StatusCode::NOT_FOUND, "not_found", "no such revision");
+    };
+    let expected = match if_match(request) {
+        Ok(expected) => expected,
+        Err(answer) => return *answer,
+    };
+    let revision = match store.get(number) {
+        Ok(Some(revision)) => revision,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such revision (or no longer kept)",
+            );
+        }
+        Err(error) => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store",
+                &error.to_string(),
+            );
+        }
+    };
+    let change = ConfigChange {
+        config: revision.config,
+        author: author(request),
+        message: format!("rollback to revision {number}"),
+        expected,
+        dry_run: false,
+        action: format!("POST /v1/revisions/{number}/rollback"),
+    };
+    outcome(app.change(change).await)
+}

@@ -1,0 +1,392 @@
+//! The admin API over HTTP: configuration with ETag / If-Match, dry run, validation errors,
+//! no-ops, rollback, YAML, the token, status, and state across a restart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+use sluice_controlplane::admin::{self, Admin, Token};
+use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
+use sluice_dataplane::DataPlaneOptions;
+use sluice_tests::{Reply, Sluice};
+
+const PORT: u16 = 8080;
+const TOKEN: &str = "test-admin-token";
+
+/// A configuration whose only route is an echo on `path`.
+fn echo_config(path: &str) -> String {
+    format!(
+        r#"
+name: admin-test
+bindings:
+  tcp: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: {PORT} }}, exit: http }}
+  http:
+    type: http
+    kind: server
+    routes:
+      - when: [ {{ headers: {{ ":path": "{path}" }} }} ]
+        exit: echo
+  echo: {{ type: echo, kind: server }}
+"#
+    )
+}
+
+struct Gateway {
+    app: Arc<App>,
+    admin: Admin,
+    data_dir: PathBuf,
+}
+
+impl Gateway {
+    async fn start(data_dir: PathBuf, config: ConfigSource) -> Result<Self> {
+        let app = Arc::new(
+            App::start(AppConfig {
+                config,
+                kafka: KafkaSource::Config,
+                data_plane: DataPlaneOptions {
+                    bind_override: Some("127.0.0.1:0".parse()?),
+                },
+                data_dir: Some(data_dir.clone()),
+            })
+            .await?,
+        );
+        let admin = admin::start(app.clone(), "127.0.0.1:0".parse()?, Token::new(TOKEN)).await?;
+        Ok(Self {
+            app,
+            admin,
+            data_dir,
+        })
+    }
+
+    async fn fresh(path: &str) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("sluice-admin-{}", uuid::Uuid::new_v4()));
+        Self::start(dir, ConfigSource::Text(echo_config(path))).await
+    }
+
+    async fn stop(self) -> Result<()> {
+        self.admin.stop();
+        let mut app = self.app;
+        for _ in 0..100 {
+            match Arc::try_unwrap(app) {
+                Ok(app) => {
+                    app.shutdown(Duration::from_secs(1)).await;
+                    return Ok(());
+                }
+                Err(shared) => {
+                    app = shared;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        anyhow::bail!("the admin API kept the app")
+    }
+
+    async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<Reply> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.admin.local));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = Sluice::client()
+            .request(request.body(Full::new(Bytes::from(body.to_owned())))?)
+            .await?;
+        let (parts, body) = response.into_parts();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.collect().await?.to_bytes(),
+        })
+    }
+
+    async fn put(&self, config: &Value, headers: &[(&str, &str)]) -> Result<Reply> {
+        let auth = format!("Bearer {TOKEN}");
+        let mut all = vec![("authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        self.admin(Method::PUT, "/v1/config", &all, &config.to_string())
+            .await
+    }
+
+    async fn head(&self) -> Result<(Value, String)> {
+        let reply = self.admin(Method::GET, "/v1/config", &[], "").await?;
+        anyhow::ensure!(reply.status == StatusCode::OK, "{:?}", reply);
+        let etag = reply.headers["etag"].to_str()?.to_owned();
+        Ok((reply.json()?, etag))
+    }
+
+    /// The status of `POST path` on the data plane.
+    async fn data(&self, path: &str) -> Result<StatusCode> {
+        let addr = self.app.local_addr(PORT).await.context("listener")?;
+        let request =
+            Request::post(format!("http://{addr}{path}")).body(Full::new(Bytes::from("x")))?;
+        Ok(Sluice::client().request(request).await?.status())
+    }
+}
+
+fn with_path(config: &Value, path: &str) -> Value {
+    let mut config = config.clone();
+    config["bindings"]["http"]["routes"][0]["when"][0]["headers"][":path"] = json!(path);
+    config
+}
+
+#[tokio::test]
+async fn a_put_with_if_match_applies_a_new_revision_live() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, etag) = gateway.head().await?;
+    assert_eq!(etag, "\"1\"");
+    assert_eq!(gateway.data("/one").await?, StatusCode::OK);
+    let reply = gateway
+        .put(
+            &with_path(&config, "/two"),
+            &[("if-match", "\"1\""), ("x-sluice-author", "carol")],
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.json()?["revision"], 2);
+    assert_eq!(reply.headers["etag"], "\"2\"");
+    assert_eq!(gateway.data("/two").await?, StatusCode::OK);
+    assert_eq!(gateway.data("/one").await?, StatusCode::NOT_FOUND);
+    let revisions = gateway
+        .admin(Method::GET, "/v1/revisions", &[], "")
+        .await?
+        .json()?;
+    assert_eq!(revisions["revisions"][0]["number"], 2);
+    assert_eq!(revisions["revisions"][0]["author"], "carol");
+    let status = gateway
+        .admin(Method::GET, "/v1/status", &[], "")
+        .await?
+        .json()?;
+    assert_eq!(status["live_revision"], 2);
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_412_and_racing_writers_have_one_winner() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    let stale = gateway
+        .put(&with_path(&config, "/x"), &[("if-match", "\"7\"")])
+        .await?;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(stale.headers["etag"], "\"1\"");
+    let (to_a, to_b) = (with_path(&config, "/a"), with_path(&config, "/b"));
+    let (a, b) = tokio::join!(
+        gateway.put(&to_a, &[("if-match", "\"1\"")]),
+        gateway.put(&to_b, &[("if-match", "\"1\"")]),
+    );
+    let mut statuses = vec![a?.status, b?.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK, StatusCode::PRECONDITION_FAILED]
+    );
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn an_invalid_configuration_lists_every_error_and_changes_nothing() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    let mut bad = with_path(&config, "/two");
+    bad["name"] = json!("no spaces allowed");
+    bad["bindings"]["http"]["routes"][0]["exit"] = json!("missing");
+    let reply = gateway.put(&bad, &[]).await?;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = reply.json()?["errors"]
+        .as_array()
+        .context("errors")?
+        .clone();
+    let pointers: Vec<&str> = errors
+        .iter()
+        .filter_map(|e| e["pointer"].as_str())
+        .collect();
+    assert!(pointers.contains(&"/name"), "{errors:?}");
+    assert!(
+        pointers.contains(&"/bindings/http/routes/0/exit"),
+        "{errors:?}"
+    );
+    assert_eq!(gateway.head().await?.1, "\"1\"", "no revision");
+    assert_eq!(
+        gateway.data("/one").await?,
+        StatusCode::OK,
+        "live table unchanged"
+    );
+    let status = gateway
+        .admin(Method::GET, "/v1/status", &[], "")
+        .await?
+        .json()?;
+    assert!(
+        status["last_rejected"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("/name"))
+    );
+    let not_json = gateway
+        .admin(
+            Method::PUT,
+            "/v1/config",
+            &[("authorization", &format!("Bearer {TOKEN}"))],
+            "{",
+        )
+        .await?;
+    assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn a_dry_run_validates_and_diffs_without_applying() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    let mut changed = with_path(&config, "/two");
+    changed["bindings"]["echo2"] = json!({ "type": "echo", "kind": "server" });
+    let reply = gateway
+        .admin(
+            Method::PUT,
+            "/v1/config?dry_run=true",
+            &[("authorization", &format!("Bearer {TOKEN}"))],
+            &changed.to_string(),
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let diff = &reply.json()?["diff"];
+    assert_eq!(diff["bindings"]["added"], json!(["echo2"]));
+    assert_eq!(diff["bindings"]["changed"], json!(["http"]));
+    assert_eq!(gateway.head().await?.1, "\"1\"");
+    assert_eq!(gateway.data("/two").await?, StatusCode::NOT_FOUND);
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn a_no_op_makes_no_revision_and_yaml_round_trips() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let yaml = gateway
+        .admin(
+            Method::GET,
+            "/v1/config",
+            &[("accept", "application/yaml")],
+            "",
+        )
+        .await?;
+    assert_eq!(yaml.headers["content-type"], "application/yaml");
+    let text = String::from_utf8(yaml.body.to_vec())?;
+    let reply = gateway
+        .admin(
+            Method::PUT,
+            "/v1/config",
+            &[
+                ("authorization", &format!("Bearer {TOKEN}")),
+                ("content-type", "application/yaml"),
+            ],
+            &text,
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.json()?["unchanged"], true);
+    assert_eq!(reply.json()?["revision"], 1);
+    let revisions = gateway
+        .admin(Method::GET, "/v1/revisions", &[], "")
+        .await?
+        .json()?;
+    assert_eq!(revisions["revisions"].as_array().map(Vec::len), Some(1));
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn rollback_makes_a_new_revision_equal_to_an_old_one() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    assert_eq!(
+        gateway.put(&with_path(&config, "/two"), &[]).await?.status,
+        StatusCode::OK
+    );
+    let auth = format!("Bearer {TOKEN}");
+    let reply = gateway
+        .admin(
+            Method::POST,
+            "/v1/revisions/1/rollback",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.json()?["revision"], 3);
+    assert_eq!(gateway.data("/one").await?, StatusCode::OK);
+    let old = gateway
+        .admin(Method::GET, "/v1/revisions/1", &[], "")
+        .await?
+        .json()?;
+    assert_eq!(gateway.head().await?.0, old);
+    let missing = gateway
+        .admin(
+            Method::POST,
+            "/v1/revisions/99/rollback",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await?;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn mutations_need_the_token() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    for auth in [None, Some("Bearer wrong"), Some("test-admin-token")] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let reply = gateway
+            .admin(
+                Method::PUT,
+                "/v1/config",
+                &headers,
+                &with_path(&config, "/x").to_string(),
+            )
+            .await?;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert!(reply.headers.contains_key("www-authenticate"));
+    }
+    assert_eq!(gateway.head().await?.1, "\"1\"");
+    let health = gateway.admin(Method::GET, "/healthz", &[], "").await?;
+    assert_eq!(health.status, StatusCode::OK);
+    let ready = gateway.admin(Method::GET, "/readyz", &[], "").await?;
+    assert_eq!(ready.json()?["revision"], 1);
+    let wrong_method = gateway
+        .admin(
+            Method::DELETE,
+            "/v1/config",
+            &[("authorization", &format!("Bearer {TOKEN}"))],
+            "",
+        )
+        .await?;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn the_configuration_survives_a_restart() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    assert_eq!(
+        gateway.put(&with_path(&config, "/two"), &[]).await?.status,
+        StatusCode::OK
+    );
+    let dir = gateway.data_dir.clone();
+    gateway.stop().await?;
+    // Without --config, the stored head runs.
+    let again = Gateway::start(dir.clone(), ConfigSource::Quickstart).await?;
+    assert_eq!(again.head().await?.1, "\"2\"");
+    assert_eq!(again.data("/two").await?, StatusCode::OK);
+    again.stop().await?;
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
