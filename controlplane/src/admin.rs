@@ -233,6 +233,16 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
         (Method::POST, ["v1", "revisions", number, "rollback"]) => {
             rollback(app, number, &request).await
         }
+        (Method::GET, ["v1", kind @ ("bindings" | "guards")]) => list_resources(app, kind),
+        (Method::GET, ["v1", kind @ ("bindings" | "guards"), name]) => {
+            get_resource(app, kind, name, wants_yaml(&request))
+        }
+        (Method::PUT | Method::DELETE, ["v1", kind @ ("bindings" | "guards"), name]) => {
+            let (kind, name) = ((*kind).to_owned(), (*name).to_owned());
+            change_resource(app, &kind, &name, request).await
+        }
+        (_, ["v1", "bindings" | "guards"]) => method_not_allowed("GET"),
+        (_, ["v1", "bindings" | "guards", _]) => method_not_allowed("GET, PUT, DELETE"),
         (
             _,
             ["healthz"]
@@ -435,6 +445,170 @@ fn outcome(result: Result<ChangeOutcome, ChangeError>) -> Answer {
             )
         }
     }
+}
+
+/// The ETag of one binding or guard: a hash of its JSON.
+fn resource_etag(value: &Value) -> String {
+    format!("\"{}\"", &crate::store::checksum(value)[..16])
+}
+
+fn head_config(app: &App) -> Result<Revision, Answer> {
+    match app.store().map(|s| s.head()) {
+        Some(Ok(Some(head))) => Ok(head),
+        Some(Ok(None)) | None => Err(problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no configuration stored",
+        )),
+        Some(Err(error)) => Err(problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store",
+            &error.to_string(),
+        )),
+    }
+}
+
+fn list_resources(app: &App, kind: &str) -> Answer {
+    let head = match head_config(app) {
+        Ok(head) => head,
+        Err(answer) => return answer,
+    };
+    let resources = head.config.get(kind).cloned().unwrap_or_else(|| json!({}));
+    let mut answer = json_answer(StatusCode::OK, &resources);
+    answer.headers_mut().insert(header::ETAG, etag(head.number));
+    answer
+}
+
+fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
+    let head = match head_config(app) {
+        Ok(head) => head,
+        Err(answer) => return answer,
+    };
+    let Some(resource) = head.config.get(kind).and_then(|m| m.get(name)) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no {} named '{name}'", singular(kind)),
+        );
+    };
+    let mut answer = if yaml {
+        let mut response = Response::new(Full::new(Bytes::from(
+            serde_yaml::to_string(resource).unwrap_or_default(),
+        )));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/yaml"),
+        );
+        response
+    } else {
+        json_answer(StatusCode::OK, resource)
+    };
+    if let Ok(value) = HeaderValue::from_str(&resource_etag(resource)) {
+        answer.headers_mut().insert(header::ETAG, value);
+    }
+    answer
+}
+
+fn singular(kind: &str) -> &'static str {
+    if kind == "guards" { "guard" } else { "binding" }
+}
+
+/// `PUT` or `DELETE` of one binding or guard: the head with that one resource changed,
+/// applied like a whole configuration. `If-Match` names the resource's own ETag.
+async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Incoming>) -> Answer {
+    let head = match head_config(app) {
+        Ok(head) => head,
+        Err(answer) => return answer,
+    };
+    let current = head.config.get(kind).and_then(|m| m.get(name)).cloned();
+    if let Some(wanted) = request
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        && wanted != "*"
+        && current.as_ref().map(resource_etag).as_deref() != Some(wanted)
+    {
+        let mut answer = problem(
+            StatusCode::PRECONDITION_FAILED,
+            "conflict",
+            &format!("the {} changed meanwhile", singular(kind)),
+        );
+        if let Some(Ok(value)) = current
+            .as_ref()
+            .map(|c| HeaderValue::from_str(&resource_etag(c)))
+        {
+            answer.headers_mut().insert(header::ETAG, value);
+        }
+        return answer;
+    }
+    let delete = request.method() == Method::DELETE;
+    let (author, message) = (author(&request), message(&request));
+    let action = format!("{} /v1/{kind}/{name}", request.method());
+    let mut config = head.config.clone();
+    if delete {
+        if current.is_none() {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("no {} named '{name}'", singular(kind)),
+            );
+        }
+        if let Some(map) = config.get_mut(kind).and_then(Value::as_object_mut) {
+            map.remove(name);
+        }
+    } else {
+        let yaml = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("yaml"));
+        let body = match Limited::new(request.into_body(), sluice_shared::spec::MAX_DOCUMENT_BYTES)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the body is over the configuration size limit",
+                );
+            }
+        };
+        let resource = match parse_body(&body, yaml) {
+            Ok(resource) => resource,
+            Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+        };
+        match config.as_object_mut() {
+            Some(object) => {
+                let map = object.entry(kind.to_owned()).or_insert_with(|| json!({}));
+                if let Some(map) = map.as_object_mut() {
+                    map.insert(name.to_owned(), resource);
+                }
+            }
+            None => {
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store",
+                    "the stored configuration is not an object",
+                );
+            }
+        }
+    }
+    let change = ConfigChange {
+        config,
+        author,
+        message: if message.is_empty() {
+            action.clone()
+        } else {
+            message
+        },
+        expected: Some(Some(head.number)),
+        dry_run: false,
+        action,
+    };
+    outcome(app.change(change).await)
 }
 
 async fn rollback(app: &App, number: &str, request: &Request<Incoming>) -> Answer {

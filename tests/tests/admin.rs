@@ -390,3 +390,109 @@ async fn the_configuration_survives_a_restart() -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
+
+#[tokio::test]
+async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let auth = format!("Bearer {TOKEN}");
+    let list = gateway
+        .admin(Method::GET, "/v1/bindings", &[], "")
+        .await?
+        .json()?;
+    let names: Vec<&String> = list.as_object().context("map")?.keys().collect();
+    assert_eq!(names, vec!["tcp", "http", "echo"]);
+    let http = gateway
+        .admin(Method::GET, "/v1/bindings/http", &[], "")
+        .await?;
+    assert_eq!(http.status, StatusCode::OK);
+    let http_etag = http.headers["etag"].to_str()?.to_owned();
+    let mut routes = http.json()?;
+    routes["routes"][0]["when"][0]["headers"][":path"] = json!("/renamed");
+    let stale = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/http",
+            &[
+                ("authorization", &auth),
+                ("if-match", "\"0000000000000000\""),
+            ],
+            &routes.to_string(),
+        )
+        .await?;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let put = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/http",
+            &[("authorization", &auth), ("if-match", &http_etag)],
+            &routes.to_string(),
+        )
+        .await?;
+    assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
+    assert_eq!(put.json()?["revision"], 2);
+    assert_eq!(gateway.data("/renamed").await?, StatusCode::OK);
+
+    let bad = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/broken",
+            &[("authorization", &auth)],
+            r#"{ "type": "nonsense", "kind": "server" }"#,
+        )
+        .await?;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.starts_with(b"{"), "{:?}", bad.body);
+    let pointers = bad.json()?["errors"].to_string();
+    assert!(pointers.contains("/bindings/broken"), "{pointers}");
+
+    let guard = json!({ "type": "jwt", "options": { "issuer": "https://auth.test",
+        "keys": [ sluice_tests::jwt::public_jwk(sluice_tests::jwt::RSA1, "k1") ] } });
+    let added = gateway
+        .admin(
+            Method::PUT,
+            "/v1/guards/jwt",
+            &[("authorization", &auth)],
+            &guard.to_string(),
+        )
+        .await?;
+    assert_eq!(added.status, StatusCode::OK, "{:?}", added.body);
+    let read = gateway
+        .admin(Method::GET, "/v1/guards/jwt", &[], "")
+        .await?;
+    assert_eq!(read.json()?["options"]["issuer"], "https://auth.test");
+    let removed = gateway
+        .admin(
+            Method::DELETE,
+            "/v1/guards/jwt",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await?;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert_eq!(removed.json()?["revision"], 4);
+    let gone = gateway
+        .admin(
+            Method::DELETE,
+            "/v1/guards/jwt",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await?;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    // Removing a binding others exit to is refused with the dangling exit's location.
+    let dangling = gateway
+        .admin(
+            Method::DELETE,
+            "/v1/bindings/echo",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await?;
+    assert_eq!(dangling.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        dangling.json()?["errors"]
+            .to_string()
+            .contains("/bindings/http/routes/0/exit")
+    );
+    gateway.stop().await
+}
