@@ -452,26 +452,26 @@ fn resource_etag(value: &Value) -> String {
     format!("\"{}\"", &crate::store::checksum(value)[..16])
 }
 
-fn head_config(app: &App) -> Result<Revision, Answer> {
+fn head_config(app: &App) -> Result<Revision, Box<Answer>> {
     match app.store().map(|s| s.head()) {
         Some(Ok(Some(head))) => Ok(head),
-        Some(Ok(None)) | None => Err(problem(
+        Some(Ok(None)) | None => Err(Box::new(problem(
             StatusCode::NOT_FOUND,
             "not_found",
             "no configuration stored",
-        )),
-        Some(Err(error)) => Err(problem(
+        ))),
+        Some(Err(error)) => Err(Box::new(problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "store",
             &error.to_string(),
-        )),
+        ))),
     }
 }
 
 fn list_resources(app: &App, kind: &str) -> Answer {
     let head = match head_config(app) {
         Ok(head) => head,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let resources = head.config.get(kind).cloned().unwrap_or_else(|| json!({}));
     let mut answer = json_answer(StatusCode::OK, &resources);
@@ -482,7 +482,7 @@ fn list_resources(app: &App, kind: &str) -> Answer {
 fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
     let head = match head_config(app) {
         Ok(head) => head,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Some(resource) = head.config.get(kind).and_then(|m| m.get(name)) else {
         return problem(
@@ -518,7 +518,7 @@ fn singular(kind: &str) -> &'static str {
 async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Incoming>) -> Answer {
     let head = match head_config(app) {
         Ok(head) => head,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let current = head.config.get(kind).and_then(|m| m.get(name)).cloned();
     if let Some(wanted) = request
