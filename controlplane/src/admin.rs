@@ -1,5 +1,5 @@
-//! The admin API (first part): the whole configuration, revisions, rollback, status and
-//! health, on the admin listener.
+//! The admin API on the admin listener: the configuration, its bindings and guards,
+//! revisions, rollback, status, health and the OpenAPI document.
 //!
 //! - `GET /healthz`: 200 while the process serves. `GET /readyz`: 200 once a configuration
 //!   is applied.
@@ -13,6 +13,9 @@
 //! - `GET /v1/revisions`, `GET /v1/revisions/{n}`, `POST /v1/revisions/{n}/rollback` (a new
 //!   revision equal to revision n).
 //! - `GET /v1/status`: live revision, when applied, last refused change.
+//! - `GET|PUT|DELETE /v1/bindings/{name}`, `GET /v1/bindings`, and the same for guards: one
+//!   resource of the head, with its own ETag; a change is applied as a whole configuration.
+//! - `GET /openapi.json`: the OpenAPI document (`crate::openapi`).
 //!
 //! Mutations need `authorization: Bearer <admin token>`. Reads are open when the admin
 //! listener is on a loopback address, and need the token otherwise. Bodies are capped at
@@ -34,6 +37,28 @@ use tracing::{debug, info, warn};
 
 use crate::app::{App, ChangeError, ChangeOutcome, ConfigChange};
 use crate::store::{ConfigStore, Revision};
+
+/// Every route of the admin API (method, path template). The OpenAPI document lists the
+/// same (a test checks both ways), and `tests/tests/admin.rs` checks that each is routed.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/status"),
+    ("GET", "/v1/config"),
+    ("PUT", "/v1/config"),
+    ("GET", "/v1/revisions"),
+    ("GET", "/v1/revisions/{number}"),
+    ("POST", "/v1/revisions/{number}/rollback"),
+    ("GET", "/v1/bindings"),
+    ("GET", "/v1/bindings/{name}"),
+    ("PUT", "/v1/bindings/{name}"),
+    ("DELETE", "/v1/bindings/{name}"),
+    ("GET", "/v1/guards"),
+    ("GET", "/v1/guards/{name}"),
+    ("PUT", "/v1/guards/{name}"),
+    ("DELETE", "/v1/guards/{name}"),
+];
 
 /// The admin token, compared in constant time.
 #[derive(Clone)]
@@ -181,6 +206,14 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
                 "no configuration applied yet",
             ),
         },
+        (Method::GET, ["openapi.json"]) => {
+            let mut answer = Response::new(Full::new(Bytes::from(crate::openapi::document())));
+            answer.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            answer
+        }
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
         (Method::GET, ["v1", "config"]) => match store.map(|s| s.head()) {
             Some(Ok(Some(head))) => revision_answer(&head, wants_yaml(&request)),

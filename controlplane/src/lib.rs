@@ -6,13 +6,15 @@
 //!   configuration, shuts it down. Tests build the same [`App`].
 //! - [`config`]: reading and compiling a configuration file (validate -> compile).
 //! - [`store`]: revisions, the head, the last good revision and the audit log, in sled.
-//! - [`admin`]: the admin API on the admin listener (configuration, revisions, rollback,
-//!   status, health).
+//! - [`admin`]: the admin API on the admin listener (configuration, bindings, guards,
+//!   revisions, rollback, status, health).
+//! - [`openapi`]: the admin API's OpenAPI document (utoipa).
 
 pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod openapi;
 pub mod store;
 
 pub use app::{App, AppConfig, AppError, ConfigSource, KafkaSource};

@@ -496,3 +496,35 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
     );
     gateway.stop().await
 }
+
+#[tokio::test]
+async fn every_documented_route_is_routed_and_the_document_is_served() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let auth = format!("Bearer {TOKEN}");
+    for (method, template) in admin::ROUTES {
+        let path = template
+            .replace("{number}", "1")
+            .replace("{name}", "nothing-here");
+        let method = Method::from_bytes(method.as_bytes())?;
+        let reply = gateway
+            .admin(method.clone(), &path, &[("authorization", &auth)], "")
+            .await?;
+        let body = String::from_utf8_lossy(&reply.body);
+        assert!(
+            !body.contains("no admin route"),
+            "{method} {path} is documented but not routed: {body}"
+        );
+        assert_ne!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+    }
+    let document = gateway
+        .admin(Method::GET, "/openapi.json", &[], "")
+        .await?
+        .json()?;
+    assert_eq!(document["info"]["title"], "Sluice admin API");
+    assert!(document["components"]["securitySchemes"]["admin_token"].is_object());
+    gateway.stop().await
+}

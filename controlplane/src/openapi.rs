@@ -1,0 +1,372 @@
+//! The admin API's OpenAPI document (utoipa), served at `GET /openapi.json`.
+//!
+//! The functions below only carry the documentation of each route; the router is
+//! [`crate::admin`], and a test checks that both list the same routes.
+
+#![allow(
+    dead_code,
+    reason = "documentation-only functions: utoipa reads their attributes"
+)]
+
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// An error.
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    /// Machine-readable code: `unauthorized`, `not_found`, `conflict`, `invalid`...
+    pub code: String,
+    /// For a person.
+    pub message: String,
+}
+
+/// One validation error.
+#[derive(Serialize, ToSchema)]
+pub struct PointerError {
+    /// JSON pointer (RFC 6901) to the offending value.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A refused configuration: every problem with its location.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationErrors {
+    /// `invalid`.
+    pub code: String,
+    /// Summary.
+    pub message: String,
+    /// Every problem.
+    pub errors: Vec<PointerError>,
+}
+
+/// The result of a change.
+#[derive(Serialize, ToSchema)]
+pub struct Applied {
+    /// The head revision after the change.
+    pub revision: u64,
+    /// True when the change equalled the head and made no revision.
+    pub unchanged: bool,
+}
+
+/// Names added, removed and changed in one section.
+#[derive(Serialize, ToSchema)]
+pub struct SectionDiff {
+    /// New names.
+    pub added: Vec<String>,
+    /// Names gone.
+    pub removed: Vec<String>,
+    /// Names whose content differs.
+    pub changed: Vec<String>,
+}
+
+/// What a change would do.
+#[derive(Serialize, ToSchema)]
+pub struct Diff {
+    /// The configuration's `name` differs.
+    pub name_changed: bool,
+    /// Bindings.
+    pub bindings: SectionDiff,
+    /// Guards.
+    pub guards: SectionDiff,
+}
+
+/// The result of a dry run.
+#[derive(Serialize, ToSchema)]
+pub struct DryRun {
+    /// Always true (an invalid configuration is a 422).
+    pub valid: bool,
+    /// The differences with the head.
+    pub diff: Diff,
+}
+
+/// One revision, without its configuration.
+#[derive(Serialize, ToSchema)]
+pub struct RevisionSummary {
+    /// Its number.
+    pub number: u64,
+    /// The revision it replaced.
+    pub parent: Option<u64>,
+    /// Who.
+    pub author: String,
+    /// Why.
+    pub message: String,
+    /// When, milliseconds since the epoch.
+    pub created_ms: u64,
+    /// SHA-256 of the configuration's JSON.
+    pub checksum: String,
+}
+
+/// Revisions, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct RevisionList {
+    /// At most the newest 100.
+    pub revisions: Vec<RevisionSummary>,
+}
+
+/// A refused change.
+#[derive(Serialize, ToSchema)]
+pub struct RejectedChange {
+    /// When, milliseconds since the epoch.
+    pub time_ms: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What runs.
+#[derive(Serialize, ToSchema)]
+pub struct StatusReport {
+    /// The revision the data plane serves.
+    pub live_revision: Option<u64>,
+    /// When it was applied, milliseconds since the epoch.
+    pub applied_ms: Option<u64>,
+    /// The last refused change.
+    pub last_rejected: Option<RejectedChange>,
+}
+
+/// Health.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: String,
+    /// The live revision (readiness).
+    pub revision: Option<u64>,
+}
+
+/// A whole configuration, a binding or a guard: the `zilla.yaml` vocabulary of
+/// `docs/configuration.md`, as JSON (or YAML with `application/yaml`).
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = Object)]
+pub struct Document(serde_json::Value);
+
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process serves", body = Health)))]
+fn healthz() {}
+
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "A configuration is applied", body = Health),
+        (status = 503, description = "Nothing applied yet", body = Problem)))]
+fn readyz() {}
+
+#[utoipa::path(get, path = "/v1/status", tag = "status",
+    responses((status = 200, description = "Live revision and last refusal", body = StatusReport)))]
+fn status() {}
+
+#[utoipa::path(get, path = "/v1/config", tag = "config",
+    responses(
+        (status = 200, description = "The head configuration; YAML with accept: application/yaml",
+            body = Document, headers(("etag" = String, description = "\"<revision>\""))),
+        (status = 404, description = "Nothing stored", body = Problem)))]
+fn get_config() {}
+
+#[utoipa::path(put, path = "/v1/config", tag = "config",
+    request_body(content = Document, description = "A whole configuration, JSON or YAML (content-type: application/yaml)"),
+    params(
+        ("if-match" = Option<String>, Header, description = "Apply only if the head is this revision (\"<n>\")"),
+        ("dry_run" = Option<bool>, Query, description = "Validate and diff only"),
+        ("x-sluice-author" = Option<String>, Header, description = "Who, for the history"),
+        ("x-sluice-message" = Option<String>, Header, description = "Why, for the history")),
+    responses(
+        (status = 200, description = "Applied, unchanged, or (dry run) valid", body = Applied),
+        (status = 400, description = "Not JSON or YAML", body = Problem),
+        (status = 401, description = "No or wrong admin token", body = Problem),
+        (status = 412, description = "The head is not the If-Match revision", body = Problem),
+        (status = 413, description = "Over the document size limit", body = Problem),
+        (status = 422, description = "Invalid: every error with its pointer", body = ValidationErrors)),
+    security(("admin_token" = [])))]
+fn put_config() {}
+
+#[utoipa::path(get, path = "/v1/revisions", tag = "revisions",
+    responses((status = 200, description = "Newest first", body = RevisionList)))]
+fn list_revisions() {}
+
+#[utoipa::path(get, path = "/v1/revisions/{number}", tag = "revisions",
+    params(("number" = u64, Path, description = "Revision number")),
+    responses(
+        (status = 200, description = "That revision's configuration", body = Document,
+            headers(("etag" = String, description = "\"<revision>\""))),
+        (status = 404, description = "No such revision, or no longer kept", body = Problem)))]
+fn get_revision() {}
+
+#[utoipa::path(post, path = "/v1/revisions/{number}/rollback", tag = "revisions",
+    params(("number" = u64, Path, description = "The revision to return to"),
+        ("if-match" = Option<String>, Header, description = "Only if the head is this revision")),
+    responses(
+        (status = 200, description = "A new revision equal to revision {number}", body = Applied),
+        (status = 404, description = "No such revision", body = Problem),
+        (status = 412, description = "The head moved", body = Problem)),
+    security(("admin_token" = [])))]
+fn rollback() {}
+
+#[utoipa::path(get, path = "/v1/bindings", tag = "bindings",
+    responses((status = 200, description = "Bindings by name", body = Document,
+        headers(("etag" = String, description = "\"<revision>\"")))))]
+fn list_bindings() {}
+
+#[utoipa::path(get, path = "/v1/bindings/{name}", tag = "bindings",
+    params(("name" = String, Path, description = "Binding name")),
+    responses(
+        (status = 200, description = "The binding", body = Document,
+            headers(("etag" = String, description = "Hash of the binding"))),
+        (status = 404, description = "No such binding", body = Problem)))]
+fn get_binding() {}
+
+#[utoipa::path(put, path = "/v1/bindings/{name}", tag = "bindings",
+    params(("name" = String, Path, description = "Binding name"),
+        ("if-match" = Option<String>, Header, description = "The binding's ETag")),
+    request_body(content = Document, description = "The binding"),
+    responses(
+        (status = 200, description = "Applied", body = Applied),
+        (status = 412, description = "The binding changed meanwhile", body = Problem),
+        (status = 422, description = "The configuration would be invalid", body = ValidationErrors)),
+    security(("admin_token" = [])))]
+fn put_binding() {}
+
+#[utoipa::path(delete, path = "/v1/bindings/{name}", tag = "bindings",
+    params(("name" = String, Path, description = "Binding name"),
+        ("if-match" = Option<String>, Header, description = "The binding's ETag")),
+    responses(
+        (status = 200, description = "Applied", body = Applied),
+        (status = 404, description = "No such binding", body = Problem),
+        (status = 422, description = "Other bindings still exit to it", body = ValidationErrors)),
+    security(("admin_token" = [])))]
+fn delete_binding() {}
+
+#[utoipa::path(get, path = "/v1/guards", tag = "guards",
+    responses((status = 200, description = "Guards by name", body = Document,
+        headers(("etag" = String, description = "\"<revision>\"")))))]
+fn list_guards() {}
+
+#[utoipa::path(get, path = "/v1/guards/{name}", tag = "guards",
+    params(("name" = String, Path, description = "Guard name")),
+    responses(
+        (status = 200, description = "The guard", body = Document,
+            headers(("etag" = String, description = "Hash of the guard"))),
+        (status = 404, description = "No such guard", body = Problem)))]
+fn get_guard() {}
+
+#[utoipa::path(put, path = "/v1/guards/{name}", tag = "guards",
+    params(("name" = String, Path, description = "Guard name"),
+        ("if-match" = Option<String>, Header, description = "The guard's ETag")),
+    request_body(content = Document, description = "The guard"),
+    responses(
+        (status = 200, description = "Applied", body = Applied),
+        (status = 412, description = "The guard changed meanwhile", body = Problem),
+        (status = 422, description = "The configuration would be invalid", body = ValidationErrors)),
+    security(("admin_token" = [])))]
+fn put_guard() {}
+
+#[utoipa::path(delete, path = "/v1/guards/{name}", tag = "guards",
+    params(("name" = String, Path, description = "Guard name"),
+        ("if-match" = Option<String>, Header, description = "The guard's ETag")),
+    responses(
+        (status = 200, description = "Applied", body = Applied),
+        (status = 404, description = "No such guard", body = Problem),
+        (status = 422, description = "Routes still use it", body = ValidationErrors)),
+    security(("admin_token" = [])))]
+fn delete_guard() {}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "This document", body = Document)))]
+fn openapi_json() {}
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The admin token: SLUICE_ADMIN_TOKEN, or <data-dir>/admin-token",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sluice admin API", description = "Configuration, revisions and health of a Sluice gateway."),
+    paths(healthz, readyz, status, get_config, put_config, list_revisions, get_revision, rollback,
+        list_bindings, get_binding, put_binding, delete_binding,
+        list_guards, get_guard, put_guard, delete_guard, openapi_json),
+    components(schemas(Problem, PointerError, ValidationErrors, Applied, SectionDiff, Diff, DryRun,
+        RevisionSummary, RevisionList, RejectedChange, StatusReport, Health, Document)),
+    modifiers(&BearerToken)
+)]
+pub struct AdminApi;
+
+/// The document as JSON text.
+pub fn document() -> String {
+    AdminApi::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::admin::ROUTES;
+
+    fn refs<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    if key == "$ref" {
+                        if let Some(target) = value.as_str() {
+                            out.push(target);
+                        }
+                    } else {
+                        refs(value, out);
+                    }
+                }
+            }
+            Value::Array(list) => list.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_ref_resolves() {
+        let document: Value = serde_json::from_str(&document()).expect("json");
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let pointer = target.strip_prefix('#').expect("local ref");
+            assert!(
+                document.pointer(pointer).is_some(),
+                "{target} does not resolve"
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_and_the_router_list_the_same_routes() {
+        let document: Value = serde_json::from_str(&document()).expect("json");
+        let paths = document["paths"].as_object().expect("paths");
+        let mut documented = Vec::new();
+        for (path, item) in paths {
+            for method in item.as_object().expect("item").keys() {
+                documented.push((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+        documented.sort();
+        let mut routed: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        routed.sort();
+        assert_eq!(documented, routed);
+    }
+}
