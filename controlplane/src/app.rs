@@ -212,7 +212,11 @@ impl App {
         let mut source = app_config.config.name();
         let mut spec = config::parse(&app_config.config.read()?, &source)?;
         let store = match &app_config.data_dir {
-            Some(dir) => Some(Arc::new(SledStore::open(dir)?)),
+            Some(dir) => {
+                // An invalid --config is refused before the store is even opened.
+                config::compile(&spec, &CompileOptions::default(), &source)?;
+                Some(Arc::new(SledStore::open(dir)?))
+            }
             None => None,
         };
         let mut revision = None;

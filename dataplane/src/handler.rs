@@ -37,6 +37,8 @@ pub(crate) struct Connection {
 pub(crate) struct Identity<'a> {
     pub guard: &'a str,
     pub principal: &'a Principal,
+    /// The credentials it was established from.
+    pub token: &'a str,
 }
 
 /// Answers `request`, which arrived on `connection` to the listener configured for `port`.
@@ -100,7 +102,7 @@ async fn authenticate(
     connection: &Connection,
     server: Option<&HttpServer>,
     parts: &Parts,
-) -> (Option<Arc<Principal>>, bool) {
+) -> (Option<(Arc<Principal>, String)>, bool) {
     let Some(authorization) = server.and_then(|s| s.authorization.as_ref()) else {
         return (None, false);
     };
@@ -117,7 +119,7 @@ async fn authenticate(
     )
     .await
     {
-        Ok(principal) => (Some(principal), false),
+        Ok(principal) => (Some((principal, token.into_owned())), false),
         Err(_) => (None, true),
     }
 }
@@ -132,11 +134,14 @@ async fn respond(
 ) -> Result<Response<Body>, DataPlaneError> {
     let table = &active.table;
     let limits = server.map(|server| server.limits).unwrap_or_default();
-    let (principal, rejected) = authenticate(active, connection, server, parts).await;
+    let (authenticated, rejected) = authenticate(active, connection, server, parts).await;
+    let authenticated = authenticated
+        .as_ref()
+        .map(|(principal, token)| (principal.as_ref(), token.as_str()));
     if server.is_some_and(|s| s.authorization.is_some()) && is_challenge_answer(parts) {
-        return answer_challenge(active, connection, parts, principal.as_deref(), rejected);
+        return answer_challenge(active, connection, parts, authenticated, rejected);
     }
-    let (caller, identity) = caller(active, principal.as_deref(), rejected);
+    let (caller, identity) = caller(active, authenticated, rejected);
     match table.resolve(port, &Head(parts), caller) {
         Resolved::NotFound => Err(DataPlaneError::NoRoute {
             method: parts.method.to_string(),
@@ -197,18 +202,19 @@ async fn respond(
 
 fn caller<'a>(
     active: &'a Active,
-    principal: Option<&'a Principal>,
+    authenticated: Option<(&'a Principal, &'a str)>,
     rejected: bool,
 ) -> (Caller<'a>, Option<Identity<'a>>) {
-    let caller = match (principal, rejected) {
-        (Some(principal), _) => Caller::Authorized(principal),
+    let caller = match (authenticated, rejected) {
+        (Some((principal, _)), _) => Caller::Authorized(principal),
         (None, true) => Caller::Rejected,
         (None, false) => Caller::Anonymous,
     };
-    let identity = principal.and_then(|principal| {
+    let identity = authenticated.and_then(|(principal, token)| {
         active.table.guards.get(principal.guard).map(|g| Identity {
             guard: &g.name,
             principal,
+            token,
         })
     });
     (caller, identity)
@@ -224,11 +230,12 @@ fn sse_request<'a>(
     parts: &'a Parts,
 ) -> proxy::sse::SseRequest<'a> {
     let session = match (identity, route.is_guarded()) {
-        (Some(identity), true) => Some(
-            connection
-                .sessions
-                .join(&active.sessions, identity.principal),
-        ),
+        (Some(identity), true) => Some(connection.sessions.join(
+            &active.sessions,
+            identity.principal,
+            identity.guard,
+            identity.token,
+        )),
         _ => None,
     };
     let challenge = identity
@@ -260,8 +267,11 @@ pub(crate) async fn open_stream(
         return None;
     }
     let verdict = cors::check(server.cors.as_ref(), parts, head.scheme(), head.authority()).ok()?;
-    let (principal, rejected) = authenticate(active, connection, Some(server), parts).await;
-    let (caller, identity) = caller(active, principal.as_deref(), rejected);
+    let (authenticated, rejected) = authenticate(active, connection, Some(server), parts).await;
+    let authenticated = authenticated
+        .as_ref()
+        .map(|(principal, token)| (principal.as_ref(), token.as_str()));
+    let (caller, identity) = caller(active, authenticated, rejected);
     let Resolved::Sse {
         server: sse_server,
         route,
@@ -300,10 +310,10 @@ fn answer_challenge(
     active: &Active,
     connection: &Connection,
     parts: &Parts,
-    principal: Option<&Principal>,
+    authenticated: Option<(&Principal, &str)>,
     rejected: bool,
 ) -> Result<Response<Body>, DataPlaneError> {
-    let Some(principal) = principal else {
+    let Some((principal, credentials)) = authenticated else {
         return Err(DataPlaneError::Unauthorized {
             reason: if rejected {
                 "the challenge answer's credentials are not valid".to_owned()
@@ -319,7 +329,7 @@ fn answer_challenge(
         .and_then(|v| v.to_str().ok());
     match connection
         .sessions
-        .renew(&active.sessions, principal, token)
+        .renew(&active.sessions, principal, credentials, token)
     {
         Renewal::Renewed(sessions) => {
             debug!(sessions, "stream sessions renewed by a challenge answer");

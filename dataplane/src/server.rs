@@ -34,6 +34,7 @@ use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
 use crate::proxy::sink::{Sink, SocketSink};
+use crate::proxy::sse::RouteLiveness;
 use crate::proxy::sse::Stream;
 
 /// Settings of the data plane that do not come from the configuration.
@@ -55,6 +56,8 @@ pub(crate) struct Active {
     pub guard_keys: GuardKeySets,
     /// Sessions of guarded streams, across configurations and connections.
     pub sessions: Arc<SessionRegistry>,
+    /// Which SSE routes exist, across configurations.
+    pub routes: Arc<RouteLiveness>,
     /// Turns true when the data plane shuts down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -76,6 +79,7 @@ pub struct DataPlane {
     feeds: FeedPool,
     jwks: JwksPool,
     sessions: Arc<SessionRegistry>,
+    routes: Arc<RouteLiveness>,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
     shutdown: watch::Sender<bool>,
@@ -94,6 +98,7 @@ impl DataPlane {
             feeds: TopicFeeds::default(),
             guard_keys: GuardKeySets::default(),
             sessions: Arc::default(),
+            routes: Arc::default(),
             shutdown: shutdown.subscribe(),
         }));
         let data_plane = Self {
@@ -105,6 +110,7 @@ impl DataPlane {
             feeds: FeedPool::default(),
             jwks: JwksPool::default(),
             sessions: Arc::default(),
+            routes: Arc::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
             options,
@@ -146,9 +152,32 @@ impl DataPlane {
             feeds,
             guard_keys,
             sessions: self.sessions.clone(),
+            routes: self.routes.clone(),
             shutdown: self.shutdown.subscribe(),
         };
-        self.swap(active).await
+        self.swap(active).await?;
+        // Streams of removed or changed routes end; the others go on untouched.
+        let current = self.active.load();
+        let retired = self.routes.retain(current.table.stream_fingerprints());
+        // Guarded streams whose credentials no longer pass (a key or guard removed) end.
+        let revoked = self.sessions.revalidate(|guard_name, credentials| {
+            let index = current
+                .table
+                .guards
+                .iter()
+                .position(|g| g.name == guard_name)?;
+            crate::guard::verify_now(&current.table, &current.guard_keys, index, credentials)
+                .ok()
+                .map(|_| index)
+        });
+        if retired > 0 || revoked > 0 {
+            info!(
+                retired_routes = retired,
+                revoked_sessions = revoked,
+                "streams of changed routes and revoked credentials end"
+            );
+        }
+        Ok(())
     }
 
     async fn swap(&self, active: Active) -> Result<(), String> {

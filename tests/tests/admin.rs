@@ -528,3 +528,184 @@ async fn every_documented_route_is_routed_and_the_document_is_served() -> Result
     assert!(document["components"]["securitySchemes"]["admin_token"].is_object());
     gateway.stop().await
 }
+
+/// Route A (`/a`, echo), route B (SSE on `topic`), route C (echo on `c_path`), and a guard
+/// whose keys are `keys` guarding SSE route `/events/guarded`.
+fn three_routes(topic: &str, c_path: &str, keys: &Value) -> String {
+    format!(
+        r#"
+name: zero-downtime
+guards:
+  jwt:
+    type: jwt
+    options: {{ issuer: "https://auth.test", audience: sluice, keys: {keys} }}
+bindings:
+  tcp: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: {PORT} }}, exit: http }}
+  http:
+    type: http
+    kind: server
+    options:
+      authorization: {{ jwt: {{ credentials: {{ headers: {{ authorization: "Bearer {{credentials}}" }} }} }} }}
+    routes:
+      - when: [ {{ headers: {{ ":path": /a }} }} ]
+        exit: echo
+      - when: [ {{ headers: {{ ":path": "{c_path}" }} }} ]
+        exit: echo
+      - when: [ {{ headers: {{ ":path": "/events/*" }} }} ]
+        exit: sse
+  echo: {{ type: echo, kind: server }}
+  sse: {{ type: sse, kind: server, options: {{ keepalive-seconds: 1 }}, exit: sse_kafka }}
+  sse_kafka:
+    type: sse-kafka
+    kind: proxy
+    routes:
+      - when: [ {{ path: /events/b }} ]
+        exit: client
+        with: {{ topic: {topic}, start: live }}
+      - when: [ {{ path: /events/guarded }} ]
+        guarded: {{ jwt: [] }}
+        exit: client
+        with: {{ topic: {topic}, start: live }}
+  client: {{ type: kafka, kind: client, options: {{ servers: [ "{servers}" ] }} }}
+"#,
+        servers = sluice_tests::broker().bootstrap()
+    )
+}
+
+async fn open_stream(
+    gateway: &Gateway,
+    path: &str,
+    auth: Option<&str>,
+) -> Result<sluice_tests::EventStream> {
+    let addr = gateway.app.local_addr(PORT).await.context("listener")?;
+    let mut request =
+        Request::get(format!("http://{addr}{path}")).header("accept", "text/event-stream");
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    let response = Sluice::client()
+        .request(request.body(Full::new(Bytes::new()))?)
+        .await?;
+    anyhow::ensure!(
+        response.status() == StatusCode::OK,
+        "{path}: {}",
+        response.status()
+    );
+    Ok(sluice_tests::EventStream::new(response.into_body()))
+}
+
+#[tokio::test]
+async fn changes_to_other_routes_drop_nothing_and_a_changed_route_ends_its_streams() -> Result<()> {
+    use sluice_tests::jwt::{RSA1, RSA2, claims, public_jwk, token};
+    let topic = sluice_tests::broker().topic("zero-downtime").await?;
+    let keys = json!([public_jwk(RSA1, "k1"), public_jwk(RSA2, "k2")]);
+    let dir = std::env::temp_dir().join(format!("sluice-admin-{}", uuid::Uuid::new_v4()));
+    let gateway = Arc::new(
+        Gateway::start(
+            dir.clone(),
+            ConfigSource::Text(three_routes(&topic, "/c0", &keys)),
+        )
+        .await?,
+    );
+    let mut streams = Vec::new();
+    for _ in 0..100 {
+        streams.push(open_stream(&gateway, "/events/b", None).await?);
+    }
+    // Steady requests on route A while 30 changes touch only route C.
+    let load = {
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+            while tokio::time::Instant::now() < deadline {
+                match gateway.data("/a").await {
+                    Ok(StatusCode::OK) => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        })
+    };
+    let mut config = gateway.head().await?.0;
+    for change in 1..=30 {
+        config["bindings"]["http"]["routes"][1]["when"][0]["headers"][":path"] =
+            json!(format!("/c{change}"));
+        let reply = gateway.put(&config, &[]).await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::OK,
+            "change {change}: {:?}",
+            reply.body
+        );
+    }
+    let (ok, failed) = load.await?;
+    sluice_tests::broker()
+        .produce(&topic, "k", Some(b"after 30 changes"), &[])
+        .await?;
+    let mut delivered = 0;
+    for stream in &mut streams {
+        if stream.next(Duration::from_secs(20)).await?.data == "after 30 changes" {
+            delivered += 1;
+        }
+    }
+    println!(
+        "reload under load: {ok} requests on A ok, {failed} failed; {delivered}/100 streams on B kept every event"
+    );
+    assert_eq!(failed, 0);
+    assert!(ok > 0);
+    assert_eq!(delivered, 100, "no stream on B was dropped");
+    assert_eq!(gateway.data("/c30").await?, StatusCode::OK);
+
+    // Changing route B ends its streams cleanly; a reconnect gets the new route.
+    let mut changed = gateway.head().await?.0;
+    changed["bindings"]["sse_kafka"]["routes"][0]["with"]["start"] = json!("historical");
+    assert_eq!(gateway.put(&changed, &[]).await?.status, StatusCode::OK);
+    let mut ended = 0;
+    for stream in &mut streams {
+        if stream.next(Duration::from_secs(10)).await.is_err() {
+            ended += 1;
+        }
+    }
+    println!("route B changed: {ended}/100 streams ended");
+    assert_eq!(ended, 100);
+    let mut again = open_stream(&gateway, "/events/b", None).await?;
+    assert_eq!(
+        again.next(Duration::from_secs(20)).await?.data,
+        "after 30 changes",
+        "historical now"
+    );
+
+    // Removing a guard key ends the streams that key authorized, and only those.
+    let by_k1 = format!("Bearer {}", token(RSA1, "k1", &claims("a", "", 600)));
+    let by_k2 = format!("Bearer {}", token(RSA2, "k2", &claims("b", "", 600)));
+    let mut revoked = open_stream(&gateway, "/events/guarded", Some(&by_k1)).await?;
+    let mut kept = open_stream(&gateway, "/events/guarded", Some(&by_k2)).await?;
+    let mut rotated = gateway.head().await?.0;
+    rotated["guards"]["jwt"]["options"]["keys"] = json!([public_jwk(RSA2, "k2")]);
+    assert_eq!(gateway.put(&rotated, &[]).await?.status, StatusCode::OK);
+    let started = tokio::time::Instant::now();
+    loop {
+        match revoked.next(Duration::from_secs(5)).await {
+            Ok(event) if event.event.is_none() && event.data.is_empty() => continue,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the revoked stream ended within seconds"
+    );
+    sluice_tests::broker()
+        .produce(&topic, "k", Some(b"after rotation"), &[])
+        .await?;
+    assert_eq!(
+        kept.next(Duration::from_secs(20)).await?.data,
+        "after rotation"
+    );
+    drop((streams, again, kept));
+    match Arc::try_unwrap(gateway) {
+        Ok(gateway) => gateway.stop().await?,
+        Err(_) => anyhow::bail!("gateway still shared"),
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}

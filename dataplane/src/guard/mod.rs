@@ -117,6 +117,19 @@ pub(crate) async fn verify(
     }
 }
 
+/// Verifies `token` for guard `guard` with the keys held now (no JWKS read, no cache).
+pub(crate) fn verify_now(
+    table: &RouteTable,
+    keys: &GuardKeySets,
+    guard: usize,
+    token: &str,
+) -> Result<Principal, Rejection> {
+    let (Some(spec), Some(source)) = (table.guards.get(guard), keys.keys.get(guard)) else {
+        return Err(Rejection::Invalid("guard not prepared".to_owned()));
+    };
+    spec.verify(guard, token, &source.current())
+}
+
 /// Seconds since the epoch.
 pub(crate) fn now_seconds() -> u64 {
     SystemTime::now()

@@ -15,6 +15,7 @@
 //! A session not renewed ends its streams at expiry.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use sluice_shared::guard::Principal;
@@ -27,7 +28,13 @@ pub(crate) const CHALLENGE_RESPONSE: &str = "application/x-challenge-response";
 
 /// One authorized session of long-lived streams.
 pub(crate) struct Session {
-    guard: usize,
+    /// The guard's index in the live configuration (updated when it changes).
+    guard: AtomicUsize,
+    /// The guard's name: guard indexes change across configurations, names do not.
+    guard_name: String,
+    /// The credentials the session was last (re)authorized with, checked again when the
+    /// configuration changes.
+    credentials: Mutex<String>,
     identity: Option<String>,
     roles: Mutex<Vec<String>>,
     expires_at: watch::Sender<u64>,
@@ -36,9 +43,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    fn new(principal: &Principal) -> Self {
+    fn new(principal: &Principal, guard_name: &str, credentials: &str) -> Self {
         Self {
-            guard: principal.guard,
+            guard: AtomicUsize::new(principal.guard),
+            guard_name: guard_name.to_owned(),
+            credentials: Mutex::new(credentials.to_owned()),
             identity: principal.identity.clone(),
             roles: Mutex::new(principal.roles.clone()),
             expires_at: watch::Sender::new(principal.expires_at),
@@ -53,7 +62,7 @@ impl Session {
 
     /// Whether `principal` may renew this session: same guard and identity, every role.
     fn renewable_by(&self, principal: &Principal) -> bool {
-        self.guard == principal.guard
+        self.guard.load(Ordering::Relaxed) == principal.guard
             && self.identity.is_some()
             && self.identity == principal.identity
             && self
@@ -62,9 +71,12 @@ impl Session {
                 .is_ok_and(|roles| principal.has_roles(&roles))
     }
 
-    fn renew(&self, principal: &Principal) {
+    fn renew(&self, principal: &Principal, credentials: &str) {
         if let Ok(mut roles) = self.roles.lock() {
             roles.clone_from(&principal.roles);
+        }
+        if let Ok(mut held) = self.credentials.lock() {
+            credentials.clone_into(&mut held);
         }
         self.expires_at.send_if_modified(|at| {
             let later = principal.expires_at > *at;
@@ -95,6 +107,34 @@ impl SessionRegistry {
     fn get(&self, token: &str) -> Option<Arc<Session>> {
         self.by_token.lock().ok()?.get(token)?.upgrade()
     }
+
+    /// After a configuration change: checks every live session's credentials against the
+    /// new guards (without reading JWKS URLs again) and ends the streams of those that no
+    /// longer pass: a removed guard or key, a changed issuer... `check` gets the guard's
+    /// name and the credentials and says whether they still pass, and under which guard
+    /// index.
+    pub(crate) fn revalidate(&self, check: impl Fn(&str, &str) -> Option<usize>) -> usize {
+        let sessions: Vec<Arc<Session>> = match self.by_token.lock() {
+            Ok(map) => map.values().filter_map(Weak::upgrade).collect(),
+            Err(_) => return 0,
+        };
+        let mut ended = 0;
+        for session in sessions {
+            let credentials = session
+                .credentials
+                .lock()
+                .map(|c| c.clone())
+                .unwrap_or_default();
+            match check(&session.guard_name, &credentials) {
+                Some(index) => session.guard.store(index, Ordering::Relaxed),
+                None => {
+                    session.expires_at.send_replace(0);
+                    ended += 1;
+                }
+            }
+        }
+        ended
+    }
 }
 
 /// The sessions of one connection.
@@ -118,7 +158,13 @@ pub(crate) enum Renewal {
 impl ConnectionSessions {
     /// The session a stream of `principal` joins: the connection's session of the same
     /// identity when the new token has all of its roles, otherwise a new one.
-    pub(crate) fn join(&self, registry: &SessionRegistry, principal: &Principal) -> Arc<Session> {
+    pub(crate) fn join(
+        &self,
+        registry: &SessionRegistry,
+        principal: &Principal,
+        guard_name: &str,
+        credentials: &str,
+    ) -> Arc<Session> {
         let mut sessions = match self.sessions.lock() {
             Ok(sessions) => sessions,
             Err(poisoned) => poisoned.into_inner(),
@@ -129,10 +175,10 @@ impl ConnectionSessions {
             .filter_map(Weak::upgrade)
             .find(|session| session.renewable_by(principal));
         if let Some(session) = shared {
-            session.renew(principal);
+            session.renew(principal, credentials);
             return session;
         }
-        let session = Arc::new(Session::new(principal));
+        let session = Arc::new(Session::new(principal, guard_name, credentials));
         registry.insert(&session);
         sessions.push(Arc::downgrade(&session));
         session
@@ -144,6 +190,7 @@ impl ConnectionSessions {
         &self,
         registry: &SessionRegistry,
         principal: &Principal,
+        credentials: &str,
         token: Option<&str>,
     ) -> Renewal {
         let candidates: Vec<Arc<Session>> = match token {
@@ -162,7 +209,7 @@ impl ConnectionSessions {
         let mut renewed = 0;
         for session in &candidates {
             if session.renewable_by(principal) {
-                session.renew(principal);
+                session.renew(principal, credentials);
                 renewed += 1;
             }
         }
@@ -178,6 +225,12 @@ impl ConnectionSessions {
 mod tests {
     use super::*;
 
+    impl ConnectionSessions {
+        fn join_for_test(&self, registry: &SessionRegistry, principal: &Principal) -> Arc<Session> {
+            self.join(registry, principal, "jwt", "token")
+        }
+    }
+
     fn principal(identity: &str, roles: &[&str], exp: u64) -> Principal {
         Principal {
             guard: 0,
@@ -192,14 +245,19 @@ mod tests {
     fn streams_of_one_identity_share_a_session_renewed_once() {
         let registry = SessionRegistry::default();
         let connection = ConnectionSessions::default();
-        let a = connection.join(&registry, &principal("alice", &["r"], 100));
-        let b = connection.join(&registry, &principal("alice", &["r", "w"], 90));
-        let other = connection.join(&registry, &principal("bob", &["r"], 100));
+        let a = connection.join_for_test(&registry, &principal("alice", &["r"], 100));
+        let b = connection.join_for_test(&registry, &principal("alice", &["r", "w"], 90));
+        let other = connection.join_for_test(&registry, &principal("bob", &["r"], 100));
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &other));
         assert_eq!(*a.expiry().borrow(), 100, "expiry never moves back");
         assert!(matches!(
-            connection.renew(&registry, &principal("alice", &["r", "w"], 200), None),
+            connection.renew(
+                &registry,
+                &principal("alice", &["r", "w"], 200),
+                "token",
+                None
+            ),
             Renewal::Renewed(1)
         ));
         assert_eq!(*a.expiry().borrow(), 200);
@@ -210,27 +268,47 @@ mod tests {
     fn a_renewal_needs_the_same_identity_and_every_role() {
         let registry = SessionRegistry::default();
         let connection = ConnectionSessions::default();
-        let session = connection.join(&registry, &principal("alice", &["r", "w"], 100));
+        let session = connection.join_for_test(&registry, &principal("alice", &["r", "w"], 100));
         let elsewhere = ConnectionSessions::default();
         assert!(matches!(
-            elsewhere.renew(&registry, &principal("alice", &["r", "w"], 200), None),
+            elsewhere.renew(
+                &registry,
+                &principal("alice", &["r", "w"], 200),
+                "token",
+                None
+            ),
             Renewal::NoSession
         ));
         let token = Some(session.token.as_str());
         assert!(matches!(
-            elsewhere.renew(&registry, &principal("mallory", &["r", "w"], 200), token),
+            elsewhere.renew(
+                &registry,
+                &principal("mallory", &["r", "w"], 200),
+                "token",
+                token
+            ),
             Renewal::NotAllowed
         ));
         assert!(matches!(
-            elsewhere.renew(&registry, &principal("alice", &["r"], 200), token),
+            elsewhere.renew(&registry, &principal("alice", &["r"], 200), "token", token),
             Renewal::NotAllowed
         ));
         assert!(matches!(
-            elsewhere.renew(&registry, &principal("alice", &["r"], 200), Some("nope")),
+            elsewhere.renew(
+                &registry,
+                &principal("alice", &["r"], 200),
+                "token",
+                Some("nope")
+            ),
             Renewal::UnknownSession
         ));
         assert!(matches!(
-            elsewhere.renew(&registry, &principal("alice", &["r", "w"], 300), token),
+            elsewhere.renew(
+                &registry,
+                &principal("alice", &["r", "w"], 300),
+                "token",
+                token
+            ),
             Renewal::Renewed(1)
         ));
         assert_eq!(*session.expiry().borrow(), 300);

@@ -56,6 +56,43 @@ const BATCH: usize = 256;
 /// How long a stream waits for a starting feed to catch up before 503.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
 
+/// Which SSE routes exist, by fingerprint: a configuration change ends the streams of the
+/// routes it removed or changed, and only those.
+#[derive(Default)]
+pub(crate) struct RouteLiveness {
+    routes: std::sync::Mutex<std::collections::HashMap<u64, watch::Sender<bool>>>,
+}
+
+impl RouteLiveness {
+    /// Turns true when the route is removed or changed.
+    fn watch(&self, fingerprint: u64) -> watch::Receiver<bool> {
+        match self.routes.lock() {
+            Ok(mut routes) => routes
+                .entry(fingerprint)
+                .or_insert_with(|| watch::Sender::new(false))
+                .subscribe(),
+            Err(_) => watch::Sender::new(false).subscribe(),
+        }
+    }
+
+    /// Retires every route not in `live`; returns how many.
+    pub(crate) fn retain(&self, live: impl Iterator<Item = u64>) -> usize {
+        let live: std::collections::HashSet<u64> = live.collect();
+        let Ok(mut routes) = self.routes.lock() else {
+            return 0;
+        };
+        let before = routes.len();
+        routes.retain(|fingerprint, retired| {
+            let keep = live.contains(fingerprint);
+            if !keep {
+                retired.send_replace(true);
+            }
+            keep
+        });
+        before - routes.len()
+    }
+}
+
 /// Streams dropped because their client stopped reading.
 pub(crate) static DROPPED_STREAMS: AtomicU64 = AtomicU64::new(0);
 
@@ -182,6 +219,7 @@ pub(crate) async fn open(
         keepalive: Duration::from_secs(server.keepalive_seconds),
         topic: action.topic.clone(),
         shutdown: active.shutdown.clone(),
+        retired: active.routes.watch(route.fingerprint),
         authorization: session.map(|session| Authorization {
             expiry: session.expiry(),
             session,
@@ -254,6 +292,8 @@ pub(crate) struct Stream {
     keepalive: Duration,
     topic: String,
     shutdown: watch::Receiver<bool>,
+    /// Turns true when a configuration change removes or changes the stream's route.
+    retired: watch::Receiver<bool>,
     authorization: Option<Authorization>,
 }
 
@@ -336,6 +376,14 @@ impl Stream {
                 sink.finish();
                 return;
             }
+            if *self.retired.borrow() {
+                debug!(topic = %self.topic, "sse route changed by a configuration change; stream ended");
+                let _ = sink.send(Bytes::from_static(
+                    b": this route changed; reconnect with the last event id\n\n",
+                ));
+                sink.finish();
+                return;
+            }
             if let Some(authorization) = self.authorization.as_mut() {
                 match authorization.due() {
                     Due::Nothing => {}
@@ -396,6 +444,7 @@ impl Stream {
                         return;
                     }
                     _ = self.shutdown.changed() => false,
+                    _ = self.retired.changed() => false,
                     () = sleep_until(wake) => false,
                     alive = renewed => if !alive { return } else { false },
                 };

@@ -215,6 +215,10 @@ pub struct SseKafkaBinding {
 pub struct SseKafkaRoute {
     /// Position in the binding's routes.
     pub index: usize,
+    /// Identifies the route and everything that shapes its streams (binding, position,
+    /// its configuration, its Kafka cluster): equal across configurations exactly when the
+    /// route did not change, so that a reload ends only the streams of changed routes.
+    pub fingerprint: u64,
     when: Vec<PathTemplate>,
     guarded: Guarded,
     /// What to stream.
@@ -499,6 +503,14 @@ impl RouteTable {
             sse_servers: Vec::new(),
             sse_kafka: Vec::new(),
         }
+    }
+
+    /// The fingerprints of every SSE route.
+    pub fn stream_fingerprints(&self) -> impl Iterator<Item = u64> + '_ {
+        self.sse_kafka
+            .iter()
+            .flat_map(|binding| binding.routes.iter())
+            .map(|route| route.fingerprint)
     }
 
     /// Every (cluster, topic) that SSE routes stream, without repeats.

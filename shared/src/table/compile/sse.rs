@@ -124,8 +124,20 @@ impl Compiler<'_> {
                 if !topics.contains(&with.topic) {
                     topics.push(with.topic.clone());
                 }
+                let fingerprint = {
+                    use std::hash::{Hash, Hasher};
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    name.hash(&mut hasher);
+                    index.hash(&mut hasher);
+                    serde_json::to_string(route)
+                        .unwrap_or_default()
+                        .hash(&mut hasher);
+                    format!("{:?}", self.clusters[cluster]).hash(&mut hasher);
+                    hasher.finish()
+                };
                 routes.push(SseKafkaRoute {
                     index,
+                    fingerprint,
                     when,
                     guarded,
                     action: SseAction {
