@@ -417,28 +417,22 @@ fn parse_body(body: &[u8], yaml: bool) -> Result<Value, String> {
     }
 }
 
+/// `{"revision": n, "unchanged": ...}` with the revision's ETag.
+fn changed(revision: &Revision, unchanged: bool) -> Answer {
+    let mut answer = json_answer(
+        StatusCode::OK,
+        &json!({ "revision": revision.number, "unchanged": unchanged }),
+    );
+    answer
+        .headers_mut()
+        .insert(header::ETAG, etag(revision.number));
+    answer
+}
+
 fn outcome(result: Result<ChangeOutcome, ChangeError>) -> Answer {
     match result {
-        Ok(ChangeOutcome::Applied(revision)) => {
-            let mut answer = json_answer(
-                StatusCode::OK,
-                &json!({ "revision": revision.number, "unchanged": false }),
-            );
-            answer
-                .headers_mut()
-                .insert(header::ETAG, etag(revision.number));
-            answer
-        }
-        Ok(ChangeOutcome::Unchanged(revision)) => {
-            let mut answer = json_answer(
-                StatusCode::OK,
-                &json!({ "revision": revision.number, "unchanged": true }),
-            );
-            answer
-                .headers_mut()
-                .insert(header::ETAG, etag(revision.number));
-            answer
-        }
+        Ok(ChangeOutcome::Applied(revision)) => changed(&revision, false),
+        Ok(ChangeOutcome::Unchanged(revision)) => changed(&revision, true),
         Ok(ChangeOutcome::Valid(diff)) => {
             json_answer(StatusCode::OK, &json!({ "valid": true, "diff": diff }))
         }

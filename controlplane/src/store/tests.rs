@@ -218,6 +218,8 @@ fn crash_child() {
     }
 }
 
+/// The store alone, 50 kills (`controlplane/tests/crash.rs` does 200 through
+/// `sluice serve` and the admin API).
 #[test]
 fn acknowledged_revisions_survive_kill_9() {
     use std::io::{BufRead, BufReader};
@@ -226,7 +228,7 @@ fn acknowledged_revisions_survive_kill_9() {
     let dir = temp();
     let exe = std::env::current_exe().expect("test binary");
     let mut acknowledged = 0u64;
-    for round in 0..200u64 {
+    for round in 0..50u64 {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
@@ -278,10 +280,7 @@ fn acknowledged_revisions_survive_kill_9() {
             );
         }
     }
-    assert!(
-        acknowledged > 200,
-        "the child made progress: {acknowledged}"
-    );
+    assert!(acknowledged > 50, "the child made progress: {acknowledged}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
