@@ -6,7 +6,9 @@
 //! - `responder` and `direct-rr`: see `rr.rs`.
 //! - `longpoll`: see `longpoll.rs`.
 //! - `sse-load` and `ts-produce`: see `sse.rs`.
+//! - `apply`: configuration changes through the control plane; see `apply.rs`.
 
+mod apply;
 mod longpoll;
 mod rr;
 mod sse;
@@ -35,6 +37,8 @@ enum Command {
     SseLoad(sse::SseLoadArgs),
     /// Produces numbered, timestamped records at a fixed rate.
     TsProduce(sse::TsProduceArgs),
+    /// Apply latency, data-plane p99 during applies, RSS after many applies.
+    Apply(apply::ApplyArgs),
 }
 
 /// Direct rdkafka producer baseline.
@@ -81,9 +85,16 @@ fn cpu_time(clk_tck: u64) -> Result<Duration> {
 
 fn main() -> Result<()> {
     let command = Command::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = match command {
+        // The gateway and its load share a two-worker runtime, as `sluice serve` would.
+        Command::Apply(_) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?,
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    };
     match command {
         Command::DirectProduce(args) => runtime.block_on(run(args)),
         Command::Responder(args) => runtime.block_on(rr::responder(args)),
@@ -91,6 +102,7 @@ fn main() -> Result<()> {
         Command::Longpoll(args) => runtime.block_on(longpoll::run(args)),
         Command::SseLoad(args) => runtime.block_on(sse::sse_load(args)),
         Command::TsProduce(args) => runtime.block_on(sse::ts_produce(args)),
+        Command::Apply(args) => runtime.block_on(apply::run(args)),
     }
 }
 
