@@ -370,31 +370,10 @@ async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
         .uri()
         .query()
         .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true" || p == "dry_run"));
-    let yaml = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("yaml"));
     let (author, message) = (author(&request), message(&request));
-    let body = match Limited::new(request.into_body(), sluice_shared::spec::MAX_DOCUMENT_BYTES)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!(
-                    "a configuration is at most {} bytes",
-                    sluice_shared::spec::MAX_DOCUMENT_BYTES
-                ),
-            );
-        }
-    };
-    let config: Value = match parse_body(&body, yaml) {
+    let config = match read_document(request).await {
         Ok(config) => config,
-        Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+        Err(answer) => return *answer,
     };
     let change = ConfigChange {
         config,
@@ -405,6 +384,29 @@ async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
         action: "PUT /v1/config".to_owned(),
     };
     outcome(app.change(change).await)
+}
+
+/// The request's body as a document: JSON, or YAML with `content-type: application/yaml`,
+/// at most the configuration size limit.
+async fn read_document(request: Request<Incoming>) -> Result<Value, Box<Answer>> {
+    let yaml = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"));
+    let limit = sluice_shared::spec::MAX_DOCUMENT_BYTES;
+    let body = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return Err(Box::new(problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!("a configuration document is at most {limit} bytes"),
+            )));
+        }
+    };
+    parse_body(&body, yaml)
+        .map_err(|message| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message)))
 }
 
 fn parse_body(body: &[u8], yaml: bool) -> Result<Value, String> {
@@ -585,27 +587,9 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
             map.remove(name);
         }
     } else {
-        let yaml = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("yaml"));
-        let body = match Limited::new(request.into_body(), sluice_shared::spec::MAX_DOCUMENT_BYTES)
-            .collect()
-            .await
-        {
-            Ok(body) => body.to_bytes(),
-            Err(_) => {
-                return problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the body is over the configuration size limit",
-                );
-            }
-        };
-        let resource = match parse_body(&body, yaml) {
+        let resource = match read_document(request).await {
             Ok(resource) => resource,
-            Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+            Err(answer) => return *answer,
         };
         match config.as_object_mut() {
             Some(object) => {
