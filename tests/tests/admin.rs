@@ -17,6 +17,8 @@ use sluice_tests::{Reply, Sluice};
 
 const PORT: u16 = 8080;
 const TOKEN: &str = "test-admin-token";
+/// The `authorization` value that carries [`TOKEN`].
+const BEARER: &str = "Bearer test-admin-token";
 
 /// A configuration whose only route is an echo on `path`.
 fn echo_config(path: &str) -> String {
@@ -111,8 +113,8 @@ impl Gateway {
     }
 
     async fn put(&self, config: &Value, headers: &[(&str, &str)]) -> Result<Reply> {
-        let auth = format!("Bearer {TOKEN}");
-        let mut all = vec![("authorization", auth.as_str())];
+        let auth = BEARER;
+        let mut all = vec![("authorization", auth)];
         all.extend_from_slice(headers);
         self.admin(Method::PUT, "/v1/config", &all, &config.to_string())
             .await
@@ -232,12 +234,7 @@ async fn an_invalid_configuration_lists_every_error_and_changes_nothing() -> Res
             .is_some_and(|r| r.contains("/name"))
     );
     let not_json = gateway
-        .admin(
-            Method::PUT,
-            "/v1/config",
-            &[("authorization", &format!("Bearer {TOKEN}"))],
-            "{",
-        )
+        .admin(Method::PUT, "/v1/config", &[("authorization", BEARER)], "{")
         .await?;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
     gateway.stop().await
@@ -253,7 +250,7 @@ async fn a_dry_run_validates_and_diffs_without_applying() -> Result<()> {
         .admin(
             Method::PUT,
             "/v1/config?dry_run=true",
-            &[("authorization", &format!("Bearer {TOKEN}"))],
+            &[("authorization", BEARER)],
             &changed.to_string(),
         )
         .await?;
@@ -284,7 +281,7 @@ async fn a_no_op_makes_no_revision_and_yaml_round_trips() -> Result<()> {
             Method::PUT,
             "/v1/config",
             &[
-                ("authorization", &format!("Bearer {TOKEN}")),
+                ("authorization", BEARER),
                 ("content-type", "application/yaml"),
             ],
             &text,
@@ -309,12 +306,12 @@ async fn rollback_makes_a_new_revision_equal_to_an_old_one() -> Result<()> {
         gateway.put(&with_path(&config, "/two"), &[]).await?.status,
         StatusCode::OK
     );
-    let auth = format!("Bearer {TOKEN}");
+    let auth = BEARER;
     let reply = gateway
         .admin(
             Method::POST,
             "/v1/revisions/1/rollback",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             "",
         )
         .await?;
@@ -330,7 +327,7 @@ async fn rollback_makes_a_new_revision_equal_to_an_old_one() -> Result<()> {
         .admin(
             Method::POST,
             "/v1/revisions/99/rollback",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             "",
         )
         .await?;
@@ -364,7 +361,7 @@ async fn mutations_need_the_token() -> Result<()> {
         .admin(
             Method::DELETE,
             "/v1/config",
-            &[("authorization", &format!("Bearer {TOKEN}"))],
+            &[("authorization", BEARER)],
             "",
         )
         .await?;
@@ -394,7 +391,7 @@ async fn the_configuration_survives_a_restart() -> Result<()> {
 #[tokio::test]
 async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> {
     let gateway = Gateway::fresh("/one").await?;
-    let auth = format!("Bearer {TOKEN}");
+    let auth = BEARER;
     let list = gateway
         .admin(Method::GET, "/v1/bindings", &[], "")
         .await?
@@ -413,7 +410,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
             Method::PUT,
             "/v1/bindings/http",
             &[
-                ("authorization", &auth),
+                ("authorization", auth),
                 ("if-match", "\"0000000000000000\""),
             ],
             &routes.to_string(),
@@ -424,7 +421,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
         .admin(
             Method::PUT,
             "/v1/bindings/http",
-            &[("authorization", &auth), ("if-match", &http_etag)],
+            &[("authorization", auth), ("if-match", &http_etag)],
             &routes.to_string(),
         )
         .await?;
@@ -436,7 +433,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
         .admin(
             Method::PUT,
             "/v1/bindings/broken",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             r#"{ "type": "nonsense", "kind": "server" }"#,
         )
         .await?;
@@ -451,7 +448,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
         .admin(
             Method::PUT,
             "/v1/guards/jwt",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             &guard.to_string(),
         )
         .await?;
@@ -464,7 +461,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
         .admin(
             Method::DELETE,
             "/v1/guards/jwt",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             "",
         )
         .await?;
@@ -474,7 +471,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
         .admin(
             Method::DELETE,
             "/v1/guards/jwt",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             "",
         )
         .await?;
@@ -484,7 +481,7 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
         .admin(
             Method::DELETE,
             "/v1/bindings/echo",
-            &[("authorization", &auth)],
+            &[("authorization", auth)],
             "",
         )
         .await?;
@@ -500,14 +497,14 @@ async fn bindings_and_guards_are_resources_with_their_own_etags() -> Result<()> 
 #[tokio::test]
 async fn every_documented_route_is_routed_and_the_document_is_served() -> Result<()> {
     let gateway = Gateway::fresh("/one").await?;
-    let auth = format!("Bearer {TOKEN}");
+    let auth = BEARER;
     for (method, template) in admin::ROUTES {
         let path = template
             .replace("{number}", "1")
             .replace("{name}", "nothing-here");
         let method = Method::from_bytes(method.as_bytes())?;
         let reply = gateway
-            .admin(method.clone(), &path, &[("authorization", &auth)], "")
+            .admin(method.clone(), &path, &[("authorization", auth)], "")
             .await?;
         let body = String::from_utf8_lossy(&reply.body);
         assert!(
