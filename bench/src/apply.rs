@@ -63,6 +63,7 @@ async fn start(routes: usize) -> Result<(App, PathBuf)> {
         kafka: KafkaSource::Config,
         data_plane: DataPlaneOptions {
             bind_override: Some("127.0.0.1:0".parse()?),
+            ..DataPlaneOptions::default()
         },
         data_dir: Some(dir.clone()),
     })

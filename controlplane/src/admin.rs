@@ -2,7 +2,7 @@
 //! revisions, rollback, status, health and the OpenAPI document.
 //!
 //! - `GET /healthz`: 200 while the process serves. `GET /readyz`: 200 once a configuration
-//!   is applied.
+//!   is applied and every Kafka cluster it uses answers (503 with the reason otherwise).
 //! - `GET /v1/config`: the live head, JSON or YAML (`accept: application/yaml`), with
 //!   `ETag: "<revision>"`.
 //! - `PUT /v1/config`: a whole new configuration (JSON, or YAML with
@@ -12,10 +12,14 @@
 //!   revision; unchanged: 200 with `"unchanged": true` and no new revision.
 //! - `GET /v1/revisions`, `GET /v1/revisions/{n}`, `POST /v1/revisions/{n}/rollback` (a new
 //!   revision equal to revision n).
-//! - `GET /v1/status`: live revision, when applied, last refused change.
+//! - `GET /v1/config` with `If-None-Match: "<revision>"`: 304 while that is the head; with
+//!   `prefer: wait=N` (N ≤ 300) it waits for the next applied revision first. Separate data
+//!   planes follow this way and report themselves in request headers.
+//! - `GET /v1/status`: live revision, when applied, last refused change, data planes.
 //! - `GET|PUT|DELETE /v1/bindings/{name}`, `GET /v1/bindings`, and the same for guards: one
 //!   resource of the head, with its own ETag; a change is applied as a whole configuration.
 //! - `GET /openapi.json`: the OpenAPI document (`crate::openapi`).
+//! - `GET /metrics`: Prometheus text format (data plane and configuration series).
 //!
 //! Mutations need `authorization: Bearer <admin token>`. Reads are open when the admin
 //! listener is on a loopback address, and need the token otherwise. Bodies are capped at
@@ -36,6 +40,9 @@ use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
 use crate::app::{App, ChangeError, ChangeOutcome, ConfigChange};
+use sluice_shared::wire::etag::IfNoneMatch;
+use sluice_shared::wire::prefer::Prefer;
+
 use crate::store::{ConfigStore, Revision};
 
 /// Every route of the admin API (method, path template). The OpenAPI document lists the
@@ -44,6 +51,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
     ("GET", "/v1/status"),
     ("GET", "/v1/config"),
     ("PUT", "/v1/config"),
@@ -81,6 +89,13 @@ impl Token {
     }
 }
 
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret itself.
+        f.write_str("Token(..)")
+    }
+}
+
 /// A running admin listener.
 pub struct Admin {
     /// Where it listens.
@@ -97,10 +112,28 @@ impl Admin {
 
 /// Binds the admin listener and serves it until [`Admin::stop`].
 pub async fn start(app: Arc<App>, listen: SocketAddr, token: Token) -> std::io::Result<Admin> {
+    serve(listen, "admin API", move |request, open_reads| {
+        let (app, token) = (app.clone(), token.clone());
+        async move { handle(&app, &token, open_reads, request).await }
+    })
+    .await
+}
+
+/// Binds `listen` and answers every request with `handler`, told whether reads are open
+/// (the listener is on loopback), until [`Admin::stop`].
+pub(crate) async fn serve<H, F>(
+    listen: SocketAddr,
+    what: &'static str,
+    handler: H,
+) -> std::io::Result<Admin>
+where
+    H: Fn(Request<Incoming>, bool) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Answer> + Send + 'static,
+{
     let listener = TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
     let open_reads = local.ip().is_loopback();
-    info!(%local, open_reads, "admin API listening");
+    info!(%local, open_reads, "{what} listening");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let mut stopping = stopped.clone();
@@ -112,14 +145,12 @@ pub async fn start(app: Arc<App>, listen: SocketAddr, token: Token) -> std::io::
             let Ok((stream, peer)) = accepted else {
                 continue;
             };
-            let app = app.clone();
-            let token = token.clone();
+            let handler = handler.clone();
             let mut stopping = stopped.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
-                    let app = app.clone();
-                    let token = token.clone();
-                    async move { Ok::<_, Infallible>(handle(&app, &token, open_reads, request).await) }
+                    let answer = handler(request, open_reads);
+                    async move { Ok::<_, Infallible>(answer.await) }
                 });
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -137,9 +168,43 @@ pub async fn start(app: Arc<App>, listen: SocketAddr, token: Token) -> std::io::
     Ok(Admin { local, stop })
 }
 
-type Answer = Response<Full<Bytes>>;
+/// Whether `request` carries `authorization: Bearer <token>`.
+pub(crate) fn authorized(token: Option<&Token>, request: &Request<Incoming>) -> bool {
+    let offered = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    matches!((token, offered), (Some(token), Some(offered)) if token.matches(offered.trim()))
+}
 
-fn json_answer(status: StatusCode, body: &Value) -> Answer {
+/// 401 with the admin realm.
+pub(crate) fn unauthorized() -> Answer {
+    let mut answer = problem(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this needs 'authorization: Bearer <admin token>'",
+    );
+    answer.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="sluice-admin""#),
+    );
+    answer
+}
+
+/// `/metrics` as Prometheus expects it.
+pub(crate) fn metrics_answer(text: String) -> Answer {
+    let mut answer = Response::new(Full::new(Bytes::from(text)));
+    answer.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    answer
+}
+
+pub(crate) type Answer = Response<Full<Bytes>>;
+
+pub(crate) fn json_answer(status: StatusCode, body: &Value) -> Answer {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -149,7 +214,7 @@ fn json_answer(status: StatusCode, body: &Value) -> Answer {
     response
 }
 
-fn problem(status: StatusCode, code: &str, message: &str) -> Answer {
+pub(crate) fn problem(status: StatusCode, code: &str, message: &str) -> Answer {
     json_answer(status, &json!({ "code": code, "message": message }))
 }
 
@@ -169,43 +234,33 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let authorized = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|offered| token.matches(offered.trim()));
     let read = method == Method::GET || method == Method::HEAD;
-    if !authorized
+    if !authorized(Some(token), &request)
         && (!read || !open_reads)
         && !matches!(segments.as_slice(), ["healthz"] | ["readyz"])
     {
-        let mut answer = problem(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this needs 'authorization: Bearer <admin token>'",
-        );
-        answer.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(r#"Bearer realm="sluice-admin""#),
-        );
-        return answer;
+        return unauthorized();
     }
     let store = app.store();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["healthz"]) => json_answer(StatusCode::OK, &json!({ "status": "ok" })),
-        (Method::GET, ["readyz"]) => match app.status().live_revision {
-            Some(revision) => json_answer(
-                StatusCode::OK,
-                &json!({ "status": "ready", "revision": revision }),
-            ),
-            None if store.is_none() => json_answer(StatusCode::OK, &json!({ "status": "ready" })),
-            None => problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                "no configuration applied yet",
-            ),
-        },
+        (Method::GET, ["readyz"]) => {
+            let revision = app.status().live_revision;
+            if revision.is_none() && store.is_some() {
+                return problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    "no configuration applied yet",
+                );
+            }
+            match app.kafka_ready().await {
+                Ok(()) => json_answer(
+                    StatusCode::OK,
+                    &json!({ "status": "ready", "revision": revision }),
+                ),
+                Err(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, "not_ready", &reason),
+            }
+        }
         (Method::GET, ["openapi.json"]) => {
             let mut answer = Response::new(Full::new(Bytes::from(crate::openapi::document())));
             answer.headers_mut().insert(
@@ -214,20 +269,9 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
             );
             answer
         }
+        (Method::GET, ["metrics"]) => metrics_answer(app.render_metrics()),
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
-        (Method::GET, ["v1", "config"]) => match store.map(|s| s.head()) {
-            Some(Ok(Some(head))) => revision_answer(&head, wants_yaml(&request)),
-            Some(Ok(None)) | None => problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no configuration stored",
-            ),
-            Some(Err(error)) => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "store",
-                &error.to_string(),
-            ),
-        },
+        (Method::GET, ["v1", "config"]) => get_config(app, &request).await,
         (Method::PUT, ["v1", "config"]) => put_config(app, request).await,
         (Method::GET, ["v1", "revisions"]) => match store.map(|s| s.list(100)) {
             Some(Ok(list)) => {
@@ -280,6 +324,7 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
             _,
             ["healthz"]
             | ["readyz"]
+            | ["metrics"]
             | ["v1", "status"]
             | ["v1", "revisions"]
             | ["v1", "revisions", _],
@@ -291,6 +336,113 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
             &format!("no admin route for {method} {path}"),
         ),
     }
+}
+
+/// Longest `prefer: wait=N` on `GET /v1/config`, seconds.
+const MAX_CONFIG_WAIT_SECONDS: u64 = 300;
+/// Longest data-plane id.
+const MAX_DATA_PLANE_ID: usize = 64;
+
+/// `GET /v1/config`: the head. With `If-None-Match` naming the head: 304, or with
+/// `prefer: wait=N` the answer waits up to N seconds for the next applied revision. This
+/// is how separate data planes follow (`crate::follow`); they say who they are and what
+/// they run in `sluice-data-plane`, `sluice-applied-revision` and `sluice-apply-error`.
+async fn get_config(app: &App, request: &Request<Incoming>) -> Answer {
+    let Some(store) = app.store() else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no configuration stored",
+        );
+    };
+    if let Err(answer) = record_follower(app, request) {
+        return *answer;
+    }
+    let headers = request.headers();
+    let not_if = match IfNoneMatch::parse(headers) {
+        Ok(condition) => condition,
+        Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+    };
+    let wait = match Prefer::parse(headers).and_then(|prefer| {
+        prefer.check_wait(MAX_CONFIG_WAIT_SECONDS)?;
+        Ok(prefer.wait)
+    }) {
+        Ok(wait) => wait.unwrap_or(0),
+        Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+    let mut live = app.live_revisions();
+    loop {
+        live.borrow_and_update();
+        let head = match store.head() {
+            Ok(Some(head)) => head,
+            Ok(None) => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no configuration stored",
+                );
+            }
+            Err(error) => {
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store",
+                    &error.to_string(),
+                );
+            }
+        };
+        let unchanged = not_if
+            .as_ref()
+            .is_some_and(|condition| condition.matches(&head.number.to_string()));
+        if !unchanged {
+            return revision_answer(&head, wants_yaml(request));
+        }
+        let woken = tokio::time::timeout_at(deadline, live.changed()).await;
+        if !matches!(woken, Ok(Ok(()))) {
+            let mut answer = Response::new(Full::new(Bytes::new()));
+            *answer.status_mut() = StatusCode::NOT_MODIFIED;
+            answer.headers_mut().insert(header::ETAG, etag(head.number));
+            return answer;
+        }
+    }
+}
+
+/// Records a following data plane's report, when the request carries one.
+fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Answer>> {
+    let headers = request.headers();
+    let Some(id) = headers.get("sluice-data-plane") else {
+        return Ok(());
+    };
+    let bad = |message: &str| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", message));
+    let id = id
+        .to_str()
+        .ok()
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_DATA_PLANE_ID
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+        .ok_or_else(|| bad("sluice-data-plane must be 1 to 64 letters, digits, '.', '_' or '-'"))?;
+    let applied = match headers.get("sluice-applied-revision") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| bad("sluice-applied-revision must be a revision number"))?,
+        ),
+    };
+    let error = headers.get("sluice-apply-error").map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .chars()
+            .take(500)
+            .collect()
+    });
+    app.report_data_plane(id.to_owned(), applied, error);
+    Ok(())
 }
 
 fn method_not_allowed(allow: &'static str) -> Answer {

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -176,7 +177,29 @@ pub struct Status {
     pub applied_ms: Option<u64>,
     /// The last refused change: when and why.
     pub last_rejected: Option<Rejected>,
+    /// Separate data planes (`sluice dataplane`) following this control plane.
+    pub data_planes: Vec<DataPlaneReport>,
 }
+
+/// What a separate data plane last said about itself when it polled for revisions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DataPlaneReport {
+    /// Its `--id`.
+    pub id: String,
+    /// The revision it serves, if any.
+    pub applied_revision: Option<u64>,
+    /// Why the last revision it received did not apply there, if it did not.
+    pub last_error: Option<String>,
+    /// When it last polled, milliseconds since the epoch.
+    pub last_seen_ms: u64,
+    /// Whether it polled within the last 90 seconds (a poll waits at most 60).
+    pub connected: bool,
+}
+
+/// Data planes remembered at most; the longest silent is forgotten first.
+const MAX_DATA_PLANES: usize = 1_000;
+/// A data plane is shown as connected when it polled within this time.
+const CONNECTED_WITHIN_MS: u64 = 90_000;
 
 /// A refused change.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -185,6 +208,24 @@ pub struct Rejected {
     pub time_ms: u64,
     /// Why.
     pub reason: String,
+}
+
+/// Appends the configuration's series: live revision, when applied, applies and refusals.
+pub(crate) fn render_config_metrics(
+    out: &mut String,
+    status: &Status,
+    applies: u64,
+    refusals: u64,
+) {
+    use std::fmt::Write as _;
+    let revision = status
+        .live_revision
+        .map_or(-1, |r| i64::try_from(r).unwrap_or(i64::MAX));
+    let applied = status.applied_ms.map_or(0.0, |ms| ms as f64 / 1000.0);
+    let _ = writeln!(
+        out,
+        "# HELP sluice_config_revision The revision the data plane serves (-1: none stored).\n# TYPE sluice_config_revision gauge\nsluice_config_revision {revision}\n# HELP sluice_config_applied_timestamp_seconds When the live configuration was applied.\n# TYPE sluice_config_applied_timestamp_seconds gauge\nsluice_config_applied_timestamp_seconds {applied}\n# HELP sluice_config_applies_total Configuration changes applied since start.\n# TYPE sluice_config_applies_total counter\nsluice_config_applies_total {applies}\n# HELP sluice_config_rejected_total Configuration changes refused since start (invalid, or not applicable).\n# TYPE sluice_config_rejected_total counter\nsluice_config_rejected_total {refusals}"
+    );
 }
 
 fn now_ms() -> u64 {
@@ -202,6 +243,14 @@ pub struct App {
     reload_lock: Mutex<()>,
     store: Option<Arc<SledStore>>,
     status: std::sync::Mutex<Status>,
+    /// The live revision, for long-polls of `GET /v1/config`.
+    live: tokio::sync::watch::Sender<Option<u64>>,
+    /// Separate data planes, by id.
+    data_planes: std::sync::Mutex<std::collections::BTreeMap<String, DataPlaneReport>>,
+    /// Changes applied since start.
+    applies: AtomicU64,
+    /// Changes refused since start: invalid, or not applicable to the data plane.
+    refusals: AtomicU64,
 }
 
 impl App {
@@ -278,7 +327,12 @@ impl App {
                 live_revision: revision,
                 applied_ms: Some(now_ms()),
                 last_rejected: None,
+                data_planes: Vec::new(),
             }),
+            live: tokio::sync::watch::Sender::new(revision),
+            data_planes: std::sync::Mutex::default(),
+            applies: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
         })
     }
 
@@ -287,12 +341,60 @@ impl App {
         self.store.as_ref()
     }
 
-    /// Live revision, when applied, last refusal.
+    /// Live revision, when applied, last refusal, data planes.
     pub fn status(&self) -> Status {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        let mut status = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        let now = now_ms();
+        if let Ok(planes) = self.data_planes.lock() {
+            status.data_planes = planes
+                .values()
+                .map(|report| DataPlaneReport {
+                    connected: now.saturating_sub(report.last_seen_ms) < CONNECTED_WITHIN_MS,
+                    ..report.clone()
+                })
+                .collect();
+        }
+        status
+    }
+
+    /// A receiver of the live revision: it changes when a change is applied.
+    pub fn live_revisions(&self) -> tokio::sync::watch::Receiver<Option<u64>> {
+        self.live.subscribe()
+    }
+
+    /// Records what a separate data plane says about itself.
+    pub fn report_data_plane(
+        &self,
+        id: String,
+        applied_revision: Option<u64>,
+        last_error: Option<String>,
+    ) {
+        let Ok(mut planes) = self.data_planes.lock() else {
+            return;
+        };
+        if !planes.contains_key(&id)
+            && planes.len() >= MAX_DATA_PLANES
+            && let Some(oldest) = planes
+                .values()
+                .min_by_key(|report| report.last_seen_ms)
+                .map(|report| report.id.clone())
+        {
+            planes.remove(&oldest);
+        }
+        planes.insert(
+            id.clone(),
+            DataPlaneReport {
+                id,
+                applied_revision,
+                last_error,
+                last_seen_ms: now_ms(),
+                connected: true,
+            },
+        );
     }
 
     fn rejected(&self, reason: String) {
+        self.refusals.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut status) = self.status.lock() {
             status.last_rejected = Some(Rejected {
                 time_ms: now_ms(),
@@ -366,10 +468,12 @@ impl App {
             return Err(ChangeError::NotApplied(reason));
         }
         store.mark_good(revision.number)?;
+        self.applies.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut status) = self.status.lock() {
             status.live_revision = Some(revision.number);
             status.applied_ms = Some(now_ms());
         }
+        self.live.send_replace(Some(revision.number));
         info!(revision = revision.number, author = %change.author, "configuration applied");
         Ok(ChangeOutcome::Applied(revision))
     }
@@ -407,6 +511,25 @@ impl App {
             .apply(table)
             .await
             .map_err(AppError::DataPlane)
+    }
+
+    /// Whether every Kafka cluster in use answers (see `DataPlane::kafka_ready`).
+    pub async fn kafka_ready(&self) -> Result<(), String> {
+        self.data_plane.kafka_ready().await
+    }
+
+    /// Every metric, Prometheus text format: the data plane's and the configuration's.
+    pub fn render_metrics(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        self.data_plane.render_metrics(&mut out);
+        let status = self.status();
+        render_config_metrics(
+            &mut out,
+            &status,
+            self.applies.load(Ordering::Relaxed),
+            self.refusals.load(Ordering::Relaxed),
+        );
+        out
     }
 
     /// Where the listener configured on `port` is bound.

@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway (control plane and data plane in one process).
     Serve(ServeArgs),
+    /// Run a data plane alone that follows a control plane's revisions (scale-out).
+    Dataplane(DataplaneArgs),
     /// Check a configuration file: print every error with its location; exit 0 when valid.
     Validate {
         /// The configuration file (YAML or JSON).
@@ -46,4 +48,50 @@ pub struct ServeArgs {
     /// Milliseconds requests in flight get to finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `sluice dataplane` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataplaneArgs {
+    /// The control plane's admin API, `http://host:port`. The admin token, when the control
+    /// plane needs one, comes from SLUICE_ADMIN_TOKEN or --admin-token-file.
+    #[arg(long, value_name = "URL")]
+    pub control_plane: String,
+    /// This data plane's name in the control plane's status (default: an id made once and
+    /// kept in the data directory).
+    #[arg(long, value_name = "NAME")]
+    pub id: Option<String>,
+    /// Directory where the last good configuration is kept.
+    #[arg(long, value_name = "DIR", default_value = "./sluice-dataplane-data")]
+    pub data_dir: PathBuf,
+    /// Address of this data plane's admin listener (health, metrics, status; read-only).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7181")]
+    pub admin_listen: SocketAddr,
+    /// Kafka bootstrap servers (comma-separated), overriding the configuration's.
+    #[arg(long, value_name = "BOOTSTRAP")]
+    pub kafka: Option<String>,
+    /// Bind every listener on this address instead of the configured host (ports stay).
+    #[arg(long, value_name = "IP")]
+    pub bind_host: Option<std::net::IpAddr>,
+    /// File holding the admin token sent to the control plane.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Milliseconds requests in flight get to finish after SIGTERM or SIGINT.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (colored on a terminal).
+    Text,
+    /// One JSON object per line: timestamp, level, target, message and fields.
+    Json,
 }

@@ -9,11 +9,13 @@
 //! - [`admin`]: the admin API on the admin listener (configuration, bindings, guards,
 //!   revisions, rollback, status, health).
 //! - [`openapi`]: the admin API's OpenAPI document (utoipa).
+//! - [`follow`]: `sluice dataplane`, a data plane alone that follows a control plane.
 
 pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod follow;
 pub mod openapi;
 pub mod store;
 
@@ -52,4 +54,23 @@ pub fn admin_token(data_dir: &std::path::Path) -> std::io::Result<(admin::Token,
     file.write_all(token.as_bytes())?;
     file.sync_all()?;
     Ok((admin::Token::new(&token), true))
+}
+
+/// This data plane's id: the file `id` in the data directory, else a new
+/// `data-plane-<8 hex digits>` written there.
+pub fn data_plane_id(data_dir: &std::path::Path) -> std::io::Result<String> {
+    let path = data_dir.join("id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let id = format!(
+        "data-plane-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    std::fs::write(&path, &id)?;
+    Ok(id)
 }

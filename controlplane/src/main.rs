@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use sluice_controlplane::cli::{Cli, Command, ServeArgs};
+use sluice_controlplane::cli::{Cli, Command, DataplaneArgs, LogFormat, ServeArgs};
 use sluice_controlplane::config::{self, ConfigLoadError};
+use sluice_controlplane::follow::{FollowConfig, Follower};
 use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
 use sluice_dataplane::DataPlaneOptions;
 use sluice_shared::CompileOptions;
@@ -18,7 +19,34 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { file } => validate(&file),
         Command::Serve(args) => serve(args),
+        Command::Dataplane(args) => dataplane(args),
     }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| {
+            eprintln!("cannot start the runtime: {err}");
+            ExitCode::FAILURE
+        })
 }
 
 fn validate(file: &Path) -> ExitCode {
@@ -50,13 +78,7 @@ fn validate(file: &Path) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    init_tracing(args.log_format);
     let kafka = match KafkaSource::from_flag(args.kafka.as_deref()) {
         Ok(kafka) => kafka,
         Err(message) => {
@@ -64,15 +86,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let app_config = AppConfig {
         config: args
@@ -105,7 +121,7 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     let token = match sluice_controlplane::admin_token(&args.data_dir) {
         Ok((token, new)) => {
             if new {
-                println!(
+                eprintln!(
                     "admin token (written to {}; shown this once): {}",
                     args.data_dir.join("admin-token").display(),
                     token.reveal()
@@ -157,5 +173,129 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         }
     }
     warn!("admin requests still hold the gateway after 2 s; exiting without draining");
+    ExitCode::SUCCESS
+}
+
+fn dataplane(args: DataplaneArgs) -> ExitCode {
+    init_tracing(args.log_format);
+    let config = match follow_config(&args) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(run_dataplane(args, config))
+}
+
+/// Checks the flags of `sluice dataplane` before anything starts.
+fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
+    let control_plane = args
+        .control_plane
+        .parse()
+        .map_err(|e| format!("--control-plane '{}': {e}", args.control_plane))?;
+    let kafka = match KafkaSource::from_flag(args.kafka.as_deref())? {
+        KafkaSource::Servers(servers) => Some(servers),
+        KafkaSource::Config => None,
+        _ => {
+            return Err("--kafka embedded: a separate data plane needs the Kafka cluster its control plane uses; give its bootstrap servers".to_owned());
+        }
+    };
+    let token = match (&args.admin_token_file, std::env::var("SLUICE_ADMIN_TOKEN")) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--admin-token-file {}: {e}", file.display()))?;
+            Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+        }
+        (None, Ok(text)) => Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
+        (None, Err(_)) => None,
+    };
+    let id = match &args.id {
+        Some(id) => id.clone(),
+        None => sluice_controlplane::data_plane_id(&args.data_dir)
+            .map_err(|e| format!("data directory {}: {e}", args.data_dir.display()))?,
+    };
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(format!(
+            "--id '{id}': 1 to 64 letters, digits, '.', '_' or '-'"
+        ));
+    }
+    Ok(FollowConfig {
+        control_plane,
+        token: token.as_deref().map(sluice_controlplane::admin::Token::new),
+        id,
+        data_dir: args.data_dir.clone(),
+        kafka,
+        data_plane: DataPlaneOptions {
+            bind_host: args.bind_host,
+            ..DataPlaneOptions::default()
+        },
+    })
+}
+
+async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        eprintln!("cannot install signal handlers");
+        return ExitCode::FAILURE;
+    };
+    info!(id = %config.id, control_plane = %config.control_plane, "data plane starting");
+    let follower = tokio::select! {
+        started = Follower::start(config) => match started {
+            Ok(follower) => follower,
+            Err(err) => {
+                eprintln!("{err}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ = terminate.recv() => return ExitCode::SUCCESS,
+        _ = interrupt.recv() => return ExitCode::SUCCESS,
+    };
+    let admin = match follower.serve_admin(args.admin_listen).await {
+        Ok(admin) => admin,
+        Err(err) => {
+            eprintln!(
+                "cannot listen on {} for the data plane's admin listener: {err}",
+                args.admin_listen
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let following = tokio::spawn(follower.clone().follow());
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    info!(grace_ms = args.shutdown_grace_ms, "shutting down");
+    following.abort();
+    let _ = following.await;
+    admin.stop();
+    let mut follower = follower;
+    for _ in 0..100 {
+        match std::sync::Arc::try_unwrap(follower) {
+            Ok(owned) => {
+                owned
+                    .shutdown(Duration::from_millis(args.shutdown_grace_ms))
+                    .await;
+                return ExitCode::SUCCESS;
+            }
+            Err(shared) => {
+                follower = shared;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    warn!("admin requests still hold the data plane after 2 s; exiting without draining");
     ExitCode::SUCCESS
 }

@@ -268,6 +268,11 @@ fn put_guard() {}
     security(("admin_token" = [])))]
 fn delete_guard() {}
 
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format (version 0.0.4): requests by binding, route and status, latency histograms, open streams, waiters, Kafka produce errors and consumer lag, live revision, applies and refusals",
+        content_type = "text/plain", body = String)))]
+fn metrics() {}
+
 #[utoipa::path(get, path = "/openapi.json", tag = "health",
     responses((status = 200, description = "This document", body = Document)))]
 fn openapi_json() {}
@@ -297,7 +302,7 @@ impl Modify for BearerToken {
     info(title = "Sluice admin API", description = "Configuration, revisions and health of a Sluice gateway."),
     paths(healthz, readyz, status, get_config, put_config, list_revisions, get_revision, rollback,
         list_bindings, get_binding, put_binding, delete_binding,
-        list_guards, get_guard, put_guard, delete_guard, openapi_json),
+        list_guards, get_guard, put_guard, delete_guard, metrics, openapi_json),
     components(schemas(Problem, PointerError, ValidationErrors, Applied, SectionDiff, Diff, DryRun,
         RevisionSummary, RevisionList, RejectedChange, StatusReport, Health, Document)),
     modifiers(&BearerToken)

@@ -112,3 +112,65 @@ fn sighup_reloads_and_sigterm_drains() {
     assert!(log.contains("configuration rejected on SIGHUP"), "{log}");
     assert!(log.contains("all connections closed"), "{log}");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let port = free_port();
+    let path = std::env::temp_dir().join(format!("sluice-json-{}-{port}.yaml", std::process::id()));
+    std::fs::write(&path, config(port, "/json")).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "serve",
+            "--kafka",
+            "embedded",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .arg("--data-dir")
+        .arg(std::env::temp_dir().join(format!("sluice-json-data-{}-{port}", std::process::id())))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .env_remove("SLUICE_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice");
+    wait_for("the listener", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    signal(&child, "TERM");
+    assert!(child.wait().expect("wait").success());
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    assert!(lines.len() >= 3, "{lines:?}");
+    for line in &lines {
+        let event: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(event["timestamp"].is_string(), "{line}");
+        assert!(event["level"].is_string(), "{line}");
+        assert!(event["message"].is_string(), "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"message\":\"listening\"") && l.contains("\"port\":")),
+        "fields are JSON members: {lines:?}"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(
+        stderr.contains("admin token"),
+        "the new admin token is shown on stderr, never in the log: {stderr}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("admin token (")),
+        "{lines:?}"
+    );
+}

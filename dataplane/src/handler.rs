@@ -13,12 +13,15 @@ use sluice_shared::path::Params;
 use sluice_shared::table::{
     Action, Caller, Denial, HttpServer, RequestHead, Resolved, SseKafkaRoute, SseServer,
 };
+use std::time::Instant;
+
 use tracing::{debug, error, warn};
 
 use crate::cors::{self, Verdict};
 use crate::error::DataPlaneError;
 use crate::guard::session::{CHALLENGE_RESPONSE, ConnectionSessions, Renewal, SESSION_HEADER};
 use crate::guard::{self, TokenCache};
+use crate::metrics::RouteStats;
 use crate::proxy;
 use crate::response::{self, Body};
 use crate::server::Active;
@@ -48,15 +51,34 @@ pub(crate) async fn handle(
     port: u16,
     request: Request<Incoming>,
 ) -> Response<Body> {
+    let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let head = Head(&parts);
     let server = active.table.server_for_port(port);
-    let cors = server.and_then(|s| s.cors.as_ref());
-    if cors::is_preflight(&parts) {
-        return cors::preflight(cors, &parts, head.scheme(), head.authority());
+    // Counted under the server until a route matches.
+    let mut stats = server.and_then(|s| active.stats.server(s));
+    let response = answer(&active, &connection, server, port, &parts, body, &mut stats).await;
+    if let Some(stats) = stats {
+        stats.observe(response.status().as_u16(), started.elapsed());
     }
-    let outcome = match cors::check(cors, &parts, head.scheme(), head.authority()) {
-        Ok(verdict) => respond(&active, &connection, server, port, &parts, body)
+    response
+}
+
+async fn answer<'a>(
+    active: &'a Active,
+    connection: &Connection,
+    server: Option<&'a HttpServer>,
+    port: u16,
+    parts: &Parts,
+    body: Incoming,
+    stats: &mut Option<&'a RouteStats>,
+) -> Response<Body> {
+    let head = Head(parts);
+    let cors = server.and_then(|s| s.cors.as_ref());
+    if cors::is_preflight(parts) {
+        return cors::preflight(cors, parts, head.scheme(), head.authority());
+    }
+    let outcome = match cors::check(cors, parts, head.scheme(), head.authority()) {
+        Ok(verdict) => respond(active, connection, server, port, parts, body, stats)
             .await
             .map(|response| (response, verdict)),
         Err(refused) => Err(refused),
@@ -69,10 +91,10 @@ pub(crate) async fn handle(
             response
         }
         Err(failure) => {
-            log(&parts, &failure);
+            log(parts, &failure);
             let mut response = response::error(&failure);
             if let Ok(Verdict::CrossOrigin(origin)) =
-                cors::check(cors, &parts, head.scheme(), head.authority())
+                cors::check(cors, parts, head.scheme(), head.authority())
             {
                 cors::decorate(cors, &origin, &mut response);
             }
@@ -124,13 +146,14 @@ async fn authenticate(
     }
 }
 
-async fn respond(
-    active: &Active,
+async fn respond<'a>(
+    active: &'a Active,
     connection: &Connection,
     server: Option<&HttpServer>,
     port: u16,
     parts: &Parts,
     body: Incoming,
+    stats: &mut Option<&'a RouteStats>,
 ) -> Result<Response<Body>, DataPlaneError> {
     let table = &active.table;
     let limits = server.map(|server| server.limits).unwrap_or_default();
@@ -167,6 +190,7 @@ async fn respond(
             route,
             params,
         } => {
+            *stats = active.stats.route(route);
             let request = sse_request(active, connection, identity, server, route, &params, parts);
             proxy::sse::stream(active, request).await
         }
@@ -174,29 +198,32 @@ async fn respond(
             binding,
             route,
             params,
-        } => match &route.action {
-            Action::Produce(action) => {
-                let request = proxy::produce::ProduceRequest {
-                    binding,
-                    action,
-                    params: &params,
-                    parts,
-                    limits: &limits,
-                    identity,
-                };
-                proxy::produce::produce(active, request, body).await
+        } => {
+            *stats = active.stats.route(route);
+            match &route.action {
+                Action::Produce(action) => {
+                    let request = proxy::produce::ProduceRequest {
+                        binding,
+                        action,
+                        params: &params,
+                        parts,
+                        limits: &limits,
+                        identity,
+                    };
+                    proxy::produce::produce(active, request, body).await
+                }
+                Action::Fetch(action) => {
+                    let request = proxy::fetch::FetchRequest {
+                        binding,
+                        action,
+                        params: &params,
+                        parts,
+                        identity,
+                    };
+                    proxy::fetch::fetch(active, request).await
+                }
             }
-            Action::Fetch(action) => {
-                let request = proxy::fetch::FetchRequest {
-                    binding,
-                    action,
-                    params: &params,
-                    parts,
-                    identity,
-                };
-                proxy::fetch::fetch(active, request).await
-            }
-        },
+        }
     }
 }
 
@@ -261,6 +288,7 @@ pub(crate) async fn open_stream(
     port: u16,
     parts: &Parts,
 ) -> Option<(http::HeaderMap, proxy::sse::Stream)> {
+    let started = Instant::now();
     let head = Head(parts);
     let server = active.table.server_for_port(port)?;
     if cors::is_preflight(parts) {
@@ -284,6 +312,9 @@ pub(crate) async fn open_stream(
         active, connection, identity, sse_server, route, &params, parts,
     );
     let stream = proxy::sse::open(active, request).await.ok()?;
+    if let Some(stats) = active.stats.route(route) {
+        stats.observe(200, started.elapsed());
+    }
     let mut response = Response::new(());
     proxy::sse::insert_headers(response.headers_mut());
     if let Verdict::CrossOrigin(origin) = verdict {

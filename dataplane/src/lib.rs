@@ -15,12 +15,14 @@
 //! - [`kafka`]: the shared Kafka clients (producers, reply taps, topic caches) and the
 //!   embedded development broker.
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
+//! - `metrics`: request, stream and Kafka counters, rendered for Prometheus.
 
 mod cors;
 pub mod error;
 mod guard;
 mod handler;
 pub mod kafka;
+mod metrics;
 mod proxy;
 mod response;
 pub mod server;

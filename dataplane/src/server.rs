@@ -33,6 +33,7 @@ use crate::kafka::cache::{CachePool, TopicCaches};
 use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
 use crate::kafka::{ProducerPool, Producers};
+use crate::metrics::{Gauged, Metrics, TableStats};
 use crate::proxy::sink::{Sink, SocketSink};
 use crate::proxy::sse::RouteLiveness;
 use crate::proxy::sse::Stream;
@@ -43,6 +44,9 @@ pub struct DataPlaneOptions {
     /// Bind every listener on this address instead of its configured host and port; tests
     /// use `127.0.0.1:0` and ask [`DataPlane::local_addr`] for the real port.
     pub bind_override: Option<SocketAddr>,
+    /// Bind every listener on this address instead of its configured host, keeping its
+    /// port (`sluice dataplane --bind-host`).
+    pub bind_host: Option<std::net::IpAddr>,
 }
 
 /// What requests are served from: one configuration and its Kafka producers.
@@ -60,6 +64,10 @@ pub(crate) struct Active {
     pub routes: Arc<RouteLiveness>,
     /// Turns true when the data plane shuts down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
+    /// The data plane's counters, across configurations.
+    pub metrics: Arc<Metrics>,
+    /// The counters of this table's routes.
+    pub stats: TableStats,
 }
 
 struct RunningListener {
@@ -80,6 +88,9 @@ pub struct DataPlane {
     jwks: JwksPool,
     sessions: Arc<SessionRegistry>,
     routes: Arc<RouteLiveness>,
+    metrics: Arc<Metrics>,
+    /// The last Kafka readiness probe: when, and its answer.
+    kafka_probe: std::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     graceful: Arc<GracefulShutdown>,
     shutdown: watch::Sender<bool>,
@@ -100,6 +111,8 @@ impl DataPlane {
             sessions: Arc::default(),
             routes: Arc::default(),
             shutdown: shutdown.subscribe(),
+            metrics: Arc::default(),
+            stats: TableStats::default(),
         }));
         let data_plane = Self {
             active,
@@ -111,6 +124,8 @@ impl DataPlane {
             jwks: JwksPool::default(),
             sessions: Arc::default(),
             routes: Arc::default(),
+            metrics: Arc::default(),
+            kafka_probe: std::sync::Mutex::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
             options,
@@ -144,8 +159,11 @@ impl DataPlane {
             )
             .await?;
         let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
+        let table = Arc::new(table);
         let active = Active {
-            table: Arc::new(table),
+            stats: self.metrics.attach(&table),
+            metrics: self.metrics.clone(),
+            table,
             producers,
             taps,
             caches,
@@ -216,7 +234,10 @@ impl DataPlane {
     async fn bind(&self, (host, port): &ListenerKey) -> Result<TcpListener, String> {
         let result = match self.options.bind_override {
             Some(addr) => TcpListener::bind(addr).await,
-            None => TcpListener::bind((host.as_str(), *port)).await,
+            None => match self.options.bind_host {
+                Some(ip) => TcpListener::bind((ip, *port)).await,
+                None => TcpListener::bind((host.as_str(), *port)).await,
+            },
         };
         result.map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
     }
@@ -257,6 +278,74 @@ impl DataPlane {
     /// SSE streams dropped so far because their client stopped reading.
     pub fn sse_dropped(&self) -> u64 {
         crate::proxy::sse::DROPPED_STREAMS.load(Ordering::Relaxed)
+    }
+
+    /// Whether every Kafka cluster the active configuration uses answers a metadata request
+    /// within 2 s, asked through a client Sluice already has (so a cluster no route uses is
+    /// not asked). The answer is kept for 2 s, so probes cannot flood the cluster.
+    pub async fn kafka_ready(&self) -> Result<(), String> {
+        const TIMEOUT: Duration = Duration::from_secs(2);
+        if let Ok(last) = self.kafka_probe.lock()
+            && let Some((at, result)) = last.as_ref()
+            && at.elapsed() < TIMEOUT
+        {
+            return result.clone();
+        }
+        let active = self.active.load_full();
+        let mut result = Ok(());
+        for (index, cluster) in active.table.clusters.iter().enumerate() {
+            let probe: Option<Box<dyn FnOnce() -> Result<(), String> + Send>> =
+                if let Some(producer) = active.producers.any(index) {
+                    let producer = producer.clone();
+                    Some(Box::new(move || producer.probe(TIMEOUT)))
+                } else if let Some((_, _, cache)) =
+                    active.caches.iter().find(|(c, _, _)| *c == index)
+                {
+                    let cache = cache.clone();
+                    Some(Box::new(move || cache.probe(TIMEOUT)))
+                } else if let Some((_, _, feed)) = active.feeds.iter().find(|(c, _, _)| *c == index)
+                {
+                    let feed = feed.clone();
+                    Some(Box::new(move || feed.probe(TIMEOUT)))
+                } else {
+                    None
+                };
+            let Some(probe) = probe else {
+                continue;
+            };
+            let answer = tokio::task::spawn_blocking(probe)
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            if let Err(reason) = answer {
+                result = Err(format!(
+                    "kafka cluster '{}' ({}) does not answer: {reason}",
+                    cluster.binding,
+                    cluster.servers.join(",")
+                ));
+                break;
+            }
+        }
+        if let Ok(mut last) = self.kafka_probe.lock() {
+            *last = Some((std::time::Instant::now(), result.clone()));
+        }
+        result
+    }
+
+    /// Appends the data plane's metrics, Prometheus text format, to `out`.
+    pub fn render_metrics(&self, out: &mut String) {
+        let active = self.active.load();
+        let mut lags = Vec::new();
+        for (_, topic, cache) in active.caches.iter() {
+            lags.push(("cache", topic, cache.lag()));
+        }
+        for (_, topic, feed) in active.feeds.iter() {
+            lags.push(("feed", topic, feed.lag()));
+        }
+        let lags: Vec<(&str, &str, i64)> = lags
+            .into_iter()
+            .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
+            .collect();
+        active.metrics.render(out, &lags, active.taps.waiting());
     }
 
     /// The active route table.
@@ -372,20 +461,25 @@ fn serve(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%peer, error = %error, "cannot set TCP_NODELAY");
     }
-    let limits = {
+    let (limits, metrics) = {
         let current = active.load();
         match current.table.server_for_port(port) {
-            Some(server) => server.limits,
+            Some(server) => (server.limits, current.metrics.clone()),
             None => return, // listener removed; the connection is dropped
         }
     };
     if open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
         open.fetch_sub(1, Ordering::Relaxed);
+        metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
         let _ = stream.try_write(TOO_MANY_CONNECTIONS);
         warn!(%peer, port, limit = limits.max_connections, "connection refused: listener at max-connections");
         return;
     }
-    let counted = OpenConnection(open.clone());
+    let counted = (
+        OpenConnection(open.clone()),
+        Gauged::new(&metrics, |m| &m.connections_open),
+    );
+    drop(metrics);
     let watcher = graceful.watcher();
     let active = active.clone();
     tokio::spawn(async move {

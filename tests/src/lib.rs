@@ -258,6 +258,7 @@ impl Sluice {
             kafka: KafkaSource::Config,
             data_plane: DataPlaneOptions {
                 bind_override: Some("127.0.0.1:0".parse()?),
+                ..DataPlaneOptions::default()
             },
             data_dir: None,
         })

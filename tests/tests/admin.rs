@@ -52,6 +52,7 @@ impl Gateway {
                 kafka: KafkaSource::Config,
                 data_plane: DataPlaneOptions {
                     bind_override: Some("127.0.0.1:0".parse()?),
+                    ..DataPlaneOptions::default()
                 },
                 data_dir: Some(data_dir.clone()),
             })
@@ -705,4 +706,132 @@ async fn changes_to_other_routes_drop_nothing_and_a_changed_route_ends_its_strea
     }
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
+}
+
+#[tokio::test]
+async fn config_long_polls_wake_on_the_next_revision_and_record_data_planes() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, etag) = gateway.head().await?;
+    // The current revision: 304 at once without a wait.
+    let same = gateway
+        .admin(Method::GET, "/v1/config", &[("if-none-match", &etag)], "")
+        .await?;
+    assert_eq!(same.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(same.headers["etag"], etag);
+    // An older one: the head at once.
+    let older = gateway
+        .admin(Method::GET, "/v1/config", &[("if-none-match", "\"0\"")], "")
+        .await?;
+    assert_eq!(older.status, StatusCode::OK);
+    // A wait ends with 304 when nothing changes.
+    let started = std::time::Instant::now();
+    let waited = gateway
+        .admin(
+            Method::GET,
+            "/v1/config",
+            &[("if-none-match", &etag), ("prefer", "wait=1")],
+            "",
+        )
+        .await?;
+    assert_eq!(waited.status, StatusCode::NOT_MODIFIED);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // A wait is answered by the next applied revision, and records the data plane.
+    let following = [
+        ("if-none-match", etag.as_str()),
+        ("prefer", "wait=30"),
+        ("sluice-data-plane", "edge-7"),
+        ("sluice-applied-revision", "1"),
+    ];
+    let poll = gateway.admin(Method::GET, "/v1/config", &following, "");
+    let change = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        gateway.put(&with_path(&config, "/two"), &[]).await
+    };
+    let started = std::time::Instant::now();
+    let (poll, change) = tokio::join!(poll, change);
+    assert_eq!(change?.status, StatusCode::OK);
+    let poll = poll?;
+    assert_eq!(poll.status, StatusCode::OK);
+    assert_eq!(poll.headers["etag"], "\"2\"");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "woken, not timed out"
+    );
+    let status = gateway
+        .admin(Method::GET, "/v1/status", &[], "")
+        .await?
+        .json()?;
+    assert_eq!(status["data_planes"][0]["id"], "edge-7");
+    assert_eq!(status["data_planes"][0]["applied_revision"], 1);
+    assert_eq!(status["data_planes"][0]["connected"], true);
+    // Bad input: clear 400s.
+    for (name, value) in [
+        ("sluice-data-plane", "no spaces allowed"),
+        ("sluice-applied-revision", "seven"),
+        ("prefer", "wait=100000"),
+        ("if-none-match", "\"unterminated"),
+    ] {
+        let headers = if name == "sluice-applied-revision" {
+            vec![("sluice-data-plane", "edge-7"), (name, value)]
+        } else {
+            vec![(name, value)]
+        };
+        let reply = gateway
+            .admin(Method::GET, "/v1/config", &headers, "")
+            .await?;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{name}: {value}");
+        assert_eq!(reply.json()?["code"], "bad_request");
+    }
+    gateway.stop().await
+}
+
+#[tokio::test]
+async fn metrics_are_served_in_the_prometheus_format_with_the_live_revision() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    assert_eq!(gateway.data("/one").await?, StatusCode::OK);
+    assert_eq!(
+        gateway.put(&with_path(&config, "/two"), &[]).await?.status,
+        StatusCode::OK
+    );
+    let mut broken = config.clone();
+    broken["bindings"]["tcp"]["options"]["port"] = json!("not a port");
+    assert_eq!(
+        gateway.put(&broken, &[]).await?.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let reply = gateway.admin(Method::GET, "/metrics", &[], "").await?;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.headers["content-type"]
+            .to_str()?
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(reply.body.to_vec())?;
+    for line in [
+        "sluice_config_revision 2",
+        "sluice_config_applies_total 1",
+        "sluice_config_rejected_total 1",
+        r#"sluice_http_requests_total{binding="http",route="",kind="unrouted",status="200"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line} in:\n{text}"
+        );
+    }
+    // Every sample line is `name{labels} value` with a number, and every family is typed.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').context("a sample line")?;
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let name = series.split('{').next().unwrap_or_default();
+        let family = name
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} has no TYPE line"
+        );
+    }
+    gateway.stop().await
 }

@@ -10,8 +10,26 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_shared::table::KafkaCluster;
 
 /// Logs librdkafka's errors through tracing, leaving out the partition-EOF events the shared
-/// consumers ask for (they mean "caught up", not trouble).
-pub(crate) struct QuietContext;
+/// consumers ask for (they mean "caught up", not trouble); keeps the consumer lag of the
+/// last statistics report.
+pub(crate) struct QuietContext {
+    /// Summed over partitions; -1 until known.
+    lag: std::sync::atomic::AtomicI64,
+}
+
+impl QuietContext {
+    fn new() -> Self {
+        Self {
+            lag: std::sync::atomic::AtomicI64::new(-1),
+        }
+    }
+
+    /// The consumer lag of the last statistics report.
+    pub(crate) fn lag(&self) -> Option<i64> {
+        let lag = self.lag.load(std::sync::atomic::Ordering::Relaxed);
+        (lag >= 0).then_some(lag)
+    }
+}
 
 impl ClientContext for QuietContext {
     fn error(&self, error: KafkaError, reason: &str) {
@@ -20,12 +38,36 @@ impl ClientContext for QuietContext {
         }
         tracing::warn!(error = %error, reason, "kafka client error");
     }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        // The shared consumers commit nothing, so librdkafka's own `consumer_lag` (against
+        // the committed offset) means nothing here: the lag is the partition end minus the
+        // offset after the last record handed to Sluice. Partition -1 is librdkafka's
+        // internal "unassigned" partition; negative offsets are unknown.
+        let lags = statistics
+            .topics
+            .values()
+            .flat_map(|topic| topic.partitions.values())
+            .filter(|p| p.partition >= 0 && p.hi_offset >= 0 && p.app_offset >= 0)
+            .map(|p| (p.hi_offset - p.app_offset).max(0));
+        let (mut sum, mut known) = (0i64, false);
+        for lag in lags {
+            sum = sum.saturating_add(lag);
+            known = true;
+        }
+        if known {
+            self.lag.store(sum, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 impl ConsumerContext for QuietContext {}
 
 /// The consumer type of reply taps, topic caches and feeds.
 pub(crate) type SharedConsumer = StreamConsumer<QuietContext>;
+
+/// How often librdkafka reports the statistics the consumer lag metric comes from.
+const STATISTICS_INTERVAL_MS: &str = "5000";
 
 /// Time allowed for metadata and offset lookups when a shared consumer starts.
 const CONSUMER_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,12 +93,13 @@ pub(crate) fn shared_consumer(
             if partition_eof { "true" } else { "false" },
         )
         .set("fetch.wait.max.ms", "100")
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .set("socket.nagle.disable", "true");
     for (key, value) in &cluster.properties {
         config.set(key, value);
     }
     config
-        .create_with_context(QuietContext)
+        .create_with_context(QuietContext::new())
         .map(Arc::new)
         .map_err(|e: KafkaError| e.to_string())
 }
@@ -204,6 +247,13 @@ impl<T> Default for TopicSet<T> {
 }
 
 impl<T> TopicSet<T> {
+    /// Every (cluster, topic, client).
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &str, &Arc<T>)> {
+        self.entries
+            .iter()
+            .map(|(cluster, topic, client)| (*cluster, topic.as_str(), client))
+    }
+
     /// The client of `topic` on cluster `cluster`.
     pub fn get(&self, cluster: usize, topic: &str) -> Option<&Arc<T>> {
         self.entries
@@ -268,6 +318,7 @@ pub struct TopicView<S> {
 }
 
 struct ViewShared<S> {
+    consumer: Arc<SharedConsumer>,
     state: std::sync::RwLock<S>,
     version: tokio::sync::watch::Sender<u64>,
     catch_up: CatchUp,
@@ -298,6 +349,7 @@ impl<S: Send + Sync + 'static> TopicView<S> {
             .map_err(context)?;
         let max_bytes = usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX);
         let shared = Arc::new(ViewShared {
+            consumer: consumer.clone(),
             state: std::sync::RwLock::new(state),
             version: tokio::sync::watch::Sender::new(0),
             catch_up: CatchUp::new(),
@@ -326,6 +378,23 @@ impl<S: Send + Sync + 'static> TopicView<S> {
     /// Waits until the view read the history the topic had when it started, up to `timeout`.
     pub async fn ready(&self, timeout: Duration) -> bool {
         self.shared.catch_up.ready(timeout).await
+    }
+
+    /// Records between the consumer's position and the partition ends, from librdkafka's
+    /// last statistics report; `None` before the first report.
+    pub fn lag(&self) -> Option<i64> {
+        use rdkafka::consumer::Consumer;
+        self.shared.consumer.context().lag()
+    }
+
+    /// Asks the cluster for its metadata (blocking: call from `spawn_blocking`).
+    pub fn probe(&self, timeout: Duration) -> Result<(), String> {
+        use rdkafka::consumer::Consumer;
+        self.shared
+            .consumer
+            .fetch_metadata(None, timeout)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// A receiver that sees every change after this call.

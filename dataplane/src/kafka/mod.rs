@@ -170,6 +170,23 @@ impl Producers {
     pub fn get(&self, cluster: usize, acks: Acks) -> Option<&Arc<Producer>> {
         self.by_cluster.get(cluster)?[acks_slot(acks)].as_ref()
     }
+
+    /// Any producer of `cluster`.
+    pub fn any(&self, cluster: usize) -> Option<&Arc<Producer>> {
+        self.by_cluster.get(cluster)?.iter().flatten().next()
+    }
+}
+
+impl Producer {
+    /// Asks the cluster for its metadata (blocking: call from `spawn_blocking`).
+    pub fn probe(&self, timeout: Duration) -> Result<(), String> {
+        use rdkafka::producer::Producer as _;
+        self.inner
+            .client()
+            .fetch_metadata(None, timeout)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Creates producers and keeps them across configurations with the same cluster settings.

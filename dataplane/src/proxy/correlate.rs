@@ -130,14 +130,20 @@ pub(crate) async fn exchange(
             reply_response(&known)
         };
     }
-    producer
+    let sent = producer
         .send(Record {
             topic: &topic,
             key: key.as_deref().map(str::as_bytes),
             value: Some(&value),
             headers: request_headers(parts, reply, &overrides, &correlation_id),
         })
-        .await?;
+        .await;
+    if let Err(failure) = &sent {
+        active
+            .metrics
+            .produce_error(action.topic.as_str(), failure.code().as_str());
+    }
+    sent?;
     if respond_async {
         return accepted(reply, &values, Some("respond-async"));
     }

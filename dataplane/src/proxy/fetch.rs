@@ -24,6 +24,7 @@ use super::produce::Values;
 use crate::error::DataPlaneError;
 use crate::handler::Identity;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
+use crate::metrics::Gauged;
 use crate::response::Body;
 use crate::server::Active;
 use sluice_shared::wire::etag::{IfNoneMatch, encode_progress};
@@ -123,6 +124,7 @@ pub(crate) async fn fetch(
         // Hold the request while nothing new can be said: unchanged, or an item not there yet.
         let hold = not_modified || (matches!(outcome, Outcome::Missing) && !action.merge);
         if hold && let (Some(deadline), Some(changes)) = (deadline, changes.as_mut()) {
+            let _waiting = Gauged::new(&active.metrics, |m| &m.fetch_waiters);
             if tokio::time::timeout_at(deadline, changes.changed())
                 .await
                 .is_ok_and(|r| r.is_ok())

@@ -28,6 +28,8 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use sluice_shared::path::Params;
+
+use crate::metrics::Gauged;
 use sluice_shared::spec::SseStart;
 use sluice_shared::table::{SseKafkaRoute, SseServer};
 use tokio::sync::{mpsc, watch};
@@ -209,6 +211,7 @@ pub(crate) async fn open(
         .and_then(|i| active.table.guards.get(i.principal.guard))
         .map_or(0, |g| g.leeway_seconds);
     Ok(Stream {
+        _open: Gauged::new(&active.metrics, |m| &m.sse_streams),
         feed,
         filters: resolve_filters(&action.filters, params, identity),
         key_in_id: action.key_in_id,
@@ -279,6 +282,8 @@ fn last_event_id(parts: &Parts) -> Result<Option<String>, DataPlaneError> {
 
 /// An open stream, waiting to run on a sink.
 pub(crate) struct Stream {
+    /// Counts the stream in `sluice_sse_streams_open` while it lives.
+    _open: Gauged,
     feed: Arc<TopicFeed>,
     filters: Vec<Filter>,
     key_in_id: bool,

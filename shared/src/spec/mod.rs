@@ -384,7 +384,12 @@ pub struct KafkaOptionsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servers: Option<Vec<String>>,
     /// `client`, Sluice: extra librdkafka properties (`linger.ms`, `message.timeout.ms`, ...).
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    /// Values may be written as strings, numbers or booleans; librdkafka takes them as text.
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "scalar_strings"
+    )]
     pub properties: IndexMap<String, String>,
     /// `client`: SASL settings (Zilla 1.x).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -622,4 +627,36 @@ impl Acks {
             Self::InSyncReplicas => "all",
         }
     }
+}
+
+/// A map whose values are strings, numbers or booleans, each kept as its text.
+fn scalar_strings<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<IndexMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+        Flag(bool),
+        Other(serde::de::IgnoredAny),
+    }
+    let map = IndexMap::<String, Scalar>::deserialize(deserializer)?;
+    map.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Scalar::Text(text) => text,
+                Scalar::Integer(n) => n.to_string(),
+                Scalar::Float(n) => n.to_string(),
+                Scalar::Flag(flag) => flag.to_string(),
+                Scalar::Other(_) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "property '{key}' must be a string, a number or a boolean"
+                    )));
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
 }

@@ -505,6 +505,25 @@ impl RouteTable {
         }
     }
 
+    /// Every `http-kafka` route with its binding.
+    pub fn http_kafka_routes(&self) -> impl Iterator<Item = (&HttpKafkaBinding, &HttpKafkaRoute)> {
+        self.http_kafka
+            .iter()
+            .flat_map(|binding| binding.routes.iter().map(move |route| (binding, route)))
+    }
+
+    /// Every `sse-kafka` route with its binding.
+    pub fn sse_kafka_routes(&self) -> impl Iterator<Item = (&SseKafkaBinding, &SseKafkaRoute)> {
+        self.sse_kafka
+            .iter()
+            .flat_map(|binding| binding.routes.iter().map(move |route| (binding, route)))
+    }
+
+    /// Every `http` server binding.
+    pub fn servers(&self) -> &[HttpServer] {
+        &self.servers
+    }
+
     /// The fingerprints of every SSE route.
     pub fn stream_fingerprints(&self) -> impl Iterator<Item = u64> + '_ {
         self.sse_kafka

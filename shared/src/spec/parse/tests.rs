@@ -151,3 +151,24 @@ fn documents_that_are_not_maps_are_rejected() {
     assert_eq!(errors("- a\n- b\n")[0].0, "");
     assert_eq!(errors("")[0].0, "");
 }
+
+#[test]
+fn kafka_properties_take_numbers_and_booleans_as_text() {
+    let text = "name: t\nbindings:\n  k:\n    type: kafka\n    kind: client\n    options:\n      properties: { linger.ms: 5, enable.idempotence: true, client.id: app }\n";
+    let spec = parse_config_with_env(text, &env).expect("valid");
+    let Some(OptionsSpec::Kafka(options)) = &spec.bindings["k"].options else {
+        panic!("kafka options expected");
+    };
+    let properties = &options.properties;
+    assert_eq!(properties["linger.ms"], "5");
+    assert_eq!(properties["enable.idempotence"], "true");
+    assert_eq!(properties["client.id"], "app");
+    let found = errors(
+        "name: t\nbindings:\n  k:\n    type: kafka\n    kind: client\n    options:\n      properties: { linger.ms: [ 5 ] }\n",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].1.contains("'linger.ms' must be a string"),
+        "{found:?}"
+    );
+}
