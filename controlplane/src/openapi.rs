@@ -123,6 +123,23 @@ pub struct StatusReport {
     pub applied_ms: Option<u64>,
     /// The last refused change.
     pub last_rejected: Option<RejectedChange>,
+    /// Separate data planes following this control plane.
+    pub data_planes: Vec<DataPlaneEntry>,
+}
+
+/// A separate data plane, as it reported itself when it last polled.
+#[derive(Serialize, ToSchema)]
+pub struct DataPlaneEntry {
+    /// Its id.
+    pub id: String,
+    /// The revision it serves.
+    pub applied_revision: Option<u64>,
+    /// Why the last revision it received did not apply there.
+    pub last_error: Option<String>,
+    /// When it last polled, milliseconds since the epoch.
+    pub last_seen_ms: u64,
+    /// It polled within the last 90 s.
+    pub connected: bool,
 }
 
 /// Health.
@@ -146,18 +163,27 @@ fn healthz() {}
 
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "A configuration is applied", body = Health),
-        (status = 503, description = "Nothing applied yet", body = Problem)))]
+        (status = 200, description = "A configuration is applied and every Kafka cluster it uses answers", body = Health),
+        (status = 503, description = "Nothing applied yet, or a Kafka cluster does not answer (the message says which)", body = Problem)))]
 fn readyz() {}
 
 #[utoipa::path(get, path = "/v1/status", tag = "status",
-    responses((status = 200, description = "Live revision and last refusal", body = StatusReport)))]
+    responses((status = 200, description = "Live revision, last refusal and the data planes following", body = StatusReport)))]
 fn status() {}
 
 #[utoipa::path(get, path = "/v1/config", tag = "config",
+    params(
+        ("if-none-match" = Option<String>, Header, description = "A revision ETag (\"<n>\"): 304 while it is the head"),
+        ("prefer" = Option<String>, Header, description = "wait=N (at most 300): with if-none-match, wait up to N seconds for the next applied revision"),
+        ("sluice-data-plane" = Option<String>, Header, description = "A following data plane's id (1 to 64 of [A-Za-z0-9._-]), listed in /v1/status"),
+        ("sluice-applied-revision" = Option<u64>, Header, description = "The revision that data plane serves"),
+        ("sluice-apply-error" = Option<String>, Header, description = "Why the last revision did not apply on that data plane")),
     responses(
         (status = 200, description = "The head configuration; YAML with accept: application/yaml",
             body = Document, headers(("etag" = String, description = "\"<revision>\""))),
+        (status = 304, description = "The head is still the if-none-match revision",
+            headers(("etag" = String, description = "\"<revision>\""))),
+        (status = 400, description = "A malformed condition, wait or data-plane header", body = Problem),
         (status = 404, description = "Nothing stored", body = Problem)))]
 fn get_config() {}
 
@@ -304,7 +330,7 @@ impl Modify for BearerToken {
         list_bindings, get_binding, put_binding, delete_binding,
         list_guards, get_guard, put_guard, delete_guard, metrics, openapi_json),
     components(schemas(Problem, PointerError, ValidationErrors, Applied, SectionDiff, Diff, DryRun,
-        RevisionSummary, RevisionList, RejectedChange, StatusReport, Health, Document)),
+        RevisionSummary, RevisionList, RejectedChange, StatusReport, DataPlaneEntry, Health, Document)),
     modifiers(&BearerToken)
 )]
 pub struct AdminApi;
