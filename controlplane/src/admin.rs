@@ -20,6 +20,7 @@
 //!   resource of the head, with its own ETag; a change is applied as a whole configuration.
 //! - `GET /openapi.json`: the OpenAPI document (`crate::openapi`).
 //! - `GET /metrics`: Prometheus text format (data plane and configuration series).
+//! - `GET /ui/`: the web UI (`crate::ui`), public assets that call this API.
 //!
 //! Mutations need `authorization: Bearer <admin token>`. Reads are open when the admin
 //! listener is on a loopback address, and need the token otherwise. Bodies are capped at
@@ -66,6 +67,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/guards/{name}"),
     ("PUT", "/v1/guards/{name}"),
     ("DELETE", "/v1/guards/{name}"),
+    ("GET", "/ui/"),
+    ("GET", "/ui/{file}"),
 ];
 
 /// The admin token, compared in constant time.
@@ -237,7 +240,7 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
     let read = method == Method::GET || method == Method::HEAD;
     if !authorized(Some(token), &request)
         && (!read || !open_reads)
-        && !matches!(segments.as_slice(), ["healthz"] | ["readyz"])
+        && !matches!(segments.as_slice(), ["healthz"] | ["readyz"] | ["ui", ..])
     {
         return unauthorized();
     }
@@ -270,6 +273,9 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
             answer
         }
         (Method::GET, ["metrics"]) => metrics_answer(app.render_metrics()),
+        (Method::GET, ["ui"]) if !path.ends_with('/') => crate::ui::redirect(),
+        (Method::GET, ["ui"]) => crate::ui::asset(""),
+        (Method::GET, ["ui", file]) => crate::ui::asset(file),
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
         (Method::GET, ["v1", "config"]) => get_config(app, &request).await,
         (Method::PUT, ["v1", "config"]) => put_config(app, request).await,
@@ -325,6 +331,7 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
             ["healthz"]
             | ["readyz"]
             | ["metrics"]
+            | ["ui", ..]
             | ["v1", "status"]
             | ["v1", "revisions"]
             | ["v1", "revisions", _],
@@ -518,10 +525,7 @@ async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
         Ok(expected) => expected,
         Err(answer) => return *answer,
     };
-    let dry_run = request
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true" || p == "dry_run"));
+    let dry_run = dry_run(&request);
     let (author, message) = (author(&request), message(&request));
     let config = match read_document(request).await {
         Ok(config) => config,
@@ -536,6 +540,14 @@ async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
         action: "PUT /v1/config".to_owned(),
     };
     outcome(app.change(change).await)
+}
+
+/// `?dry_run=true` (or `?dry_run`): validate and diff only.
+fn dry_run(request: &Request<Incoming>) -> bool {
+    request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true" || p == "dry_run"))
 }
 
 /// The request's body as a document: JSON, or YAML with `content-type: application/yaml`,
@@ -724,6 +736,7 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
         return answer;
     }
     let delete = request.method() == Method::DELETE;
+    let dry_run = dry_run(&request);
     let (author, message) = (author(&request), message(&request));
     let action = format!("{} /v1/{kind}/{name}", request.method());
     let mut config = head.config.clone();
@@ -768,7 +781,7 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
             message
         },
         expected: Some(Some(head.number)),
-        dry_run: false,
+        dry_run,
         action,
     };
     outcome(app.change(change).await)

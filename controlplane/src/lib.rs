@@ -9,6 +9,7 @@
 //! - [`admin`]: the admin API on the admin listener (configuration, bindings, guards,
 //!   revisions, rollback, status, health).
 //! - [`openapi`]: the admin API's OpenAPI document (utoipa).
+//! - `ui`: the web UI's embedded assets, served at `/ui/`.
 //! - [`follow`]: `sluice dataplane`, a data plane alone that follows a control plane.
 
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod follow;
 pub mod openapi;
 pub mod store;
+mod ui;
 
 pub use app::{App, AppConfig, AppError, ConfigSource, KafkaSource};
 

@@ -241,10 +241,11 @@ fn get_binding() {}
 
 #[utoipa::path(put, path = "/v1/bindings/{name}", tag = "bindings",
     params(("name" = String, Path, description = "Binding name"),
-        ("if-match" = Option<String>, Header, description = "The binding's ETag")),
+        ("if-match" = Option<String>, Header, description = "The binding's ETag"),
+        ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
     request_body(content = Document, description = "The binding"),
     responses(
-        (status = 200, description = "Applied", body = Applied),
+        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = Applied),
         (status = 412, description = "The binding changed meanwhile", body = Problem),
         (status = 422, description = "The configuration would be invalid", body = ValidationErrors)),
     security(("admin_token" = [])))]
@@ -252,7 +253,8 @@ fn put_binding() {}
 
 #[utoipa::path(delete, path = "/v1/bindings/{name}", tag = "bindings",
     params(("name" = String, Path, description = "Binding name"),
-        ("if-match" = Option<String>, Header, description = "The binding's ETag")),
+        ("if-match" = Option<String>, Header, description = "The binding's ETag"),
+        ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
     responses(
         (status = 200, description = "Applied", body = Applied),
         (status = 404, description = "No such binding", body = Problem),
@@ -275,10 +277,11 @@ fn get_guard() {}
 
 #[utoipa::path(put, path = "/v1/guards/{name}", tag = "guards",
     params(("name" = String, Path, description = "Guard name"),
-        ("if-match" = Option<String>, Header, description = "The guard's ETag")),
+        ("if-match" = Option<String>, Header, description = "The guard's ETag"),
+        ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
     request_body(content = Document, description = "The guard"),
     responses(
-        (status = 200, description = "Applied", body = Applied),
+        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = Applied),
         (status = 412, description = "The guard changed meanwhile", body = Problem),
         (status = 422, description = "The configuration would be invalid", body = ValidationErrors)),
     security(("admin_token" = [])))]
@@ -286,7 +289,8 @@ fn put_guard() {}
 
 #[utoipa::path(delete, path = "/v1/guards/{name}", tag = "guards",
     params(("name" = String, Path, description = "Guard name"),
-        ("if-match" = Option<String>, Header, description = "The guard's ETag")),
+        ("if-match" = Option<String>, Header, description = "The guard's ETag"),
+        ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
     responses(
         (status = 200, description = "Applied", body = Applied),
         (status = 404, description = "No such guard", body = Problem),
@@ -298,6 +302,18 @@ fn delete_guard() {}
     responses((status = 200, description = "Prometheus text format (version 0.0.4): requests by binding, route and status, latency histograms, open streams, waiters, Kafka produce errors and consumer lag, live revision, applies and refusals",
         content_type = "text/plain", body = String)))]
 fn metrics() {}
+
+#[utoipa::path(get, path = "/ui/", tag = "ui",
+    responses((status = 200, description = "The web UI: route editor, guards, history, status (a client of this API)",
+        content_type = "text/html", body = String)))]
+fn ui_index() {}
+
+#[utoipa::path(get, path = "/ui/{file}", tag = "ui",
+    params(("file" = String, Path, description = "app.js, diff.js, style.css or index.html")),
+    responses(
+        (status = 200, description = "A web UI asset, with a strict Content-Security-Policy", body = String),
+        (status = 404, description = "No such asset", body = Problem)))]
+fn ui_file() {}
 
 #[utoipa::path(get, path = "/openapi.json", tag = "health",
     responses((status = 200, description = "This document", body = Document)))]
@@ -328,7 +344,7 @@ impl Modify for BearerToken {
     info(title = "Sluice admin API", description = "Configuration, revisions and health of a Sluice gateway."),
     paths(healthz, readyz, status, get_config, put_config, list_revisions, get_revision, rollback,
         list_bindings, get_binding, put_binding, delete_binding,
-        list_guards, get_guard, put_guard, delete_guard, metrics, openapi_json),
+        list_guards, get_guard, put_guard, delete_guard, metrics, ui_index, ui_file, openapi_json),
     components(schemas(Problem, PointerError, ValidationErrors, Applied, SectionDiff, Diff, DryRun,
         RevisionSummary, RevisionList, RejectedChange, StatusReport, DataPlaneEntry, Health, Document)),
     modifiers(&BearerToken)

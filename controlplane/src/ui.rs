@@ -1,0 +1,108 @@
+//! The web UI (`web-ui/`), embedded in the binary and served at `/ui/` on the admin
+//! listener. It is a client of the admin API: it has no endpoint of its own.
+//!
+//! The assets are public (they hold no data; everything they show comes from the admin API
+//! with the token the operator signs in with). Every answer carries a strict
+//! Content-Security-Policy: scripts and styles from this origin only, no inline code, no
+//! framing. `connect-src` allows any http(s) origin so that "Try it" can call the data plane.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+
+use crate::admin::{Answer, problem};
+
+/// Every asset: its name under `/ui/`, content type and bytes.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "",
+        "text/html; charset=utf-8",
+        include_str!("../../web-ui/index.html"),
+    ),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web-ui/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web-ui/app.js"),
+    ),
+    (
+        "diff.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web-ui/diff.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../web-ui/style.css"),
+    ),
+];
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self' http: https:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The answer to `GET /ui/<file>`.
+pub(crate) fn asset(file: &str) -> Answer {
+    let Some((_, content_type, text)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no web UI file '{file}'"),
+        );
+    };
+    let mut answer = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    let headers = answer.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    answer
+}
+
+/// `GET /ui`: to `/ui/`, where the relative asset paths resolve.
+pub(crate) fn redirect() -> Answer {
+    let mut answer = Response::new(Full::new(Bytes::new()));
+    *answer.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    answer
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/ui/"));
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_are_served_with_a_strict_policy_and_no_inline_code() {
+        for (name, _, text) in ASSETS {
+            let answer = asset(name);
+            assert_eq!(answer.status(), StatusCode::OK);
+            let csp = answer.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii");
+            assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"));
+            if name.ends_with(".html") || name.is_empty() {
+                // No inline script or style, no external origin.
+                assert!(!text.contains("<script>") && !text.contains("<style"));
+                assert!(!text.contains(" style=") && !text.contains(" onclick="));
+                assert!(!text.contains("http://") && !text.contains("https://"));
+            }
+        }
+        assert_eq!(asset("../Cargo.toml").status(), StatusCode::NOT_FOUND);
+    }
+}
