@@ -53,7 +53,7 @@ function toast(message) {
   setTimeout(() => note.remove(), 5000);
 }
 
-function show(...children) {
+function showNow(...children) {
   view.replaceChildren();
   append(view, children);
 }
@@ -157,7 +157,7 @@ function signIn(message) {
       token.error.textContent = `The admin API did not answer: ${error.message}`;
     }
   });
-  show(form);
+  showNow(form);
   token.input.focus();
 }
 
@@ -192,7 +192,7 @@ function listeners(config) {
     .map(([name, b]) => ({ name, host: b.options?.host ?? '0.0.0.0', port: b.options?.port, exit: b.exit }));
 }
 
-async function routesView() {
+async function routesView(show) {
   const config = await loadConfig();
   const routes = allRoutes(config);
   const search = field('Filter routes', h('input', { type: 'search', placeholder: 'path, topic, binding, guard…' }));
@@ -274,7 +274,7 @@ function fieldOf(pointer, prefix) {
 
 const pointerPart = (text) => text.replaceAll('~', '~0').replaceAll('/', '~1');
 
-async function routeEditor(bindingName, index) {
+async function routeEditor(show, bindingName, index) {
   const config = await loadConfig();
   const candidates = Object.entries(config.bindings ?? {}).filter(([, b]) => b.type === 'http-kafka' || b.type === 'sse-kafka');
   if (!candidates.length) {
@@ -487,7 +487,7 @@ async function routeEditor(bindingName, index) {
   reviewButton.addEventListener('click', doReview);
   applyButton.addEventListener('click', doApply);
   for (const f of Object.values(fields)) f.input.addEventListener('input', () => { applyButton.disabled = true; });
-  fields.binding.input.addEventListener('change', () => routeEditor(fields.binding.input.value, null));
+  fields.binding.input.addEventListener('change', () => routeEditor(show, fields.binding.input.value, null));
 
   const form = h('form', { class: 'panel', 'aria-label': 'Route' },
     h('div', { class: 'tabs', role: 'tablist' }, formTab, jsonTab, yamlTab),
@@ -593,7 +593,7 @@ function tryIt(config, binding, routeSpec) {
 
 // ---------------------------------------------------------------- guards
 
-async function guardsView() {
+async function guardsView(show) {
   const config = await loadConfig();
   const guards = Object.entries(config.guards ?? {});
   show(h('h1', {}, 'Guards'),
@@ -608,7 +608,7 @@ async function guardsView() {
       : h('p', { class: 'muted' }, 'No guards: every route is open.'));
 }
 
-async function guardEditor(name) {
+async function guardEditor(show, name) {
   await loadConfig();
   const loaded = await api('GET', `/v1/guards/${enc(name)}`);
   if (loaded.status !== 200) {
@@ -637,6 +637,14 @@ async function guardEditor(name) {
   };
   for (const f of [issuer, audience, challenge]) f.input.addEventListener('input', () => { raw.value = pretty(fromForm()); apply.disabled = true; });
   raw.addEventListener('input', () => { apply.disabled = true; });
+  const yaml = h('pre', { class: 'answer', hidden: true, 'aria-label': `Guard ${name} as YAML` });
+  const yamlButton = h('button', { type: 'button', 'aria-pressed': 'false' }, 'YAML (view)');
+  yamlButton.addEventListener('click', async () => {
+    const showing = yaml.hidden;
+    if (showing) yaml.textContent = (await api('GET', `/v1/guards/${enc(name)}`, { headers: { accept: 'application/yaml' }, raw: true })).text;
+    yaml.hidden = !showing;
+    yamlButton.setAttribute('aria-pressed', String(showing));
+  });
   const reviewButton = h('button', { type: 'button' }, 'Review change');
   reviewButton.addEventListener('click', async () => {
     try { candidate = JSON.parse(raw.value); } catch (error) {
@@ -660,19 +668,19 @@ async function guardEditor(name) {
   });
   apply.addEventListener('click', async () => {
     const answer = await api('PUT', `/v1/guards/${enc(name)}`, { body: candidate, headers: { 'if-match': etag, 'x-sluice-author': 'web-ui' } });
-    if (answer.status === 200) { toast(`Applied revision ${answer.json?.revision}.`); await guardEditor(name); }
+    if (answer.status === 200) { toast(`Applied revision ${answer.json?.revision}.`); await guardEditor(show, name); }
     else review.replaceChildren(h('div', { class: 'errors', role: 'alert' }, answer.json?.message ?? `HTTP ${answer.status}`));
   });
   show(h('h1', {}, 'Guard ', h('code', {}, name)),
     h('div', { class: 'panel' }, h('div', { class: 'row' }, issuer.wrap, audience.wrap, challenge.wrap),
-      h('label', { for: 'guard-raw' }, 'The guard as JSON'), Object.assign(raw, { id: 'guard-raw' }),
-      h('div', { class: 'actions' }, reviewButton, apply, h('a', { href: '#/guards', class: 'button' }, 'Cancel')),
+      h('label', { for: 'guard-raw' }, 'The guard as JSON'), Object.assign(raw, { id: 'guard-raw' }), yaml,
+      h('div', { class: 'actions' }, reviewButton, apply, yamlButton, h('a', { href: '#/guards', class: 'button' }, 'Cancel')),
       review));
 }
 
 // ---------------------------------------------------------------- history
 
-async function historyView(selected) {
+async function historyView(show, selected) {
   await loadConfig();
   const list = await api('GET', '/v1/revisions');
   const revisions = list.json?.revisions ?? [];
@@ -693,7 +701,7 @@ async function historyView(selected) {
       if (answer.status === 200) {
         toast(answer.json?.unchanged ? 'Already the live configuration.' : `Rolled back: revision ${answer.json?.revision} equals revision ${number}.`);
         location.hash = '#/history';
-        await historyView();
+        await historyView(show);
       } else {
         detail.replaceChildren(h('div', { class: 'errors', role: 'alert' }, answer.json?.message ?? `HTTP ${answer.status}`));
       }
@@ -725,7 +733,7 @@ async function historyView(selected) {
 
 // ---------------------------------------------------------------- status
 
-async function statusView() {
+async function statusView(show) {
   await loadConfig();
   const status = (await api('GET', '/v1/status')).json ?? {};
   const planes = status.data_planes ?? [];
@@ -746,8 +754,13 @@ async function statusView() {
 
 // ---------------------------------------------------------------- router
 
+let renders = 0;
+
 async function route() {
   if (!state.token) { signIn(); return; }
+  // A view still loading when the next navigation starts must not draw over it.
+  const ticket = ++renders;
+  const show = (...children) => { if (ticket === renders) showNow(...children); };
   document.querySelector('header.top').hidden = false;
   const [section, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
   for (const link of document.querySelectorAll('[data-nav]')) {
@@ -756,13 +769,13 @@ async function route() {
   }
   try {
     switch (section) {
-      case 'route': await routeEditor(decodeURIComponent(rest[0]), Number(rest[1])); break;
-      case 'new-route': await routeEditor(null, null); break;
-      case 'guards': await guardsView(); break;
-      case 'guard': await guardEditor(decodeURIComponent(rest[0])); break;
-      case 'history': await historyView(rest[0] ? Number(rest[0]) : null); break;
-      case 'status': await statusView(); break;
-      default: await routesView();
+      case 'route': await routeEditor(show, decodeURIComponent(rest[0]), Number(rest[1])); break;
+      case 'new-route': await routeEditor(show, null, null); break;
+      case 'guards': await guardsView(show); break;
+      case 'guard': await guardEditor(show, decodeURIComponent(rest[0])); break;
+      case 'history': await historyView(show, rest[0] ? Number(rest[0]) : null); break;
+      case 'status': await statusView(show); break;
+      default: await routesView(show);
     }
     view.focus({ preventScroll: true });
   } catch (error) {

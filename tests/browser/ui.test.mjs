@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, launchChromium, waitFor } from './lib.mjs';
@@ -19,9 +20,19 @@ const TOKEN = 'ui-test-token';
 const SHOTS = resolve(import.meta.dirname, '../../target/ui-screenshots');
 const XSS = '<img src=x onerror=alert(1)>';
 
+const JWK = JSON.stringify({
+  ...createPublicKey(readFileSync(resolve(import.meta.dirname, '../../testdata/jwt/rsa1.pem'))).export({ format: 'jwk' }),
+  kid: 'one',
+  alg: 'RS256',
+});
+
 function configText(port, topic) {
   return `
 name: ui
+guards:
+  jwt:
+    type: jwt
+    options: { issuer: "https://auth.test", audience: sluice, keys: [ ${JWK} ] }
 bindings:
   tcp: { type: tcp, kind: server, options: { host: 127.0.0.1, port: ${port} }, exit: http }
   http:
@@ -213,6 +224,24 @@ test('the web UI edits routes safely', { timeout: 240000 }, async () => {
     await page.getByLabel('Kind').selectOption('');
     await page.screenshot({ path: join(SHOTS, '07-routes-1000.png') });
     console.log(`1,002 routes rendered in ${rendered} ms`);
+
+    // --- A guard: the form edits the JSON; a bad edit is refused; a good one applies.
+    await page.getByRole('link', { name: 'Guards' }).click();
+    await page.getByRole('cell', { name: 'https://auth.test' }).waitFor();
+    await page.getByRole('link', { name: 'Edit guard jwt' }).click();
+    await page.getByLabel('Audience').fill('sluice-web');
+    await page.getByRole('button', { name: 'Review change' }).click();
+    await page.getByText('Valid. Review, then apply.').waitFor();
+    const before = await revision();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText(`Applied revision ${before + 1}.`).waitFor();
+    assert.equal((await adminApi('GET', '/v1/guards/jwt')).json.options.audience, 'sluice-web');
+    await page.getByLabel('Challenge (seconds before expiry)').fill('-5');
+    await page.getByRole('button', { name: 'Review change' }).click();
+    await page.getByText('Not valid; nothing was changed.').waitFor();
+    assert.equal(await revision(), before + 1);
+    await page.getByRole('button', { name: 'YAML (view)' }).click();
+    await page.getByLabel('Guard jwt as YAML').getByText('audience: sluice-web').waitFor();
 
     await page.getByRole('link', { name: 'Status' }).click();
     await page.getByRole('heading', { name: 'Data planes' }).waitFor();
