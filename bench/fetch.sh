@@ -89,6 +89,15 @@ printf '%-44s %s\n' "1 long-poll, produce ack -> 200" "$ONE"
 printf '%-44s %s\n' "$WAITERS long-polls, produce ack -> 200" "$LONGPOLL"
 echo "  (goal: p99 <= 10 ms from the record reaching Sluice; the 1-waiter line is the broker's share)"
 awk -v a="$RSS_AFTER" -v b="$RSS_BEFORE" -v k="$KEYS" 'BEGIN { printf "cache memory for %d keys of 100 B:          %.1f MiB RSS growth (%.0f bytes per key)\n", k, (a - b) / 1024, (a - b) * 1024 / k }'
+record fetch.echo_rate "$ECHO_RATE"
+record fetch.not_modified_rate "$FETCH_RATE"
+record fetch.errors "$FETCH_ERRORS"
+record fetch.longpoll_1_p50_us "$(json "$ONE" p50_us)"
+record fetch.longpoll_waiters "$WAITERS"
+record fetch.longpoll_p50_us "$(json "$LONGPOLL" p50_us)"
+record fetch.longpoll_p99_us "$(json "$LONGPOLL" p99_us)"
+record fetch.longpoll_ok "$(json "$LONGPOLL" ok)"
+record fetch.cache_bytes_per_key "$(awk -v a="$RSS_AFTER" -v b="$RSS_BEFORE" -v k="$KEYS" 'BEGIN { printf "%.0f", (a - b) * 1024 / k }')"
 if [ "$CHECK304" != 304 ] || [ "$FETCH_ERRORS" != 0 ]; then
   echo "FAILED: not every conditional GET answered 304" >&2
   exit 1

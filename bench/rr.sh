@@ -75,10 +75,13 @@ for c in 1 64; do
   FAILED=$((FAILED + s_err))
   printf '%-28s %10s %10s %10s\n' "direct rdkafka, c=$c" "$d_rate" "$d_p50" "$d_p99"
   printf '%-28s %10s %10s %10s\n' "sluice sync POST, c=$c" "$s_rate" "$s_p50" "$s_p99"
+  record "rr.c$c.direct_rate" "$d_rate"; record "rr.c$c.direct_p50_us" "$d_p50"; record "rr.c$c.direct_p99_us" "$d_p99"
+  record "rr.c$c.sluice_rate" "$s_rate"; record "rr.c$c.sluice_p50_us" "$s_p50"; record "rr.c$c.sluice_p99_us" "$s_p99"
   awk -v c="$c" -v dr="$d_rate" -v d50="$d_p50" -v d99="$d_p99" -v sr="$s_rate" -v s50="$s_p50" -v s99="$s_p99" 'BEGIN {
     printf "  c=%s: p50 sluice - direct = %+d us (goal <= +100), p99 ratio %.2f (goal <= 1.5), throughput ratio %.2f (goal >= 0.7 at c=64)\n", c, s50 - d50, s99 / d99, sr / dr
   }'
 done
+record rr.errors "$FAILED"
 if [ "$FAILED" != 0 ]; then
   echo "FAILED: non-2xx answers or socket errors" >&2
   exit 1

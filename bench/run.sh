@@ -43,14 +43,14 @@ bindings:
   client: { type: kafka, kind: client, options: { servers: [ "$BOOT" ] } }
 YAML
 start_sluice "$WORK/bench.yaml"
+sleep 1
+IDLE_RSS="$(rss_kib)"
 
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = string.rep("x", $SIZE)
 wrk.headers["content-type"] = "application/octet-stream"
 LUA
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # run PATH SECONDS -> prints "req_per_s requests cpu_us_per_req errors"
 run() {
@@ -96,6 +96,21 @@ DIRECT="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic
 DIRECT_RATE="$(echo "$DIRECT" | sed -E 's/.*"msg_per_s": ([0-9.]+).*/\1/')"
 DIRECT_CPU="$(echo "$DIRECT" | sed -E 's/.*"cpu_us_per_msg": ([0-9.]+).*/\1/')"
 
+# Hop latency at c=1: one POST at a time against one record at a time from the direct client.
+SEQ_MESSAGES=3000
+SEQ="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window 1 \
+  --messages "$SEQ_MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK")"
+SEQ_P50="$(echo "$SEQ" | sed -E 's/.*"p50_us": ([0-9]+).*/\1/')"
+SEQ_P99="$(echo "$SEQ" | sed -E 's/.*"p99_us": ([0-9]+).*/\1/')"
+C1="$(wrk -t1 -c1 -d"$DURATION"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT/events" | awk '
+  function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
+  /^ +50%/ { p50 = us($2) }
+  /^ +99%/ { p99 = us($2) }
+  /Non-2xx|Socket errors/ { errors += 1 }
+  END { printf "%.0f %.0f %d\n", p50, p99, errors + 0 }')"
+read -r C1_P50 C1_P99 C1_ERR <<<"$C1"
+FAILED=$((FAILED + C1_ERR))
+
 echo
 printf '%-34s %12s %16s\n' "scenario (c=$CONNS, ${SIZE} B)" "req or msg/s" "CPU us per unit"
 printf '%-34s %12s %16s\n' "sluice echo route (no Kafka)" "$ECHO_RATE" "$ECHO_CPU"
@@ -107,6 +122,21 @@ awk -v p="$POST_RATE" -v e="$ECHO_RATE" -v d="$DIRECT_RATE" -v c="$POST_CPU" 'BE
   printf "POST / direct window:  %.2f  (report only; stretch >= 0.35)\n", p / d
   printf "proxy CPU per POST:    %.2f us (goal <= 8 us; includes librdkafka threads)\n", c
 }'
+printf 'c=1 hop latency: POST p50 %s us / p99 %s us; direct p50 %s us / p99 %s us (goal: p50 <= direct + 50, p99 <= direct + 250)\n' \
+  "$C1_P50" "$C1_P99" "$SEQ_P50" "$SEQ_P99"
+echo "idle Sluice with one producer: $((IDLE_RSS / 1024)) MiB RSS (goal <= 20 MB)"
+record produce.echo_rate "$ECHO_RATE"
+record produce.post_rate "$POST_RATE"
+record produce.direct_rate "$DIRECT_RATE"
+record produce.post_cpu_us "$POST_CPU"
+record produce.echo_cpu_us "$ECHO_CPU"
+record produce.direct_cpu_us "$DIRECT_CPU"
+record produce.c1_p50_us "$C1_P50"
+record produce.c1_p99_us "$C1_P99"
+record produce.direct_c1_p50_us "$SEQ_P50"
+record produce.direct_c1_p99_us "$SEQ_P99"
+record produce.idle_rss_kib "$IDLE_RSS"
+record produce.errors "$FAILED"
 if [ "$FAILED" != 0 ]; then
   echo "FAILED: $FAILED run(s) had non-2xx answers or socket errors" >&2
   exit 1

@@ -60,6 +60,7 @@ run() {
   for _ in $(seq 1 600); do grep -q connected "$WORK/load.out" && break; sleep 0.1; done
   sleep 1
   rss_kib > "$WORK/connected_rss"
+  kafka_clients > "$WORK/kafka_clients"
   target/release/sluice-bench ts-produce --bootstrap "$BOOT" --topic bench-sse --rate "$rate" --seconds "$SECONDS_RUN" >/dev/null
   wait "$load" || { cat "$WORK/load.out" >&2; return 1; }
   tail -1 "$WORK/load.out"
@@ -69,7 +70,11 @@ BASE_RSS="$(rss_kib)"
 IDLE_RESULT="$(run "$IDLE" "$IDLE_RATE")"
 IDLE_RSS="$(cat "$WORK/connected_rss")"
 sleep 2
+CPU_BEFORE="$(cpu_ticks "$SLUICE_PID")"
 LOAD_RESULT="$(run "$CLIENTS" "$RATE")"
+CPU_AFTER="$(cpu_ticks "$SLUICE_PID")"
+CPU_US_PER_EVENT="$(awk -v t="$((CPU_AFTER - CPU_BEFORE))" -v hz="$(getconf CLK_TCK)" -v e="$(json "$LOAD_RESULT" events)" \
+  'BEGIN { printf "%.2f", t * 1e6 / hz / (e > 0 ? e : 1) }')"
 
 echo
 awk -v a="$IDLE_RSS" -v b="$BASE_RSS" -v n="$IDLE" 'BEGIN { printf "memory per idle stream at %d streams:  %.2f KiB Sluice RSS (goal <= 4 KB)\n", n, (a - b) / n }'
@@ -77,3 +82,20 @@ echo "$IDLE streams, $IDLE_RATE records/s:        $IDLE_RESULT"
 echo "  (goal: p99 <= 25 ms from the record reaching Sluice; latencies here start at the produce)"
 echo "$CLIENTS streams, $RATE records/s:        $LOAD_RESULT"
 echo "  (goal: >= 200,000 delivered events/s with 1,000 clients)"
+echo "Sluice CPU per delivered event: $CPU_US_PER_EVENT us"
+
+record sse.base_rss_kib "$BASE_RSS"
+record sse.idle_streams "$IDLE"
+record sse.idle_kib_per_stream "$(awk -v a="$IDLE_RSS" -v b="$BASE_RSS" -v n="$IDLE" 'BEGIN { printf "%.2f", (a - b) / n }')"
+record sse.idle_rate "$IDLE_RATE"
+record sse.idle_p50_us "$(json "$IDLE_RESULT" p50_us)"
+record sse.idle_p99_us "$(json "$IDLE_RESULT" p99_us)"
+record sse.kafka_clients "$(cat "$WORK/kafka_clients")"
+record sse.clients "$CLIENTS"
+record sse.rate "$RATE"
+record sse.events_per_s "$(json "$LOAD_RESULT" events_per_s)"
+record sse.p50_us "$(json "$LOAD_RESULT" p50_us)"
+record sse.p99_us "$(json "$LOAD_RESULT" p99_us)"
+record sse.cpu_us_per_event "$CPU_US_PER_EVENT"
+record sse.gaps "$(( $(json "$IDLE_RESULT" gaps) + $(json "$LOAD_RESULT" gaps) ))"
+record sse.duplicates "$(( $(json "$IDLE_RESULT" duplicates) + $(json "$LOAD_RESULT" duplicates) ))"

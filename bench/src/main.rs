@@ -71,6 +71,14 @@ struct Args {
 }
 
 /// CPU time of this process so far (all threads), from /proc/self/stat.
+/// The `q` quantile of `sorted` (0 when empty).
+pub(crate) fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
+    sorted
+        .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
+
 fn cpu_time(clk_tck: u64) -> Result<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat")?;
     // Fields after the ")" that closes the command name; utime and stime are fields 14, 15.
@@ -140,11 +148,13 @@ async fn run(args: Args) -> Result<()> {
         );
         let (topic, total, keyed) = (args.topic.clone(), args.messages, args.keyed);
         tasks.push(tokio::spawn(async move {
+            let mut latencies: Vec<u32> = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= total {
                     break;
                 }
+                let sent = Instant::now();
                 let key = format!("key-{index}");
                 let mut record = FutureRecord::<str, _>::to(&topic).payload(&payload[..]);
                 if keyed {
@@ -158,12 +168,17 @@ async fn run(args: Args) -> Result<()> {
                 if !delivered {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
+                latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
             }
+            latencies
         }));
     }
+    let mut latencies = Vec::with_capacity(args.messages);
     for task in tasks {
-        task.await?;
+        latencies.extend(task.await?);
     }
+    latencies.sort_unstable();
+    let at = |q: f64| crate::quantile(&latencies, q);
     let elapsed = started.elapsed();
     let cpu = cpu_time(args.clk_tck)? - cpu_before;
     let failures = failures.load(Ordering::Relaxed);
@@ -171,12 +186,14 @@ async fn run(args: Args) -> Result<()> {
         bail!("{failures} of {} records failed", args.messages);
     }
     println!(
-        "{{\"messages\": {}, \"window\": {}, \"seconds\": {:.3}, \"msg_per_s\": {:.0}, \"cpu_us_per_msg\": {:.2}}}",
+        "{{\"messages\": {}, \"window\": {}, \"seconds\": {:.3}, \"msg_per_s\": {:.0}, \"cpu_us_per_msg\": {:.2}, \"p50_us\": {}, \"p99_us\": {}}}",
         args.messages,
         args.window,
         elapsed.as_secs_f64(),
         args.messages as f64 / elapsed.as_secs_f64(),
-        cpu.as_micros() as f64 / args.messages as f64
+        cpu.as_micros() as f64 / args.messages as f64,
+        at(0.5),
+        at(0.99)
     );
     Ok(())
 }

@@ -198,12 +198,7 @@ pub async fn direct_rr(args: DirectRrArgs) -> Result<()> {
     let elapsed = started.elapsed();
     tap.abort();
     latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let at = |q: f64| crate::quantile(&latencies, q);
     println!(
         "{{\"concurrency\": {}, \"requests\": {}, \"per_s\": {:.0}, \"p50_us\": {}, \"p99_us\": {}}}",
         args.concurrency,

@@ -150,12 +150,7 @@ pub async fn sse_load(args: SseLoadArgs) -> Result<()> {
     let elapsed = (last.saturating_sub(first) as f64 / 1e6).max(1e-3);
     let mut latencies = latencies.lock().await.clone();
     latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let at = |q: f64| crate::quantile(&latencies, q);
     let short = if args.expect > 0 {
         received.iter().filter(|r| **r < args.expect).count()
     } else {

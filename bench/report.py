@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The table and JSON file of bench/all.sh.
+
+Reads <dir>/results.txt (lines "name value" written by the bench scripts' `record`) and the
+JSON lines of <dir>/apply.log, prints one table with every goal of the performance plan
+(docs/performance.md) met, not met or not measured, and writes <dir>/results.json.
+Timings never fail the run: bench/all.sh fails only on correctness.
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        return text.replace("_", " ")
+    return int(value) if value.is_integer() else value
+
+
+def main(out: Path) -> None:
+    results = {}
+    for line in (out / "results.txt").read_text().splitlines():
+        if " " in line:
+            name, value = line.split(" ", 1)
+            results[name] = number(value.strip())
+    apply = []
+    log = out / "apply.log"
+    if log.exists():
+        for line in log.read_text().splitlines():
+            if line.startswith("{"):
+                apply.append(json.loads(line))
+    r = results.get
+
+    def ratio(a, b):
+        x, y = r(a), r(b)
+        return x / y if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y else None
+
+    latency = {a["routes"]: a for a in apply if a.get("measure") == "apply latency"}
+    swap = next((a for a in apply if a.get("measure", "").startswith("data plane p99")), {})
+    rss = next((a for a in apply if a.get("measure") == "RSS after applies"), {})
+
+    goals = []
+
+    def goal(number, what, goal_text, measured, met, note=""):
+        goals.append({"goal": number, "what": what, "target": goal_text, "measured": measured,
+                      "met": met, "note": note})
+
+    def fmt(value, unit="", digits=2):
+        if value is None:
+            return "not measured"
+        if isinstance(value, float):
+            return f"{value:.{digits}f}{unit}"
+        return f"{value}{unit}"
+
+    def check(value, test):
+        return None if value is None else bool(test(value))
+
+    post_echo = ratio("produce.post_rate", "produce.echo_rate")
+    goal(1, "produce POST / same-binary echo route", ">= 0.70", fmt(post_echo), check(post_echo, lambda v: v >= 0.7))
+    cpu = r("produce.post_cpu_us")
+    goal(2, "Sluice CPU per produce request", "<= 8 us", fmt(cpu, " us"), check(cpu, lambda v: v <= 8))
+    c1, d1 = r("produce.c1_p50_us"), r("produce.direct_c1_p50_us")
+    c99, d99 = r("produce.c1_p99_us"), r("produce.direct_c1_p99_us")
+    hop = None if None in (c1, d1, c99, d99) else (c1 - d1, c99 - d99)
+    goal(3, "hop latency at c=1 (p50, p99 over direct)", "<= +50 us, <= +250 us",
+         "not measured" if hop is None else f"{hop[0]:+.0f} us, {hop[1]:+.0f} us",
+         None if hop is None else hop[0] <= 50 and hop[1] <= 250)
+    goal(4, "produce p99 / p99.9 at 50 % of max, open loop", "<= 2 ms / <= 5 ms", "not measured", None,
+         "needs an open-loop generator (oha -q or wrk2); the suite has wrk, closed loop only")
+    post_direct = ratio("produce.post_rate", "produce.direct_rate")
+    goal(5, "produce POST / direct client, same window", "report; stretch >= 0.35", fmt(post_direct),
+         check(post_direct, lambda v: v >= 0.35))
+    rr50 = None if r("rr.c1.sluice_p50_us") is None else r("rr.c1.sluice_p50_us") - r("rr.c1.direct_p50_us")
+    goal("6a", "request-response p50 over direct, c=1", "<= +100 us", fmt(rr50, " us", 0), check(rr50, lambda v: v <= 100))
+    rr99 = ratio("rr.c64.sluice_p99_us", "rr.c64.direct_p99_us")
+    goal("6b", "request-response p99 / direct, c=64", "<= 1.5", fmt(rr99), check(rr99, lambda v: v <= 1.5))
+    rrt = ratio("rr.c64.sluice_rate", "rr.c64.direct_rate")
+    goal("6c", "request-response throughput / direct, c=64", ">= 0.7", fmt(rrt), check(rrt, lambda v: v >= 0.7))
+    events = r("sse.events_per_s")
+    goal(7, f"SSE delivered events/s ({r('sse.clients')} clients x {r('sse.rate')} records/s)", ">= 300,000, 0 gaps",
+         fmt(events), None if events is None else events >= 300_000 * 0.97 and r("sse.gaps") == 0)
+    idle99 = r("sse.idle_p99_us")
+    goal(8, f"SSE p99 at {r('sse.idle_streams')} streams, {r('sse.idle_rate')} records/s (produce -> client)",
+         "<= 25 ms (1.1 x a raw-tokio baseline)", fmt(None if idle99 is None else idle99 / 1000, " ms", 1),
+         check(idle99, lambda v: v <= 25_000))
+    cpu_event = r("sse.cpu_us_per_event")
+    goal(9, "Sluice CPU per delivered SSE event", "<= 4.1 us (1.1 x the raw-tokio baseline of the research)",
+         fmt(cpu_event, " us"), check(cpu_event, lambda v: v <= 4.1))
+    per_stream = r("sse.idle_kib_per_stream")
+    goal(10, "Sluice RSS per idle SSE stream", "<= 4 KB (3.9 KiB)", fmt(per_stream, " KiB"),
+         check(per_stream, lambda v: v <= 3.9))
+    goal(11, "concurrent idle SSE connections", ">= 50,000", f"{r('sse.idle_streams')} run (not the limit)", None,
+         "the suite opens 10,000; 50,000 needs several client source addresses")
+    nm = ratio("fetch.not_modified_rate", "fetch.echo_rate")
+    goal(12, "304 req/s / echo route", ">= 0.90, every answer 304", fmt(nm),
+         None if nm is None else nm >= 0.9 and r("fetch.errors") == 0)
+    lp99 = r("fetch.longpoll_p99_us")
+    goal(13, f"long-poll wake-up, {r('fetch.longpoll_waiters')} waiters (produce ack -> 200)",
+         "all answered, p99 <= 10 ms", fmt(None if lp99 is None else lp99 / 1000, " ms", 1),
+         None if lp99 is None else lp99 <= 10_000 and r("fetch.longpoll_ok") == r("fetch.longpoll_waiters"))
+    sw = swap.get("ratio")
+    goal(14, "data-plane p99 during 1 apply/s / without", "<= 1.5, 0 failed",
+         fmt(sw), None if sw is None else sw <= 1.5 and swap.get("failed") == [0, 0])
+    idle = r("produce.idle_rss_kib")
+    goal(15, "idle RSS with one producer", "<= 20 MB", fmt(None if idle is None else idle / 1024, " MiB", 1),
+         check(idle, lambda v: v <= 20 * 1000 * 1000 / 1024))
+    clients = r("sse.kafka_clients")
+    goal(16, f"librdkafka clients with {r('sse.idle_streams')} streams on one topic", "1 (one shared consumer)",
+         fmt(clients), check(clients, lambda v: v == 1))
+    for routes, bound in ((1_000, 50), (10_000, 500)):
+        entry = latency.get(routes)
+        goal(f"a{routes}", f"apply p99 at {routes} routes", f"<= {bound} ms",
+             fmt(None if entry is None else entry["p99_ms"], " ms", 1),
+             None if entry is None else entry["p99_ms"] <= bound)
+    goal("rss", "RSS after 1,000 applies / after 10", "<= 1.05", fmt(rss.get("ratio"), "", 3),
+         check(rss.get("ratio"), lambda v: v <= 1.05))
+
+    report = {
+        "machine": {k.split(".", 1)[1]: v for k, v in results.items() if k.startswith("machine.")},
+        "broker": results.get("broker.name"),
+        "knobs": {k.split(".", 1)[1]: v for k, v in results.items() if k.startswith("knobs.")},
+        "results": {k: v for k, v in results.items() if not k.startswith(("machine.", "knobs.", "broker."))},
+        "apply": apply,
+        "goals": goals,
+    }
+    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+
+    print()
+    print(f"Sluice benchmarks: {report['machine'].get('cores')} cores, {report['machine'].get('cpu')}, "
+          f"load {report['machine'].get('load_at_start')} at start; broker {report['broker']}")
+    width = max(len(g["what"]) for g in goals)
+    print(f"{'#':>5}  {'what':<{width}}  {'goal':<28}  {'measured':<22}  result")
+    for g in goals:
+        result = {True: "met", False: "NOT MET", None: "not measured"}[g["met"]]
+        print(f"{str(g['goal']):>5}  {g['what']:<{width}}  {g['target'][:28]:<28}  {g['measured']:<22}  {result}")
+    met = sum(1 for g in goals if g["met"] is True)
+    missed = sum(1 for g in goals if g["met"] is False)
+    print(f"\n{met} met, {missed} not met, {len(goals) - met - missed} not measured; {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
