@@ -178,7 +178,7 @@ async fn run(args: Args) -> Result<()> {
         latencies.extend(task.await?);
     }
     latencies.sort_unstable();
-    let at = |q: f64| crate::quantile(&latencies, q);
+    let at = |q: f64| quantile(&latencies, q);
     let elapsed = started.elapsed();
     let cpu = cpu_time(args.clk_tck)? - cpu_before;
     let failures = failures.load(Ordering::Relaxed);
