@@ -16,6 +16,7 @@ DURATION="${DURATION:-8}"
 CONNS="${CONNS:-64}"
 SIZE="${SIZE:-100}"
 PAIRS="${PAIRS:-3}"
+LINGER_MS="${LINGER_MS:-1}"
 CLK_TCK="$(getconf CLK_TCK)"
 
 
@@ -40,7 +41,12 @@ bindings:
       - when: [ { method: POST, path: /events } ]
         exit: client
         with: { capability: produce, topic: bench-sluice }
-  client: { type: kafka, kind: client, options: { servers: [ "$BOOT" ] } }
+      - when: [ { method: POST, path: /events-c1 } ]
+        exit: client0
+        with: { capability: produce, topic: bench-sluice }
+  client: { type: kafka, kind: client, options: { servers: [ "$BOOT" ], properties: { linger.ms: "$LINGER_MS" } } }
+  # The plan measures the c=1 hop with linger.ms=0, so that no batching wait is in it.
+  client0: { type: kafka, kind: client, options: { servers: [ "$BOOT" ], properties: { linger.ms: "0" } } }
 YAML
 start_sluice "$WORK/bench.yaml"
 sleep 1
@@ -72,7 +78,7 @@ run() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 print_machine
-echo "== knobs: sluice linger.ms=1 acks=all idempotent, ${WORKERS:-2} tokio workers"
+echo "== knobs: linger.ms=$LINGER_MS (Sluice and the direct producer), acks=all idempotent, ${WORKERS:-2} tokio workers"
 echo "== wrk -t1 -c$CONNS, ${SIZE}-byte bodies, ${DURATION}s per run, $PAIRS interleaved pairs"
 run /echo 2 >/dev/null
 run /events 2 >/dev/null
@@ -92,17 +98,18 @@ POST_RATE="$(cut -d' ' -f1 "$WORK/post" | median)"
 POST_CPU="$(cut -d' ' -f2 "$WORK/post" | median)"
 MESSAGES="$(awk -v r="$POST_RATE" -v d="$DURATION" 'BEGIN { n = int(r * d); if (n < 20000) n = 20000; print n }')"
 DIRECT="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window "$CONNS" \
-  --messages "$MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK")"
+  --messages "$MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK" --linger-ms "$LINGER_MS")"
 DIRECT_RATE="$(echo "$DIRECT" | sed -E 's/.*"msg_per_s": ([0-9.]+).*/\1/')"
 DIRECT_CPU="$(echo "$DIRECT" | sed -E 's/.*"cpu_us_per_msg": ([0-9.]+).*/\1/')"
 
-# Hop latency at c=1: one POST at a time against one record at a time from the direct client.
+# Hop latency at c=1, linger.ms=0: one POST at a time against one record at a time from the
+# direct client.
 SEQ_MESSAGES=3000
 SEQ="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window 1 \
-  --messages "$SEQ_MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK")"
+  --messages "$SEQ_MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK" --linger-ms 0)"
 SEQ_P50="$(echo "$SEQ" | sed -E 's/.*"p50_us": ([0-9]+).*/\1/')"
 SEQ_P99="$(echo "$SEQ" | sed -E 's/.*"p99_us": ([0-9]+).*/\1/')"
-C1="$(wrk -t1 -c1 -d"$DURATION"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT/events" | awk '
+C1="$(wrk -t1 -c1 -d"$DURATION"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT/events-c1" | awk '
   function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
   /^ +50%/ { p50 = us($2) }
   /^ +99%/ { p99 = us($2) }
@@ -122,7 +129,7 @@ awk -v p="$POST_RATE" -v e="$ECHO_RATE" -v d="$DIRECT_RATE" -v c="$POST_CPU" 'BE
   printf "POST / direct window:  %.2f  (report only; stretch >= 0.35)\n", p / d
   printf "proxy CPU per POST:    %.2f us (goal <= 8 us; includes librdkafka threads)\n", c
 }'
-printf 'c=1 hop latency: POST p50 %s us / p99 %s us; direct p50 %s us / p99 %s us (goal: p50 <= direct + 50, p99 <= direct + 250)\n' \
+printf 'c=1 hop latency, linger.ms=0: POST p50 %s us / p99 %s us; direct p50 %s us / p99 %s us (goal: p50 <= direct + 50, p99 <= direct + 250)\n' \
   "$C1_P50" "$C1_P99" "$SEQ_P50" "$SEQ_P99"
 echo "idle Sluice with one producer: $((IDLE_RSS / 1024)) MiB RSS (goal <= 20 MB)"
 record produce.echo_rate "$ECHO_RATE"
