@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark in one run, against one Tansu broker: one-way produce (with the echo-route
-# and direct-client baselines, interleaved), request-response (direct baseline), fetch / 304
+# and direct-client baselines, interleaved; shared, then isolated: Sluice alone on core 0
+# with one worker, broker and load on core 1), request-response (direct baseline), fetch / 304
 # / long-poll, SSE memory, fan-out and latency, and configuration changes under load.
 #
 # Prints one table of every goal of docs/performance.md, met or not, and writes one JSON
@@ -27,6 +28,7 @@ cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
 . scripts/tansu.sh
 start_tansu
 export BENCH_BOOT="127.0.0.1:$TANSU_PORT"
+export BENCH_TANSU_PID="$TANSU_PID"
 
 {
   echo "machine.cores $(nproc)"
@@ -54,6 +56,9 @@ scenario() {
   fi
 }
 scenario produce bash bench/run.sh
+scenario produce-isolated env ISOLATED=1 RECORD_PREFIX=isolated. bash bench/run.sh
+# The broker goes back to both cores for the other scenarios.
+taskset -a -cp 0,1 "$TANSU_PID" >/dev/null
 scenario request-response bash bench/rr.sh
 scenario fetch bash bench/fetch.sh
 scenario sse bash bench/sse.sh

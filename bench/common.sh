@@ -19,10 +19,22 @@ bench_setup() {
     # bench/all.sh built everything and runs one broker for every scenario.
     BOOT="$BENCH_BOOT"
     TANSU_PID=""
+    BROKER_PID="${BENCH_TANSU_PID:-}"
   else
     cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
     start_tansu
     BOOT="127.0.0.1:$TANSU_PORT"
+    BROKER_PID="$TANSU_PID"
+  fi
+  # The plan's isolated configuration: Sluice alone on core 0 (one worker), the broker and
+  # the load generator on core 1.
+  if [ "${ISOLATED:-0}" = 1 ]; then
+    SLUICE_PIN=0
+    LOADGEN_PIN=1
+    export WORKERS=1
+    if [ -n "$BROKER_PID" ]; then
+      taskset -a -cp 1 "$BROKER_PID" >/dev/null
+    fi
   fi
   local topic
   for topic in "$@"; do
@@ -34,7 +46,7 @@ bench_setup() {
 }
 
 start_sluice() {
-  RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" target/release/sluice serve --config "$1" \
+  RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" ${SLUICE_PIN:+taskset -c "$SLUICE_PIN"} target/release/sluice serve --config "$1" \
     --data-dir "$WORK/data" --admin-listen 127.0.0.1:0 \
     >"$WORK/sluice.log" 2>&1 &
   SLUICE_PID=$!
@@ -50,10 +62,19 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # librdkafka client instances in Sluice: each has one "rdk:main" thread.
 kafka_clients() { grep -l '^rdk:main' /proc/"$SLUICE_PID"/task/*/comm 2>/dev/null | wc -l; }
 
+# pinned COMMAND...: COMMAND on the load generator's core in the isolated configuration.
+pinned() {
+  if [ -n "${LOADGEN_PIN:-}" ]; then
+    taskset -c "$LOADGEN_PIN" "$@"
+  else
+    "$@"
+  fi
+}
+
 # record NAME VALUE: one result for bench/all.sh's table and JSON file (no-op otherwise).
 record() {
   if [ -n "${BENCH_OUT:-}" ]; then
-    echo "$1 $2" >> "$BENCH_OUT/results.txt"
+    echo "${RECORD_PREFIX:-}$1 $2" >> "$BENCH_OUT/results.txt"
   fi
 }
 

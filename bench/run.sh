@@ -62,7 +62,7 @@ LUA
 run() {
   local before after out
   before="$(cpu_ticks "$SLUICE_PID")"
-  out="$(wrk -t1 -c"$CONNS" -d"$2"s -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT$1")"
+  out="$(pinned wrk -t1 -c"$CONNS" -d"$2"s -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT$1")"
   after="$(cpu_ticks "$SLUICE_PID")"
   local requests rate errors
   requests="$(echo "$out" | awk '/requests in/ { print $1 }')"
@@ -78,6 +78,7 @@ run() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 print_machine
+echo "== configuration: $([ "${ISOLATED:-0}" = 1 ] && echo "isolated (Sluice on core 0 with 1 worker; broker and wrk on core 1)" || echo "shared (nothing pinned)")"
 echo "== knobs: linger.ms=$LINGER_MS (Sluice and the direct producer), acks=all idempotent, ${WORKERS:-2} tokio workers"
 echo "== wrk -t1 -c$CONNS, ${SIZE}-byte bodies, ${DURATION}s per run, $PAIRS interleaved pairs"
 run /echo 2 >/dev/null
@@ -97,7 +98,8 @@ ECHO_CPU="$(cut -d' ' -f2 "$WORK/echo" | median)"
 POST_RATE="$(cut -d' ' -f1 "$WORK/post" | median)"
 POST_CPU="$(cut -d' ' -f2 "$WORK/post" | median)"
 MESSAGES="$(awk -v r="$POST_RATE" -v d="$DURATION" 'BEGIN { n = int(r * d); if (n < 20000) n = 20000; print n }')"
-DIRECT="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window "$CONNS" \
+# In the isolated configuration the direct client takes Sluice's core.
+DIRECT="$(${SLUICE_PIN:+taskset -c "$SLUICE_PIN"} target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window "$CONNS" \
   --messages "$MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK" --linger-ms "$LINGER_MS")"
 DIRECT_RATE="$(echo "$DIRECT" | sed -E 's/.*"msg_per_s": ([0-9.]+).*/\1/')"
 DIRECT_CPU="$(echo "$DIRECT" | sed -E 's/.*"cpu_us_per_msg": ([0-9.]+).*/\1/')"
@@ -105,11 +107,11 @@ DIRECT_CPU="$(echo "$DIRECT" | sed -E 's/.*"cpu_us_per_msg": ([0-9.]+).*/\1/')"
 # Hop latency at c=1, linger.ms=0: one POST at a time against one record at a time from the
 # direct client.
 SEQ_MESSAGES=3000
-SEQ="$(target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window 1 \
+SEQ="$(${SLUICE_PIN:+taskset -c "$SLUICE_PIN"} target/release/sluice-bench direct-produce --bootstrap "$BOOT" --topic bench-direct --window 1 \
   --messages "$SEQ_MESSAGES" --size "$SIZE" --clk-tck "$CLK_TCK" --linger-ms 0)"
 SEQ_P50="$(echo "$SEQ" | sed -E 's/.*"p50_us": ([0-9]+).*/\1/')"
 SEQ_P99="$(echo "$SEQ" | sed -E 's/.*"p99_us": ([0-9]+).*/\1/')"
-C1="$(wrk -t1 -c1 -d"$DURATION"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT/events-c1" | awk '
+C1="$(pinned wrk -t1 -c1 -d"$DURATION"s --latency -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT/events-c1" | awk '
   function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
   /^ +50%/ { p50 = us($2) }
   /^ +99%/ { p99 = us($2) }
