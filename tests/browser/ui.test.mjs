@@ -223,6 +223,20 @@ test('the web UI edits routes safely', { timeout: 240000 }, async () => {
     await page.getByText('Showing 1 of 1002 routes').waitFor();
     await page.getByLabel('Kind').selectOption('');
     await page.screenshot({ path: join(SHOTS, '07-routes-1000.png') });
+
+    // --- Keyboard only: filter, tab to the one visible route, open it with Enter.
+    await page.getByLabel('Filter routes').focus();
+    await page.keyboard.type('/bulk/7/');
+    await page.getByText('Showing 1 of 1002 routes').waitFor();
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(() => document.activeElement?.getAttribute('aria-label')) === 'Edit mapping route 7') break;
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Edit mapping route 7',
+      'Tab reaches the visible route, skipping the 1,001 hidden ones');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Route 7 of/ }).waitFor();
+    assert.equal(await page.getByLabel('Path', { exact: true }).inputValue(), '/bulk/7/{id}');
     console.log(`1,002 routes rendered in ${rendered} ms`);
 
     // --- A guard: the form edits the JSON; a bad edit is refused; a good one applies.
