@@ -157,23 +157,27 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
     admin.stop();
-    let mut app = app;
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    release(app, "gateway", |owned| owned.shutdown(grace)).await;
+    ExitCode::SUCCESS
+}
+
+/// Waits up to 2 s for admin requests to let go of `shared`, then stops it with `stop`.
+async fn release<T, F: Future<Output = ()>>(
+    mut shared: std::sync::Arc<T>,
+    what: &str,
+    stop: impl FnOnce(T) -> F,
+) {
     for _ in 0..100 {
-        match std::sync::Arc::try_unwrap(app) {
-            Ok(owned) => {
-                owned
-                    .shutdown(Duration::from_millis(args.shutdown_grace_ms))
-                    .await;
-                return ExitCode::SUCCESS;
-            }
-            Err(shared) => {
-                app = shared;
+        match std::sync::Arc::try_unwrap(shared) {
+            Ok(owned) => return stop(owned).await,
+            Err(still) => {
+                shared = still;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     }
-    warn!("admin requests still hold the gateway after 2 s; exiting without draining");
-    ExitCode::SUCCESS
+    warn!("admin requests still hold the {what} after 2 s; exiting without draining");
 }
 
 fn dataplane(args: DataplaneArgs) -> ExitCode {
@@ -281,21 +285,7 @@ async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
     following.abort();
     let _ = following.await;
     admin.stop();
-    let mut follower = follower;
-    for _ in 0..100 {
-        match std::sync::Arc::try_unwrap(follower) {
-            Ok(owned) => {
-                owned
-                    .shutdown(Duration::from_millis(args.shutdown_grace_ms))
-                    .await;
-                return ExitCode::SUCCESS;
-            }
-            Err(shared) => {
-                follower = shared;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-    warn!("admin requests still hold the data plane after 2 s; exiting without draining");
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    release(follower, "data plane", |owned| owned.shutdown(grace)).await;
     ExitCode::SUCCESS
 }

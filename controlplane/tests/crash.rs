@@ -3,8 +3,9 @@
 //! store afterwards, and the store must open every time.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers panic on setup failures
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -18,21 +19,9 @@ fn config(port: u16, path: &str) -> String {
     )
 }
 
-/// One HTTP/1.1 request on a new connection; the status and body.
+/// One admin request to `127.0.0.1:port`.
 fn request(port: u16, method: &str, path: &str, token: &str, body: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer {token}\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let status = answer.split(' ').nth(1)?.parse().ok()?;
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
+    common::request("127.0.0.1", port, method, path, token, body)
 }
 
 fn start(dir: &Path, file: &Path) -> (Child, u16) {

@@ -3,8 +3,9 @@
 //! down), and picks up the next revision once the control plane is back.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers panic on setup failures
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -27,21 +28,9 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// One HTTP/1.1 request on a new connection; the status and body.
+/// One admin-token request to `host:port`.
 fn request(host: &str, port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect((host, port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer {TOKEN}\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let status = answer.split(' ').nth(1)?.parse().ok()?;
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
+    common::request(host, port, method, path, TOKEN, body)
 }
 
 /// Starts `sluice <args>` and waits for the log line `"<listening> listening"`; the child

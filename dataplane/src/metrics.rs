@@ -192,6 +192,19 @@ impl Metrics {
         stats
     }
 
+    /// Passes `sent` through, counting it when Kafka did not take the record; `topic` as for
+    /// [`Metrics::produce_error`].
+    pub(crate) fn counted<T>(
+        &self,
+        topic: &str,
+        sent: Result<T, crate::error::DataPlaneError>,
+    ) -> Result<T, crate::error::DataPlaneError> {
+        if let Err(failure) = &sent {
+            self.produce_error(topic, failure.code().as_str());
+        }
+        sent
+    }
+
     /// Counts a record Kafka did not take; `topic` is the route's topic as configured (a
     /// template stays a template, so the series stay bounded).
     pub(crate) fn produce_error(&self, topic: &str, code: &'static str) {

@@ -130,20 +130,17 @@ pub(crate) async fn exchange(
             reply_response(&known)
         };
     }
-    let sent = producer
-        .send(Record {
-            topic: &topic,
-            key: key.as_deref().map(str::as_bytes),
-            value: Some(&value),
-            headers: request_headers(parts, reply, &overrides, &correlation_id),
-        })
-        .await;
-    if let Err(failure) = &sent {
-        active
-            .metrics
-            .produce_error(action.topic.as_str(), failure.code().as_str());
-    }
-    sent?;
+    active.metrics.counted(
+        action.topic.as_str(),
+        producer
+            .send(Record {
+                topic: &topic,
+                key: key.as_deref().map(str::as_bytes),
+                value: Some(&value),
+                headers: request_headers(parts, reply, &overrides, &correlation_id),
+            })
+            .await,
+    )?;
     if respond_async {
         return accepted(reply, &values, Some("respond-async"));
     }

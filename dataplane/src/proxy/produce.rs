@@ -120,20 +120,17 @@ pub(crate) async fn oneway(
     } else {
         Some(read_body(parts, body, limits.max_body_bytes).await?)
     };
-    let sent = producer
-        .send(Record {
-            topic: &topic,
-            key: key.as_deref().map(str::as_bytes),
-            value: value.as_deref(),
-            headers,
-        })
-        .await;
-    if let Err(failure) = &sent {
-        active
-            .metrics
-            .produce_error(action.topic.as_str(), failure.code().as_str());
-    }
-    sent?;
+    active.metrics.counted(
+        action.topic.as_str(),
+        producer
+            .send(Record {
+                topic: &topic,
+                key: key.as_deref().map(str::as_bytes),
+                value: value.as_deref(),
+                headers,
+            })
+            .await,
+    )?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
