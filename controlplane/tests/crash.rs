@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -36,23 +35,7 @@ fn start(dir: &Path, file: &Path) -> (Child, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start sluice");
-    let stdout = child.stdout.take().expect("stdout");
-    let (port_tx, port_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("admin API listening")
-                && let Some(port) = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("local=127.0.0.1:"))
-                    .and_then(|p| p.parse::<u16>().ok())
-            {
-                let _ = port_tx.send(port);
-            }
-        }
-    });
-    let port = port_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("sluice starts and prints its admin address");
+    let port = common::listening_port(&mut child, "admin API listening");
     (child, port)
 }
 

@@ -5,10 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "follow-test-token";
@@ -46,24 +44,7 @@ fn spawn(args: &[&str], dir: &Path, listening: &str) -> (Child, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start sluice");
-    let stdout = child.stdout.take().expect("stdout");
-    let (port_tx, port_rx) = mpsc::channel();
-    let marker = format!("{listening} listening");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains(&marker)
-                && let Some(port) = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("local=127.0.0.1:"))
-                    .and_then(|p| p.parse::<u16>().ok())
-            {
-                let _ = port_tx.send(port);
-            }
-        }
-    });
-    let port = port_rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("sluice {args:?} starts and prints its {listening} address"));
+    let port = common::listening_port(&mut child, &format!("{listening} listening"));
     (child, port)
 }
 
