@@ -187,11 +187,27 @@ fn number(bytes: &[u8]) -> Result<u64, StoreError> {
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`.
+    ///
+    /// The store's file lock is held by one process at a time. When it is taken (a previous
+    /// handle still closing: sled's flusher lets go a moment after the drop), opening waits
+    /// up to 5 s before it fails with the lock error.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+            .mode(sled::Mode::HighThroughput);
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                // sled reports a taken lock as an `Other` I/O error with this text.
+                Err(sled::Error::Io(error))
+                    if error.to_string().contains("could not acquire lock") && attempts < 50 =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
         Ok(Self {
             db,
             writer: Mutex::new(()),

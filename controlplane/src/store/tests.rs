@@ -290,3 +290,19 @@ fn kill9(pid: i32) -> i32 {
         .status()
         .map_or(-1, |s| if s.success() { 0 } else { 1 })
 }
+
+#[test]
+fn opening_waits_for_a_lock_that_is_let_go() {
+    let dir = temp();
+    let first = SledStore::open(&dir).expect("open");
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(first);
+    });
+    let started = std::time::Instant::now();
+    let second = SledStore::open(&dir).expect("opened once the first handle let go");
+    assert!(started.elapsed() >= Duration::from_millis(300), "it waited");
+    holder.join().expect("holder");
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
