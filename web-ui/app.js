@@ -473,9 +473,10 @@ async function routeEditor(show, bindingName, index) {
     });
     if (answer.status === 200) {
       const revision = answer.json?.revision;
-      toast(answer.json?.unchanged ? 'Nothing changed.' : `Applied revision ${revision}.`);
-      location.hash = `#/route/${enc(name)}/${position}`;
-      if (!creating) await route();
+      const message = answer.json?.unchanged ? 'Nothing changed.' : `Applied revision ${revision}.`;
+      if (creating) location.hash = `#/route/${enc(name)}/${position}`;
+      else await route();
+      toast(message);
     } else if (answer.status === 412) {
       await conflict(candidate);
     } else if (answer.status === 422 && answer.json?.errors) {
@@ -668,7 +669,8 @@ async function guardEditor(show, name) {
   });
   apply.addEventListener('click', async () => {
     const answer = await api('PUT', `/v1/guards/${enc(name)}`, { body: candidate, headers: { 'if-match': etag, 'x-sluice-author': 'web-ui' } });
-    if (answer.status === 200) { toast(`Applied revision ${answer.json?.revision}.`); await guardEditor(show, name); }
+    // The toast comes once the editor shows the applied guard, so nothing typed meanwhile is lost.
+    if (answer.status === 200) { await guardEditor(show, name); toast(`Applied revision ${answer.json?.revision}.`); }
     else review.replaceChildren(h('div', { class: 'errors', role: 'alert' }, answer.json?.message ?? `HTTP ${answer.status}`));
   });
   show(h('h1', {}, 'Guard ', h('code', {}, name)),
