@@ -99,10 +99,20 @@ def main(out: Path) -> None:
     per_stream = r("sse.idle_kib_per_stream")
     goal(10, "Sluice RSS per idle SSE stream", "<= 4 KB (3.9 KiB)", fmt(per_stream, " KiB"),
          check(per_stream, lambda v: v <= 3.9))
-    goal(11, "concurrent idle SSE connections", ">= 50,000 (or the fd limit)",
-         f"{r('sse.idle_streams')} run; fd limit {r('machine.fd_hard_limit')}", None,
-         "the suite opens 10,000; past the per-process fd hard limit, and past ~28k, several client "
-         "processes and 127.0.0.x source addresses are needed")
+    soak, soak_cpu, fd_limit = r("sse.soak_streams"), r("sse.soak_cpu_pct"), r("sse.soak_fd_limit")
+    soak_ok = None
+    if isinstance(soak, int) and isinstance(soak_cpu, (int, float)):
+        # The plan's target is 50,000 where the fd limit allows, else the fd limit: Sluice
+        # needs one descriptor per stream plus ~1,000 of its own (listeners, Kafka, logs).
+        wanted = min(50_000, fd_limit - 1000) if isinstance(fd_limit, int) else 50_000
+        soak_ok = (soak >= wanted and r("sse.soak_open_at_end") == soak
+                   and r("sse.soak_heard_keepalive") == soak and soak_cpu < 5)
+    goal(11, "concurrent idle SSE connections, keep-alive every 15 s", ">= 50,000 (else the fd limit), < 5 % CPU",
+         "not measured" if soak is None else
+         f"{soak} held {r('sse.soak_seconds')} s, {r('sse.soak_open_at_end')} open at end, "
+         f"{soak_cpu} % CPU, {fmt(r('sse.soak_rss_kib'), ' KiB RSS')}", soak_ok,
+         "" if not isinstance(fd_limit, int) or fd_limit > 51_000 else
+         f"this machine's per-process fd hard limit is {fd_limit}, so the target is the fd limit")
     nm = ratio("fetch.not_modified_rate", "fetch.echo_rate")
     goal(12, "304 req/s / echo route", ">= 0.90, every answer 304", fmt(nm),
          None if nm is None else nm >= 0.9 and r("fetch.errors") == 0)

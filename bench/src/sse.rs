@@ -40,6 +40,10 @@ pub struct SseLoadArgs {
     /// Events each client must receive before the end (0: do not check).
     #[arg(long, default_value_t = 0)]
     expect: u64,
+    /// Idle soak: no records are produced; hold every stream `--seconds` after all are open,
+    /// then check that every one is still open and received a keep-alive comment.
+    #[arg(long)]
+    hold: bool,
 }
 
 /// `ts-produce` options.
@@ -67,6 +71,9 @@ struct Totals {
     connected: AtomicU64,
     first_event_us: AtomicU64,
     last_event_us: AtomicU64,
+    /// Keep-alive comments received, and clients that received at least one.
+    heartbeats: AtomicU64,
+    heard: AtomicU64,
 }
 
 /// Runs `ts-produce`.
@@ -140,6 +147,9 @@ pub async fn sse_load(args: SseLoadArgs) -> Result<()> {
         totals.connected.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );
+    if args.hold {
+        return hold(&args, &totals, clients).await;
+    }
     let mut received = Vec::with_capacity(args.clients);
     for client in clients {
         received.push(client.await??);
@@ -176,6 +186,32 @@ pub async fn sse_load(args: SseLoadArgs) -> Result<()> {
     Ok(())
 }
 
+/// Idle soak: waits `--seconds`, then counts the streams still open (their tasks still
+/// reading) and the ones that heard a keep-alive comment. Fails unless every stream is both.
+async fn hold(
+    args: &SseLoadArgs,
+    totals: &Totals,
+    clients: Vec<tokio::task::JoinHandle<Result<u64>>>,
+) -> Result<()> {
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let open = clients.iter().filter(|c| !c.is_finished()).count();
+    for client in &clients {
+        client.abort();
+    }
+    let heard = totals.heard.load(Ordering::Relaxed);
+    println!(
+        "{{\"clients\": {}, \"connected\": {}, \"open_at_end\": {open}, \"heard_keepalive\": {heard}, \"keepalives\": {}, \"events\": {}}}",
+        args.clients,
+        totals.connected.load(Ordering::Relaxed),
+        totals.heartbeats.load(Ordering::Relaxed),
+        totals.events.load(Ordering::Relaxed),
+    );
+    if open < args.clients || heard < args.clients as u64 {
+        anyhow::bail!("streams closed or silent during the idle soak");
+    }
+    Ok(())
+}
+
 /// One client; returns how many events it received before "end".
 async fn client(
     addr: SocketAddr,
@@ -193,10 +229,19 @@ async fn client(
     let mut last: Option<u64> = None;
     let mut count = 0;
     let mut samples = Vec::new();
+    let mut heard = false;
     loop {
         let read = stream.read(&mut buffer).await?;
         if read == 0 {
             break;
+        }
+        let comments = buffer[..read].windows(2).filter(|w| w == b"\n:").count() as u64;
+        if comments > 0 {
+            totals.heartbeats.fetch_add(comments, Ordering::Relaxed);
+            if !heard {
+                heard = true;
+                totals.heard.fetch_add(1, Ordering::Relaxed);
+            }
         }
         pending.extend_from_slice(&buffer[..read]);
         let mut start = 0;
