@@ -513,6 +513,12 @@ impl App {
             .map_err(AppError::DataPlane)
     }
 
+    /// Reads the certificates of every TLS listener again (see
+    /// `DataPlane::reload_certificates`).
+    pub fn reload_certificates(&self) -> Result<usize, String> {
+        self.data_plane.reload_certificates()
+    }
+
     /// Whether every Kafka cluster in use answers (see `DataPlane::kafka_ready`).
     pub async fn kafka_ready(&self) -> Result<(), String> {
         self.data_plane.kafka_ready().await

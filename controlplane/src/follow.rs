@@ -308,6 +308,11 @@ impl Follower {
         })
     }
 
+    /// Reads the certificates of every TLS listener again (SIGHUP).
+    pub fn reload_certificates(&self) -> Result<usize, String> {
+        self.data_plane.reload_certificates()
+    }
+
     /// Every metric, Prometheus text format.
     pub fn render_metrics(&self) -> String {
         let state = self.state();

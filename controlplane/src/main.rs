@@ -149,10 +149,14 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         tokio::select! {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
-            _ = hangup.recv() => match app.reload().await {
-                Ok(()) => info!("configuration reloaded on SIGHUP"),
-                Err(err) => error!(error = %err, "configuration rejected on SIGHUP; the previous one stays active"),
-            },
+            _ = hangup.recv() => {
+                match app.reload().await {
+                    Ok(()) => info!("configuration reloaded on SIGHUP"),
+                    Err(err) => error!(error = %err, "configuration rejected on SIGHUP; the previous one stays active"),
+                }
+                // Certificates renewed in place (same paths) are read again either way.
+                certificates_reloaded(app.reload_certificates());
+            }
         }
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
@@ -160,6 +164,17 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     let grace = Duration::from_millis(args.shutdown_grace_ms);
     release(app, "gateway", |owned| owned.shutdown(grace)).await;
     ExitCode::SUCCESS
+}
+
+/// Logs the outcome of a certificate reload (SIGHUP).
+fn certificates_reloaded(outcome: Result<usize, String>) {
+    match outcome {
+        Ok(0) => {}
+        Ok(listeners) => info!(listeners, "tls certificates reloaded on SIGHUP"),
+        Err(err) => {
+            error!(error = %err, "tls certificates not reloaded; the listeners keep their certificate")
+        }
+    }
 }
 
 /// Waits up to 2 s for admin requests to let go of `shared`, then stops it with `stop`.
@@ -247,9 +262,10 @@ fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
 }
 
 async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
-    let (Ok(mut terminate), Ok(mut interrupt)) = (
+    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         eprintln!("cannot install signal handlers");
         return ExitCode::FAILURE;
@@ -277,9 +293,12 @@ async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
         }
     };
     let following = tokio::spawn(follower.clone().follow());
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            _ = hangup.recv() => certificates_reloaded(follower.reload_certificates()),
+        }
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
     following.abort();

@@ -5,6 +5,7 @@
 //!
 //! Modules:
 //! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
+//! - `tls`: TLS termination for `tls` bindings: PEM files, checks, reload.
 //! - `handler`: one request top to bottom: resolve route, act, answer; the one place where
 //!   errors become responses.
 //! - `cors`: CORS preflights and response headers, before routing.
@@ -26,6 +27,7 @@ mod metrics;
 mod proxy;
 mod response;
 pub mod server;
+mod tls;
 
 pub use error::DataPlaneError;
 pub use kafka::embedded::EmbeddedBroker;

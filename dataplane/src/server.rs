@@ -2,7 +2,9 @@
 //!
 //! Each configured tcp listener runs an accept loop; each accepted connection is served by
 //! hyper (HTTP/1.1, and HTTP/2 with prior knowledge on the same port) with the limits of its
-//! `http` binding. [`DataPlane::apply`] swaps the active configuration whole, binding added
+//! `http` binding. A listener whose tcp binding exits to a `tls` binding first completes a
+//! TLS handshake (ALPN picks `h2` or `http/1.1`), then serves the decrypted stream the same
+//! way. [`DataPlane::apply`] swaps the active configuration whole, binding added
 //! listeners before the swap and closing removed ones after it; connections already open
 //! keep running.
 
@@ -37,6 +39,7 @@ use crate::metrics::{Gauged, Metrics, TableStats};
 use crate::proxy::sink::{Sink, SocketSink};
 use crate::proxy::sse::RouteLiveness;
 use crate::proxy::sse::Stream;
+use crate::tls::Acceptors;
 
 /// Settings of the data plane that do not come from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +71,8 @@ pub(crate) struct Active {
     pub metrics: Arc<Metrics>,
     /// The counters of this table's routes.
     pub stats: TableStats,
+    /// TLS termination of this table's `tls` listeners, by port.
+    pub tls: Acceptors,
 }
 
 struct RunningListener {
@@ -113,6 +118,7 @@ impl DataPlane {
             shutdown: shutdown.subscribe(),
             metrics: Arc::default(),
             stats: TableStats::default(),
+            tls: Acceptors::default(),
         }));
         let data_plane = Self {
             active,
@@ -137,6 +143,8 @@ impl DataPlane {
     /// Validated `table` replaces the active one: new requests use it, requests in flight
     /// finish with the table they started with. On error nothing changes.
     pub async fn apply(&self, table: RouteTable) -> Result<(), String> {
+        // Certificates first: a missing or bad file fails the apply before anything starts.
+        let tls = Acceptors::load(&table)?;
         let producers = attach(&self.pool, &table)?;
         let taps = self
             .taps
@@ -172,6 +180,7 @@ impl DataPlane {
             sessions: self.sessions.clone(),
             routes: self.routes.clone(),
             shutdown: self.shutdown.subscribe(),
+            tls,
         };
         self.swap(active).await?;
         // Streams of removed or changed routes end; the others go on untouched.
@@ -268,6 +277,13 @@ impl DataPlane {
             .iter()
             .find(|((_, p), _)| *p == port)
             .map(|(_, running)| running.local_addr)
+    }
+
+    /// Reads the certificate and key files of every TLS listener again (SIGHUP). New
+    /// handshakes use the new certificate; open connections keep theirs. A listener whose
+    /// files do not load keeps its certificate, and the error names them.
+    pub fn reload_certificates(&self) -> Result<usize, String> {
+        self.active.load().tls.reload()
     }
 
     /// Requests waiting for a reply right now, over every reply topic.
@@ -481,9 +497,25 @@ fn serve(
     );
     drop(metrics);
     let watcher = graceful.watcher();
+    let tls = active
+        .load()
+        .tls
+        .get(port)
+        .map(|acceptor| acceptor.config());
     let active = active.clone();
     tokio::spawn(async move {
         let _counted = counted;
+        if let Some(config) = tls {
+            // The handshake must finish within the time allowed for a request head.
+            let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+            let timeout = Duration::from_millis(limits.header_read_timeout_ms);
+            match tokio::time::timeout(timeout, accept).await {
+                Ok(Ok(stream)) => serve_hyper(stream, true, peer, port, active, watcher).await,
+                Ok(Err(error)) => debug!(%peer, error = %error, "tls handshake failed"),
+                Err(_) => debug!(%peer, "tls handshake not finished in time; connection closed"),
+            }
+            return;
+        }
         let connection = Arc::new(Connection::default());
         let head = match first_head(&stream, &limits).await {
             FirstHead::Late { h2 } => {
@@ -514,30 +546,73 @@ fn serve(
             }
             FirstHead::Other(bytes) => bytes,
         };
-        let builder = {
-            let current = active.load();
-            match current.table.server_for_port(port) {
-                Some(server) => builder(server),
-                None => return,
-            }
-        };
-        let service = service_fn(move |request| {
-            let active = active.load_full();
-            let connection = connection.clone();
-            async move { Ok::<_, Infallible>(handler::handle(active, connection, port, request).await) }
-        });
         let io = Prefixed {
             prefix: head,
             at: 0,
             inner: stream,
         };
-        let connection = builder
-            .serve_connection(TokioIo::new(io), service)
-            .into_owned();
-        if let Err(error) = watcher.watch(connection).await {
-            debug!(%peer, error = %error, "connection ended with an error");
-        }
+        serve_hyper(io, false, peer, port, active, watcher).await;
     });
+}
+
+/// Serves a connection with hyper, with the limits of the listener's `http` binding.
+async fn serve_hyper<I>(
+    io: I,
+    tls: bool,
+    peer: SocketAddr,
+    port: u16,
+    active: Arc<ArcSwap<Active>>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let builder = {
+        let current = active.load();
+        match current.table.server_for_port(port) {
+            Some(server) => builder(server),
+            None => return,
+        }
+    };
+    let connection = Arc::new(Connection::default());
+    let service = service_fn(move |mut request| {
+        if tls {
+            https_uri(&mut request);
+        }
+        let active = active.load_full();
+        let connection = connection.clone();
+        async move { Ok::<_, Infallible>(handler::handle(active, connection, port, request).await) }
+    });
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        debug!(%peer, error = %error, "connection ended with an error");
+    }
+}
+
+/// Gives an HTTP/1.1 request that arrived over TLS the `https` scheme (and its `host` as
+/// authority), so that `:scheme` conditions and absolute URLs see what the client used.
+/// HTTP/2 requests carry `:scheme` themselves.
+fn https_uri<B>(request: &mut http::Request<B>) {
+    if request.uri().scheme().is_some() {
+        return;
+    }
+    let authority = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|host| http::uri::Authority::try_from(host.as_bytes()).ok());
+    let Some(authority) = authority else {
+        return;
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTPS);
+    parts.authority = Some(authority);
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+    }
 }
 
 /// Serves an event stream on a connection hyper never saw.

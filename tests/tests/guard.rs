@@ -424,3 +424,70 @@ async fn one_answer_renews_three_streams_on_one_h2_connection() -> Result<()> {
     assert_eq!(streams[0].next(WAIT).await?.data, "after bob");
     Ok(())
 }
+
+/// The mission's story over TLS, as a browser would do it: three event streams share one
+/// HTTP/2 connection (ALPN `h2`), and one challenge answer on it renews all three.
+#[tokio::test]
+async fn one_answer_renews_three_streams_on_one_tls_h2_connection() -> Result<()> {
+    use sluice_tests::tls::{TestCa, alpn, with_tls};
+    let topic = broker().topic("guard-tls").await?;
+    let ca = TestCa::new()?;
+    let issued = ca.issue("server")?;
+    let text = with_tls(&guarded_config(&inline_keys(), CHALLENGE, &topic), &issued)?;
+    let sluice = Sluice::with_config(&text).await?;
+    let stream = ca
+        .connect(sluice.addr(PORT).await?, &["h2", "http/1.1"])
+        .await?;
+    assert_eq!(alpn(&stream).as_deref(), Some("h2"));
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+
+    let short = bearer(&token(RSA1, "k1", &claims("alice", "read:items", 4)));
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let request = Request::get("https://localhost/events/all")
+            .header("accept", "text/event-stream")
+            .header("authorization", &short)
+            .body(Full::new(Bytes::new()))?;
+        let response = sender.send_request(request).await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        streams.push(EventStream::new(response.into_body()));
+    }
+    broker().produce(&topic, "k", Some(b"first"), &[]).await?;
+    for stream in &mut streams {
+        let mut event = stream.next(WAIT).await?;
+        while event.event.as_deref() == Some("challenge") {
+            event = stream.next(WAIT).await?;
+        }
+        assert_eq!(event.data, "first");
+    }
+    for stream in &mut streams {
+        let challenge = stream.next(Duration::from_secs(4)).await?;
+        assert_eq!(challenge.event.as_deref(), Some("challenge"));
+    }
+    let fresh = bearer(&token(RSA1, "k1", &claims("alice", "read:items", 60)));
+    let answer = sender
+        .send_request(
+            Request::post("https://localhost/events/all")
+                .header("content-type", "application/x-challenge-response")
+                .header("authorization", &fresh)
+                .body(Full::new(Bytes::new()))?,
+        )
+        .await?;
+    assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+    // Past the first token's expiry, all three still receive records.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    broker()
+        .produce(&topic, "k", Some(b"still here"), &[])
+        .await?;
+    for stream in &mut streams {
+        let mut event = stream.next(WAIT).await?;
+        while event.event.as_deref() == Some("challenge") {
+            event = stream.next(WAIT).await?;
+        }
+        assert_eq!(event.data, "still here");
+    }
+    Ok(())
+}

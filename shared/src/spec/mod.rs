@@ -179,6 +179,39 @@ pub enum OptionsSpec {
     Kafka(KafkaOptionsSpec),
     /// `sse` options.
     Sse(SseOptionsSpec),
+    /// `tls` options.
+    Tls(TlsOptionsSpec),
+}
+
+/// `tls` server binding options.
+///
+/// Sluice reads the certificate chain and private key from PEM files. Zilla's names for keys
+/// held in a vault (`keys`, `trust`, `sni`, `mutual`) are recognised so that a configuration
+/// using them is refused with a clear message instead of an unknown-field error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TlsOptionsSpec {
+    /// Sluice: the PEM file holding the certificate chain, leaf first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// Sluice: the PEM file holding the private key (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Protocols offered by ALPN, in preference order: `h2`, `http/1.1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<Vec<String>>,
+    /// Zilla: key aliases in a vault (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<serde_json::Value>,
+    /// Zilla: trusted certificate aliases in a vault (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<serde_json::Value>,
+    /// Zilla: server names (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<serde_json::Value>,
+    /// Zilla: client certificate policy (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual: Option<serde_json::Value>,
 }
 
 /// `sse` binding options.

@@ -239,6 +239,7 @@ fn binding(value: Value, pointer: &str, errors: &mut ConfigErrors) -> Option<Bin
             BindingType::HttpKafka => typed(options, &at, errors).map(OptionsSpec::HttpKafka),
             BindingType::Kafka => typed(options, &at, errors).map(OptionsSpec::Kafka),
             BindingType::Sse => typed(options, &at, errors).map(OptionsSpec::Sse),
+            BindingType::Tls => typed(options, &at, errors).map(OptionsSpec::Tls),
             other => {
                 errors.push(
                     at,

@@ -69,6 +69,21 @@ pub struct Listener {
     /// Port to bind; `0` asks the system for a free port (tests).
     pub port: u16,
     server: usize,
+    /// TLS termination, when the tcp binding exits to a `tls` binding.
+    pub tls: Option<TlsListener>,
+}
+
+/// The settings of a `tls` server binding, as configured: the data plane reads the files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsListener {
+    /// The `tls` binding.
+    pub binding: String,
+    /// PEM file with the certificate chain, leaf first.
+    pub certificate: String,
+    /// PEM file with the private key.
+    pub key: String,
+    /// ALPN protocols offered, in preference order (`h2`, `http/1.1`).
+    pub alpn: Vec<String>,
 }
 
 /// An `http` server binding.

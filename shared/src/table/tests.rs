@@ -923,3 +923,107 @@ fn origins_normalise_default_ports() {
         assert_eq!(normalize_origin(bad), None, "{bad}");
     }
 }
+
+fn with_tls(options: &str, http_options: &str) -> String {
+    chain("      - when: [ { method: POST, path: /a } ]\n        exit: cache\n        with: { capability: produce, topic: a }")
+        .replace(
+            "    options: { host: 127.0.0.1, port: 8080 }\n    exit: http\n",
+            &format!(
+                "    options: {{ host: 127.0.0.1, port: 8080 }}\n    exit: tls\n  tls:\n    type: tls\n    kind: server\n    options: {options}\n    exit: http\n"
+            ),
+        )
+        .replace(
+            "  http:\n    type: http\n    kind: server\n",
+            &format!("  http:\n    type: http\n    kind: server\n    options: {{ {http_options} }}\n"),
+        )
+}
+
+#[test]
+fn tls_listener_takes_pem_files_and_alpn_from_the_http_versions() {
+    let table = compile(&with_tls("{ certificate: c.pem, key: k.pem }", ""))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let tls = table.listeners[0]
+        .tls
+        .clone()
+        .unwrap_or_else(|| panic!("no tls"));
+    assert_eq!(
+        (tls.certificate.as_str(), tls.key.as_str()),
+        ("c.pem", "k.pem")
+    );
+    assert_eq!(tls.alpn, vec!["h2", "http/1.1"]);
+    let table = compile(&with_tls(
+        "{ certificate: c.pem, key: k.pem }",
+        "versions: [ http/1.1 ]",
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        table.listeners[0].tls.as_ref().map(|t| t.alpn.clone()),
+        Some(vec!["http/1.1".to_owned()])
+    );
+    let table = compile(&with_tls(
+        "{ certificate: c.pem, key: k.pem, alpn: [ http/1.1, h2 ] }",
+        "",
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        table.listeners[0].tls.as_ref().map(|t| t.alpn.clone()),
+        Some(vec!["http/1.1".to_owned(), "h2".to_owned()])
+    );
+}
+
+#[test]
+fn tls_mistakes_are_named_where_they_are() {
+    let e = errors(&with_tls("{ key: k.pem }", ""));
+    assert!(
+        has(&e, "/bindings/tls/options", "needs options.certificate"),
+        "{e:?}"
+    );
+    let e = errors(&with_tls(
+        "{ certificate: c.pem, key: k.pem, alpn: [ h3 ] }",
+        "",
+    ));
+    assert!(
+        has(&e, "/bindings/tls/options/alpn/0", "unknown protocol 'h3'"),
+        "{e:?}"
+    );
+    let e = errors(&with_tls(
+        "{ certificate: c.pem, key: k.pem, alpn: [ h2 ] }",
+        "versions: [ http/1.1 ]",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/tls/options/alpn/0",
+            "not one of the versions"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&with_tls("{ keys: [ localhost ] }", ""));
+    assert!(has(&e, "/bindings/tls/options/keys", "vault"), "{e:?}");
+    let e = errors(&with_tls(
+        "{ certificate: c.pem, key: k.pem, ciphers: all }",
+        "",
+    ));
+    assert!(
+        e.iter()
+            .any(|(p, m)| p.starts_with("/bindings/tls/options") && m.contains("ciphers")),
+        "{e:?}"
+    );
+    // A tls binding no tcp binding leads to.
+    let orphan = chain("      - when: [ { method: POST, path: /a } ]\n        exit: cache\n        with: { capability: produce, topic: a }")
+        .replace("bindings:\n", "bindings:\n  lonely: { type: tls, kind: server, options: { certificate: c, key: k }, exit: http }\n");
+    let e = errors(&orphan);
+    assert!(
+        has(&e, "/bindings/lonely", "not the exit of any tcp server"),
+        "{e:?}"
+    );
+    // tls in front of something that is not an http server.
+    let e = errors(&with_tls("{ certificate: c.pem, key: k.pem }", "").replace(
+        "    options: { certificate: c.pem, key: k.pem }\n    exit: http\n",
+        "    options: { certificate: c.pem, key: k.pem }\n    exit: mapping\n",
+    ));
+    assert!(
+        has(&e, "/bindings/tls/exit", "expected a http server binding"),
+        "{e:?}"
+    );
+}

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use super::{Compiler, MAX_BODY_LIMIT, MAX_HEADER_LIMIT, binding_pointer, not_yet};
-use crate::spec::{BindingKind, BindingType, ConditionSpec, HttpLimitsSpec, OptionsSpec};
-use crate::table::{Exit, HttpLimits, HttpRoute, HttpServer, Listener};
+use crate::spec::{
+    BindingKind, BindingType, ConditionSpec, HttpLimitsSpec, OptionsSpec, TlsOptionsSpec,
+};
+use crate::table::{Exit, HttpLimits, HttpRoute, HttpServer, Listener, TlsListener};
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
     pub(super) fn compile_servers(&mut self) {
         for (name, binding) in &self.spec.bindings {
             if binding.binding_type != BindingType::Http {
@@ -200,6 +202,7 @@ impl Compiler<'_> {
         let mut listeners: Vec<Listener> = Vec::new();
         let mut reached: Vec<bool> = vec![false; self.servers.len()];
         let mut seen_ports: HashMap<u16, String> = HashMap::new();
+        let mut tls_reached: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (name, binding) in &self.spec.bindings {
             if binding.binding_type != BindingType::Tcp || binding.kind != BindingKind::Server {
                 continue;
@@ -261,9 +264,22 @@ impl Compiler<'_> {
                         .push(at.clone(), format!("port {port} has no exit"));
                     continue;
                 };
-                if !self.expect_exit(&at, exit, BindingType::Http, &[BindingKind::Server]) {
-                    continue;
-                }
+                // tcp -> [tls ->] http
+                let (exit, tls) = match self.spec.bindings.get(exit) {
+                    Some(target) if target.binding_type == BindingType::Tls => {
+                        tls_reached.insert(exit);
+                        let Some((http, tls)) = self.tls_listener(exit) else {
+                            continue;
+                        };
+                        (http, Some(tls))
+                    }
+                    _ => {
+                        if !self.expect_exit(&at, exit, BindingType::Http, &[BindingKind::Server]) {
+                            continue;
+                        }
+                        (exit, None)
+                    }
+                };
                 if let Some(&server) = self.server_index.get(exit) {
                     reached[server] = true;
                     listeners.push(Listener {
@@ -271,8 +287,17 @@ impl Compiler<'_> {
                         host: host.clone(),
                         port,
                         server,
+                        tls,
                     });
                 }
+            }
+        }
+        for (name, binding) in &self.spec.bindings {
+            if binding.binding_type == BindingType::Tls && !tls_reached.contains(name.as_str()) {
+                self.errors.push(
+                    binding_pointer(name),
+                    format!("tls binding '{name}' is not the exit of any tcp server, so it has no listener"),
+                );
             }
         }
         for (server, reached) in self.servers.iter().zip(reached) {
@@ -284,5 +309,137 @@ impl Compiler<'_> {
             }
         }
         listeners
+    }
+
+    /// A `tls` server binding: its settings and the `http` server it exits to. Errors are
+    /// reported once, however many ports lead to it.
+    fn tls_listener(&mut self, name: &'a str) -> Option<(&'a str, TlsListener)> {
+        let binding = self.spec.bindings.get(name)?;
+        let at = binding_pointer(name);
+        let report = !self.tls_checked.contains(name);
+        self.tls_checked.insert(name);
+        let mut errors = Vec::new();
+        if !binding.routes.is_empty() {
+            errors.push((
+                format!("{at}/routes"),
+                "routes on a tls binding are not supported; name the http server in 'exit'"
+                    .to_owned(),
+            ));
+        }
+        let default = TlsOptionsSpec {
+            certificate: None,
+            key: None,
+            alpn: None,
+            keys: None,
+            trust: None,
+            sni: None,
+            mutual: None,
+        };
+        let options = match &binding.options {
+            Some(OptionsSpec::Tls(options)) => options,
+            _ => &default,
+        };
+        for (field, present) in [
+            ("keys", options.keys.is_some()),
+            ("trust", options.trust.is_some()),
+            ("sni", options.sni.is_some()),
+            ("mutual", options.mutual.is_some()),
+        ] {
+            if present {
+                errors.push((
+                    format!("{at}/options/{field}"),
+                    format!("'{field}' names keys in a vault, which sluice does not have; set options.certificate and options.key to PEM files"),
+                ));
+            }
+        }
+        let mut file = |field: &str, value: &Option<String>| match value.as_deref() {
+            Some(path) if !path.trim().is_empty() => path.to_owned(),
+            _ => {
+                errors.push((
+                    format!("{at}/options"),
+                    format!("a tls server needs options.{field}, the path of a PEM file"),
+                ));
+                String::new()
+            }
+        };
+        let certificate = file("certificate", &options.certificate);
+        let key = file("key", &options.key);
+        let exit = match binding.exit.as_deref() {
+            Some(exit) => exit,
+            None => {
+                errors.push((at.clone(), "missing field 'exit'".to_owned()));
+                ""
+            }
+        };
+        let exit_ok = !exit.is_empty()
+            && (!report
+                || self.expect_exit(
+                    &format!("{at}/exit"),
+                    exit,
+                    BindingType::Http,
+                    &[BindingKind::Server],
+                ))
+            && self.server_index.contains_key(exit);
+        let server = self.server_index.get(exit).map(|&i| &self.servers[i]);
+        let mut alpn = Vec::new();
+        match &options.alpn {
+            Some(list) => {
+                for (index, protocol) in list.iter().enumerate() {
+                    let enabled = match protocol.as_str() {
+                        "h2" => server.is_none_or(|s| s.h2),
+                        "http/1.1" => server.is_none_or(|s| s.http1),
+                        other => {
+                            errors.push((
+                                format!("{at}/options/alpn/{index}"),
+                                format!("unknown protocol '{other}'; expected h2 or http/1.1"),
+                            ));
+                            continue;
+                        }
+                    };
+                    if !enabled {
+                        errors.push((
+                            format!("{at}/options/alpn/{index}"),
+                            format!(
+                                "'{protocol}' is not one of the versions of http server '{exit}'"
+                            ),
+                        ));
+                    } else if !alpn.contains(protocol) {
+                        alpn.push(protocol.clone());
+                    }
+                }
+                if list.is_empty() {
+                    errors.push((
+                        format!("{at}/options/alpn"),
+                        "name at least one protocol: h2, http/1.1".to_owned(),
+                    ));
+                }
+            }
+            None => {
+                if server.is_none_or(|s| s.h2) {
+                    alpn.push("h2".to_owned());
+                }
+                if server.is_none_or(|s| s.http1) {
+                    alpn.push("http/1.1".to_owned());
+                }
+            }
+        }
+        let failed = !errors.is_empty() || !exit_ok;
+        if report {
+            for (pointer, message) in errors {
+                self.errors.push(pointer, message);
+            }
+        }
+        if failed {
+            return None;
+        }
+        Some((
+            exit,
+            TlsListener {
+                binding: name.to_owned(),
+                certificate,
+                key,
+                alpn,
+            },
+        ))
     }
 }

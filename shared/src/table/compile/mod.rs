@@ -60,6 +60,7 @@ impl RouteTable {
             guards: Vec::new(),
             guard_index: HashMap::new(),
             route_guards: Vec::new(),
+            tls_checked: std::collections::HashSet::new(),
         };
         compiler.check_name();
         compiler.check_bindings();
@@ -106,6 +107,8 @@ struct Compiler<'a> {
     guard_index: HashMap<&'a str, usize>,
     /// Guards of the route being compiled, for checking `${guarded[...]}` placeholders.
     route_guards: Vec<String>,
+    /// `tls` bindings already checked (several ports may lead to one).
+    tls_checked: std::collections::HashSet<&'a str>,
 }
 
 fn binding_pointer(name: &str) -> String {
@@ -141,11 +144,7 @@ impl<'a> Compiler<'a> {
                 Http | Echo => &[Server],
                 HttpKafka => &[Proxy],
                 Kafka => &[CacheClient, CacheServer, Client],
-                Tls => {
-                    self.errors
-                        .push(format!("{at}/type"), not_yet("TLS (type tls)"));
-                    continue;
-                }
+                Tls => &[Server],
                 Sse => &[Server],
                 SseKafka => &[Proxy],
             };
