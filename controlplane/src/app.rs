@@ -433,6 +433,9 @@ impl App {
                     head: head.map(|h| h.number),
                 });
             }
+            // Files the configuration names (TLS certificates) are checked too, so that a
+            // review shows what the apply would refuse.
+            DataPlane::check_files(&table).map_err(ChangeError::NotApplied)?;
             return Ok(ChangeOutcome::Valid(diff(
                 head.as_ref().map(|h| &h.config),
                 &canonical,

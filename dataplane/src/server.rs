@@ -279,6 +279,12 @@ impl DataPlane {
             .map(|(_, running)| running.local_addr)
     }
 
+    /// Reads and checks the files `table` names (TLS certificates and keys) without
+    /// applying anything: the check a dry run makes.
+    pub fn check_files(table: &RouteTable) -> Result<(), String> {
+        Acceptors::load(table).map(drop)
+    }
+
     /// Reads the certificate and key files of every TLS listener again (SIGHUP). New
     /// handshakes use the new certificate; open connections keep theirs. A listener whose
     /// files do not load keeps its certificate, and the error names them.

@@ -835,3 +835,55 @@ async fn metrics_are_served_in_the_prometheus_format_with_the_live_revision() ->
     }
     gateway.stop().await
 }
+
+/// A change naming certificate files that do not load is refused (422 `not_applied`) by a
+/// dry run and by an apply, with the file and its problem; the running table stays.
+#[tokio::test]
+async fn a_change_with_a_bad_certificate_is_refused_with_the_reason() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    let ca = sluice_tests::tls::TestCa::new()?;
+    let issued = ca.issue("server")?;
+    let mut tls = config.clone();
+    tls["bindings"]["tcp"]["exit"] = json!("tls");
+    tls["bindings"]["tls"] = json!({
+        "type": "tls", "kind": "server", "exit": "http",
+        "options": { "certificate": issued.certificate, "key": ca.path("missing-key.pem") }
+    });
+    for path in ["/v1/config?dry_run=true", "/v1/config"] {
+        let reply = gateway
+            .admin(
+                Method::PUT,
+                path,
+                &[("authorization", BEARER)],
+                &tls.to_string(),
+            )
+            .await?;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {:?}",
+            reply.body
+        );
+        let body = reply.json()?;
+        assert_eq!(body["code"], "not_applied");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("/bindings/tls/options/key") && message.contains("missing-key.pem"),
+            "{message}"
+        );
+    }
+    assert_eq!(gateway.data("/one").await?, StatusCode::OK);
+    // With the key's real path, the same change applies.
+    tls["bindings"]["tls"]["options"]["key"] = json!(issued.key);
+    let reply = gateway
+        .admin(
+            Method::PUT,
+            "/v1/config?dry_run=true",
+            &[("authorization", BEARER)],
+            &tls.to_string(),
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    gateway.stop().await
+}
