@@ -26,10 +26,10 @@ export async function waitFor(what, check, timeoutMs = 20000) {
   }
 }
 
-/** Debian's headless Chromium, with the flags this closed network needs. */
-export function launchChromium() {
+/** Debian's headless Chromium, with the flags this closed network needs, and `extra`. */
+export function launchChromium(extra = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extra],
   });
 }
