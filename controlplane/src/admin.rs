@@ -299,7 +299,7 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
         },
         (Method::GET, ["v1", "revisions", number]) => match (number.parse::<u64>(), store) {
             (Ok(number), Some(store)) => match store.get(number) {
-                Ok(Some(revision)) => revision_answer(&revision, wants_yaml(&request)),
+                Ok(Some(revision)) => revision_answer(&revision, wants_yaml(&request), false),
                 Ok(None) => problem(
                     StatusCode::NOT_FOUND,
                     "not_found",
@@ -402,7 +402,7 @@ async fn get_config(app: &App, request: &Request<Incoming>) -> Answer {
             .as_ref()
             .is_some_and(|condition| condition.matches(&head.number.to_string()));
         if !unchanged {
-            return revision_answer(&head, wants_yaml(request));
+            return revision_answer(&head, wants_yaml(request), with_secrets(request));
         }
         let woken = tokio::time::timeout_at(deadline, live.changed()).await;
         if !matches!(woken, Ok(Ok(()))) {
@@ -412,6 +412,15 @@ async fn get_config(app: &App, request: &Request<Incoming>) -> Answer {
             return answer;
         }
     }
+}
+
+/// `?secrets=true`: the configuration with its secrets, for data planes that connect to
+/// Kafka with them. Everything else the admin API returns shows secrets as `***`.
+fn with_secrets(request: &Request<Incoming>) -> bool {
+    request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "secrets=true"))
 }
 
 /// Records a following data plane's report, when the request carries one.
@@ -464,9 +473,15 @@ fn method_not_allowed(allow: &'static str) -> Answer {
     answer
 }
 
-fn revision_answer(revision: &Revision, yaml: bool) -> Answer {
+/// A revision's configuration; secrets shown as `***` unless `secrets` (data planes).
+fn revision_answer(revision: &Revision, yaml: bool, secrets: bool) -> Answer {
+    let shown = if secrets {
+        revision.config.clone()
+    } else {
+        sluice_shared::secrets::redacted(&revision.config)
+    };
     let mut answer = if yaml {
-        let text = serde_yaml::to_string(&revision.config).unwrap_or_default();
+        let text = serde_yaml::to_string(&shown).unwrap_or_default();
         let mut response = Response::new(Full::new(Bytes::from(text)));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -474,7 +489,7 @@ fn revision_answer(revision: &Revision, yaml: bool) -> Answer {
         );
         response
     } else {
-        json_answer(StatusCode::OK, &revision.config)
+        json_answer(StatusCode::OK, &shown)
     };
     answer
         .headers_mut()
@@ -666,7 +681,8 @@ fn list_resources(app: &App, kind: &str) -> Answer {
         Ok(head) => head,
         Err(answer) => return *answer,
     };
-    let resources = head.config.get(kind).cloned().unwrap_or_else(|| json!({}));
+    let shown = sluice_shared::secrets::redacted(&head.config);
+    let resources = shown.get(kind).cloned().unwrap_or_else(|| json!({}));
     let mut answer = json_answer(StatusCode::OK, &resources);
     answer.headers_mut().insert(header::ETAG, etag(head.number));
     answer
@@ -677,7 +693,8 @@ fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
         Ok(head) => head,
         Err(answer) => return *answer,
     };
-    let Some(resource) = head.config.get(kind).and_then(|m| m.get(name)) else {
+    let shown = sluice_shared::secrets::redacted(&head.config);
+    let Some(resource) = shown.get(kind).and_then(|m| m.get(name)) else {
         return problem(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -713,7 +730,11 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
         Ok(head) => head,
         Err(answer) => return *answer,
     };
-    let current = head.config.get(kind).and_then(|m| m.get(name)).cloned();
+    // ETags are those of the resource as GET shows it (secrets redacted).
+    let current = sluice_shared::secrets::redacted(&head.config)
+        .get(kind)
+        .and_then(|m| m.get(name))
+        .cloned();
     if let Some(wanted) = request
         .headers()
         .get(header::IF_MATCH)

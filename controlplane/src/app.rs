@@ -405,9 +405,13 @@ impl App {
 
     /// Validates, compiles, persists and applies a whole new configuration; on any error
     /// the live configuration and the head stay as they were.
-    pub async fn change(&self, change: ConfigChange) -> Result<ChangeOutcome, ChangeError> {
+    pub async fn change(&self, mut change: ConfigChange) -> Result<ChangeOutcome, ChangeError> {
         let store = self.store.as_ref().ok_or(ChangeError::NoStore)?;
         let _serialized = self.reload_lock.lock().await;
+        // Secrets sent back as '***' (as the admin API shows them) keep their stored value.
+        let stored = store.head()?.map(|head| head.config);
+        sluice_shared::secrets::restore(&mut change.config, stored.as_ref())
+            .map_err(ChangeError::Invalid)?;
         let text = change.config.to_string();
         let compiled = sluice_shared::parse_config(&text).and_then(|spec| {
             RouteTable::compile(&spec, &self.compile_options).map(|table| (spec, table))

@@ -398,7 +398,7 @@ async fn poll(
     wait: bool,
 ) -> Result<Option<Received>, String> {
     let base = config.control_plane.to_string();
-    let uri: Uri = format!("{}/v1/config", base.trim_end_matches('/'))
+    let uri: Uri = format!("{}/v1/config?secrets=true", base.trim_end_matches('/'))
         .parse()
         .map_err(|e| format!("bad control plane URL: {e}"))?;
     let mut request = Request::get(uri)

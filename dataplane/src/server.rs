@@ -145,6 +145,7 @@ impl DataPlane {
     pub async fn apply(&self, table: RouteTable) -> Result<(), String> {
         // Certificates first: a missing or bad file fails the apply before anything starts.
         let tls = Acceptors::load(&table)?;
+        crate::kafka::check_files(&table.clusters)?;
         let producers = attach(&self.pool, &table)?;
         let taps = self
             .taps
@@ -279,10 +280,12 @@ impl DataPlane {
             .map(|(_, running)| running.local_addr)
     }
 
-    /// Reads and checks the files `table` names (TLS certificates and keys) without
+    /// Reads and checks the files `table` names (TLS certificates and keys, Kafka TLS
+    /// files) without
     /// applying anything: the check a dry run makes.
     pub fn check_files(table: &RouteTable) -> Result<(), String> {
-        Acceptors::load(table).map(drop)
+        Acceptors::load(table)?;
+        crate::kafka::check_files(&table.clusters)
     }
 
     /// Reads the certificate and key files of every TLS listener again (SIGHUP). New

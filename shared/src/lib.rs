@@ -18,6 +18,7 @@
 pub mod error;
 pub mod guard;
 pub mod path;
+pub mod secrets;
 pub mod spec;
 pub mod table;
 pub mod template;

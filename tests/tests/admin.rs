@@ -887,3 +887,130 @@ async fn a_change_with_a_bad_certificate_is_refused_with_the_reason() -> Result<
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     gateway.stop().await
 }
+
+/// Every secret field reads `***` in whatever the admin API returns (configuration,
+/// resources, revisions, YAML); `?secrets=true` is how a data plane gets them. A resource
+/// read, edited and put back with `***` keeps its stored secret.
+#[tokio::test]
+async fn secrets_are_redacted_everywhere_and_kept_when_sent_back() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let (mut config, etag) = gateway.head().await?;
+    let ca = sluice_tests::tls::TestCa::new()?;
+    let client = ca.issue("client")?;
+    let (password, key_password) = ("hunter2-sasl-secret", "hunter2-key-secret");
+    // A kafka client no route uses yet: nothing connects, but its settings are stored.
+    config["bindings"]["kafka_client"] = json!({
+        "type": "kafka", "kind": "client",
+        "options": {
+            "servers": ["127.0.0.1:9"],
+            "sasl": { "mechanism": "scram-sha-512", "username": "alice", "password": password },
+            "tls": { "ca": ca.ca_file(), "certificate": client.certificate, "key": client.key, "key-password": key_password }
+        }
+    });
+    let reply = gateway.put(&config, &[("if-match", etag.as_str())]).await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let revision = reply.json()?["revision"].as_u64().context("revision")?;
+
+    let leaks = |reply: &Reply| {
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        text.contains(password) || text.contains(key_password)
+    };
+    for (path, accept) in [
+        ("/v1/config", "application/json"),
+        ("/v1/config", "application/yaml"),
+        ("/v1/bindings", "application/json"),
+        ("/v1/bindings/kafka_client", "application/json"),
+        ("/v1/bindings/kafka_client", "application/yaml"),
+        (
+            &format!("/v1/revisions/{revision}") as &str,
+            "application/json",
+        ),
+        ("/v1/revisions", "application/json"),
+        ("/v1/status", "application/json"),
+        ("/metrics", "text/plain"),
+    ] {
+        let reply = gateway
+            .admin(
+                Method::GET,
+                path,
+                &[("authorization", BEARER), ("accept", accept)],
+                "",
+            )
+            .await?;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(
+            !leaks(&reply),
+            "{path} ({accept}) shows a secret: {:?}",
+            reply.body
+        );
+    }
+    let (shown, etag) = gateway.head().await?;
+    let options = &shown["bindings"]["kafka_client"]["options"];
+    assert_eq!(options["sasl"]["password"], "***");
+    assert_eq!(options["tls"]["key-password"], "***");
+    assert_eq!(options["sasl"]["username"], "alice");
+
+    // A data plane asks for the secrets.
+    let full = gateway
+        .admin(
+            Method::GET,
+            "/v1/config?secrets=true",
+            &[("authorization", BEARER)],
+            "",
+        )
+        .await?;
+    assert_eq!(
+        full.json()?["bindings"]["kafka_client"]["options"]["sasl"]["password"],
+        password
+    );
+
+    // Read, edit another field, put back with '***': the secrets stay.
+    let mut edited = shown["bindings"]["kafka_client"].clone();
+    edited["options"]["sasl"]["username"] = json!("bob");
+    let reply = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/kafka_client",
+            &[
+                ("authorization", BEARER),
+                ("content-type", "application/json"),
+            ],
+            &edited.to_string(),
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert!(!leaks(&reply));
+    let full = gateway
+        .admin(
+            Method::GET,
+            "/v1/config?secrets=true",
+            &[("authorization", BEARER)],
+            "",
+        )
+        .await?
+        .json()?;
+    let options = &full["bindings"]["kafka_client"]["options"];
+    assert_eq!(options["sasl"]["username"], "bob");
+    assert_eq!(options["sasl"]["password"], password);
+    assert_eq!(options["tls"]["key-password"], key_password);
+
+    // '***' where no secret is stored is refused where it is.
+    let mut orphan = shown.clone();
+    orphan["bindings"]["other_client"] = shown["bindings"]["kafka_client"].clone();
+    let reply = gateway.put(&orphan, &[("if-match", "*")]).await?;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        reply.body
+    );
+    let errors = reply.json()?["errors"].clone();
+    assert!(
+        errors
+            .to_string()
+            .contains("/bindings/other_client/options/sasl/password"),
+        "{errors}"
+    );
+    let _ = etag;
+    gateway.stop().await
+}

@@ -15,12 +15,35 @@ use sluice_shared::table::KafkaCluster;
 pub(crate) struct QuietContext {
     /// Summed over partitions; -1 until known.
     lag: std::sync::atomic::AtomicI64,
+    /// The last error librdkafka reported, and when.
+    last_error: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
+/// How long a client error stays in readiness answers.
+const RECENT_ERROR: Duration = Duration::from_secs(60);
+
 impl QuietContext {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             lag: std::sync::atomic::AtomicI64::new(-1),
+            last_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The last error librdkafka reported in the last minute (an authentication or TLS
+    /// failure, an unreachable broker), for readiness answers.
+    pub(crate) fn recent_error(&self) -> Option<String> {
+        let last = self.last_error.lock().ok()?;
+        last.as_ref()
+            .filter(|(at, _)| at.elapsed() < RECENT_ERROR)
+            .map(|(_, message)| message.clone())
+    }
+
+    /// `error` from a probe, with the client's recent error when there is one.
+    pub(crate) fn explain(&self, error: &KafkaError) -> String {
+        match self.recent_error() {
+            Some(recent) => format!("{error}; last client error: {recent}"),
+            None => error.to_string(),
         }
     }
 
@@ -37,6 +60,17 @@ impl ClientContext for QuietContext {
             return;
         }
         tracing::warn!(error = %error, reason, "kafka client error");
+        if let Ok(mut last) = self.last_error.lock() {
+            // "All brokers are down" follows the error that says why (a refused TLS
+            // handshake or SASL exchange): keep that one.
+            let summary = error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown);
+            let recent = last
+                .as_ref()
+                .is_some_and(|(at, _)| at.elapsed() < RECENT_ERROR);
+            if !(summary && recent) {
+                *last = Some((std::time::Instant::now(), reason.to_owned()));
+            }
+        }
     }
 
     fn stats(&self, statistics: rdkafka::Statistics) {
@@ -62,6 +96,15 @@ impl ClientContext for QuietContext {
 }
 
 impl ConsumerContext for QuietContext {}
+
+/// A [`QuietContext`] the client's owner keeps a handle on (producers).
+pub(crate) struct SharedContext(pub(crate) Arc<QuietContext>);
+
+impl ClientContext for SharedContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.error(error, reason);
+    }
+}
 
 /// The consumer type of reply taps, topic caches and feeds.
 pub(crate) type SharedConsumer = StreamConsumer<QuietContext>;
@@ -95,9 +138,7 @@ pub(crate) fn shared_consumer(
         .set("fetch.wait.max.ms", "100")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .set("socket.nagle.disable", "true");
-    for (key, value) in &cluster.properties {
-        config.set(key, value);
-    }
+    super::set_client_properties(&mut config, cluster);
     config
         .create_with_context(QuietContext::new())
         .map(Arc::new)
@@ -109,7 +150,7 @@ pub(crate) fn topic_partitions(consumer: &SharedConsumer, topic: &str) -> Result
     use rdkafka::consumer::Consumer;
     let metadata = consumer
         .fetch_metadata(Some(topic), CONSUMER_START_TIMEOUT)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| consumer.context().explain(&e))?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -263,11 +304,11 @@ impl<T> TopicSet<T> {
     }
 }
 
-/// A running per-topic client with the servers and topic it reads.
-type Live<T> = (Vec<String>, String, Arc<T>);
+/// A running per-topic client with the cluster settings and topic it reads.
+type Live<T> = (super::ClientIdentity, String, Arc<T>);
 
 /// Starts per-topic clients and keeps them across configurations that need the same
-/// (servers, topic); the ones no longer needed stop when their last user lets go.
+/// (cluster settings, topic); the ones no longer needed stop when their last user lets go.
 pub struct TopicPool<T> {
     live: tokio::sync::Mutex<Vec<Live<T>>>,
 }
@@ -295,14 +336,12 @@ impl<T> TopicPool<T> {
             let cluster = clusters
                 .get(index)
                 .ok_or("a route names an unknown cluster")?;
-            let client = match live
-                .iter()
-                .find(|(s, t, _)| *s == cluster.servers && t == topic)
-            {
+            let identity = super::client_identity(cluster);
+            let client = match live.iter().find(|(i, t, _)| *i == identity && t == topic) {
                 Some((_, _, client)) => client.clone(),
                 None => Arc::new(start(cluster, topic).await?),
             };
-            next.push((cluster.servers.clone(), topic.to_owned(), client.clone()));
+            next.push((identity, topic.to_owned(), client.clone()));
             set.entries.push((index, topic.to_owned(), client));
         }
         *live = next;
@@ -394,7 +433,7 @@ impl<S: Send + Sync + 'static> TopicView<S> {
             .consumer
             .fetch_metadata(None, timeout)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.shared.consumer.context().explain(&e))
     }
 
     /// A receiver that sees every change after this call.

@@ -43,7 +43,9 @@ const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
 
 /// A shared producer for one cluster and acks level.
 pub struct Producer {
-    inner: FutureProducer,
+    inner: FutureProducer<consumer::SharedContext>,
+    /// The producer's librdkafka errors, for readiness answers.
+    errors: Arc<consumer::QuietContext>,
     timeout: Duration,
 }
 
@@ -146,9 +148,53 @@ pub fn map_error(error: &KafkaError, topic: &str) -> DataPlaneError {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct ProducerKey {
-    servers: Vec<String>,
-    properties: Vec<(String, String)>,
+    cluster: ClientIdentity,
     acks: Acks,
+}
+
+/// What makes two clients of a cluster interchangeable: its servers and every client
+/// property, security settings included. A digest, so that pool keys hold no secret.
+pub(crate) type ClientIdentity = [u8; 32];
+
+/// The [`ClientIdentity`] of `cluster`.
+pub(crate) fn client_identity(cluster: &KafkaCluster) -> ClientIdentity {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for server in &cluster.servers {
+        digest.update(server.as_bytes());
+        digest.update([0]);
+    }
+    digest.update([1]);
+    for (key, value) in cluster.client_properties() {
+        digest.update(key.as_bytes());
+        digest.update([0]);
+        digest.update(value.as_bytes());
+        digest.update([0]);
+    }
+    digest.finalize().into()
+}
+
+/// Checks that the files the clusters' TLS settings name can be read, so that a bad path
+/// is refused with its option's pointer rather than by the Kafka client's own message.
+pub(crate) fn check_files(clusters: &[KafkaCluster]) -> Result<(), String> {
+    for cluster in clusters {
+        for (pointer, path) in cluster.security.files() {
+            if let Err(error) = std::fs::File::open(path) {
+                return Err(format!(
+                    "kafka binding '{}' ({pointer}): cannot read '{path}': {error}",
+                    cluster.binding
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets every client property of `cluster` on `config`.
+pub(crate) fn set_client_properties(config: &mut ClientConfig, cluster: &KafkaCluster) {
+    for (key, value) in cluster.client_properties() {
+        config.set(key, value);
+    }
 }
 
 /// The producers of one applied configuration, by cluster index and acks level.
@@ -185,7 +231,7 @@ impl Producer {
             .client()
             .fetch_metadata(None, timeout)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.errors.explain(&e))
     }
 }
 
@@ -216,12 +262,7 @@ impl ProducerPool {
                 .get(index)
                 .ok_or("route names an unknown cluster")?;
             let key = ProducerKey {
-                servers: cluster.servers.clone(),
-                properties: cluster
-                    .properties
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                cluster: client_identity(cluster),
                 acks,
             };
             let producer = match next.get(&key).or_else(|| live.get(&key)) {
@@ -255,9 +296,7 @@ fn create_producer(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Strin
         // No duplicates from internal retries; needs acks=all.
         config.set("enable.idempotence", "true");
     }
-    for (key, value) in &cluster.properties {
-        config.set(key, value);
-    }
+    set_client_properties(&mut config, cluster);
     let timeout_ms: u64 = config
         .get("message.timeout.ms")
         .and_then(|v| v.parse().ok())
@@ -267,11 +306,13 @@ fn create_producer(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Strin
                 cluster.binding
             )
         })?;
-    let inner: FutureProducer = config
-        .create()
+    let errors = Arc::new(consumer::QuietContext::new());
+    let inner: FutureProducer<consumer::SharedContext> = config
+        .create_with_context(consumer::SharedContext(errors.clone()))
         .map_err(|e| format!("kafka client '{}': {e}", cluster.binding))?;
     Ok(Producer {
         inner,
+        errors,
         timeout: Duration::from_millis(timeout_ms),
     })
 }
@@ -327,6 +368,7 @@ mod tests {
                 .collect(),
             topics: Vec::new(),
             cache_max_bytes: sluice_shared::table::DEFAULT_CACHE_MAX_BYTES,
+            security: Default::default(),
         };
         let error = ProducerPool::default()
             .attach(std::slice::from_ref(&cluster), [(0, Acks::LeaderOnly)])
@@ -343,6 +385,7 @@ mod tests {
             properties: IndexMap::new(),
             topics: Vec::new(),
             cache_max_bytes: sluice_shared::table::DEFAULT_CACHE_MAX_BYTES,
+            security: Default::default(),
         };
         let pool = ProducerPool::default();
         let first = pool

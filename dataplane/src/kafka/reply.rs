@@ -258,7 +258,7 @@ pub struct ReplyTaps {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct TapKey {
     cluster: usize,
-    servers: Vec<String>,
+    identity: super::ClientIdentity,
     topic: String,
     header: String,
 }
@@ -299,12 +299,12 @@ impl TapPool {
                 .ok_or("reply route names an unknown cluster")?;
             let key = TapKey {
                 cluster: cluster_index,
-                servers: cluster.servers.clone(),
+                identity: super::client_identity(cluster),
                 topic: topic.to_owned(),
                 header: header.to_owned(),
             };
             let same = |k: &TapKey| {
-                k.servers == key.servers && k.topic == key.topic && k.header == key.header
+                k.identity == key.identity && k.topic == key.topic && k.header == key.header
             };
             let tap = match live.iter().find(|(k, _)| same(k)) {
                 Some((_, tap)) => tap.clone(),

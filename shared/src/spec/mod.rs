@@ -424,9 +424,12 @@ pub struct KafkaOptionsSpec {
         deserialize_with = "scalar_strings"
     )]
     pub properties: IndexMap<String, String>,
-    /// `client`: SASL settings (Zilla 1.x).
+    /// `client`: SASL authentication to the brokers (Zilla 1.x names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sasl: Option<serde_json::Value>,
+    pub sasl: Option<SaslSpec>,
+    /// `client`, Sluice: TLS to the brokers (Zilla chains a `tls` client binding instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<KafkaTlsSpec>,
     /// `client`: guard-based authorization (Zilla 2.x).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<serde_json::Value>,
@@ -443,6 +446,40 @@ pub struct KafkaOptionsSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub cache_max_bytes: Option<u64>,
+}
+
+/// `kafka` client `options.sasl`, as Zilla 1.x names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaslSpec {
+    /// `plain`, `scram-sha-256` or `scram-sha-512`.
+    pub mechanism: String,
+    /// User name.
+    pub username: String,
+    /// Password; a secret: the admin API shows it as `***`.
+    pub password: String,
+}
+
+/// `kafka` client `options.tls` (Sluice): TLS to the brokers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KafkaTlsSpec {
+    /// PEM file of the authorities that sign the brokers' certificates; the system's
+    /// authorities when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// PEM file of the client certificate (mutual TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// PEM file of the client certificate's private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Password of an encrypted `key`; a secret: the admin API shows it as `***`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_password: Option<String>,
+    /// Check that a broker's certificate names the host connected to (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_hostname: Option<bool>,
 }
 
 /// A route of any binding.

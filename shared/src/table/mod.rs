@@ -384,6 +384,67 @@ pub struct KafkaCluster {
     pub topics: Vec<String>,
     /// Memory bound of each fetched topic's cache, bytes.
     pub cache_max_bytes: u64,
+    /// TLS and SASL to the brokers, as librdkafka properties.
+    pub security: KafkaSecurity,
+}
+
+impl KafkaCluster {
+    /// Every librdkafka property of this cluster's clients: `properties`, then security.
+    pub fn client_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(self.security.properties())
+    }
+}
+
+/// librdkafka properties that carry TLS and SASL settings, some of them secret. Its
+/// `Debug` shows secrets as `***`, so that no log or panic message prints them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KafkaSecurity {
+    properties: Vec<(String, String)>,
+    /// Files the properties name: (JSON pointer of the option, path).
+    files: Vec<(String, String)>,
+}
+
+/// librdkafka properties whose values are secrets.
+pub const SECRET_PROPERTIES: &[&str] = &["sasl.password", "ssl.key.password"];
+
+impl KafkaSecurity {
+    pub(crate) fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.properties.push((key.to_owned(), value.into()));
+    }
+
+    pub(crate) fn file(&mut self, key: &str, pointer: String, path: &str) {
+        self.set(key, path);
+        self.files.push((pointer, path.to_owned()));
+    }
+
+    /// The properties, secrets included: for building clients only.
+    pub fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Files the settings name, with the pointer of the option naming each.
+    pub fn files(&self) -> &[(String, String)] {
+        &self.files
+    }
+}
+
+impl std::fmt::Debug for KafkaSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (key, value) in &self.properties {
+            if SECRET_PROPERTIES.contains(&key.as_str()) {
+                map.entry(key, &"***");
+            } else {
+                map.entry(key, value);
+            }
+        }
+        map.finish()
+    }
 }
 
 /// Default memory bound of a fetched topic's cache.

