@@ -238,10 +238,15 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let read = method == Method::GET || method == Method::HEAD;
-    if !authorized(Some(token), &request)
+    let authorized = authorized(Some(token), &request);
+    if !authorized
         && (!read || !open_reads)
         && !matches!(segments.as_slice(), ["healthz"] | ["readyz"] | ["ui", ..])
     {
+        return unauthorized();
+    }
+    // Secrets are never an open read.
+    if !authorized && with_secrets(&request) {
         return unauthorized();
     }
     let store = app.store();

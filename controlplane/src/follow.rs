@@ -398,7 +398,13 @@ async fn poll(
     wait: bool,
 ) -> Result<Option<Received>, String> {
     let base = config.control_plane.to_string();
-    let uri: Uri = format!("{}/v1/config?secrets=true", base.trim_end_matches('/'))
+    // Secrets come only with the admin token.
+    let query = if config.token.is_some() {
+        "?secrets=true"
+    } else {
+        ""
+    };
+    let uri: Uri = format!("{}/v1/config{query}", base.trim_end_matches('/'))
         .parse()
         .map_err(|e| format!("bad control plane URL: {e}"))?;
     let mut request = Request::get(uri)
@@ -477,6 +483,20 @@ fn header_text(text: &str) -> String {
 }
 
 fn compile(received: &Received, options: &CompileOptions) -> Result<RouteTable, String> {
+    // Without the admin token the control plane sends secrets as '***'.
+    let redacted: Vec<String> = sluice_shared::secrets::secret_pointers(&received.config)
+        .into_iter()
+        .filter(|p| {
+            received.config.pointer(p).and_then(Value::as_str)
+                == Some(sluice_shared::secrets::REDACTED)
+        })
+        .collect();
+    if !redacted.is_empty() {
+        return Err(format!(
+            "the control plane sent {} redacted; give this data plane the admin token (--admin-token-file or SLUICE_ADMIN_TOKEN) so that it receives the secrets",
+            redacted.join(", ")
+        ));
+    }
     let text = received.config.to_string();
     let table = sluice_shared::parse_config(&text)
         .and_then(|spec| RouteTable::compile(&spec, options))

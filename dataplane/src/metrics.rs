@@ -140,7 +140,7 @@ fn labels(binding: &str, route: Option<usize>, kind: &str) -> String {
 }
 
 /// Escapes a label value: backslash, double quote and newline.
-fn escape_into(out: &mut String, value: &str) {
+pub(crate) fn escape_into(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),

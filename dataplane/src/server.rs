@@ -371,6 +371,17 @@ impl DataPlane {
             .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
             .collect();
         active.metrics.render(out, &lags, active.taps.waiting());
+        let expiries = active.tls.expiries();
+        if !expiries.is_empty() {
+            use std::fmt::Write as _;
+            out.push_str("# HELP sluice_tls_certificate_expiry_timestamp_seconds When the certificate a tls binding serves expires.\n");
+            out.push_str("# TYPE sluice_tls_certificate_expiry_timestamp_seconds gauge\n");
+            for (binding, not_after) in expiries {
+                out.push_str("sluice_tls_certificate_expiry_timestamp_seconds{binding=\"");
+                crate::metrics::escape_into(out, binding);
+                let _ = writeln!(out, "\"}} {not_after}");
+            }
+        }
     }
 
     /// The active route table.

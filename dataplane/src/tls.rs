@@ -30,6 +30,8 @@ const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 pub(crate) struct Acceptor {
     settings: TlsListener,
     config: ArcSwap<ServerConfig>,
+    /// When the certificate served expires, Unix seconds.
+    not_after: std::sync::atomic::AtomicU64,
 }
 
 impl Acceptor {
@@ -49,18 +51,18 @@ impl Acceptors {
     /// Reads and checks the certificates of every TLS listener of `table`.
     pub(crate) fn load(table: &RouteTable) -> Result<Self, String> {
         let mut by_port = HashMap::new();
-        let mut loaded: Vec<(&TlsListener, Arc<ServerConfig>)> = Vec::new();
+        let mut loaded: Vec<(&TlsListener, Loaded)> = Vec::new();
         for listener in &table.listeners {
             let Some(settings) = &listener.tls else {
                 continue;
             };
             // Several ports may share one tls binding: read its files once.
-            let config = match loaded.iter().find(|(s, _)| *s == settings) {
-                Some((_, config)) => config.clone(),
+            let (config, not_after) = match loaded.iter().find(|(s, _)| *s == settings) {
+                Some((_, loaded)) => loaded.clone(),
                 None => {
-                    let config = server_config(settings)?;
-                    loaded.push((settings, config.clone()));
-                    config
+                    let fresh = server_config(settings)?;
+                    loaded.push((settings, fresh.clone()));
+                    fresh
                 }
             };
             by_port.insert(
@@ -68,6 +70,7 @@ impl Acceptors {
                 Arc::new(Acceptor {
                     settings: settings.clone(),
                     config: ArcSwap::new(config),
+                    not_after: std::sync::atomic::AtomicU64::new(not_after),
                 }),
             );
         }
@@ -86,8 +89,11 @@ impl Acceptors {
         let mut reloaded = 0;
         for (port, acceptor) in &self.by_port {
             match server_config(&acceptor.settings) {
-                Ok(config) => {
+                Ok((config, not_after)) => {
                     acceptor.config.store(config);
+                    acceptor
+                        .not_after
+                        .store(not_after, std::sync::atomic::Ordering::Relaxed);
                     reloaded += 1;
                     info!(port, binding = %acceptor.settings.binding, "tls certificate reloaded");
                 }
@@ -102,10 +108,30 @@ impl Acceptors {
             Err(failures.join("; "))
         }
     }
+
+    /// Each `tls` binding with the expiry of the certificate it serves (Unix seconds).
+    pub(crate) fn expiries(&self) -> Vec<(&str, u64)> {
+        let mut list: Vec<(&str, u64)> = self
+            .by_port
+            .values()
+            .map(|a| {
+                (
+                    a.settings.binding.as_str(),
+                    a.not_after.load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
+            .collect();
+        list.sort_unstable();
+        list.dedup_by(|a, b| a.0 == b.0);
+        list
+    }
 }
 
+/// A `rustls` configuration and its certificate's expiry (Unix seconds).
+type Loaded = (Arc<ServerConfig>, u64);
+
 /// Builds the `rustls` configuration of one `tls` binding from its files.
-pub(crate) fn server_config(settings: &TlsListener) -> Result<Arc<ServerConfig>, String> {
+pub(crate) fn server_config(settings: &TlsListener) -> Result<Loaded, String> {
     let at = |field: &str| {
         format!(
             "tls binding '{}' (/bindings/{}/options/{field})",
@@ -115,7 +141,7 @@ pub(crate) fn server_config(settings: &TlsListener) -> Result<Arc<ServerConfig>,
     let chain =
         read_chain(&settings.certificate).map_err(|e| format!("{}: {e}", at("certificate")))?;
     let key = read_key(&settings.key).map_err(|e| format!("{}: {e}", at("key")))?;
-    check_validity(&chain[0], SystemTime::now())
+    let not_after = check_validity(&chain[0], SystemTime::now())
         .map_err(|e| format!("{}: '{}' {e}", at("certificate"), settings.certificate))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     // Checks that the key is one rustls can sign with and that it belongs to the leaf.
@@ -141,7 +167,10 @@ pub(crate) fn server_config(settings: &TlsListener) -> Result<Arc<ServerConfig>,
         .iter()
         .map(|protocol| protocol.as_bytes().to_vec())
         .collect();
-    Ok(Arc::new(config))
+    let not_after = not_after
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok((Arc::new(config), not_after))
 }
 
 fn read_file(path: &str) -> Result<Vec<u8>, String> {
@@ -169,8 +198,9 @@ fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
     })
 }
 
-/// Refuses a certificate that is not valid at `now`; warns when it expires soon.
-fn check_validity(leaf: &CertificateDer<'_>, now: SystemTime) -> Result<(), String> {
+/// Refuses a certificate that is not valid at `now`; warns when it expires soon. Returns
+/// when it expires.
+fn check_validity(leaf: &CertificateDer<'_>, now: SystemTime) -> Result<SystemTime, String> {
     let certificate = x509_cert::Certificate::from_der(leaf.as_ref())
         .map_err(|e| format!("holds a certificate that cannot be parsed: {e}"))?;
     let validity = &certificate.tbs_certificate.validity;
@@ -197,7 +227,7 @@ fn check_validity(leaf: &CertificateDer<'_>, now: SystemTime) -> Result<(), Stri
             "tls certificate expires in less than 14 days"
         );
     }
-    Ok(())
+    Ok(not_after)
 }
 
 #[cfg(test)]
@@ -254,7 +284,7 @@ mod tests {
     fn a_valid_pair_loads_with_alpn() -> Result<(), Box<dyn std::error::Error>> {
         let files = Files::new("valid");
         let (certificate, key) = generate((2020, 1, 1), (2999, 1, 1))?;
-        let config = server_config(&settings(
+        let (config, _) = server_config(&settings(
             files.write("cert.pem", &certificate),
             files.write("key.pem", &key),
         ))?;

@@ -950,7 +950,12 @@ async fn secrets_are_redacted_everywhere_and_kept_when_sent_back() -> Result<()>
     assert_eq!(options["tls"]["key-password"], "***");
     assert_eq!(options["sasl"]["username"], "alice");
 
-    // A data plane asks for the secrets.
+    // A data plane asks for the secrets, with the token even on loopback.
+    let open = gateway
+        .admin(Method::GET, "/v1/config?secrets=true", &[], "")
+        .await?;
+    assert_eq!(open.status, StatusCode::UNAUTHORIZED);
+    assert!(!leaks(&open));
     let full = gateway
         .admin(
             Method::GET,

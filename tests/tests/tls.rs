@@ -91,6 +91,20 @@ async fn https_serves_http1_and_h2_chosen_by_alpn() -> Result<()> {
         "{values:?}"
     );
 
+    // The certificate's expiry is a metric, for alerts before it runs out.
+    let metrics = sluice.app.render_metrics();
+    let expiry: u64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("sluice_tls_certificate_expiry_timestamp_seconds{binding=\"tls\"} ")
+        })
+        .context("no expiry series")?
+        .parse()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    assert!(expiry > now, "{expiry}");
+
     // Plain HTTP on the TLS port gets no answer: the handshake fails and the connection closes.
     let plain = sluice
         .send(PORT, http::Method::POST, "/echo", &[], "x")
