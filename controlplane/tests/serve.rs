@@ -1,4 +1,5 @@
-//! `sluice serve` as a process: SIGHUP reloads the file, SIGTERM drains and exits 0.
+//! `sluice serve` as a process: SIGHUP reloads the file and TLS certificates, SIGTERM
+//! drains and exits 0.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers panic on setup failures
 
 use std::io::{BufRead, BufReader};
@@ -172,5 +173,172 @@ fn json_logs_are_one_object_per_line() {
     assert!(
         !lines.iter().any(|l| l.contains("admin token (")),
         "{lines:?}"
+    );
+}
+
+/// A test authority and the certificates it signs, for the TLS listener test.
+struct Authority {
+    certificate: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl Authority {
+    fn new() -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let certificate = params.self_signed(&key).expect("self-signed");
+        Self { certificate, key }
+    }
+
+    /// A certificate for `localhost`, PEM chain and key, and its DER.
+    fn issue(&self) -> (String, String, Vec<u8>) {
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let certificate = params
+            .signed_by(&key, &self.certificate, &self.key)
+            .expect("sign");
+        (
+            certificate.pem(),
+            key.serialize_pem(),
+            certificate.der().to_vec(),
+        )
+    }
+
+    /// Connects with TLS and returns the server's certificate and the stream.
+    async fn connect(
+        &self,
+        port: u16,
+    ) -> (
+        Vec<u8>,
+        tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    ) {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.certificate.der().clone()).expect("root");
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("handshake");
+        let presented = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|c| c.as_ref().to_vec())
+            .expect("certificate");
+        (presented, stream)
+    }
+}
+
+/// One HTTP/1.1 request on an open TLS stream; returns the status code.
+async fn tls_get(
+    stream: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    path: &str,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut buffer = vec![0u8; 4096];
+    let read = stream.read(&mut buffer).await.expect("read");
+    String::from_utf8_lossy(&buffer[..read])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn sighup_swaps_a_tls_certificate_and_open_connections_go_on() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("sluice-serve-tls-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let authority = Authority::new();
+    let (first_pem, first_key, first_der) = authority.issue();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, first_pem).expect("cert");
+    std::fs::write(&key, first_key).expect("key");
+    let text = config(port, "/events").replacen(
+        "    exit: north_http_server\n",
+        &format!(
+            "    exit: tls\n  tls:\n    type: tls\n    kind: server\n    options: {{ certificate: \"{}\", key: \"{}\" }}\n    exit: north_http_server\n",
+            cert.display(),
+            key.display()
+        ),
+        1,
+    );
+    assert!(text.contains("exit: tls"));
+    let path = dir.join("sluice.yaml");
+    std::fs::write(&path, text).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "serve",
+            "--kafka",
+            "embedded",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sluice");
+    wait_for("the listener", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    runtime.block_on(async {
+        let (presented, mut open) = authority.connect(port).await;
+        assert_eq!(presented, first_der);
+        assert_eq!(tls_get(&mut open, "/health").await, 200);
+
+        // A renewal rewrites the files in place; SIGHUP makes Sluice read them.
+        let (second_pem, second_key, second_der) = authority.issue();
+        std::fs::write(&cert, second_pem).expect("cert");
+        std::fs::write(&key, second_key).expect("key");
+        signal(&child, "HUP");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (presented, _) = authority.connect(port).await;
+            if presented == second_der {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the new certificate never came");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The connection opened before the swap goes on.
+        assert_eq!(tls_get(&mut open, "/health").await, 200);
+    });
+    signal(&child, "TERM");
+    let status = child.wait().expect("wait");
+    let log: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(status.success(), "{status}");
+    assert!(
+        log.join("\n")
+            .contains("tls certificates reloaded on SIGHUP"),
+        "{log:?}"
     );
 }
