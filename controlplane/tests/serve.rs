@@ -342,3 +342,171 @@ fn sighup_swaps_a_tls_certificate_and_open_connections_go_on() {
         "{log:?}"
     );
 }
+
+/// Serves `body` as JSON over https with `certificate` and `key` (PEM) on a thread of its
+/// own; returns the port.
+fn https_server(certificate: &str, key: &str, body: String) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_slice_iter(certificate.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("chain");
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((socket, _)) = listener.accept().await {
+                let (acceptor, body) = (acceptor.clone(), body.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    let mut head = vec![0u8; 4096];
+                    let _ = tls.read(&mut head).await;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+    });
+    port
+}
+
+#[test]
+fn jwks_is_read_over_https_from_an_authority_the_system_trusts() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/jwt/rsa1.pem"
+    ))
+    .expect("test key");
+    let signing = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("rsa key");
+    let mut jwk =
+        serde_json::to_value(Jwk::from_encoding_key(&signing, Algorithm::RS256).expect("jwk"))
+            .expect("json");
+    jwk["kid"] = serde_json::json!("k1");
+    let authority = Authority::new();
+    let (server_pem, server_key, _) = authority.issue();
+    let jwks_port = https_server(
+        &server_pem,
+        &server_key,
+        serde_json::json!({ "keys": [jwk] }).to_string(),
+    );
+
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("sluice-serve-jwks-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, authority.certificate.pem()).expect("ca");
+    let path = dir.join("sluice.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"name: jwks-https
+guards:
+  jwt:
+    type: jwt
+    options: {{ issuer: https://auth.test, audience: sluice, keys: "https://localhost:{jwks_port}/jwks.json" }}
+bindings:
+  tcp: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: {port} }}, exit: http }}
+  http:
+    type: http
+    kind: server
+    options: {{ authorization: {{ jwt: {{ credentials: {{ headers: {{ authorization: "Bearer {{credentials}}" }} }} }} }} }}
+    routes:
+      - when: [ {{ headers: {{ ":path": /secure }} }} ]
+        guarded: {{ jwt: [ ] }}
+        exit: echo
+  echo: {{ type: echo, kind: server }}
+"#
+        ),
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "serve",
+            "--kafka",
+            "embedded",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&path)
+        // Only the test authority: the system's own are not involved.
+        .env("SSL_CERT_FILE", &ca)
+        .env("SSL_CERT_DIR", &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sluice");
+    wait_for("the listener", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let claims = serde_json::json!({
+        "iss": "https://auth.test", "aud": "sluice", "sub": "alice",
+        "exp": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs() + 300,
+    });
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("k1".to_owned());
+    let token = jsonwebtoken::encode(&header, &claims, &signing).expect("sign");
+    let get = |authorization: Option<&str>| {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let extra = authorization
+            .map(|t| format!("authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "GET /secure HTTP/1.1\r\nhost: x\r\n{extra}connection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or(0)
+    };
+    let mut status = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        status = get(Some(&token));
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let unauthenticated = get(None);
+    signal(&child, "TERM");
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(status, 200, "a token signed with the key served over https");
+    assert_eq!(unauthenticated, 401);
+}

@@ -523,9 +523,11 @@ fn serve(
         .get(port)
         .map(|acceptor| acceptor.config());
     let active = active.clone();
-    tokio::spawn(async move {
-        let _counted = counted;
-        if let Some(config) = tls {
+    if let Some(config) = tls {
+        // A task of its own: the plaintext task below stays as small as an idle stream
+        // needs (a TLS session in it would make every connection's future bigger).
+        tokio::spawn(async move {
+            let _counted = counted;
             // The handshake must finish within the time allowed for a request head.
             let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
             let timeout = Duration::from_millis(limits.header_read_timeout_ms);
@@ -534,8 +536,11 @@ fn serve(
                 Ok(Err(error)) => debug!(%peer, error = %error, "tls handshake failed"),
                 Err(_) => debug!(%peer, "tls handshake not finished in time; connection closed"),
             }
-            return;
-        }
+        });
+        return;
+    }
+    tokio::spawn(async move {
+        let _counted = counted;
         let connection = Arc::new(Connection::default());
         let head = match first_head(&stream, &limits).await {
             FirstHead::Late { h2 } => {

@@ -2,6 +2,9 @@
 //! read again on schedule and when a token names an unknown `kid` (at most once per
 //! [`UNKNOWN_KID_REFETCH`]), and kept through outages: a failed read never drops the last
 //! good keys.
+//!
+//! `http://` and `https://` URLs. Over https the server's certificate is checked against the
+//! system's authorities (`SSL_CERT_FILE` and `SSL_CERT_DIR` name others), TLS 1.2 or 1.3.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -9,9 +12,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 use sluice_shared::guard::KeySet;
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
@@ -117,14 +118,13 @@ impl JwksPool {
 }
 
 async fn refresher(jwks: Weak<Jwks>, kick: Arc<Notify>, refresh: Duration) {
-    let client: Client<HttpConnector, Empty<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let mut client = Fetcher::default();
     let mut retry = RETRY_DELAYS.0;
     loop {
         let Some(url) = jwks.upgrade().map(|j| j.url.clone()) else {
             return;
         };
-        let wait = match fetch(&client, &url).await {
+        let wait = match fetch(&mut client, &url).await {
             Ok(keys) => {
                 info!(url, keys = keys.len(), "JWKS read");
                 retry = RETRY_DELAYS.0;
@@ -151,13 +151,97 @@ async fn refresher(jwks: Weak<Jwks>, kick: Arc<Notify>, refresh: Duration) {
     }
 }
 
-async fn fetch(client: &Client<HttpConnector, Empty<Bytes>>, url: &str) -> Result<KeySet, String> {
-    let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
-    let read = async {
-        let response = client
-            .get(uri)
+/// Reads JWKS documents over http or https, one connection per read.
+#[derive(Default)]
+struct Fetcher {
+    /// The TLS client configuration, made at the first https read.
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Fetcher {
+    fn tls(&mut self) -> Result<Arc<rustls::ClientConfig>, String> {
+        if let Some(config) = &self.tls {
+            return Ok(config.clone());
+        }
+        let found = rustls_native_certs::load_native_certs();
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, _) = roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            return Err(format!(
+                "no certificate authorities found on this system to check https with ({} errors); install ca-certificates or set SSL_CERT_FILE",
+                found.errors.len()
+            ));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = Arc::new(config);
+        self.tls = Some(config.clone());
+        Ok(config)
+    }
+
+    /// `GET url`, HTTP/1.1.
+    async fn get(&mut self, url: &str) -> Result<http::Response<hyper::body::Incoming>, String> {
+        let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err("not an http or https URL".to_owned()),
+        };
+        let authority = uri.authority().ok_or("the URL has no host")?.clone();
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let request = http::Request::get(path)
+            .header(http::header::HOST, authority.as_str())
+            .header(http::header::ACCEPT, "application/json")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let tcp = tokio::net::TcpStream::connect((host, port))
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        if https {
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                .map_err(|e| format!("bad host name: {e}"))?;
+            let stream = tokio_rustls::TlsConnector::from(self.tls()?)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("tls: {e}"))?;
+            send(TokioIo::new(stream), request).await
+        } else {
+            send(TokioIo::new(tcp), request).await
+        }
+    }
+}
+
+async fn send<I>(
+    io: I,
+    request: http::Request<Empty<Bytes>>,
+) -> Result<http::Response<hyper::body::Incoming>, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    tokio::spawn(connection);
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("request failed: {e}"))
+}
+
+async fn fetch(client: &mut Fetcher, url: &str) -> Result<KeySet, String> {
+    let read = async {
+        let response = client.get(url).await?;
         if response.status() != http::StatusCode::OK {
             return Err(format!("status {}", response.status()));
         }

@@ -794,12 +794,16 @@ fn guard_mistakes_are_located() {
         "{found:?}"
     );
     let found = errors(&guarded_chain(
-        "      keys: https://idp.example/jwks\n",
+        "      keys: ftp://idp.example/jwks\n",
         AUTH,
         "      - exit: cache\n        with: { capability: produce, topic: t }",
     ));
     assert!(
-        has(&found, "/guards/jwt/options/keys", "needs TLS"),
+        has(
+            &found,
+            "/guards/jwt/options/keys",
+            "not an http:// or https:// URL"
+        ),
         "{found:?}"
     );
 }

@@ -93,13 +93,12 @@ impl Compiler<'_> {
 
     fn jwks_url(&mut self, url: &str, at: &str) -> Option<GuardKeys> {
         let refresh_seconds = DEFAULT_JWKS_REFRESH_SECONDS;
-        let Some(rest) = url.strip_prefix("http://") else {
-            let message = if url.starts_with("https://") {
-                "JWKS over https needs TLS support, which this version of sluice does not have yet; inline the keys or use an http:// URL on a trusted network".to_owned()
-            } else {
-                format!("'{url}' is not an http:// URL")
-            };
-            self.errors.push(at, message);
+        let Some(rest) = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+        else {
+            self.errors
+                .push(at, format!("'{url}' is not an http:// or https:// URL"));
             return None;
         };
         if rest.is_empty() || rest.starts_with('/') {
