@@ -176,6 +176,24 @@ fn json_logs_are_one_object_per_line() {
     );
 }
 
+/// `sluice serve` with the embedded broker, configuration `config`, data in `dir/data`.
+fn serve_in(dir: &std::path::Path, config: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .args([
+            "serve",
+            "--kafka",
+            "embedded",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(config);
+    command
+}
+
 /// A test authority and the certificates it signs, for the TLS listener test.
 struct Authority {
     certificate: rcgen::Certificate,
@@ -286,18 +304,7 @@ fn sighup_swaps_a_tls_certificate_and_open_connections_go_on() {
     assert!(text.contains("exit: tls"));
     let path = dir.join("sluice.yaml");
     std::fs::write(&path, text).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "serve",
-            "--kafka",
-            "embedded",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(&path)
+    let mut child = serve_in(&dir, &path)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -443,18 +450,7 @@ bindings:
         ),
     )
     .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "serve",
-            "--kafka",
-            "embedded",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(&path)
+    let mut child = serve_in(&dir, &path)
         // Only the test authority: the system's own are not involved.
         .env("SSL_CERT_FILE", &ca)
         .env("SSL_CERT_DIR", &dir)
