@@ -20,16 +20,22 @@ fn config(port: u16, path: &str) -> String {
 
 /// Sends one HTTP/1.1 request with `curl`-free plain sockets and returns the status code.
 fn post(port: u16, path: &str) -> u16 {
+    status(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi"
+        ),
+    )
+}
+
+/// Sends `request` (a whole HTTP/1.1 request) and returns the response's status code.
+fn status(port: u16, request: &str) -> u16 {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi"
-    )
-    .expect("write");
+    stream.write_all(request.as_bytes()).expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     response
@@ -469,26 +475,13 @@ bindings:
     header.kid = Some("k1".to_owned());
     let token = jsonwebtoken::encode(&header, &claims, &signing).expect("sign");
     let get = |authorization: Option<&str>| {
-        use std::io::{Read, Write};
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
         let extra = authorization
             .map(|t| format!("authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
-        write!(
-            stream,
-            "GET /secure HTTP/1.1\r\nhost: x\r\n{extra}connection: close\r\n\r\n"
+        status(
+            port,
+            &format!("GET /secure HTTP/1.1\r\nhost: x\r\n{extra}connection: close\r\n\r\n"),
         )
-        .expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(0)
     };
     let mut status = 0;
     let deadline = Instant::now() + Duration::from_secs(20);
