@@ -408,9 +408,9 @@ impl App {
     pub async fn change(&self, mut change: ConfigChange) -> Result<ChangeOutcome, ChangeError> {
         let store = self.store.as_ref().ok_or(ChangeError::NoStore)?;
         let _serialized = self.reload_lock.lock().await;
+        let head = store.head()?;
         // Secrets sent back as '***' (as the admin API shows them) keep their stored value.
-        let stored = store.head()?.map(|head| head.config);
-        sluice_shared::secrets::restore(&mut change.config, stored.as_ref())
+        sluice_shared::secrets::restore(&mut change.config, head.as_ref().map(|h| &h.config))
             .map_err(ChangeError::Invalid)?;
         let text = change.config.to_string();
         let compiled = sluice_shared::parse_config(&text).and_then(|spec| {
@@ -428,7 +428,6 @@ impl App {
             }
         };
         let canonical = canonical(&spec);
-        let head = store.head()?;
         if change.dry_run {
             if let Some(expected) = change.expected
                 && expected != head.as_ref().map(|h| h.number)

@@ -64,21 +64,11 @@ fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 #[test]
 fn sighup_reloads_and_sigterm_drains() {
     let port = free_port();
-    let path =
-        std::env::temp_dir().join(format!("sluice-serve-{}-{port}.yaml", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("sluice-serve-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("sluice.yaml");
     std::fs::write(&path, config(port, "/before")).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "serve",
-            "--kafka",
-            "embedded",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(std::env::temp_dir().join(format!("sluice-serve-data-{}-{port}", std::process::id())))
-        .arg("--config")
-        .arg(&path)
+    let mut child = serve_in(&dir, &path)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -105,7 +95,7 @@ fn sighup_reloads_and_sigterm_drains() {
 
     signal(&child, "TERM");
     let status = child.wait().expect("wait");
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         status.success(),
         "sluice should exit 0 on SIGTERM, got {status}"

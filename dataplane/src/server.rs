@@ -281,8 +281,7 @@ impl DataPlane {
     }
 
     /// Reads and checks the files `table` names (TLS certificates and keys, Kafka TLS
-    /// files) without
-    /// applying anything: the check a dry run makes.
+    /// files) without applying anything: the check a dry run makes.
     pub fn check_files(table: &RouteTable) -> Result<(), String> {
         Acceptors::load(table)?;
         crate::kafka::check_files(&table.clusters)
