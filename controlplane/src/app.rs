@@ -259,7 +259,8 @@ impl App {
     /// configuration is invalid.
     pub async fn start(app_config: AppConfig) -> Result<Self, AppError> {
         let mut source = app_config.config.name();
-        let mut spec = config::parse(&app_config.config.read()?, &source)?;
+        let text = app_config.config.read()?;
+        let mut spec = config::parse(&text, &source)?;
         let store = match &app_config.data_dir {
             Some(dir) => {
                 // An invalid --config is refused before the store is even opened.
@@ -270,7 +271,9 @@ impl App {
         };
         let mut revision = None;
         if let Some(store) = &store {
-            let chosen = initial_revision(store, &app_config.config, &spec, &source)?;
+            let file = matches!(app_config.config, ConfigSource::File(_))
+                .then(|| crate::store::text_digest(&text));
+            let chosen = initial_revision(store, file.as_deref(), &spec, &source)?;
             source = format!("revision {}", chosen.number);
             spec = spec_of(&chosen).map_err(|errors| ConfigLoadError::Invalid {
                 source_name: source.clone(),
@@ -486,10 +489,24 @@ impl App {
 
     /// Reads the configuration again and swaps it in whole; on any error the running
     /// configuration stays as it is.
+    ///
+    /// With a store, only a `--config` file is applied, and only when its text changed since
+    /// it was last applied: a SIGHUP sent to renew certificates never undoes a change made
+    /// through the admin API, and without `--config` it creates no revision.
     pub async fn reload(&self) -> Result<(), AppError> {
         let source = self.config.name();
-        if self.store.is_some() {
-            let spec = config::parse(&self.config.read()?, &source)?;
+        if let Some(store) = &self.store {
+            let ConfigSource::File(_) = &self.config else {
+                info!("no --config file: SIGHUP applies no configuration");
+                return Ok(());
+            };
+            let text = self.config.read()?;
+            let digest = crate::store::text_digest(&text);
+            if store.config_file_digest()?.as_deref() == Some(digest.as_str()) {
+                info!(config = %source, "--config is unchanged since it was last applied; no new revision");
+                return Ok(());
+            }
+            let spec = config::parse(&text, &source)?;
             let change = ConfigChange {
                 config: canonical(&spec),
                 author: "SIGHUP".to_owned(),
@@ -499,7 +516,10 @@ impl App {
                 action: "SIGHUP".to_owned(),
             };
             return match self.change(change).await {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    store.set_config_file_digest(&digest)?;
+                    Ok(())
+                }
                 Err(ChangeError::Invalid(errors)) => {
                     Err(AppError::Config(ConfigLoadError::Invalid {
                         source_name: source,
@@ -523,6 +543,11 @@ impl App {
     /// `DataPlane::reload_certificates`).
     pub fn reload_certificates(&self) -> Result<usize, String> {
         self.data_plane.reload_certificates()
+    }
+
+    /// Reads every JWKS URL in use again now (see `DataPlane::reload_jwks`).
+    pub fn reload_jwks(&self) -> usize {
+        self.data_plane.reload_jwks()
     }
 
     /// Whether every Kafka cluster in use answers (see `DataPlane::kafka_ready`).
@@ -616,9 +641,12 @@ pub fn diff(before: Option<&Value>, after: &Value) -> Value {
 /// The revision to start from: the file given with `--config` when it differs from the
 /// head (it becomes a new revision); else the head; the built-in quick-start for an empty
 /// store. A head that does not compile falls back to the last good revision, loudly.
+/// The revision to start from. A `--config` file (`file`: its text's digest) wins when it
+/// changed since it was last applied; otherwise the store's head wins, so that a restart
+/// with the same file keeps the changes made through the admin API since.
 fn initial_revision(
     store: &SledStore,
-    source: &ConfigSource,
+    file: Option<&str>,
     spec: &ConfigSpec,
     name: &str,
 ) -> Result<Revision, AppError> {
@@ -629,7 +657,14 @@ fn initial_revision(
             None
         }
     };
-    let given = !matches!(source, ConfigSource::Quickstart) || head.is_none();
+    let file_changed = match file {
+        Some(digest) => store.config_file_digest()?.as_deref() != Some(digest),
+        None => false,
+    };
+    if file.is_some() && !file_changed && head.is_some() {
+        info!(config = %name, "--config is unchanged since it was last applied; the stored head runs");
+    }
+    let given = file_changed || head.is_none();
     if given {
         // Nothing that does not compile is ever stored.
         RouteTable::compile(spec, &CompileOptions::default()).map_err(|errors| {
@@ -643,9 +678,13 @@ fn initial_revision(
             author: "sluice serve".to_owned(),
             message: format!("{name} at start"),
         };
-        return Ok(match store.commit(change, None, "serve --config")? {
+        let revision = match store.commit(change, None, "serve --config")? {
             Committed::New(revision) | Committed::Unchanged(revision) => revision,
-        });
+        };
+        if let Some(digest) = file {
+            store.set_config_file_digest(digest)?;
+        }
+        return Ok(revision);
     }
     if let Some(head) = head {
         match spec_of(&head) {

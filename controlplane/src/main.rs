@@ -151,11 +151,13 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
             _ = interrupt.recv() => break,
             _ = hangup.recv() => {
                 match app.reload().await {
-                    Ok(()) => info!("configuration reloaded on SIGHUP"),
+                    Ok(()) => info!("SIGHUP: configuration source checked"),
                     Err(err) => error!(error = %err, "configuration rejected on SIGHUP; the previous one stays active"),
                 }
-                // Certificates renewed in place (same paths) are read again either way.
+                // Certificates renewed in place (same paths) and JWKS keys are read again
+                // either way.
                 certificates_reloaded(app.reload_certificates());
+                info!(urls = app.reload_jwks(), "jwks read again on SIGHUP");
             }
         }
     }

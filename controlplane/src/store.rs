@@ -35,6 +35,8 @@ const LAST: &[u8] = b"last";
 const AUDIT_SEQ: &[u8] = b"audit-seq";
 const REVISION_PREFIX: &[u8] = b"rev/";
 const AUDIT_PREFIX: &[u8] = b"audit/";
+/// SHA-256 (hex) of the `--config` file text last applied.
+const CONFIG_FILE_DIGEST: &[u8] = b"config-file-digest";
 
 /// One stored configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,8 +168,7 @@ fn now_ms() -> u64 {
 
 /// SHA-256 of the JSON text of `config`, hex.
 pub fn checksum(config: &Value) -> String {
-    let digest = Sha256::digest(config.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    text_digest(&config.to_string())
 }
 
 fn revision_key(number: u64) -> Vec<u8> {
@@ -253,6 +254,29 @@ impl SledStore {
         self.db.flush()?;
         Ok(())
     }
+}
+
+impl SledStore {
+    /// The digest of the `--config` file text last applied, if one was.
+    pub fn config_file_digest(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .get(CONFIG_FILE_DIGEST)?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// Records `digest` as the `--config` file text last applied (flushed).
+    pub fn set_config_file_digest(&self, digest: &str) -> Result<(), StoreError> {
+        self.db.insert(CONFIG_FILE_DIGEST, digest.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// SHA-256 (hex) of a configuration file's text.
+pub fn text_digest(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl ConfigStore for SledStore {

@@ -294,6 +294,11 @@ impl DataPlane {
         self.active.load().tls.reload()
     }
 
+    /// Reads every JWKS URL in use again now (SIGHUP); returns how many.
+    pub fn reload_jwks(&self) -> usize {
+        self.jwks.refresh_all()
+    }
+
     /// Requests waiting for a reply right now, over every reply topic.
     pub fn reply_waiters(&self) -> usize {
         self.active.load().taps.waiting()
@@ -318,6 +323,19 @@ impl DataPlane {
         let active = self.active.load_full();
         let mut result = Ok(());
         for (index, cluster) in active.table.clusters.iter().enumerate() {
+            // Writes failing now say more than a metadata answer: a broker can answer
+            // metadata while refusing or timing out every record.
+            let writes = (0..3)
+                .filter_map(|slot| active.producers.by_slot(index, slot))
+                .try_for_each(|producer| producer.writable());
+            if let Err(reason) = writes {
+                result = Err(format!(
+                    "kafka cluster '{}' ({}) cannot take writes: {reason}",
+                    cluster.binding,
+                    cluster.servers.join(",")
+                ));
+                break;
+            }
             let probe: Option<Box<dyn FnOnce() -> Result<(), String> + Send>> =
                 if let Some(producer) = active.producers.any(index) {
                     let producer = producer.clone();
@@ -370,6 +388,7 @@ impl DataPlane {
             .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
             .collect();
         active.metrics.render(out, &lags, active.taps.waiting());
+        crate::kafka::health::render(out);
         let expiries = active.tls.expiries();
         if !expiries.is_empty() {
             use std::fmt::Write as _;

@@ -253,6 +253,17 @@ impl Reply {
 impl Sluice {
     /// Starts Sluice with configuration `text` from `source`, against the test broker.
     pub async fn start(config: ConfigSource) -> Result<Self> {
+        Self::start_in(config, None).await
+    }
+
+    /// Starts Sluice with configuration `text` and a store in a fresh temporary folder, so
+    /// that `app.change` can apply changes.
+    pub async fn with_store(text: &str) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("sluice-store-{}", uuid::Uuid::new_v4()));
+        Self::start_in(ConfigSource::Text(text.to_owned()), Some(dir)).await
+    }
+
+    async fn start_in(config: ConfigSource, data_dir: Option<std::path::PathBuf>) -> Result<Self> {
         let app = App::start(AppConfig {
             config,
             kafka: KafkaSource::Config,
@@ -260,7 +271,7 @@ impl Sluice {
                 bind_override: Some("127.0.0.1:0".parse()?),
                 ..DataPlaneOptions::default()
             },
-            data_dir: None,
+            data_dir,
         })
         .await?;
         Ok(Self {

@@ -117,6 +117,21 @@ impl JwksPool {
     }
 }
 
+impl JwksPool {
+    /// Asks every JWKS URL in use to be read again now (SIGHUP); returns how many.
+    pub(crate) fn refresh_all(&self) -> usize {
+        let Ok(urls) = self.urls.lock() else {
+            return 0;
+        };
+        let mut count = 0;
+        for jwks in urls.iter().filter_map(|(_, weak)| weak.upgrade()) {
+            jwks.kick.notify_one();
+            count += 1;
+        }
+        count
+    }
+}
+
 async fn refresher(jwks: Weak<Jwks>, kick: Arc<Notify>, refresh: Duration) {
     let mut client = Fetcher::default();
     let mut retry = RETRY_DELAYS.0;

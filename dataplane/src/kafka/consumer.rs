@@ -138,7 +138,7 @@ pub(crate) fn shared_consumer(
         .set("fetch.wait.max.ms", "100")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .set("socket.nagle.disable", "true");
-    super::set_client_properties(&mut config, cluster);
+    super::set_consumer_properties(&mut config, cluster);
     config
         .create_with_context(QuietContext::new())
         .map(Arc::new)
@@ -163,14 +163,15 @@ pub(crate) fn topic_partitions(consumer: &SharedConsumer, topic: &str) -> Result
     Ok(partitions)
 }
 
-/// Assigns `consumer` to every partition of `topic`, at its current end or its beginning.
+/// Assigns `consumer` to every partition of `topic`, at its current end or its beginning;
+/// returns the positions assigned.
 pub(crate) async fn assign_topic(
     consumer: &Arc<SharedConsumer>,
     topic: &str,
     at_end: bool,
-) -> Result<Vec<i32>, String> {
+) -> Result<Vec<(i32, rdkafka::Offset)>, String> {
+    use rdkafka::Offset;
     use rdkafka::consumer::Consumer;
-    use rdkafka::{Offset, TopicPartitionList};
     let (blocking, name) = (consumer.clone(), topic.to_owned());
     let positions = tokio::task::spawn_blocking(move || {
         let partitions = topic_partitions(&blocking, &name)?;
@@ -190,17 +191,144 @@ pub(crate) async fn assign_topic(
     })
     .await
     .map_err(|e| e.to_string())??;
-    let mut assignment = TopicPartitionList::new();
-    for (partition, offset) in &positions {
+    assign(consumer, topic, &positions)?;
+    Ok(positions)
+}
+
+fn assign(
+    consumer: &SharedConsumer,
+    topic: &str,
+    positions: &[(i32, rdkafka::Offset)],
+) -> Result<(), String> {
+    use rdkafka::consumer::Consumer;
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for (partition, offset) in positions {
         assignment
             .add_partition_offset(topic, *partition, *offset)
             .map_err(|e| e.to_string())?;
     }
-    consumer.assign(&assignment).map_err(|e| e.to_string())?;
-    Ok(positions
-        .into_iter()
-        .map(|(partition, _)| partition)
-        .collect())
+    consumer.assign(&assignment).map_err(|e| e.to_string())
+}
+
+/// A shared consumer of one topic that replaces its librdkafka client when that reports a
+/// fatal error, going on from the offsets it had reached.
+pub(crate) struct Supervised {
+    cluster: KafkaCluster,
+    purpose: &'static str,
+    partition_eof: bool,
+    topic: String,
+    current: arc_swap::ArcSwap<SharedConsumer>,
+}
+
+impl Supervised {
+    /// Starts a consumer of `topic` at its end or beginning; returns it and the positions.
+    pub(crate) async fn start(
+        cluster: &KafkaCluster,
+        topic: &str,
+        purpose: &'static str,
+        partition_eof: bool,
+        at_end: bool,
+    ) -> Result<(Arc<Self>, Vec<(i32, rdkafka::Offset)>), String> {
+        let consumer = shared_consumer(cluster, purpose, partition_eof)?;
+        let positions = assign_topic(&consumer, topic, at_end).await?;
+        let supervised = Arc::new(Self {
+            cluster: cluster.clone(),
+            purpose,
+            partition_eof,
+            topic: topic.to_owned(),
+            current: arc_swap::ArcSwap::new(consumer),
+        });
+        Ok((supervised, positions))
+    }
+
+    /// The librdkafka consumer in use now.
+    pub(crate) fn current(&self) -> Arc<SharedConsumer> {
+        self.current.load_full()
+    }
+
+    /// Feeds every record to `on_record`, forever; marks `catch_up` once every partition in
+    /// `partitions` reported its end (librdkafka partition EOF, which comes from fetch
+    /// responses and so is right even where ListOffsets is not). A consumer that reports a
+    /// fatal error is replaced, with backoff, at the offsets after the last records seen.
+    pub(crate) async fn consume(
+        &self,
+        mut positions: Vec<(i32, rdkafka::Offset)>,
+        catch_up: Option<&CatchUp>,
+        on_record: impl Fn(&rdkafka::message::BorrowedMessage<'_>),
+    ) {
+        use rdkafka::Message;
+        let topic = self.topic.as_str();
+        let mut waiting: Vec<i32> = match catch_up {
+            Some(_) => positions.iter().map(|(p, _)| *p).collect(),
+            None => Vec::new(),
+        };
+        let mut backoff = super::health::FIRST_BACKOFF;
+        loop {
+            let consumer = self.current();
+            match consumer.recv().await {
+                Ok(message) => {
+                    let (partition, next) = (message.partition(), message.offset() + 1);
+                    if let Some(position) = positions.iter_mut().find(|(p, _)| *p == partition) {
+                        position.1 = rdkafka::Offset::Offset(next);
+                    }
+                    on_record(&message);
+                    backoff = super::health::FIRST_BACKOFF;
+                }
+                Err(KafkaError::PartitionEOF(partition)) => {
+                    if !waiting.is_empty() {
+                        waiting.retain(|p| *p != partition);
+                        if waiting.is_empty()
+                            && let Some(catch_up) = catch_up
+                        {
+                            tracing::info!(topic, "shared consumer caught up");
+                            catch_up.0.send_replace(true);
+                        }
+                    }
+                }
+                Err(error) => {
+                    use rdkafka::consumer::Consumer;
+                    match consumer.client().fatal_error() {
+                        Some((code, reason)) => {
+                            tokio::time::sleep(backoff).await;
+                            backoff = super::health::next_backoff(backoff);
+                            self.replace(&positions, &format!("{code}: {reason}"));
+                        }
+                        None => {
+                            tracing::warn!(topic, error = %error, "shared consumer error");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn replace(&self, positions: &[(i32, rdkafka::Offset)], reason: &str) {
+        let fresh = shared_consumer(&self.cluster, self.purpose, self.partition_eof)
+            .and_then(|fresh| assign(&fresh, &self.topic, positions).map(|()| fresh));
+        match fresh {
+            Ok(fresh) => {
+                tracing::error!(
+                    cluster = %self.cluster.binding,
+                    client = self.purpose,
+                    topic = %self.topic,
+                    reason,
+                    "kafka consumer broke; replaced it with a new one at the same offsets"
+                );
+                super::health::count_replacement(&self.cluster.binding, self.purpose, "fatal");
+                let old = self.current.swap(fresh);
+                // Dropping a client joins its threads: not on an async worker.
+                tokio::task::spawn_blocking(move || drop(old));
+            }
+            Err(error) => tracing::error!(
+                cluster = %self.cluster.binding,
+                client = self.purpose,
+                topic = %self.topic,
+                error = %error,
+                "kafka consumer broke and cannot be replaced yet"
+            ),
+        }
+    }
 }
 
 /// Whether a shared consumer has read the history its topic had when it started.
@@ -220,36 +348,6 @@ impl CatchUp {
         tokio::time::timeout(timeout, caught_up.wait_for(|ready| *ready))
             .await
             .is_ok_and(|result| result.is_ok())
-    }
-}
-
-/// Feeds every record of `consumer` to `on_record`, forever; marks `catch_up` once every
-/// partition in `partitions` reported its end (librdkafka partition EOF, which comes from
-/// fetch responses and so is right even where ListOffsets is not).
-pub(crate) async fn consume(
-    consumer: Arc<SharedConsumer>,
-    topic: &str,
-    mut partitions: Vec<i32>,
-    catch_up: &CatchUp,
-    on_record: impl Fn(&rdkafka::message::BorrowedMessage<'_>),
-) {
-    loop {
-        match consumer.recv().await {
-            Ok(message) => on_record(&message),
-            Err(KafkaError::PartitionEOF(partition)) => {
-                if !partitions.is_empty() {
-                    partitions.retain(|p| *p != partition);
-                    if partitions.is_empty() {
-                        tracing::info!(topic, "shared consumer caught up");
-                        catch_up.0.send_replace(true);
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::warn!(topic, error = %error, "shared consumer error");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
     }
 }
 
@@ -336,7 +434,7 @@ impl<T> TopicPool<T> {
             let cluster = clusters
                 .get(index)
                 .ok_or("a route names an unknown cluster")?;
-            let identity = super::client_identity(cluster);
+            let identity = super::consumer_identity(cluster);
             let client = match live.iter().find(|(i, t, _)| *i == identity && t == topic) {
                 Some((_, _, client)) => client.clone(),
                 None => Arc::new(start(cluster, topic).await?),
@@ -357,7 +455,7 @@ pub struct TopicView<S> {
 }
 
 struct ViewShared<S> {
-    consumer: Arc<SharedConsumer>,
+    consumer: Arc<Supervised>,
     state: std::sync::RwLock<S>,
     version: tokio::sync::watch::Sender<u64>,
     catch_up: CatchUp,
@@ -377,26 +475,25 @@ impl<S: Send + Sync + 'static> TopicView<S> {
     pub(crate) async fn start(
         cluster: &KafkaCluster,
         topic: &str,
-        purpose: &str,
+        purpose: &'static str,
         state: S,
         fold: Fold<S>,
     ) -> Result<Self, String> {
         let context = |error: String| format!("{purpose} of topic '{topic}': {error}");
-        let consumer = shared_consumer(cluster, purpose, true).map_err(context)?;
-        let partitions = assign_topic(&consumer, topic, false)
+        let (consumer, positions) = Supervised::start(cluster, topic, purpose, true, false)
             .await
             .map_err(context)?;
         let max_bytes = usize::try_from(cluster.cache_max_bytes).unwrap_or(usize::MAX);
         let shared = Arc::new(ViewShared {
-            consumer: consumer.clone(),
+            consumer,
             state: std::sync::RwLock::new(state),
             version: tokio::sync::watch::Sender::new(0),
             catch_up: CatchUp::new(),
         });
         let task = {
-            let (shared, topic) = (shared.clone(), topic.to_owned());
+            let shared = shared.clone();
             tokio::spawn(async move {
-                consume(consumer, &topic, partitions, &shared.catch_up, |message| {
+                let on_record = |message: &rdkafka::message::BorrowedMessage<'_>| {
                     let changed = {
                         let mut state = shared
                             .state
@@ -407,8 +504,11 @@ impl<S: Send + Sync + 'static> TopicView<S> {
                     if changed {
                         shared.version.send_modify(|version| *version += 1);
                     }
-                })
-                .await
+                };
+                shared
+                    .consumer
+                    .consume(positions, Some(&shared.catch_up), on_record)
+                    .await
             })
         };
         Ok(Self { shared, task })
@@ -423,17 +523,17 @@ impl<S: Send + Sync + 'static> TopicView<S> {
     /// last statistics report; `None` before the first report.
     pub fn lag(&self) -> Option<i64> {
         use rdkafka::consumer::Consumer;
-        self.shared.consumer.context().lag()
+        self.shared.consumer.current().context().lag()
     }
 
     /// Asks the cluster for its metadata (blocking: call from `spawn_blocking`).
     pub fn probe(&self, timeout: Duration) -> Result<(), String> {
         use rdkafka::consumer::Consumer;
-        self.shared
-            .consumer
+        let consumer = self.shared.consumer.current();
+        consumer
             .fetch_metadata(None, timeout)
             .map(|_| ())
-            .map_err(|e| self.shared.consumer.context().explain(&e))
+            .map_err(|e| consumer.context().explain(&e))
     }
 
     /// A receiver that sees every change after this call.

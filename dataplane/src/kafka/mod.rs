@@ -1,8 +1,9 @@
 //! Shared Kafka clients.
 //!
-//! - Producers (this file): one per (cluster, acks level) per process, created when a
-//!   configuration that needs it is applied, shared by every request, and kept by a later
-//!   configuration with the same cluster settings.
+//! - [`Producer`] (`producer`): one per (cluster, acks level) per process, created when a
+//!   configuration that needs it is applied, shared by every request, kept by a later
+//!   configuration with the same cluster settings, and replaced by itself when it breaks.
+//! - `health`: the count of clients replaced because they broke.
 //! - [`reply`]: one reply tap per reply topic, dispatching replies by correlation id.
 //! - [`cache`]: one topic cache per fetched topic, the latest record per key.
 //! - [`feed`]: one feed per streamed topic, a bounded window of records for SSE streams.
@@ -13,16 +14,17 @@ pub mod cache;
 mod consumer;
 pub mod embedded;
 pub mod feed;
+pub(crate) mod health;
+mod producer;
 pub mod reply;
+
+pub use producer::{Producer, Record};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use sluice_shared::ErrorCode;
 use sluice_shared::spec::Acks;
 use sluice_shared::table::KafkaCluster;
@@ -31,76 +33,6 @@ use sluice_shared::table::KafkaCluster;
 use indexmap::IndexMap;
 
 use crate::error::DataPlaneError;
-
-/// librdkafka `linger.ms` unless the configuration sets it: small enough for latency, large
-/// enough that brokers with a high per-request cost still batch.
-const DEFAULT_LINGER_MS: &str = "1";
-/// librdkafka `message.timeout.ms` unless the configuration sets it: how long a produce may
-/// take before the client gets 503.
-const DEFAULT_MESSAGE_TIMEOUT_MS: &str = "5000";
-/// Extra time given to librdkafka to report its own timeout before the request gives up.
-const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
-
-/// A shared producer for one cluster and acks level.
-pub struct Producer {
-    inner: FutureProducer<consumer::SharedContext>,
-    /// The producer's librdkafka errors, for readiness answers.
-    errors: Arc<consumer::QuietContext>,
-    timeout: Duration,
-}
-
-impl std::fmt::Debug for Producer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Producer")
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-/// One record to produce.
-pub struct Record<'a> {
-    /// Topic.
-    pub topic: &'a str,
-    /// Key, or `None` for a null key.
-    pub key: Option<&'a [u8]>,
-    /// Value, or `None` for a tombstone.
-    pub value: Option<&'a [u8]>,
-    /// Headers.
-    pub headers: OwnedHeaders,
-}
-
-impl Producer {
-    /// Produces `record` and waits for the broker's acknowledgement, bounded by the
-    /// producer's message timeout.
-    pub async fn send(&self, record: Record<'_>) -> Result<(), DataPlaneError> {
-        let mut future = FutureRecord::to(record.topic).headers(record.headers);
-        if let Some(key) = record.key {
-            future = future.key(key);
-        }
-        if let Some(value) = record.value {
-            future = future.payload(value);
-        }
-        let delivery = self
-            .inner
-            .send_result(future)
-            .map_err(|(error, _)| map_error(&error, record.topic))?;
-        match tokio::time::timeout(self.timeout + TIMEOUT_GRACE, delivery).await {
-            Ok(Ok(Ok(_))) => Ok(()),
-            Ok(Ok(Err((error, _)))) => Err(map_error(&error, record.topic)),
-            Ok(Err(_canceled)) => Err(DataPlaneError::Internal(
-                "the producer was dropped before delivery".to_owned(),
-            )),
-            Err(_elapsed) => Err(DataPlaneError::Kafka {
-                code: ErrorCode::KafkaUnavailable,
-                message: format!(
-                    "kafka did not acknowledge the record on topic '{}' within {} ms",
-                    record.topic,
-                    self.timeout.as_millis()
-                ),
-            }),
-        }
-    }
-}
 
 /// Maps a librdkafka error to what the HTTP client is told.
 pub fn map_error(error: &KafkaError, topic: &str) -> DataPlaneError {
@@ -152,12 +84,25 @@ struct ProducerKey {
     acks: Acks,
 }
 
-/// What makes two clients of a cluster interchangeable: its servers and every client
-/// property, security settings included. A digest, so that pool keys hold no secret.
+/// What makes two clients of a cluster interchangeable: its servers and every property
+/// the client reads, security settings included. A digest, so that pool keys hold no secret.
 pub(crate) type ClientIdentity = [u8; 32];
 
-/// The [`ClientIdentity`] of `cluster`.
-pub(crate) fn client_identity(cluster: &KafkaCluster) -> ClientIdentity {
+/// The [`ClientIdentity`] of `cluster`'s producers.
+pub(crate) fn producer_identity(cluster: &KafkaCluster) -> ClientIdentity {
+    identity(cluster, cluster.producer_properties())
+}
+
+/// The [`ClientIdentity`] of `cluster`'s consumers: a producer-only property does not
+/// change it, so a change to one restarts no consumer.
+pub(crate) fn consumer_identity(cluster: &KafkaCluster) -> ClientIdentity {
+    identity(cluster, cluster.consumer_properties())
+}
+
+fn identity<'a>(
+    cluster: &KafkaCluster,
+    properties: impl Iterator<Item = (&'a str, &'a str)>,
+) -> ClientIdentity {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();
     for server in &cluster.servers {
@@ -165,7 +110,7 @@ pub(crate) fn client_identity(cluster: &KafkaCluster) -> ClientIdentity {
         digest.update([0]);
     }
     digest.update([1]);
-    for (key, value) in cluster.client_properties() {
+    for (key, value) in properties {
         digest.update(key.as_bytes());
         digest.update([0]);
         digest.update(value.as_bytes());
@@ -190,9 +135,9 @@ pub(crate) fn check_files(clusters: &[KafkaCluster]) -> Result<(), String> {
     Ok(())
 }
 
-/// Sets every client property of `cluster` on `config`.
-pub(crate) fn set_client_properties(config: &mut ClientConfig, cluster: &KafkaCluster) {
-    for (key, value) in cluster.client_properties() {
+/// Sets every consumer property of `cluster` on `config`.
+pub(crate) fn set_consumer_properties(config: &mut ClientConfig, cluster: &KafkaCluster) {
+    for (key, value) in cluster.consumer_properties() {
         config.set(key, value);
     }
 }
@@ -217,21 +162,14 @@ impl Producers {
         self.by_cluster.get(cluster)?[acks_slot(acks)].as_ref()
     }
 
+    /// The producer of `cluster` in acks slot `slot` (0 to 2), if any.
+    pub(crate) fn by_slot(&self, cluster: usize, slot: usize) -> Option<&Arc<Producer>> {
+        self.by_cluster.get(cluster)?.get(slot)?.as_ref()
+    }
+
     /// Any producer of `cluster`.
     pub fn any(&self, cluster: usize) -> Option<&Arc<Producer>> {
         self.by_cluster.get(cluster)?.iter().flatten().next()
-    }
-}
-
-impl Producer {
-    /// Asks the cluster for its metadata (blocking: call from `spawn_blocking`).
-    pub fn probe(&self, timeout: Duration) -> Result<(), String> {
-        use rdkafka::producer::Producer as _;
-        self.inner
-            .client()
-            .fetch_metadata(None, timeout)
-            .map(|_| ())
-            .map_err(|e| self.errors.explain(&e))
     }
 }
 
@@ -262,12 +200,12 @@ impl ProducerPool {
                 .get(index)
                 .ok_or("route names an unknown cluster")?;
             let key = ProducerKey {
-                cluster: client_identity(cluster),
+                cluster: producer_identity(cluster),
                 acks,
             };
             let producer = match next.get(&key).or_else(|| live.get(&key)) {
                 Some(existing) => existing.clone(),
-                None => Arc::new(create_producer(cluster, acks)?),
+                None => Arc::new(producer::create(cluster, acks)?),
             };
             next.insert(key, producer.clone());
             producers.by_cluster[index][acks_slot(acks)] = Some(producer);
@@ -275,46 +213,6 @@ impl ProducerPool {
         *live = next;
         Ok(producers)
     }
-}
-
-fn create_producer(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, String> {
-    if cluster.servers.is_empty() {
-        return Err(format!(
-            "kafka client '{}' has no servers and no embedded broker was started",
-            cluster.binding
-        ));
-    }
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", cluster.servers.join(","))
-        .set("client.id", "sluice")
-        .set("acks", acks.as_kafka())
-        .set("linger.ms", DEFAULT_LINGER_MS)
-        .set("message.timeout.ms", DEFAULT_MESSAGE_TIMEOUT_MS)
-        .set("socket.nagle.disable", "true");
-    if acks == Acks::InSyncReplicas {
-        // No duplicates from internal retries; needs acks=all.
-        config.set("enable.idempotence", "true");
-    }
-    set_client_properties(&mut config, cluster);
-    let timeout_ms: u64 = config
-        .get("message.timeout.ms")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            format!(
-                "kafka client '{}': message.timeout.ms must be a number",
-                cluster.binding
-            )
-        })?;
-    let errors = Arc::new(consumer::QuietContext::new());
-    let inner: FutureProducer<consumer::SharedContext> = config
-        .create_with_context(consumer::SharedContext(errors.clone()))
-        .map_err(|e| format!("kafka client '{}': {e}", cluster.binding))?;
-    Ok(Producer {
-        inner,
-        errors,
-        timeout: Duration::from_millis(timeout_ms),
-    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Replies kept per tap.
 const CACHE_MAX_ENTRIES: usize = 10_000;
@@ -156,11 +156,10 @@ impl ReplyTap {
         correlation_header: &str,
     ) -> Result<Self, String> {
         let context = |error: String| format!("reply topic '{topic}': {error}");
-        let consumer =
-            super::consumer::shared_consumer(cluster, "reply", false).map_err(context)?;
-        super::consumer::assign_topic(&consumer, topic, true)
-            .await
-            .map_err(context)?;
+        let (consumer, positions) =
+            super::consumer::Supervised::start(cluster, topic, "reply", false, true)
+                .await
+                .map_err(context)?;
         let shared = Arc::new(TapShared {
             topic: topic.to_owned(),
             correlation_header: correlation_header.to_owned(),
@@ -168,7 +167,14 @@ impl ReplyTap {
             cache: Mutex::new(Cache::default()),
             next_id: AtomicU64::new(0),
         });
-        let task = tokio::spawn(run(consumer, shared.clone()));
+        let task = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                consumer
+                    .consume(positions, None, |message| dispatch(&shared, message))
+                    .await
+            })
+        };
         Ok(Self { shared, task })
     }
 
@@ -196,18 +202,6 @@ impl ReplyTap {
     /// Requests waiting right now.
     pub fn waiting(&self) -> usize {
         lock(&self.shared.waiters).values().map(Vec::len).sum()
-    }
-}
-
-async fn run(consumer: Arc<super::consumer::SharedConsumer>, shared: Arc<TapShared>) {
-    loop {
-        match consumer.recv().await {
-            Ok(message) => dispatch(&shared, &message),
-            Err(error) => {
-                warn!(topic = %shared.topic, error = %error, "reply consumer error");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
     }
 }
 
@@ -299,7 +293,7 @@ impl TapPool {
                 .ok_or("reply route names an unknown cluster")?;
             let key = TapKey {
                 cluster: cluster_index,
-                identity: super::client_identity(cluster),
+                identity: super::consumer_identity(cluster),
                 topic: topic.to_owned(),
                 header: header.to_owned(),
             };

@@ -396,7 +396,81 @@ impl KafkaCluster {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .chain(self.security.properties())
     }
+
+    /// The properties of this cluster's producers: every one but the consumer-only ones.
+    pub fn producer_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.client_properties()
+            .filter(|(key, _)| !CONSUMER_ONLY_PROPERTIES.contains(key))
+    }
+
+    /// The properties of this cluster's consumers: every one but the producer-only ones.
+    /// A change to a producer-only property (`linger.ms`) leaves consumers, and the SSE
+    /// streams they feed, untouched.
+    pub fn consumer_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.client_properties()
+            .filter(|(key, _)| !PRODUCER_ONLY_PROPERTIES.contains(key))
+    }
 }
+
+/// librdkafka properties that only producers read (librdkafka's CONFIGURATION.md, "P").
+pub const PRODUCER_ONLY_PROPERTIES: &[&str] = &[
+    "transactional.id",
+    "transaction.timeout.ms",
+    "enable.idempotence",
+    "enable.gapless.guarantee",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "queue.buffering.max.ms",
+    "linger.ms",
+    "message.send.max.retries",
+    "retries",
+    "queue.buffering.backpressure.threshold",
+    "compression.codec",
+    "compression.type",
+    "compression.level",
+    "batch.num.messages",
+    "batch.size",
+    "delivery.report.only.error",
+    "sticky.partitioning.linger.ms",
+    "request.required.acks",
+    "acks",
+    "request.timeout.ms",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "partitioner",
+    "queuing.strategy",
+    "produce.offset.report",
+];
+
+/// librdkafka properties that only consumers read (librdkafka's CONFIGURATION.md, "C").
+pub const CONSUMER_ONLY_PROPERTIES: &[&str] = &[
+    "group.id",
+    "group.instance.id",
+    "partition.assignment.strategy",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "group.protocol.type",
+    "group.protocol",
+    "group.remote.assignor",
+    "coordinator.query.interval.ms",
+    "max.poll.interval.ms",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "enable.auto.offset.store",
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "fetch.wait.max.ms",
+    "fetch.queue.backoff.ms",
+    "fetch.message.max.bytes",
+    "max.partition.fetch.bytes",
+    "fetch.max.bytes",
+    "fetch.min.bytes",
+    "fetch.error.backoff.ms",
+    "isolation.level",
+    "enable.partition.eof",
+    "check.crcs",
+    "auto.offset.reset",
+];
 
 /// librdkafka properties that carry TLS and SASL settings, some of them secret. Its
 /// `Debug` shows secrets as `***`, so that no log or panic message prints them.

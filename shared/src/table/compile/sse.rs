@@ -124,17 +124,7 @@ impl Compiler<'_> {
                 if !topics.contains(&with.topic) {
                     topics.push(with.topic.clone());
                 }
-                let fingerprint = {
-                    use std::hash::{Hash, Hasher};
-                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                    name.hash(&mut hasher);
-                    index.hash(&mut hasher);
-                    serde_json::to_string(route)
-                        .unwrap_or_default()
-                        .hash(&mut hasher);
-                    format!("{:?}", self.clusters[cluster]).hash(&mut hasher);
-                    hasher.finish()
-                };
+                let fingerprint = self.stream_fingerprint(name, index, route, cluster);
                 routes.push(SseKafkaRoute {
                     index,
                     fingerprint,
@@ -155,6 +145,35 @@ impl Compiler<'_> {
                 routes,
             });
         }
+    }
+
+    /// What a stream of this route depends on, and nothing else: the route itself (its
+    /// place, paths, topic, filters, event id, start, the guards it names) and the settings
+    /// of its cluster's consumers. Another route, a producer-only Kafka property, a listener
+    /// or a limit does not change it, so such a change ends no stream. A change to a guard
+    /// ends exactly the streams whose credentials no longer pass (see the data plane's
+    /// session revalidation), not every stream of the route.
+    fn stream_fingerprint(
+        &self,
+        binding: &str,
+        index: usize,
+        route: &RouteSpec,
+        cluster: usize,
+    ) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        binding.hash(&mut hasher);
+        index.hash(&mut hasher);
+        serde_json::to_string(route)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        let cluster = &self.clusters[cluster];
+        cluster.binding.hash(&mut hasher);
+        cluster.servers.hash(&mut hasher);
+        for property in cluster.consumer_properties() {
+            property.hash(&mut hasher);
+        }
+        hasher.finish()
     }
 
     pub(super) fn compile_sse_servers(&mut self) {
