@@ -574,6 +574,14 @@ fn serve(
                 let _ = stream.try_write(AMBIGUOUS_LENGTH);
                 return;
             }
+            FirstHead::BareLf => {
+                let _ = stream.try_write(BARE_LF);
+                return;
+            }
+            FirstHead::UriTooLong => {
+                let _ = stream.try_write(URI_TOO_LONG);
+                return;
+            }
             FirstHead::EventStream(parts, bytes) => {
                 let current = active.load_full();
                 match handler::open_stream(&current, &connection, port, &parts).await {
@@ -669,8 +677,17 @@ async fn serve_stream(mut socket: TcpStream, headers: http::HeaderMap, stream: S
 /// The answer to a first request with both `content-length` and `transfer-encoding`.
 const AMBIGUOUS_LENGTH: &[u8] = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\":\"bad_request\",\"message\":\"a request must not have both content-length and transfer-encoding\"}";
 
+/// The answer to a request line or header line that ends in a bare LF.
+const BARE_LF: &[u8] = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 81\r\n\r\n{\"code\":\"bad_request\",\"message\":\"request lines must end in CR LF, not a bare LF\"}";
+/// The answer to a request line longer than the head limit.
+const URI_TOO_LONG: &[u8] = b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 84\r\n\r\n{\"code\":\"uri_too_long\",\"message\":\"the request target is longer than the head limit\"}";
+
 /// What the first bytes of a connection are.
 enum FirstHead {
+    /// A line of the head ends in a bare LF.
+    BareLf,
+    /// The request line alone is over the head limit.
+    UriTooLong,
     /// The head did not arrive in time.
     Late {
         /// The client started the HTTP/2 preface.
@@ -720,7 +737,17 @@ async fn first_head(stream: &TcpStream, limits: &HttpLimits) -> FirstHead {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             return classify(buffer, end + 4);
         }
+        if buffer
+            .iter()
+            .enumerate()
+            .any(|(at, byte)| *byte == b'\n' && (at == 0 || buffer[at - 1] != b'\r'))
+        {
+            return FirstHead::BareLf;
+        }
         if buffer.len() > max {
+            if !buffer.windows(2).any(|w| w == b"\r\n") {
+                return FirstHead::UriTooLong;
+            }
             return FirstHead::Other(buffer); // hyper answers 431
         }
     }
@@ -859,5 +886,30 @@ impl tokio::io::AsyncWrite for Prefixed {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_answers_declare_their_body_length() {
+        for answer in [
+            REQUEST_TIMEOUT,
+            TOO_MANY_CONNECTIONS,
+            AMBIGUOUS_LENGTH,
+            BARE_LF,
+            URI_TOO_LONG,
+        ] {
+            let text = std::str::from_utf8(answer).expect("ascii");
+            let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+            let declared: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .and_then(|n| n.parse().ok())
+                .expect("content-length");
+            assert_eq!(declared, body.len(), "{head}");
+        }
     }
 }

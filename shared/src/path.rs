@@ -57,8 +57,30 @@ pub type Params = Vec<(String, String)>;
 
 /// Why a path that matched the template still cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("path parameter '{0}' is not valid percent-encoded UTF-8")]
-pub struct BadParam(pub String);
+#[error("path parameter '{0}' {1}")]
+pub struct BadParam(pub String, pub &'static str);
+
+/// Percent-decodes one parameter strictly: every `%` starts two hex digits, the result is
+/// UTF-8, and it holds no control character (NUL, CR, LF...), since parameters become Kafka
+/// keys, headers and topic names.
+fn decode_param(raw: &str) -> Result<String, &'static str> {
+    let bytes = raw.as_bytes();
+    for (at, byte) in bytes.iter().enumerate() {
+        if *byte == b'%'
+            && !(bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit))
+        {
+            return Err("has a '%' that is not followed by two hex digits");
+        }
+    }
+    let value = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| "is not valid percent-encoded UTF-8")?;
+    if value.chars().any(char::is_control) {
+        return Err("holds a control character");
+    }
+    Ok(value.into_owned())
+}
 
 impl PathTemplate {
     /// Compiles `source`.
@@ -187,14 +209,15 @@ impl PathTemplate {
     }
 
     /// Matches `path` (no query string) and returns the percent-decoded parameters, `None`
-    /// when the path does not match, or an error when a parameter does not decode to UTF-8.
+    /// when the path does not match, or an error when a parameter does not decode strictly
+    /// (a stray `%`, not UTF-8, a control character).
     pub fn matches(&self, path: &str) -> Option<Result<Params, BadParam>> {
         let ranges = self.match_ranges(path)?;
         let mut params = Vec::with_capacity(ranges.len());
         for (name, (start, end)) in self.params.iter().zip(ranges) {
-            match percent_encoding::percent_decode_str(&path[start..end]).decode_utf8() {
-                Ok(value) => params.push((name.clone(), value.into_owned())),
-                Err(_) => return Some(Err(BadParam(name.clone()))),
+            match decode_param(&path[start..end]) {
+                Ok(value) => params.push((name.clone(), value)),
+                Err(reason) => return Some(Err(BadParam(name.clone(), reason))),
             }
         }
         Some(Ok(params))

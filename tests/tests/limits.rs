@@ -261,3 +261,36 @@ async fn an_h2_rapid_reset_client_gets_goaway_and_others_are_served() -> Result<
     );
     echo_ok(&sluice).await
 }
+
+#[tokio::test]
+async fn malformed_requests_are_refused_at_once_with_the_right_status() -> Result<()> {
+    let sluice = Sluice::with_config(&config(
+        PORT,
+        "limits: { max-header-bytes: 8192 }",
+        "      - when: [ { method: PUT, path: \"/items/{id}\" } ]\n        exit: cache\n        with: { capability: produce, topic: unused, key: \"${params.id}\" }",
+        "",
+    ))
+    .await?;
+    // A request line ending in a bare LF: 400 at once, not a 408 after the head timeout.
+    let started = Instant::now();
+    let answer = raw(
+        &sluice,
+        b"GET /echo HTTP/1.1\nhost: x\n\n",
+        Duration::from_secs(5),
+    )
+    .await?;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "answered at once");
+    // A 100 KB request target: 414, not 431.
+    let long = format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(100_000));
+    let answer = raw(&sluice, long.as_bytes(), Duration::from_secs(5)).await?;
+    assert!(answer.starts_with("HTTP/1.1 414"), "{}", &answer[..answer.len().min(200)]);
+    // Broken percent-encoding and control characters in a parameter: 400 naming it.
+    for path in ["/items/%ZZ", "/items/%", "/items/a%A", "/items/a%00b", "/items/a%0D%0Ab"] {
+        let reply = sluice.send(PORT, Method::PUT, path, &[], "v").await?;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        let message = reply.json()?["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains("'id'"), "{path}: {message}");
+    }
+    echo_ok(&sluice).await
+}

@@ -40,7 +40,34 @@ fn params_are_percent_decoded() {
     let template = PathTemplate::parse("/items/{id}").expect("valid");
     assert_eq!(
         template.matches("/items/%FF"),
-        Some(Err(BadParam("id".into())))
+        Some(Err(BadParam("id".into(), "is not valid percent-encoded UTF-8")))
+    );
+}
+
+#[test]
+fn broken_percent_encoding_and_control_characters_are_refused() {
+    let template = PathTemplate::parse("/items/{id}").expect("valid");
+    for path in ["/items/%ZZ", "/items/%", "/items/a%A", "/items/%G1x"] {
+        assert_eq!(
+            template.matches(path),
+            Some(Err(BadParam(
+                "id".into(),
+                "has a '%' that is not followed by two hex digits"
+            ))),
+            "{path}"
+        );
+    }
+    for path in ["/items/a%00b", "/items/a%0D%0Ab", "/items/%7F", "/items/%C2%85"] {
+        assert_eq!(
+            template.matches(path),
+            Some(Err(BadParam("id".into(), "holds a control character"))),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        params("/items/{id}", "/items/%25%41"),
+        Some(pairs(&[("id", "%A")])),
+        "an encoded '%' is fine"
     );
 }
 
