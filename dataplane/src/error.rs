@@ -59,6 +59,12 @@ pub enum DataPlaneError {
         /// The limit, bytes.
         limit: u64,
     },
+    /// The request body stopped arriving.
+    #[error("the request body sent no byte for {timeout_ms} ms")]
+    BodyStalled {
+        /// The route's body-read timeout.
+        timeout_ms: u64,
+    },
     /// Reading the request body failed.
     #[error("reading the request body failed: {0}")]
     Body(String),
@@ -113,6 +119,7 @@ impl DataPlaneError {
             Self::CacheEvicted => ErrorCode::CacheEvicted,
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::BodyStalled { .. } => ErrorCode::RequestTimeout,
             Self::Kafka { code, .. } => *code,
             Self::ReplyTimeout { .. } => ErrorCode::ReplyTimeout,
             Self::BadReply(_) => ErrorCode::BadReply,

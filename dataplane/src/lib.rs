@@ -6,6 +6,7 @@
 //! Modules:
 //! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
 //! - `tls`: TLS termination for `tls` bindings: PEM files, checks, reload.
+//! - `idle`: closing connections with nothing in progress.
 //! - `handler`: one request top to bottom: resolve route, act, answer; the one place where
 //!   errors become responses.
 //! - `cors`: CORS preflights and response headers, before routing.
@@ -22,6 +23,7 @@ mod cors;
 pub mod error;
 mod guard;
 mod handler;
+mod idle;
 pub mod kafka;
 mod metrics;
 mod proxy;

@@ -119,7 +119,7 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
         }
-        DataPlaneError::AmbiguousLength => {
+        DataPlaneError::AmbiguousLength | DataPlaneError::BodyStalled { .. } => {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         _ => {}

@@ -31,6 +31,7 @@ use crate::guard::GuardKeySets;
 use crate::guard::jwks::JwksPool;
 use crate::guard::session::SessionRegistry;
 use crate::handler::{self, Connection};
+use crate::idle::{Activity, IdleIo, Tracked};
 use crate::kafka::cache::{CachePool, TopicCaches};
 use crate::kafka::feed::{FeedPool, TopicFeeds};
 use crate::kafka::reply::{ReplyTaps, TapPool};
@@ -617,21 +618,30 @@ async fn serve_hyper<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let builder = {
+    let (builder, idle_timeout) = {
         let current = active.load();
         match current.table.server_for_port(port) {
-            Some(server) => builder(server),
+            Some(server) => (
+                builder(server),
+                Duration::from_millis(server.limits.idle_timeout_ms),
+            ),
             None => return,
         }
     };
     let connection = Arc::new(Connection::default());
+    let activity = Arc::new(Activity::default());
+    let io = IdleIo::new(io, activity.clone(), idle_timeout);
     let service = service_fn(move |mut request| {
+        let busy = activity.busy();
         if tls {
             https_uri(&mut request);
         }
         let active = active.load_full();
         let connection = connection.clone();
-        async move { Ok::<_, Infallible>(handler::handle(active, connection, port, request).await) }
+        async move {
+            let response = handler::handle(active, connection, port, request).await;
+            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+        }
     });
     let connection = builder
         .serve_connection(TokioIo::new(io), service)
@@ -708,6 +718,7 @@ enum FirstHead {
 /// an event stream opened by the first request without hyper.
 async fn first_head(stream: &TcpStream, limits: &HttpLimits) -> FirstHead {
     const PREFACE: &[u8] = b"PRI ";
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(limits.header_read_timeout_ms);
     let max = usize::try_from(limits.max_header_bytes.max(8192)).unwrap_or(8192);
@@ -731,8 +742,17 @@ async fn first_head(stream: &TcpStream, limits: &HttpLimits) -> FirstHead {
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(_) => return FirstHead::Closed,
         }
-        if buffer.len() >= PREFACE.len() && buffer.starts_with(PREFACE) {
-            return FirstHead::Other(buffer);
+        // HTTP/2 with prior knowledge: the whole preface must arrive within the time
+        // allowed for a head, or the connection is closed (a client that sends "PRI " and
+        // stops holds no slot).
+        if buffer.starts_with(PREFACE) {
+            if buffer.len() >= H2_PREFACE.len() {
+                if buffer.starts_with(H2_PREFACE) {
+                    return FirstHead::Other(buffer);
+                }
+            } else if H2_PREFACE.starts_with(&buffer) {
+                continue;
+            }
         }
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             return classify(buffer, end + 4);

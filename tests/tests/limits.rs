@@ -280,16 +280,32 @@ async fn malformed_requests_are_refused_at_once_with_the_right_status() -> Resul
     )
     .await?;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
-    assert!(started.elapsed() < Duration::from_secs(2), "answered at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered at once"
+    );
     // A 100 KB request target: 414, not 431.
     let long = format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(100_000));
     let answer = raw(&sluice, long.as_bytes(), Duration::from_secs(5)).await?;
-    assert!(answer.starts_with("HTTP/1.1 414"), "{}", &answer[..answer.len().min(200)]);
+    assert!(
+        answer.starts_with("HTTP/1.1 414"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
     // Broken percent-encoding and control characters in a parameter: 400 naming it.
-    for path in ["/items/%ZZ", "/items/%", "/items/a%A", "/items/a%00b", "/items/a%0D%0Ab"] {
+    for path in [
+        "/items/%ZZ",
+        "/items/%",
+        "/items/a%A",
+        "/items/a%00b",
+        "/items/a%0D%0Ab",
+    ] {
         let reply = sluice.send(PORT, Method::PUT, path, &[], "v").await?;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
-        let message = reply.json()?["message"].as_str().unwrap_or_default().to_owned();
+        let message = reply.json()?["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(message.contains("'id'"), "{path}: {message}");
     }
     echo_ok(&sluice).await

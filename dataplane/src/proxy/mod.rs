@@ -11,19 +11,22 @@ pub(crate) mod sse;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::Limited;
 use hyper::body::Incoming;
 use sluice_shared::table::HttpLimits;
 
 use crate::error::DataPlaneError;
 use crate::response::Body;
 
-/// Reads the whole body, refusing it as soon as it is known to be over `limit`.
+/// Reads the whole body, refusing it as soon as it is known to be over the limit, and
+/// giving up when it stalls longer than the body-read timeout.
 pub(crate) async fn read_body(
     parts: &Parts,
     body: Incoming,
-    limit: u64,
+    limits: &HttpLimits,
 ) -> Result<Bytes, DataPlaneError> {
+    use http_body_util::BodyExt as _;
+    let limit = limits.max_body_bytes;
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -32,13 +35,28 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|length| length > limit) {
         return Err(DataPlaneError::PayloadTooLarge { limit });
     }
-    let limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
-    match limited.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(DataPlaneError::PayloadTooLarge { limit })
+    let mut limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut buffer = bytes::BytesMut::new();
+    let stall = std::time::Duration::from_millis(limits.body_read_timeout_ms);
+    // Each frame must come within the body-read timeout: a client that stops sending half
+    // way gets 408 instead of holding its connection and buffer forever.
+    loop {
+        let frame = match tokio::time::timeout(stall, limited.frame()).await {
+            Err(_elapsed) => {
+                return Err(DataPlaneError::BodyStalled {
+                    timeout_ms: limits.body_read_timeout_ms,
+                });
+            }
+            Ok(None) => return Ok(buffer.freeze()),
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(error))) if error.is::<http_body_util::LengthLimitError>() => {
+                return Err(DataPlaneError::PayloadTooLarge { limit });
+            }
+            Ok(Some(Err(error))) => return Err(DataPlaneError::Body(error.to_string())),
+        };
+        if let Ok(data) = frame.into_data() {
+            buffer.extend_from_slice(&data);
         }
-        Err(error) => Err(DataPlaneError::Body(error.to_string())),
     }
 }
 
@@ -48,7 +66,7 @@ pub(crate) async fn echo(
     body: Incoming,
     limits: &HttpLimits,
 ) -> Result<Response<Body>, DataPlaneError> {
-    let bytes = read_body(parts, body, limits.max_body_bytes).await?;
+    let bytes = read_body(parts, body, limits).await?;
     let mut response = Response::new(Body::new(bytes));
     *response.status_mut() = StatusCode::OK;
     if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {

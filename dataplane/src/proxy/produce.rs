@@ -118,7 +118,7 @@ pub(crate) async fn oneway(
     let value = if parts.method == Method::DELETE {
         None
     } else {
-        Some(read_body(parts, body, limits.max_body_bytes).await?)
+        Some(read_body(parts, body, limits).await?)
     };
     active.metrics.counted(
         action.topic.as_str(),

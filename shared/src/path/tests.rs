@@ -40,7 +40,10 @@ fn params_are_percent_decoded() {
     let template = PathTemplate::parse("/items/{id}").expect("valid");
     assert_eq!(
         template.matches("/items/%FF"),
-        Some(Err(BadParam("id".into(), "is not valid percent-encoded UTF-8")))
+        Some(Err(BadParam(
+            "id".into(),
+            "is not valid percent-encoded UTF-8"
+        )))
     );
 }
 
@@ -57,7 +60,12 @@ fn broken_percent_encoding_and_control_characters_are_refused() {
             "{path}"
         );
     }
-    for path in ["/items/a%00b", "/items/a%0D%0Ab", "/items/%7F", "/items/%C2%85"] {
+    for path in [
+        "/items/a%00b",
+        "/items/a%0D%0Ab",
+        "/items/%7F",
+        "/items/%C2%85",
+    ] {
         assert_eq!(
             template.matches(path),
             Some(Err(BadParam("id".into(), "holds a control character"))),

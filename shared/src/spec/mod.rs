@@ -364,6 +364,14 @@ pub struct HttpLimitsSpec {
     /// before the connection gets GOAWAY (rapid reset; default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_reset_streams: Option<u64>,
+    /// A connection with no request or stream in progress for this long is closed (HTTP/1.1
+    /// keep-alive and HTTP/2; default 60 s). Open SSE streams and long-polls are not idle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// A request body that sends no byte for this long gets 408 and its connection is
+    /// closed (default 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_read_timeout_ms: Option<u64>,
 }
 
 /// `http-kafka` binding options.

@@ -31,6 +31,11 @@ pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
 /// Default HTTP/2 resets tolerated per connection (rapid reset).
 pub const DEFAULT_MAX_RESET_STREAMS: u64 = 20;
+/// Default idle timeout of a connection with nothing in progress (NGINX keeps idle
+/// keep-alive connections 75 s, Envoy's HTTP/2 connections have no stream timeouts of 5 min).
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
+/// Default time a request body may go without a byte (NGINX `client_body_timeout`: 60 s).
+pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 30_000;
 /// Default time a sync request waits for its reply.
 pub const DEFAULT_REPLY_TIMEOUT_MS: u64 = 30_000;
 /// Default largest `prefer: wait=N`, seconds.
@@ -171,6 +176,10 @@ pub struct HttpLimits {
     pub max_connections: u64,
     /// HTTP/2 streams reset early per connection before GOAWAY.
     pub max_reset_streams: u64,
+    /// Time a connection with nothing in progress stays open, milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Time a request body may go without a byte, milliseconds.
+    pub body_read_timeout_ms: u64,
 }
 
 impl Default for HttpLimits {
@@ -182,6 +191,8 @@ impl Default for HttpLimits {
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_reset_streams: DEFAULT_MAX_RESET_STREAMS,
+            idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
+            body_read_timeout_ms: DEFAULT_BODY_READ_TIMEOUT_MS,
         }
     }
 }

@@ -176,6 +176,20 @@ impl<'a> Compiler<'a> {
                 1,
                 10_000,
             ),
+            idle_timeout_ms: bounded(
+                "idle-timeout-ms",
+                spec.idle_timeout_ms,
+                defaults.idle_timeout_ms,
+                100,
+                86_400_000,
+            ),
+            body_read_timeout_ms: bounded(
+                "body-read-timeout-ms",
+                spec.body_read_timeout_ms,
+                defaults.body_read_timeout_ms,
+                100,
+                3_600_000,
+            ),
         }
     }
 
