@@ -25,6 +25,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
 use sluice_dataplane::{DataPlaneOptions, EmbeddedBroker};
 
+pub mod tansu;
+
 /// The broker the tests run against.
 pub enum TestBroker {
     /// A real broker (Tansu in CI).

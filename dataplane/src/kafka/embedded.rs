@@ -15,6 +15,11 @@ enum Command {
         partitions: i32,
         done: mpsc::Sender<Result<(), String>>,
     },
+    /// Answer the next produce requests with these Kafka errors (fault injection).
+    FailProduce {
+        errors: Vec<rdkafka::types::RDKafkaRespErr>,
+        done: mpsc::Sender<Result<(), String>>,
+    },
 }
 
 /// A running embedded broker; stopped when dropped.
@@ -53,6 +58,10 @@ impl EmbeddedBroker {
                                 .map_err(|e| e.to_string());
                             let _ = done.send(result);
                         }
+                        Command::FailProduce { errors, done } => {
+                            mock.request_errors(rdkafka::types::RDKafkaApiKey::Produce, &errors);
+                            let _ = done.send(Ok(()));
+                        }
                     }
                 }
             })
@@ -75,22 +84,35 @@ impl EmbeddedBroker {
     /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), String> {
         let (done, result) = mpsc::channel();
-        let command = Command::CreateTopic {
+        self.command(Command::CreateTopic {
             name: name.to_owned(),
             partitions,
             done,
-        };
-        self.commands
-            .as_ref()
-            .ok_or("the embedded broker is stopped")?
-            .send(command)
-            .map_err(|_| "the embedded broker is stopped".to_owned())?;
+        })?;
         match result.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) if message.contains("exists") => Ok(()),
             Ok(Err(message)) => Err(message),
             Err(_) => Err("the embedded broker is stopped".to_owned()),
         }
+    }
+
+    /// Fault injection for tests: the next produce requests are answered with `errors`, one
+    /// each, in order.
+    pub fn fail_produce(&self, errors: Vec<rdkafka::types::RDKafkaRespErr>) -> Result<(), String> {
+        let (done, result) = mpsc::channel();
+        self.command(Command::FailProduce { errors, done })?;
+        result
+            .recv()
+            .map_err(|_| "the embedded broker is stopped".to_owned())?
+    }
+
+    fn command(&self, command: Command) -> Result<(), String> {
+        self.commands
+            .as_ref()
+            .ok_or("the embedded broker is stopped")?
+            .send(command)
+            .map_err(|_| "the embedded broker is stopped".to_owned())
     }
 }
 

@@ -242,16 +242,23 @@ impl Producer {
     /// `Err` with the reason while this producer cannot take writes: it broke and is not
     /// replaced yet, or its last writes failed and none was delivered since.
     pub fn writable(&self) -> Result<(), String> {
-        let health = self.shared.health();
-        if let Some(reason) = &health.broken {
-            return Err(format!("the producer broke: {reason}"));
-        }
-        match &health.failing {
-            Some((since, reason)) => Err(format!(
-                "writes have failed for {:.1} s: {reason}",
-                since.elapsed().as_secs_f64()
-            )),
-            None => Ok(()),
+        let problem = {
+            let health = self.shared.health();
+            if let Some(reason) = &health.broken {
+                format!("the producer broke: {reason}")
+            } else if let Some((since, reason)) = &health.failing {
+                format!(
+                    "writes have failed for {:.1} s: {reason}",
+                    since.elapsed().as_secs_f64()
+                )
+            } else {
+                return Ok(());
+            }
+        };
+        // The client's own last error says why (a refused TLS handshake or SASL exchange).
+        match self.shared.client.load().errors.recent_error() {
+            Some(recent) => Err(format!("{problem}; last client error: {recent}")),
+            None => Err(problem),
         }
     }
 }
