@@ -2,7 +2,8 @@
 # Every benchmark in one run, against one Tansu broker: one-way produce (with the echo-route
 # and direct-client baselines, interleaved; shared, then isolated: Sluice alone on core 0
 # with one worker, broker and load on core 1), request-response (direct baseline), fetch / 304
-# / long-poll, SSE memory, fan-out and latency, and configuration changes under load.
+# / long-poll, SSE memory, fan-out and latency, configuration changes under load, and faults
+# (stalled uploads against the body budget, a 20 s broker pause).
 #
 # Prints one table of every goal of docs/performance.md, met or not, and writes one JSON
 # file (target/bench/<time>/results.json) with the machine, the broker, the knobs and every
@@ -64,6 +65,8 @@ scenario request-response bash bench/rr.sh
 scenario fetch bash bench/fetch.sh
 scenario sse bash bench/sse.sh
 scenario apply target/release/sluice-bench apply
+# Last: it pauses the broker.
+scenario faults bash bench/faults.sh
 
 python3 bench/report.py "$BENCH_OUT"
 if [ "${#FAILED[@]}" != 0 ]; then

@@ -137,6 +137,19 @@ def main(out: Path) -> None:
     goal("rss", "RSS after 1,000 applies / after 10", "<= 1.05", fmt(rss.get("ratio"), "", 3),
          check(rss.get("ratio"), lambda v: v <= 1.05))
 
+    recovery = r("faults.pause.recovery_s")
+    goal("f1", f"produce after a {r('faults.pause.seconds')} s broker pause: SIGCONT -> first 204",
+         "<= 5 s, only 503s meanwhile", fmt(recovery, " s", 1),
+         check(recovery, lambda v: isinstance(v, (int, float)) and v <= 5),
+         f"{r('faults.pause.failed_503')} answered 503, longest answer {r('faults.pause.longest_answer_s')} s")
+    before, stalled, after = (r("faults.bodies.rss_before_kib"), r("faults.bodies.rss_stalled_kib"),
+                              r("faults.bodies.rss_10s_after_close_kib"))
+    measured = None if stalled is None else f"{stalled / 1024:.0f} / {after / 1024:.0f} MiB (from {before / 1024:.0f})"
+    goal("f2", f"RSS with {r('faults.bodies.connections')} stalled 1 MB uploads / 10 s after close",
+         "<= start + 96 MiB / <= start + 16 MiB", measured if measured else "not measured",
+         None if stalled is None else (stalled - before <= 96 * 1024 and after - before <= 16 * 1024),
+         f"{r('faults.bodies.refused_503')} uploads refused 503 by the 64 MiB body budget")
+
     report = {
         "machine": {k.split(".", 1)[1]: v for k, v in results.items() if k.startswith("machine.")},
         "broker": results.get("broker.name"),

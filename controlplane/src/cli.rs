@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// Milliseconds requests in flight get to finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Memory budget for request bodies being received, over every listener, bytes; bodies
+    /// past it get 503 (`overloaded`) instead of memory.
+    #[arg(long, value_name = "BYTES", default_value_t = sluice_dataplane::budget::DEFAULT_BODY_BUDGET_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub body_budget_bytes: u64,
     /// Log lines as human-readable text or as one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -82,6 +86,10 @@ pub struct DataplaneArgs {
     /// Milliseconds requests in flight get to finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Memory budget for request bodies being received, over every listener, bytes; bodies
+    /// past it get 503 (`overloaded`) instead of memory.
+    #[arg(long, value_name = "BYTES", default_value_t = sluice_dataplane::budget::DEFAULT_BODY_BUDGET_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub body_budget_bytes: u64,
     /// Log lines as human-readable text or as one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -96,7 +96,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             .clone()
             .map_or(ConfigSource::Quickstart, ConfigSource::File),
         kafka,
-        data_plane: DataPlaneOptions::default(),
+        data_plane: DataPlaneOptions {
+            body_budget_bytes: Some(args.body_budget_bytes),
+            ..DataPlaneOptions::default()
+        },
         data_dir: Some(args.data_dir.clone()),
     };
     runtime.block_on(run(args, app_config))
@@ -258,6 +261,7 @@ fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
         kafka,
         data_plane: DataPlaneOptions {
             bind_host: args.bind_host,
+            body_budget_bytes: Some(args.body_budget_bytes),
             ..DataPlaneOptions::default()
         },
     })

@@ -59,6 +59,14 @@ pub enum DataPlaneError {
         /// The limit, bytes.
         limit: u64,
     },
+    /// The process's memory budget for request bodies is used up.
+    #[error(
+        "the gateway is receiving too many request bodies at once (budget {limit_bytes} bytes); retry shortly"
+    )]
+    Overloaded {
+        /// The budget.
+        limit_bytes: u64,
+    },
     /// The request body stopped arriving.
     #[error("the request body sent no byte for {timeout_ms} ms")]
     BodyStalled {
@@ -120,6 +128,7 @@ impl DataPlaneError {
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::BodyStalled { .. } => ErrorCode::RequestTimeout,
+            Self::Overloaded { .. } => ErrorCode::Overloaded,
             Self::Kafka { code, .. } => *code,
             Self::ReplyTimeout { .. } => ErrorCode::ReplyTimeout,
             Self::BadReply(_) => ErrorCode::BadReply,

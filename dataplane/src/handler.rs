@@ -184,7 +184,7 @@ async fn respond<'a>(
             Err(DataPlaneError::InsufficientScope { roles })
         }
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
-        Resolved::Echo => proxy::echo(parts, body, &limits).await,
+        Resolved::Echo => proxy::echo(parts, body, &limits, &active.body_budget).await,
         Resolved::Sse {
             server,
             route,

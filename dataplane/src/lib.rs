@@ -4,6 +4,7 @@
 //! it whole); it never depends on the control plane.
 //!
 //! Modules:
+//! - [`budget`]: the process-wide memory budget for request bodies.
 //! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
 //! - `tls`: TLS termination for `tls` bindings: PEM files, checks, reload.
 //! - `idle`: closing connections with nothing in progress.
@@ -19,6 +20,7 @@
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
 //! - `metrics`: request, stream and Kafka counters, rendered for Prometheus.
 
+pub mod budget;
 mod cors;
 pub mod error;
 mod guard;

@@ -27,6 +27,7 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use crate::budget::BodyBudget;
 use crate::guard::GuardKeySets;
 use crate::guard::jwks::JwksPool;
 use crate::guard::session::SessionRegistry;
@@ -51,6 +52,9 @@ pub struct DataPlaneOptions {
     /// Bind every listener on this address instead of its configured host, keeping its
     /// port (`sluice dataplane --bind-host`).
     pub bind_host: Option<std::net::IpAddr>,
+    /// Memory budget for request bodies being received, bytes; `None` for the default
+    /// ([`crate::budget::DEFAULT_BODY_BUDGET_BYTES`]).
+    pub body_budget_bytes: Option<u64>,
 }
 
 /// What requests are served from: one configuration and its Kafka producers.
@@ -74,6 +78,8 @@ pub(crate) struct Active {
     pub stats: TableStats,
     /// TLS termination of this table's `tls` listeners, by port.
     pub tls: Acceptors,
+    /// The process's memory budget for request bodies, across configurations.
+    pub body_budget: Arc<BodyBudget>,
 }
 
 struct RunningListener {
@@ -95,6 +101,7 @@ pub struct DataPlane {
     sessions: Arc<SessionRegistry>,
     routes: Arc<RouteLiveness>,
     metrics: Arc<Metrics>,
+    body_budget: Arc<BodyBudget>,
     /// The last Kafka readiness probe: when, and its answer.
     kafka_probe: std::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
@@ -120,6 +127,7 @@ impl DataPlane {
             metrics: Arc::default(),
             stats: TableStats::default(),
             tls: Acceptors::default(),
+            body_budget: Arc::default(),
         }));
         let data_plane = Self {
             active,
@@ -132,6 +140,11 @@ impl DataPlane {
             sessions: Arc::default(),
             routes: Arc::default(),
             metrics: Arc::default(),
+            body_budget: Arc::new(BodyBudget::new(
+                options
+                    .body_budget_bytes
+                    .unwrap_or(crate::budget::DEFAULT_BODY_BUDGET_BYTES),
+            )),
             kafka_probe: std::sync::Mutex::default(),
             listeners: Mutex::new(HashMap::new()),
             graceful: Arc::new(GracefulShutdown::new()),
@@ -183,6 +196,7 @@ impl DataPlane {
             routes: self.routes.clone(),
             shutdown: self.shutdown.subscribe(),
             tls,
+            body_budget: self.body_budget.clone(),
         };
         self.swap(active).await?;
         // Streams of removed or changed routes end; the others go on untouched.
@@ -390,6 +404,14 @@ impl DataPlane {
             .collect();
         active.metrics.render(out, &lags, active.taps.waiting());
         crate::kafka::health::render(out);
+        {
+            use std::fmt::Write as _;
+            let budget = &self.body_budget;
+            out.push_str("# HELP sluice_body_budget_used_bytes Bytes held by request bodies being received.\n# TYPE sluice_body_budget_used_bytes gauge\n");
+            let _ = writeln!(out, "sluice_body_budget_used_bytes {}", budget.used());
+            out.push_str("# HELP sluice_body_budget_limit_bytes The memory budget for request bodies being received.\n# TYPE sluice_body_budget_limit_bytes gauge\n");
+            let _ = writeln!(out, "sluice_body_budget_limit_bytes {}", budget.limit());
+        }
         let expiries = active.tls.expiries();
         if !expiries.is_empty() {
             use std::fmt::Write as _;

@@ -134,6 +134,8 @@ pub enum ErrorCode {
     CacheEvicted,
     /// The gateway is shutting down.
     ShuttingDown,
+    /// The gateway's memory budget for request bodies is used up; retry later.
+    Overloaded,
     /// A bug or an unexpected state in Sluice.
     Internal,
 }
@@ -153,6 +155,7 @@ impl ErrorCode {
             Self::RequestTimeout => 408,
             Self::KafkaUnavailable
             | Self::ShuttingDown
+            | Self::Overloaded
             | Self::CacheLoading
             | Self::CacheEvicted => 503,
             Self::KafkaTimeout | Self::ReplyTimeout => 504,
@@ -183,6 +186,7 @@ impl ErrorCode {
             Self::CacheLoading => "cache_loading",
             Self::CacheEvicted => "cache_evicted",
             Self::ShuttingDown => "shutting_down",
+            Self::Overloaded => "overloaded",
             Self::Internal => "internal",
         }
     }
@@ -206,9 +210,11 @@ impl ErrorCode {
             | Self::KafkaRejected
             | Self::ReplyTimeout
             | Self::BadReply => Party::Kafka,
-            Self::ShuttingDown | Self::Internal | Self::CacheLoading | Self::CacheEvicted => {
-                Party::Gateway
-            }
+            Self::ShuttingDown
+            | Self::Overloaded
+            | Self::Internal
+            | Self::CacheLoading
+            | Self::CacheEvicted => Party::Gateway,
         }
     }
 
@@ -216,7 +222,7 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Self::KafkaUnavailable | Self::ShuttingDown | Self::CacheLoading
+            Self::KafkaUnavailable | Self::ShuttingDown | Self::Overloaded | Self::CacheLoading
         )
     }
 }

@@ -266,12 +266,26 @@ impl Sluice {
     }
 
     async fn start_in(config: ConfigSource, data_dir: Option<std::path::PathBuf>) -> Result<Self> {
+        Self::start_with(config, data_dir, DataPlaneOptions::default()).await
+    }
+
+    /// Starts Sluice with configuration `text` and data-plane `options` (its listeners
+    /// still on ephemeral loopback ports).
+    pub async fn with_options(text: &str, options: DataPlaneOptions) -> Result<Self> {
+        Self::start_with(ConfigSource::Text(text.to_owned()), None, options).await
+    }
+
+    async fn start_with(
+        config: ConfigSource,
+        data_dir: Option<std::path::PathBuf>,
+        options: DataPlaneOptions,
+    ) -> Result<Self> {
         let app = App::start(AppConfig {
             config,
             kafka: KafkaSource::Config,
             data_plane: DataPlaneOptions {
                 bind_override: Some("127.0.0.1:0".parse()?),
-                ..DataPlaneOptions::default()
+                ..options
             },
             data_dir,
         })

@@ -310,3 +310,54 @@ async fn malformed_requests_are_refused_at_once_with_the_right_status() -> Resul
     }
     echo_ok(&sluice).await
 }
+
+#[tokio::test]
+async fn bodies_past_the_memory_budget_get_503_and_the_budget_comes_back() -> Result<()> {
+    let sluice = Sluice::with_options(
+        &config(
+            PORT,
+            "limits: { max-body-bytes: 1048576 }",
+            "      - when: [ { method: POST, path: /unused } ]\n        exit: cache\n        with: { capability: produce, topic: unused }",
+            "",
+        ),
+        sluice_dataplane::DataPlaneOptions {
+            body_budget_bytes: Some(1024 * 1024),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let addr = sluice.addr(PORT).await?;
+    // Two uploads of 512 KiB stall half way: together they hold the whole budget.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 524288\r\n\r\n")
+            .await?;
+        stream.write_all(&vec![b'a'; 262_144]).await?;
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = sluice
+        .send(PORT, Method::POST, "/echo", &[], vec![b'b'; 100_000])
+        .await?;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()?["code"], "overloaded");
+    assert!(reply.headers.contains_key("retry-after"));
+    // One of them gives up: its share comes back, and the next body is buffered.
+    drop(stalled.pop());
+    let mut served = false;
+    for _ in 0..50 {
+        let reply = sluice
+            .send(PORT, Method::POST, "/echo", &[], vec![b'b'; 100_000])
+            .await?;
+        if reply.status == StatusCode::OK {
+            assert_eq!(reply.body.len(), 100_000);
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the budget never came back");
+    Ok(())
+}

@@ -104,7 +104,7 @@ pub(crate) async fn exchange(
     let topic = render_topic(action, &values)?;
     let key = action.key.as_ref().map(|key| key.render(&values));
     // A body-less request (DELETE) writes an empty value, not a tombstone, as in Zilla.
-    let value = read_body(parts, body, limits).await?;
+    let value = read_body(parts, body, limits, &active.body_budget).await?;
     let overrides: Vec<(&str, String)> = action
         .overrides
         .iter()

@@ -15,6 +15,7 @@ use http_body_util::Limited;
 use hyper::body::Incoming;
 use sluice_shared::table::HttpLimits;
 
+use crate::budget::BodyBudget;
 use crate::error::DataPlaneError;
 use crate::response::Body;
 
@@ -24,6 +25,7 @@ pub(crate) async fn read_body(
     parts: &Parts,
     body: Incoming,
     limits: &HttpLimits,
+    budget: &BodyBudget,
 ) -> Result<Bytes, DataPlaneError> {
     use http_body_util::BodyExt as _;
     let limit = limits.max_body_bytes;
@@ -36,7 +38,14 @@ pub(crate) async fn read_body(
         return Err(DataPlaneError::PayloadTooLarge { limit });
     }
     let mut limited = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    // The buffer's capacity is what the body holds of the process's budget: the declared
+    // length up front, or the buffer as it grows.
+    let mut share = budget.share();
     let mut buffer = bytes::BytesMut::new();
+    if let Some(length) = declared {
+        share.grow_to(length)?;
+        buffer.reserve(usize::try_from(length).unwrap_or(0));
+    }
     let stall = std::time::Duration::from_millis(limits.body_read_timeout_ms);
     // Each frame must come within the body-read timeout: a client that stops sending half
     // way gets 408 instead of holding its connection and buffer forever.
@@ -55,6 +64,12 @@ pub(crate) async fn read_body(
             Ok(Some(Err(error))) => return Err(DataPlaneError::Body(error.to_string())),
         };
         if let Ok(data) = frame.into_data() {
+            let needed = buffer.len() + data.len();
+            if needed > buffer.capacity() {
+                let grown = needed.max(buffer.capacity() * 2);
+                share.grow_to(u64::try_from(grown).unwrap_or(u64::MAX).min(limit))?;
+                buffer.reserve(grown - buffer.len());
+            }
             buffer.extend_from_slice(&data);
         }
     }
@@ -65,8 +80,9 @@ pub(crate) async fn echo(
     parts: &Parts,
     body: Incoming,
     limits: &HttpLimits,
+    budget: &BodyBudget,
 ) -> Result<Response<Body>, DataPlaneError> {
-    let bytes = read_body(parts, body, limits).await?;
+    let bytes = read_body(parts, body, limits, budget).await?;
     let mut response = Response::new(Body::new(bytes));
     *response.status_mut() = StatusCode::OK;
     if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {

@@ -118,7 +118,7 @@ pub(crate) async fn oneway(
     let value = if parts.method == Method::DELETE {
         None
     } else {
-        Some(read_body(parts, body, limits).await?)
+        Some(read_body(parts, body, limits, &active.body_budget).await?)
     };
     active.metrics.counted(
         action.topic.as_str(),
