@@ -238,12 +238,24 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let read = method == Method::GET || method == Method::HEAD;
+    // A method the path does not take is answered 405 before any token check.
+    if let Some(allow) = known_path(&segments)
+        && !allow
+            .split(", ")
+            .any(|m| m == method.as_str() || (m == "GET" && method == Method::HEAD))
+    {
+        return method_not_allowed(allow);
+    }
     let authorized = authorized(Some(token), &request);
     if !authorized
         && (!read || !open_reads)
         && !matches!(segments.as_slice(), ["healthz"] | ["readyz"] | ["ui", ..])
     {
         return unauthorized();
+    }
+    // One rule for every endpoint: a boolean query parameter is true or false.
+    if let Err(answer) = check_flags(&request, &["dry_run", "secrets"]) {
+        return *answer;
     }
     // Secrets are never an open read.
     if !authorized && with_secrets(&request) {
@@ -329,19 +341,9 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
             let (kind, name) = ((*kind).to_owned(), (*name).to_owned());
             change_resource(app, &kind, &name, request).await
         }
-        (_, ["v1", "bindings" | "guards"]) => method_not_allowed("GET"),
-        (_, ["v1", "bindings" | "guards", _]) => method_not_allowed("GET, PUT, DELETE"),
-        (
-            _,
-            ["healthz"]
-            | ["readyz"]
-            | ["metrics"]
-            | ["ui", ..]
-            | ["v1", "status"]
-            | ["v1", "revisions"]
-            | ["v1", "revisions", _],
-        ) => method_not_allowed("GET"),
-        (_, ["v1", "config"]) => method_not_allowed("GET, PUT"),
+        (_, segments) if known_path(segments).is_some() => {
+            method_not_allowed(known_path(segments).unwrap_or("GET"))
+        }
         _ => problem(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -372,6 +374,18 @@ async fn get_config(app: &App, request: &Request<Incoming>) -> Answer {
     }
     let headers = request.headers();
     let not_if = match IfNoneMatch::parse(headers) {
+        // Revisions are numbers: another tag can never match, and is a mistake.
+        Ok(Some(IfNoneMatch::Tags(tags)))
+            if !tags
+                .iter()
+                .all(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "if-none-match must name revisions, such as \"3\"",
+            );
+        }
         Ok(condition) => condition,
         Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
     };
@@ -422,19 +436,58 @@ async fn get_config(app: &App, request: &Request<Incoming>) -> Answer {
 /// `?secrets=true`: the configuration with its secrets, for data planes that connect to
 /// Kafka with them. Everything else the admin API returns shows secrets as `***`.
 fn with_secrets(request: &Request<Incoming>) -> bool {
-    request
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "secrets=true"))
+    flag(request, "secrets").unwrap_or(false)
+}
+
+/// The boolean query parameter `name`: absent or `false` is false; `true` (or the bare
+/// name) is true; anything else is an error, the same on every endpoint.
+fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, String> {
+    let mut value = false;
+    for pair in request.uri().query().unwrap_or_default().split('&') {
+        let (key, given) = pair.split_once('=').unwrap_or((pair, "true"));
+        if key != name {
+            continue;
+        }
+        value = match given {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(format!(
+                    "query parameter '{name}' must be true or false, not '{other}'"
+                ));
+            }
+        };
+    }
+    Ok(value)
+}
+
+/// Checks the boolean query parameters `names` of `request`: 400 for a bad value.
+fn check_flags(request: &Request<Incoming>, names: &[&str]) -> Result<(), Box<Answer>> {
+    for name in names {
+        flag(request, name).map_err(|message| {
+            Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message))
+        })?;
+    }
+    Ok(())
 }
 
 /// Records a following data plane's report, when the request carries one.
 fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Answer>> {
     let headers = request.headers();
+    let bad = |message: &str| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", message));
+    let applied = match headers.get("sluice-applied-revision") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| bad("sluice-applied-revision must be a revision number"))?,
+        ),
+    };
     let Some(id) = headers.get("sluice-data-plane") else {
         return Ok(());
     };
-    let bad = |message: &str| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", message));
     let id = id
         .to_str()
         .ok()
@@ -446,16 +499,6 @@ fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Ans
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         })
         .ok_or_else(|| bad("sluice-data-plane must be 1 to 64 letters, digits, '.', '_' or '-'"))?;
-    let applied = match headers.get("sluice-applied-revision") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .ok_or_else(|| bad("sluice-applied-revision must be a revision number"))?,
-        ),
-    };
     let error = headers.get("sluice-apply-error").map(|v| {
         String::from_utf8_lossy(v.as_bytes())
             .chars()
@@ -464,6 +507,66 @@ fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Ans
     });
     app.report_data_plane(id.to_owned(), applied, error);
     Ok(())
+}
+
+/// The methods a known path answers (`Allow`), or `None` for a path the API does not have.
+fn known_path(segments: &[&str]) -> Option<&'static str> {
+    Some(match segments {
+        ["v1", "bindings" | "guards", _] => "GET, PUT, DELETE",
+        ["v1", "config"] => "GET, PUT",
+        ["v1", "revisions", _, "rollback"] => "POST",
+        ["v1", "bindings" | "guards" | "status" | "revisions"]
+        | ["v1", "revisions", _]
+        | ["healthz" | "readyz" | "metrics" | "openapi.json"]
+        | ["ui", ..] => "GET",
+        _ => return None,
+    })
+}
+
+/// A field of a resource's shape: name, required, and the test of its JSON type.
+type ShapeField = (&'static str, bool, fn(&Value) -> bool);
+
+/// Checks a binding's or guard's shape as the OpenAPI document describes it (an object
+/// with its required fields, of their types, and no other field), so that a request the
+/// schema refuses is a 400 before any precondition is looked at.
+fn check_shape(kind: &str, resource: &Value) -> Result<(), String> {
+    let Some(object) = resource.as_object() else {
+        return Err(format!("a {} is a JSON object", singular(kind)));
+    };
+    let fields: &[ShapeField] = if kind == "bindings" {
+        &[
+            ("type", true, Value::is_string),
+            ("kind", true, Value::is_string),
+            ("options", false, |v| v.is_object() || v.is_null()),
+            ("routes", false, |v| {
+                v.is_null()
+                    || v.as_array()
+                        .is_some_and(|routes| routes.iter().all(Value::is_object))
+            }),
+            ("exit", false, |v| v.is_string() || v.is_null()),
+        ]
+    } else {
+        &[
+            ("type", true, Value::is_string),
+            ("options", true, Value::is_object),
+        ]
+    };
+    for (name, required, valid) in fields {
+        match object.get(*name) {
+            None if *required => return Err(format!("missing field '{name}'")),
+            Some(value) if !valid(value) => {
+                return Err(format!("field '{name}' has the wrong type"));
+            }
+            _ => {}
+        }
+    }
+    match object
+        .keys()
+        .find(|key| !fields.iter().any(|(name, ..)| name == key))
+    {
+        Some(unknown) => Err(format!("unknown field '{unknown}'")),
+        None => Ok(()),
+    }
 }
 
 fn method_not_allowed(allow: &'static str) -> Answer {
@@ -504,24 +607,54 @@ fn revision_answer(revision: &Revision, yaml: bool, secrets: bool) -> Answer {
 
 /// `If-Match: "<n>"` (or `*`, which matches any head).
 fn if_match(request: &Request<Incoming>) -> Result<Option<Option<u64>>, Box<Answer>> {
-    let Some(value) = request.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or_default().trim();
-    if text == "*" {
-        return Ok(None);
-    }
-    text.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<u64>()
-        .map(|n| Some(Some(n)))
-        .map_err(|_| {
+    match entity_tag(request)? {
+        None | Some(EntityTag::Any) => Ok(None),
+        Some(EntityTag::Tag(tag)) => tag.parse::<u64>().map(|n| Some(Some(n))).map_err(|_| {
             Box::new(problem(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
-                "If-Match must be a revision ETag such as \"3\"",
+                "If-Match must be * or a revision ETag such as \"3\"",
             ))
-        })
+        }),
+    }
+}
+
+/// An `If-Match` value.
+enum EntityTag {
+    /// `*`.
+    Any,
+    /// One entity tag, without quotes and weakness prefix.
+    Tag(String),
+}
+
+/// The request's `If-Match`: `*` or one entity tag (`"x"`, `W/"x"`; a bare revision number
+/// is taken too). The same rule on every endpoint: an empty or malformed value is a 400,
+/// never an unconditional write.
+fn entity_tag(request: &Request<Incoming>) -> Result<Option<EntityTag>, Box<Answer>> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "If-Match must be * or one entity tag such as \"3\"",
+        ))
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(Some(EntityTag::Any));
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    let inner = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner,
+        None if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()) => tag,
+        None => return Err(bad()),
+    };
+    if inner.is_empty() || inner.contains('"') || inner.bytes().any(|b| b < 0x21 || b == 0x7f) {
+        return Err(bad());
+    }
+    Ok(Some(EntityTag::Tag(inner.to_owned())))
 }
 
 fn author(request: &Request<Incoming>) -> String {
@@ -564,10 +697,7 @@ async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
 
 /// `?dry_run=true` (or `?dry_run`): validate and diff only.
 fn dry_run(request: &Request<Incoming>) -> bool {
-    request
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true" || p == "dry_run"))
+    flag(request, "dry_run").unwrap_or(false)
 }
 
 /// The request's body as a document: JSON, or YAML with `content-type: application/yaml`,
@@ -740,13 +870,28 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
         .get(kind)
         .and_then(|m| m.get(name))
         .cloned();
-    if let Some(wanted) = request
-        .headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        && wanted != "*"
-        && current.as_ref().map(resource_etag).as_deref() != Some(wanted)
+    let wanted = match entity_tag(&request) {
+        Ok(wanted) => wanted,
+        Err(answer) => return *answer,
+    };
+    let delete = request.method() == Method::DELETE;
+    let dry_run = dry_run(&request);
+    let (author, message) = (author(&request), message(&request));
+    let action = format!("{} /v1/{kind}/{name}", request.method());
+    // A malformed request is a 400 whatever the precondition: the body is read first.
+    let resource = if delete {
+        None
+    } else {
+        match read_document(request).await {
+            Ok(resource) => match check_shape(kind, &resource) {
+                Ok(()) => Some(resource),
+                Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+            },
+            Err(answer) => return *answer,
+        }
+    };
+    if let Some(EntityTag::Tag(wanted)) = wanted
+        && current.as_ref().map(resource_etag).as_deref() != Some(&format!("\"{wanted}\""))
     {
         let mut answer = problem(
             StatusCode::PRECONDITION_FAILED,
@@ -761,10 +906,6 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
         }
         return answer;
     }
-    let delete = request.method() == Method::DELETE;
-    let dry_run = dry_run(&request);
-    let (author, message) = (author(&request), message(&request));
-    let action = format!("{} /v1/{kind}/{name}", request.method());
     let mut config = head.config.clone();
     if delete {
         if current.is_none() {
@@ -777,11 +918,7 @@ async fn change_resource(app: &App, kind: &str, name: &str, request: Request<Inc
         if let Some(map) = config.get_mut(kind).and_then(Value::as_object_mut) {
             map.remove(name);
         }
-    } else {
-        let resource = match read_document(request).await {
-            Ok(resource) => resource,
-            Err(answer) => return *answer,
-        };
+    } else if let Some(resource) = resource {
         match config.as_object_mut() {
             Some(object) => {
                 let map = object.entry(kind.to_owned()).or_insert_with(|| json!({}));

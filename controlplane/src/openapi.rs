@@ -50,6 +50,16 @@ pub struct Applied {
     pub unchanged: bool,
 }
 
+/// What a change answers: the revision after it, or for a dry run the validity and diff.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ChangeResult {
+    /// The change was made (or equalled the head).
+    Applied(Applied),
+    /// `?dry_run=true`.
+    DryRun(DryRun),
+}
+
 /// Names added, removed and changed in one section.
 #[derive(Serialize, ToSchema)]
 pub struct SectionDiff {
@@ -157,6 +167,53 @@ pub struct Health {
 #[schema(value_type = Object)]
 pub struct Document(serde_json::Value);
 
+/// A whole configuration (`docs/configuration.md`). The schema checks its shape; what it
+/// cannot express (exits that name no binding, ports, topics...) is checked on apply and
+/// refused with 422 and every error's JSON pointer.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigDocument {
+    /// The namespace name.
+    pub name: String,
+    /// Guards by name.
+    #[schema(value_type = Option<HashMap<String, GuardDocument>>)]
+    pub guards: Option<serde_json::Value>,
+    /// Bindings by name.
+    #[schema(value_type = Option<HashMap<String, BindingDocument>>)]
+    pub bindings: Option<serde_json::Value>,
+}
+
+/// One binding: `type`, `kind`, and its `options`, `routes` and `exit`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindingDocument {
+    /// `tcp`, `tls`, `http`, `sse`, `http-kafka`, `sse-kafka`, `kafka` or `echo`.
+    #[serde(rename = "type")]
+    pub binding_type: String,
+    /// `server`, `client`, `proxy`, `cache_client` or `cache_server`.
+    pub kind: String,
+    /// Options of that type.
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<serde_json::Value>,
+    /// Routes, first match wins.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub routes: Option<serde_json::Value>,
+    /// The binding requests go to when no route matches.
+    pub exit: Option<String>,
+}
+
+/// One guard: `type: jwt` and its options.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDocument {
+    /// `jwt`.
+    #[serde(rename = "type")]
+    pub guard_type: String,
+    /// Issuer, audience, keys or JWKS URL, challenge...
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, description = "The process serves", body = Health)))]
 fn healthz() {}
@@ -168,21 +225,23 @@ fn healthz() {}
 fn readyz() {}
 
 #[utoipa::path(get, path = "/v1/status", tag = "status",
-    responses((status = 200, description = "Live revision, last refusal and the data planes following", body = StatusReport)))]
+    responses((status = 200, description = "Live revision, last refusal and the data planes following", body = StatusReport),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
 fn status() {}
 
 #[utoipa::path(get, path = "/v1/config", tag = "config",
     params(
-        ("if-none-match" = Option<String>, Header, description = "A revision ETag (\"<n>\"): 304 while it is the head"),
+        ("if-none-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|((W/)?"[0-9]{1,19}"|[0-9]{1,19})([ \t]*,[ \t]*((W/)?"[0-9]{1,19}"|[0-9]{1,19}))*)[ \t]*$"#, description = "Revision ETags (\"<n>\", a list, or *): 304 while the head is one of them"),
         ("prefer" = Option<String>, Header, description = "wait=N (at most 300): with if-none-match, wait up to N seconds for the next applied revision"),
-        ("sluice-data-plane" = Option<String>, Header, description = "A following data plane's id (1 to 64 of [A-Za-z0-9._-]), listed in /v1/status"),
+        ("sluice-data-plane" = Option<String>, Header, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "A following data plane's id (1 to 64 of [A-Za-z0-9._-]), listed in /v1/status"),
         ("sluice-applied-revision" = Option<u64>, Header, description = "The revision that data plane serves"),
         ("sluice-apply-error" = Option<String>, Header, description = "Why the last revision did not apply on that data plane"),
         ("secrets" = Option<bool>, Query, description = "true: secret fields (SASL password, key password) as stored instead of \"***\"; needs the admin token even on loopback (data planes use it)")),
     responses(
         (status = 200, description = "The head configuration; YAML with accept: application/yaml. Secret fields read \"***\" unless secrets=true; a PUT that sends \"***\" back keeps the stored value",
             body = Document, headers(("etag" = String, description = "\"<revision>\""))),
-        (status = 401, description = "secrets=true without the admin token", body = Problem),
+        (status = 401, description = "secrets=true without the admin token, or no token where reads need it", body = Problem),
         (status = 304, description = "The head is still the if-none-match revision",
             headers(("etag" = String, description = "\"<revision>\""))),
         (status = 400, description = "A malformed condition, wait or data-plane header", body = Problem),
@@ -190,15 +249,15 @@ fn status() {}
 fn get_config() {}
 
 #[utoipa::path(put, path = "/v1/config", tag = "config",
-    request_body(content = Document, description = "A whole configuration, JSON or YAML (content-type: application/yaml)"),
+    request_body(content = ConfigDocument, description = "A whole configuration, JSON or YAML (content-type: application/yaml)"),
     params(
-        ("if-match" = Option<String>, Header, description = "Apply only if the head is this revision (\"<n>\")"),
+        ("if-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})[ \t]*$"#, description = "Apply only if the head is this revision (\"<n>\", or *)"),
         ("dry_run" = Option<bool>, Query, description = "Validate and diff only"),
         ("x-sluice-author" = Option<String>, Header, description = "Who, for the history"),
         ("x-sluice-message" = Option<String>, Header, description = "Why, for the history")),
     responses(
-        (status = 200, description = "Applied, unchanged, or (dry run) valid", body = Applied),
-        (status = 400, description = "Not JSON or YAML", body = Problem),
+        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = ChangeResult),
+        (status = 400, description = "Not JSON or YAML, a malformed If-Match or query parameter", body = Problem),
         (status = 401, description = "No or wrong admin token", body = Problem),
         (status = 412, description = "The head is not the If-Match revision", body = Problem),
         (status = 413, description = "Over the document size limit", body = Problem),
@@ -207,7 +266,9 @@ fn get_config() {}
 fn put_config() {}
 
 #[utoipa::path(get, path = "/v1/revisions", tag = "revisions",
-    responses((status = 200, description = "Newest first", body = RevisionList)))]
+    responses((status = 200, description = "Newest first", body = RevisionList),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
 fn list_revisions() {}
 
 #[utoipa::path(get, path = "/v1/revisions/{number}", tag = "revisions",
@@ -215,22 +276,30 @@ fn list_revisions() {}
     responses(
         (status = 200, description = "That revision's configuration", body = Document,
             headers(("etag" = String, description = "\"<revision>\""))),
-        (status = 404, description = "No such revision, or no longer kept", body = Problem)))]
+        (status = 404, description = "No such revision, or no longer kept", body = Problem),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
 fn get_revision() {}
 
 #[utoipa::path(post, path = "/v1/revisions/{number}/rollback", tag = "revisions",
     params(("number" = u64, Path, description = "The revision to return to"),
-        ("if-match" = Option<String>, Header, description = "Only if the head is this revision")),
+        ("if-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})[ \t]*$"#, description = "Only if the head is this revision (\"<n>\", or *)")),
     responses(
         (status = 200, description = "A new revision equal to revision {number}", body = Applied),
+        (status = 400, description = "A malformed If-Match, query parameter or body", body = Problem),
+        (status = 401, description = "No or wrong admin token", body = Problem),
         (status = 404, description = "No such revision", body = Problem),
-        (status = 412, description = "The head moved", body = Problem)),
+        (status = 412, description = "The head moved", body = Problem),
+        (status = 422, description = "That revision no longer applies here (a port in use...)", body = ValidationErrors)),
     security(("admin_token" = [])))]
 fn rollback() {}
 
 #[utoipa::path(get, path = "/v1/bindings", tag = "bindings",
     responses((status = 200, description = "Bindings by name", body = Document,
-        headers(("etag" = String, description = "\"<revision>\"")))))]
+        headers(("etag" = String, description = "\"<revision>\""))),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem),
+        (status = 404, description = "Nothing stored", body = Problem)))]
 fn list_bindings() {}
 
 #[utoipa::path(get, path = "/v1/bindings/{name}", tag = "bindings",
@@ -238,35 +307,47 @@ fn list_bindings() {}
     responses(
         (status = 200, description = "The binding", body = Document,
             headers(("etag" = String, description = "Hash of the binding"))),
-        (status = 404, description = "No such binding", body = Problem)))]
+        (status = 404, description = "No such binding", body = Problem),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
 fn get_binding() {}
 
 #[utoipa::path(put, path = "/v1/bindings/{name}", tag = "bindings",
     params(("name" = String, Path, description = "Binding name"),
-        ("if-match" = Option<String>, Header, description = "The binding's ETag"),
+        ("if-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|(W/)?"[!#-~]+")[ \t]*$"#, description = "The binding's ETag, or *"),
         ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
-    request_body(content = Document, description = "The binding"),
+    request_body(content = BindingDocument, description = "The binding, JSON or YAML (content-type: application/yaml)"),
     responses(
-        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = Applied),
+        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = ChangeResult),
+        (status = 400, description = "A malformed If-Match, query parameter or body", body = Problem),
+        (status = 401, description = "No or wrong admin token", body = Problem),
+        (status = 404, description = "Nothing stored", body = Problem),
         (status = 412, description = "The binding changed meanwhile", body = Problem),
+        (status = 413, description = "Over the document size limit", body = Problem),
         (status = 422, description = "The configuration would be invalid", body = ValidationErrors)),
     security(("admin_token" = [])))]
 fn put_binding() {}
 
 #[utoipa::path(delete, path = "/v1/bindings/{name}", tag = "bindings",
     params(("name" = String, Path, description = "Binding name"),
-        ("if-match" = Option<String>, Header, description = "The binding's ETag"),
+        ("if-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|(W/)?"[!#-~]+")[ \t]*$"#, description = "The binding's ETag, or *"),
         ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
     responses(
-        (status = 200, description = "Applied", body = Applied),
+        (status = 200, description = "Applied, or (dry run) valid with the diff", body = ChangeResult),
+        (status = 400, description = "A malformed If-Match, query parameter or body", body = Problem),
+        (status = 401, description = "No or wrong admin token", body = Problem),
         (status = 404, description = "No such binding", body = Problem),
+        (status = 412, description = "The binding changed meanwhile", body = Problem),
         (status = 422, description = "Other bindings still exit to it", body = ValidationErrors)),
     security(("admin_token" = [])))]
 fn delete_binding() {}
 
 #[utoipa::path(get, path = "/v1/guards", tag = "guards",
     responses((status = 200, description = "Guards by name", body = Document,
-        headers(("etag" = String, description = "\"<revision>\"")))))]
+        headers(("etag" = String, description = "\"<revision>\""))),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem),
+        (status = 404, description = "Nothing stored", body = Problem)))]
 fn list_guards() {}
 
 #[utoipa::path(get, path = "/v1/guards/{name}", tag = "guards",
@@ -274,35 +355,46 @@ fn list_guards() {}
     responses(
         (status = 200, description = "The guard", body = Document,
             headers(("etag" = String, description = "Hash of the guard"))),
-        (status = 404, description = "No such guard", body = Problem)))]
+        (status = 404, description = "No such guard", body = Problem),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
 fn get_guard() {}
 
 #[utoipa::path(put, path = "/v1/guards/{name}", tag = "guards",
     params(("name" = String, Path, description = "Guard name"),
-        ("if-match" = Option<String>, Header, description = "The guard's ETag"),
+        ("if-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|(W/)?"[!#-~]+")[ \t]*$"#, description = "The guard's ETag, or *"),
         ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
-    request_body(content = Document, description = "The guard"),
+    request_body(content = GuardDocument, description = "The guard, JSON or YAML (content-type: application/yaml)"),
     responses(
-        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = Applied),
+        (status = 200, description = "Applied, unchanged, or (dry run) valid with the diff", body = ChangeResult),
+        (status = 400, description = "A malformed If-Match, query parameter or body", body = Problem),
+        (status = 401, description = "No or wrong admin token", body = Problem),
+        (status = 404, description = "Nothing stored", body = Problem),
         (status = 412, description = "The guard changed meanwhile", body = Problem),
+        (status = 413, description = "Over the document size limit", body = Problem),
         (status = 422, description = "The configuration would be invalid", body = ValidationErrors)),
     security(("admin_token" = [])))]
 fn put_guard() {}
 
 #[utoipa::path(delete, path = "/v1/guards/{name}", tag = "guards",
     params(("name" = String, Path, description = "Guard name"),
-        ("if-match" = Option<String>, Header, description = "The guard's ETag"),
+        ("if-match" = Option<String>, Header, pattern = r#"^[ \t]*(\*|(W/)?"[!#-~]+")[ \t]*$"#, description = "The guard's ETag, or *"),
         ("dry_run" = Option<bool>, Query, description = "Validate and diff only")),
     responses(
-        (status = 200, description = "Applied", body = Applied),
+        (status = 200, description = "Applied, or (dry run) valid with the diff", body = ChangeResult),
+        (status = 400, description = "A malformed If-Match, query parameter or body", body = Problem),
+        (status = 401, description = "No or wrong admin token", body = Problem),
         (status = 404, description = "No such guard", body = Problem),
+        (status = 412, description = "The guard changed meanwhile", body = Problem),
         (status = 422, description = "Routes still use it", body = ValidationErrors)),
     security(("admin_token" = [])))]
 fn delete_guard() {}
 
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format (version 0.0.4): requests by binding, route and status, latency histograms, open streams, waiters, Kafka produce errors and consumer lag, live revision, applies and refusals",
-        content_type = "text/plain", body = String)))]
+        content_type = "text/plain", body = String),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
 fn metrics() {}
 
 #[utoipa::path(get, path = "/ui/", tag = "ui",
@@ -347,7 +439,8 @@ impl Modify for BearerToken {
     paths(healthz, readyz, status, get_config, put_config, list_revisions, get_revision, rollback,
         list_bindings, get_binding, put_binding, delete_binding,
         list_guards, get_guard, put_guard, delete_guard, metrics, ui_index, ui_file, openapi_json),
-    components(schemas(Problem, PointerError, ValidationErrors, Applied, SectionDiff, Diff, DryRun,
+    components(schemas(Problem, PointerError, ValidationErrors, Applied, ChangeResult, SectionDiff, Diff, DryRun,
+        ConfigDocument, BindingDocument, GuardDocument,
         RevisionSummary, RevisionList, RejectedChange, StatusReport, DataPlaneEntry, Health, Document)),
     modifiers(&BearerToken)
 )]
@@ -355,9 +448,42 @@ pub struct AdminApi;
 
 /// The document as JSON text.
 pub fn document() -> String {
-    AdminApi::openapi()
-        .to_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+    let mut document = serde_json::to_value(AdminApi::openapi()).unwrap_or_default();
+    not_nullable_parameters(&mut document);
+    serde_json::to_string(&document).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Optional parameters are absent or have a value: a header or query parameter cannot be
+/// JSON `null`, so their schemas say `string` or `boolean`, not `[string, null]` (which
+/// tells clients and test generators that the text "null" is valid).
+fn not_nullable_parameters(document: &mut serde_json::Value) {
+    let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(|item| item.as_object_mut()) {
+        for parameters in operation
+            .values_mut()
+            .filter_map(|op| op.get_mut("parameters"))
+            .filter_map(|p| p.as_array_mut())
+        {
+            for schema in parameters.iter_mut().filter_map(|p| p.get_mut("schema")) {
+                let single = schema
+                    .get("type")
+                    .and_then(|t| t.as_array())
+                    .map(|types| {
+                        types
+                            .iter()
+                            .filter(|t| *t != "null")
+                            .cloned()
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|types| types.len() == 1);
+                if let Some(mut single) = single {
+                    schema["type"] = single.remove(0);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

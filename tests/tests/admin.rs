@@ -1019,3 +1019,62 @@ async fn secrets_are_redacted_everywhere_and_kept_when_sent_back() -> Result<()>
     let _ = etag;
     gateway.stop().await
 }
+
+#[tokio::test]
+async fn one_rule_for_conditions_flags_and_methods_on_every_endpoint() -> Result<()> {
+    let gateway = Gateway::fresh("/rules").await?;
+    let auth = ("authorization", BEARER);
+    let (config, _) = gateway.head().await?;
+    let binding = config["bindings"]["echo"].to_string();
+    // An empty or malformed If-Match is a 400 everywhere, never an unconditional write.
+    for if_match in ["", "abc", "\"3"] {
+        let headers = [auth, ("if-match", if_match)];
+        let reply = gateway.put(&config, &headers[1..]).await?;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "config, If-Match {if_match:?}"
+        );
+        for (method, path, body) in [
+            (Method::PUT, "/v1/bindings/echo", binding.as_str()),
+            (Method::DELETE, "/v1/bindings/echo", ""),
+            (Method::POST, "/v1/revisions/1/rollback", ""),
+        ] {
+            let reply = gateway.admin(method.clone(), path, &headers, body).await?;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{method} {path}, If-Match {if_match:?}"
+            );
+        }
+    }
+    // A boolean query parameter is true or false.
+    let reply = gateway
+        .admin(
+            Method::PUT,
+            "/v1/config?dry_run=null",
+            &[auth],
+            &config.to_string(),
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    // A body the schema refuses is a 400 before the precondition is looked at.
+    let reply = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/echo",
+            &[auth, ("if-match", "\"nope\"")],
+            "[]",
+        )
+        .await?;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    // A method a path does not take: 405 with Allow, before any token check.
+    let reply = gateway.admin(Method::PUT, "/v1/status", &[], "").await?;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "GET");
+    let reply = gateway
+        .admin(Method::TRACE, "/v1/bindings/echo", &[], "")
+        .await?;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    gateway.stop().await
+}
