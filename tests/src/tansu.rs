@@ -36,7 +36,11 @@ pub struct Broker {
 impl Broker {
     /// Listens on a free port, advertises `advertised` (or itself).
     pub async fn start(advertised: Option<u16>, extra: &[&str]) -> Result<Self> {
-        let port = free_port()?;
+        Self::start_on(free_port()?, advertised, extra).await
+    }
+
+    /// Listens on `port` (a restart on the same port), advertises `advertised` (or itself).
+    pub async fn start_on(port: u16, advertised: Option<u16>, extra: &[&str]) -> Result<Self> {
         let advertised = advertised.unwrap_or(port);
         let child = Command::new(tansu_binary()?)
             .args([
@@ -99,6 +103,13 @@ impl Broker {
     /// `127.0.0.1:<port>`.
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the broker (SIGKILL) and waits for it to be gone.
+    pub fn kill(mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
     }
 
     /// Sends `signal` ("STOP", "CONT", "KILL") to the broker process.

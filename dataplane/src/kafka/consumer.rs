@@ -15,6 +15,8 @@ use sluice_shared::table::KafkaCluster;
 pub(crate) struct QuietContext {
     /// Summed over partitions; -1 until known.
     lag: std::sync::atomic::AtomicI64,
+    /// librdkafka reported every broker down since this was last taken.
+    brokers_down: std::sync::atomic::AtomicBool,
     /// The last error librdkafka reported, and when.
     last_error: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
@@ -26,6 +28,7 @@ impl QuietContext {
     pub(crate) fn new() -> Self {
         Self {
             lag: std::sync::atomic::AtomicI64::new(-1),
+            brokers_down: std::sync::atomic::AtomicBool::new(false),
             last_error: std::sync::Mutex::new(None),
         }
     }
@@ -47,6 +50,12 @@ impl QuietContext {
         }
     }
 
+    /// Whether librdkafka reported every broker down since the last call.
+    pub(crate) fn take_brokers_down(&self) -> bool {
+        self.brokers_down
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
+
     /// The consumer lag of the last statistics report.
     pub(crate) fn lag(&self) -> Option<i64> {
         let lag = self.lag.load(std::sync::atomic::Ordering::Relaxed);
@@ -60,6 +69,10 @@ impl ClientContext for QuietContext {
             return;
         }
         tracing::warn!(error = %error, reason, "kafka client error");
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.brokers_down
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         if let Ok(mut last) = self.last_error.lock() {
             // "All brokers are down" follows the error that says why (a refused TLS
             // handshake or SASL exchange): keep that one.
@@ -287,11 +300,35 @@ impl Supervised {
                 }
                 Err(error) => {
                     use rdkafka::consumer::Consumer;
-                    match consumer.client().fatal_error() {
-                        Some((code, reason)) => {
+                    let broken = match consumer.client().fatal_error() {
+                        Some((code, reason)) => Some(("fatal", format!("{code}: {reason}"))),
+                        // The topic is gone (deleted, or a broker that lost it): a fresh
+                        // client, so that the old one never sees the topic come back under
+                        // another topic id (librdkafka's metadata cache can crash on that).
+                        None if error.rdkafka_error_code().is_some_and(|code| {
+                            matches!(
+                                code,
+                                RDKafkaErrorCode::UnknownTopicOrPartition
+                                    | RDKafkaErrorCode::UnknownPartition
+                                    | RDKafkaErrorCode::UnknownTopic
+                            )
+                        }) =>
+                        {
+                            Some(("topic_gone", error.to_string()))
+                        }
+                        // Every broker is down: a fresh client holds no metadata from
+                        // before, so a broker that comes back without its topics (and
+                        // recreates them under new ids) cannot trip the old cache.
+                        None if consumer.context().take_brokers_down() => {
+                            Some(("disconnected", error.to_string()))
+                        }
+                        None => None,
+                    };
+                    match broken {
+                        Some((kind, reason)) => {
                             tokio::time::sleep(backoff).await;
                             backoff = super::health::next_backoff(backoff);
-                            self.replace(&positions, &format!("{code}: {reason}"));
+                            self.replace(&positions, kind, &reason);
                         }
                         None => {
                             tracing::warn!(topic, error = %error, "shared consumer error");
@@ -303,7 +340,7 @@ impl Supervised {
         }
     }
 
-    fn replace(&self, positions: &[(i32, rdkafka::Offset)], reason: &str) {
+    fn replace(&self, positions: &[(i32, rdkafka::Offset)], kind: &'static str, reason: &str) {
         let fresh = shared_consumer(&self.cluster, self.purpose, self.partition_eof)
             .and_then(|fresh| assign(&fresh, &self.topic, positions).map(|()| fresh));
         match fresh {
@@ -312,10 +349,11 @@ impl Supervised {
                     cluster = %self.cluster.binding,
                     client = self.purpose,
                     topic = %self.topic,
+                    kind,
                     reason,
                     "kafka consumer broke; replaced it with a new one at the same offsets"
                 );
-                super::health::count_replacement(&self.cluster.binding, self.purpose, "fatal");
+                super::health::count_replacement(&self.cluster.binding, self.purpose, kind);
                 let old = self.current.swap(fresh);
                 // Dropping a client joins its threads: not on an async worker.
                 tokio::task::spawn_blocking(move || drop(old));

@@ -92,8 +92,9 @@ impl Drop for Client {
 struct Health {
     /// Since when writes fail without a delivery in between, and the last reason.
     failing: Option<(Instant, String)>,
-    /// Why the client must be replaced at once (a fatal or fencing error), if so.
-    broken: Option<String>,
+    /// Why the client must be replaced at once (a fatal or fencing error, every broker
+    /// down), if so: the kind for the metric, and the reason.
+    broken: Option<(&'static str, String)>,
     /// When the client was last replaced, and the wait before the next replacement.
     replaced: Option<(Instant, Duration)>,
 }
@@ -130,7 +131,7 @@ impl Shared {
     }
 
     fn broke(&self, reason: String) {
-        self.health().broken.get_or_insert(reason);
+        self.health().broken.get_or_insert(("fatal", reason));
         self.wake.notify_one();
     }
 }
@@ -244,7 +245,7 @@ impl Producer {
     pub fn writable(&self) -> Result<(), String> {
         let problem = {
             let health = self.shared.health();
-            if let Some(reason) = &health.broken {
+            if let Some((_, reason)) = &health.broken {
                 format!("the producer broke: {reason}")
             } else if let Some((since, reason)) = &health.failing {
                 format!(
@@ -280,7 +281,16 @@ async fn watch(shared: Arc<Shared>) {
         let _ = tokio::time::timeout(WATCH_PERIOD, shared.wake.notified()).await;
         let client = shared.client.load_full();
         if let Some(fatal) = client.fatal_error() {
-            shared.health().broken.get_or_insert(fatal);
+            shared.health().broken.get_or_insert(("fatal", fatal));
+        }
+        // Every broker went down: a fresh client holds no metadata from before, so a
+        // broker that comes back without its topics (recreated under new topic ids) cannot
+        // trip librdkafka's metadata cache, and a producer id the broker forgot is not used.
+        if client.errors.take_brokers_down() {
+            shared
+                .health()
+                .broken
+                .get_or_insert_with(|| ("disconnected", "every broker was down".to_owned()));
         }
         let (broken, stuck, wait) = {
             let health = shared.health();
@@ -296,7 +306,7 @@ async fn watch(shared: Arc<Shared>) {
             (health.broken.clone(), stuck, wait)
         };
         let (kind, reason) = match (broken, stuck) {
-            (Some(reason), _) => ("fatal", reason),
+            (Some((kind, reason)), _) => (kind, reason),
             (None, Some(reason)) => {
                 // Writes fail: replace the client only if the cluster answers, otherwise
                 // the cluster is down and a new client would fail the same way.
