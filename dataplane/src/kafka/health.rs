@@ -21,7 +21,7 @@ pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Counts one replacement of a `client` ("producer", "reply", "cache", "feed") of
-/// `cluster`, for `reason` ("fatal", "stuck").
+/// `cluster`, for `reason` ("fatal", "stuck", "disconnected", "topic_gone").
 pub(crate) fn count_replacement(cluster: &str, client: &'static str, reason: &'static str) {
     let mut replaced = REPLACED.lock().unwrap_or_else(|p| p.into_inner());
     *replaced
