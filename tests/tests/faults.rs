@@ -358,3 +358,49 @@ async fn a_broker_killed_and_restarted_on_its_port_or_absent_at_start_is_recover
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_full_producer_queue_answers_503_at_once_and_clears() -> Result<()> {
+    // An embedded broker of this test's own whose answers come 3 s late, and a producer
+    // queue of one record: the second request finds the queue full.
+    let mock = sluice_dataplane::EmbeddedBroker::start().map_err(anyhow::Error::msg)?;
+    mock.create_topic("queued", 1).map_err(anyhow::Error::msg)?;
+    let text = config(mock.bootstrap_servers(), "queued").replace(
+        "properties: { message.timeout.ms: 2000 }",
+        "properties: { message.timeout.ms: 10000, queue.buffering.max.messages: 1 }",
+    );
+    let sluice = std::sync::Arc::new(Sluice::with_config(&text).await?);
+    ensure!(produce(&sluice, "warm".to_owned()).await?.status == StatusCode::NO_CONTENT);
+    mock.delay(Duration::from_secs(3))
+        .map_err(anyhow::Error::msg)?;
+    let first = {
+        let sluice = sluice.clone();
+        tokio::spawn(async move { produce(&sluice, "first".to_owned()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let full = produce(&sluice, "second".to_owned()).await?;
+    ensure!(
+        full.status == StatusCode::SERVICE_UNAVAILABLE,
+        "a full queue answered {:?}",
+        full.status
+    );
+    ensure!(
+        full.elapsed < Duration::from_secs(1),
+        "a full queue is answered at once, not after {:?}",
+        full.elapsed
+    );
+    mock.delay(Duration::ZERO).map_err(anyhow::Error::msg)?;
+    let first = first.await??;
+    println!("first record: {:?} after {:?}", first.status, first.elapsed);
+    ensure!(
+        first.status == StatusCode::NO_CONTENT,
+        "the queued record was lost"
+    );
+    let (cleared, refused) = until_accepted(&sluice, "after").await?;
+    println!(
+        "full producer queue: 503 in {:.0} ms; accepted again {:.1} s after the broker caught up ({refused} more 503s)",
+        full.elapsed.as_secs_f64() * 1000.0,
+        cleared.as_secs_f64()
+    );
+    Ok(())
+}

@@ -15,6 +15,11 @@ enum Command {
         partitions: i32,
         done: mpsc::Sender<Result<(), String>>,
     },
+    /// Delay every answer of the broker by this much (fault injection).
+    Delay {
+        delay: std::time::Duration,
+        done: mpsc::Sender<Result<(), String>>,
+    },
     /// Answer the next produce requests with these Kafka errors (fault injection).
     FailProduce {
         errors: Vec<rdkafka::types::RDKafkaRespErr>,
@@ -55,6 +60,12 @@ impl EmbeddedBroker {
                         } => {
                             let result = mock
                                 .create_topic(&name, partitions, 1)
+                                .map_err(|e| e.to_string());
+                            let _ = done.send(result);
+                        }
+                        Command::Delay { delay, done } => {
+                            let result = mock
+                                .broker_round_trip_time(1, delay)
                                 .map_err(|e| e.to_string());
                             let _ = done.send(result);
                         }
@@ -102,6 +113,16 @@ impl EmbeddedBroker {
     pub fn fail_produce(&self, errors: Vec<rdkafka::types::RDKafkaRespErr>) -> Result<(), String> {
         let (done, result) = mpsc::channel();
         self.command(Command::FailProduce { errors, done })?;
+        result
+            .recv()
+            .map_err(|_| "the embedded broker is stopped".to_owned())?
+    }
+
+    /// Fault injection for tests: every answer of the broker comes `delay` late
+    /// (`Duration::ZERO` to stop).
+    pub fn delay(&self, delay: std::time::Duration) -> Result<(), String> {
+        let (done, result) = mpsc::channel();
+        self.command(Command::Delay { delay, done })?;
         result
             .recv()
             .map_err(|_| "the embedded broker is stopped".to_owned())?
