@@ -145,6 +145,9 @@ test('the web UI edits routes safely', { timeout: 240000 }, async () => {
 
     // --- A 412 conflict: someone else changes the binding while the editor is open.
     await page.goto(`${admin}/ui/#/routes`);
+    // The editor must be gone before it is opened again: otherwise the old editor's
+    // heading satisfies the wait below, and the binding may load after the change.
+    await page.getByRole('heading', { name: 'Routes', exact: true }).waitFor();
     await page.goto(`${admin}/ui/#/route/mapping/1`);
     await page.getByRole('heading', { name: /Route 1 of/ }).waitFor();
     const theirs = await adminApi('GET', '/v1/bindings/mapping');
