@@ -105,6 +105,9 @@ struct Shared {
     timeout: Duration,
     client: ArcSwap<Client>,
     health: Mutex<Health>,
+    /// True while `health` has no failure streak and no backoff to reset: a delivery then
+    /// takes no lock.
+    settled: std::sync::atomic::AtomicBool,
     wake: Notify,
 }
 
@@ -115,15 +118,20 @@ impl Shared {
     }
 
     fn delivered(&self) {
-        let mut health = self.health();
-        if health.failing.is_some() || health.replaced.is_some() {
-            health.failing = None;
-            health.replaced = None;
+        use std::sync::atomic::Ordering;
+        if self.settled.load(Ordering::Acquire) {
+            return;
         }
+        let mut health = self.health();
+        health.failing = None;
+        health.replaced = None;
+        self.settled.store(true, Ordering::Release);
     }
 
     fn failed(&self, reason: String) {
         let mut health = self.health();
+        self.settled
+            .store(false, std::sync::atomic::Ordering::Release);
         match &mut health.failing {
             Some((_, last)) => *last = reason,
             None => health.failing = Some((Instant::now(), reason)),
@@ -336,6 +344,9 @@ fn replace(shared: &Shared, kind: &'static str, reason: &str) {
             let mut health = shared.health();
             let backoff = health.replaced.map_or(health::FIRST_BACKOFF, |(_, b)| b);
             health.replaced = Some((Instant::now(), health::next_backoff(backoff)));
+            shared
+                .settled
+                .store(false, std::sync::atomic::Ordering::Release);
             return;
         }
     };
@@ -357,6 +368,9 @@ fn replace(shared: &Shared, kind: &'static str, reason: &str) {
         broken: None,
         replaced: Some((Instant::now(), backoff)),
     };
+    shared
+        .settled
+        .store(false, std::sync::atomic::Ordering::Release);
 }
 
 fn create_client(config: &ClientConfig, cluster: &str) -> Result<Client, String> {
@@ -409,6 +423,7 @@ pub(super) fn create(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Str
         timeout: Duration::from_millis(timeout_ms),
         client: ArcSwap::from_pointee(client),
         health: Mutex::default(),
+        settled: std::sync::atomic::AtomicBool::new(true),
         wake: Notify::new(),
     });
     let watchdog = tokio::runtime::Handle::try_current()
