@@ -278,7 +278,11 @@ async fn handle(app: &App, token: &Token, open_reads: bool, request: Request<Inc
                     StatusCode::OK,
                     &json!({ "status": "ready", "revision": revision }),
                 ),
-                Err(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, "not_ready", &reason),
+                Err(reason) => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    &reason.to_string(),
+                ),
             }
         }
         (Method::GET, ["openapi.json"]) => {

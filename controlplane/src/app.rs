@@ -551,7 +551,7 @@ impl App {
     }
 
     /// Whether every Kafka cluster in use answers (see `DataPlane::kafka_ready`).
-    pub async fn kafka_ready(&self) -> Result<(), String> {
+    pub async fn kafka_ready(&self) -> Result<(), sluice_dataplane::NotReady> {
         self.data_plane.kafka_ready().await
     }
 

@@ -369,9 +369,11 @@ impl Follower {
                     StatusCode::OK,
                     &json!({ "status": "ready", "revision": self.applied_revision() }),
                 ),
-                Err(reason) => {
-                    admin::problem(StatusCode::SERVICE_UNAVAILABLE, "not_ready", &reason)
-                }
+                Err(reason) => admin::problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    &reason.to_string(),
+                ),
             },
             "/metrics" => admin::metrics_answer(self.render_metrics()),
             "/v1/status" => admin::json_answer(StatusCode::OK, &self.status()),

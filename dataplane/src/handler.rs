@@ -17,14 +17,15 @@ use std::time::Instant;
 
 use tracing::{debug, error, warn};
 
-use crate::cors::{self, Verdict};
 use crate::error::DataPlaneError;
 use crate::guard::session::{CHALLENGE_RESPONSE, ConnectionSessions, Renewal, SESSION_HEADER};
 use crate::guard::{self, TokenCache};
+use crate::http::cors::{self, Verdict};
 use crate::metrics::RouteStats;
 use crate::proxy;
+use crate::proxy::context::{Identity, ProduceRequest};
 use crate::response::{self, Body};
-use crate::server::Active;
+use crate::snapshot::Snapshot;
 
 /// What a connection keeps across its requests.
 #[derive(Default)]
@@ -35,18 +36,9 @@ pub(crate) struct Connection {
     pub sessions: ConnectionSessions,
 }
 
-/// The caller as the route's guard established it, with the guard's name for templates.
-#[derive(Clone, Copy)]
-pub(crate) struct Identity<'a> {
-    pub guard: &'a str,
-    pub principal: &'a Principal,
-    /// The credentials it was established from.
-    pub token: &'a str,
-}
-
 /// Answers `request`, which arrived on `connection` to the listener configured for `port`.
 pub(crate) async fn handle(
-    active: Arc<Active>,
+    active: Arc<Snapshot>,
     connection: Arc<Connection>,
     port: u16,
     request: Request<Incoming>,
@@ -64,7 +56,7 @@ pub(crate) async fn handle(
 }
 
 async fn answer<'a>(
-    active: &'a Active,
+    active: &'a Snapshot,
     connection: &Connection,
     server: Option<&'a HttpServer>,
     port: u16,
@@ -120,7 +112,7 @@ fn log(parts: &Parts, failure: &DataPlaneError) {
 
 /// The caller's principal, or whether credentials were present but refused.
 async fn authenticate(
-    active: &Active,
+    active: &Snapshot,
     connection: &Connection,
     server: Option<&HttpServer>,
     parts: &Parts,
@@ -147,7 +139,7 @@ async fn authenticate(
 }
 
 async fn respond<'a>(
-    active: &'a Active,
+    active: &'a Snapshot,
     connection: &Connection,
     server: Option<&HttpServer>,
     port: u16,
@@ -184,7 +176,7 @@ async fn respond<'a>(
             Err(DataPlaneError::InsufficientScope { roles })
         }
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
-        Resolved::Echo => proxy::echo(parts, body, &limits, &active.body_budget).await,
+        Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
         Resolved::Sse {
             server,
             route,
@@ -202,7 +194,7 @@ async fn respond<'a>(
             *stats = active.stats.route(route);
             match &route.action {
                 Action::Produce(action) => {
-                    let request = proxy::produce::ProduceRequest {
+                    let request = ProduceRequest {
                         binding,
                         action,
                         params: &params,
@@ -210,7 +202,13 @@ async fn respond<'a>(
                         limits: &limits,
                         identity,
                     };
-                    proxy::produce::produce(active, request, body).await
+                    // A route with `reply-to` is request-response; the others one-way.
+                    match &action.reply {
+                        None => proxy::produce::oneway(active, request, body).await,
+                        Some(reply) => {
+                            proxy::correlate::exchange(active, request, reply, body).await
+                        }
+                    }
                 }
                 Action::Fetch(action) => {
                     let request = proxy::fetch::FetchRequest {
@@ -228,7 +226,7 @@ async fn respond<'a>(
 }
 
 fn caller<'a>(
-    active: &'a Active,
+    active: &'a Snapshot,
     authenticated: Option<(&'a Principal, &'a str)>,
     rejected: bool,
 ) -> (Caller<'a>, Option<Identity<'a>>) {
@@ -248,7 +246,7 @@ fn caller<'a>(
 }
 
 fn sse_request<'a>(
-    active: &Active,
+    active: &Snapshot,
     connection: &Connection,
     identity: Option<Identity<'a>>,
     server: &'a SseServer,
@@ -283,7 +281,7 @@ fn sse_request<'a>(
 /// the opened stream, when the request resolves to an SSE route and the stream opens. Anything
 /// else, errors included, is left to hyper, which answers the request in full.
 pub(crate) async fn open_stream(
-    active: &Active,
+    active: &Snapshot,
     connection: &Connection,
     port: u16,
     parts: &Parts,
@@ -338,7 +336,7 @@ fn is_challenge_answer(parts: &Parts) -> bool {
 
 /// A challenge answer: renews the caller's stream sessions, 204; 401 for bad credentials.
 fn answer_challenge(
-    active: &Active,
+    active: &Snapshot,
     connection: &Connection,
     parts: &Parts,
     authenticated: Option<(&Principal, &str)>,

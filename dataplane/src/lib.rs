@@ -3,36 +3,43 @@
 //! It reads configuration only through one route-table handle ([`DataPlane::apply`] swaps
 //! it whole); it never depends on the control plane.
 //!
-//! Modules:
-//! - [`budget`]: the process-wide memory budget for request bodies.
-//! - [`server`]: listeners, HTTP/1.1 and h2c connections, graceful shutdown.
-//! - `tls`: TLS termination for `tls` bindings: PEM files, checks, reload.
-//! - `idle`: closing connections with nothing in progress.
-//! - `handler`: one request top to bottom: resolve route, act, answer; the one place where
-//!   errors become responses.
-//! - `cors`: CORS preflights and response headers, before routing.
+//! Modules, from the top of a request's path down (a module imports only modules below it;
+//! `scripts/module-cycles` checks that no two files import each other):
+//! - [`plane`]: the data plane's life: start, apply (build a [`snapshot`] aside, swap it
+//!   once), reload, shut down.
+//! - [`readiness`]: whether the Kafka clusters in use take writes and answer.
+//! - `http`: listeners, connection limits and timeouts, TLS handshakes, the first request
+//!   head, CORS, idle connections, and the SSE fast path.
+//! - `handler`: one request top to bottom: CORS, authenticate, resolve the route, act; the
+//!   one place where errors become responses.
+//! - `proxy`: the actions (produce, correlate, fetch, sse, echo), leaves that share only
+//!   `proxy/context.rs` and never import the handler, `http` or each other.
+//! - `snapshot`: the swapped state a request is served from.
 //! - `guard`: JWT guards at request time: keys (inline or JWKS), verification, sessions of
 //!   guarded streams (continuous authorization).
-//! - `proxy`: the actions: produce (`proxy/produce.rs`), request-response
-//!   (`proxy/correlate.rs`), fetch (`proxy/fetch.rs`) and echo.
-//! - [`kafka`]: the shared Kafka clients (producers, reply taps, topic caches) and the
+//! - `tls`: TLS termination for `tls` bindings: PEM files, checks, reload.
+//! - [`kafka`]: the shared Kafka clients (producers, reply taps, topic caches, feeds) and the
 //!   embedded development broker.
+//! - `metrics`: every counter of the data plane, rendered for Prometheus.
+//! - [`budget`]: the process-wide memory budget for request bodies.
+//! - `response`: response bodies and error answers.
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
-//! - `metrics`: request, stream and Kafka counters, rendered for Prometheus.
 
 pub mod budget;
-mod cors;
 pub mod error;
 mod guard;
 mod handler;
-mod idle;
+mod http;
 pub mod kafka;
 mod metrics;
+pub mod plane;
 mod proxy;
+pub mod readiness;
 mod response;
-pub mod server;
+mod snapshot;
 mod tls;
 
 pub use error::DataPlaneError;
 pub use kafka::embedded::EmbeddedBroker;
-pub use server::{DataPlane, DataPlaneOptions};
+pub use plane::{DataPlane, DataPlaneOptions};
+pub use readiness::NotReady;

@@ -81,6 +81,11 @@ impl RouteStats {
 pub(crate) struct Gauged(Arc<Metrics>, fn(&Metrics) -> &AtomicI64);
 
 impl Gauged {
+    /// The metrics this gauge belongs to.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.0
+    }
+
     pub(crate) fn new(metrics: &Arc<Metrics>, gauge: fn(&Metrics) -> &AtomicI64) -> Self {
         gauge(metrics).fetch_add(1, Ordering::Relaxed);
         Self(metrics.clone(), gauge)
@@ -101,6 +106,8 @@ pub struct Metrics {
     pub(crate) fetch_waiters: AtomicI64,
     pub(crate) connections_open: AtomicI64,
     pub(crate) connections_refused: AtomicU64,
+    /// SSE streams ended because their client stopped reading.
+    pub(crate) sse_dropped: AtomicU64,
     produce_errors: Mutex<HashMap<(Box<str>, &'static str), u64>>,
 }
 
@@ -313,8 +320,7 @@ impl Metrics {
                 "sluice_sse_streams_dropped_total",
                 "counter",
                 "SSE streams ended because their client stopped reading.",
-                i64::try_from(crate::proxy::sse::DROPPED_STREAMS.load(Ordering::Relaxed))
-                    .unwrap_or(i64::MAX),
+                i64::try_from(self.sse_dropped.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
             ),
         ];
         for (name, kind, help, value) in gauges {

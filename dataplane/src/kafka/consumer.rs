@@ -151,7 +151,7 @@ pub(crate) fn shared_consumer(
         .set("fetch.wait.max.ms", "100")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .set("socket.nagle.disable", "true");
-    super::set_consumer_properties(&mut config, cluster);
+    super::client::set_consumer_properties(&mut config, cluster);
     config
         .create_with_context(QuietContext::new())
         .map(Arc::new)
@@ -441,7 +441,7 @@ impl<T> TopicSet<T> {
 }
 
 /// A running per-topic client with the cluster settings and topic it reads.
-type Live<T> = (super::ClientIdentity, String, Arc<T>);
+type Live<T> = (super::client::ClientIdentity, String, Arc<T>);
 
 /// Starts per-topic clients and keeps them across configurations that need the same
 /// (cluster settings, topic); the ones no longer needed stop when their last user lets go.
@@ -472,7 +472,7 @@ impl<T> TopicPool<T> {
             let cluster = clusters
                 .get(index)
                 .ok_or("a route names an unknown cluster")?;
-            let identity = super::consumer_identity(cluster);
+            let identity = super::client::consumer_identity(cluster);
             let client = match live.iter().find(|(i, t, _)| *i == identity && t == topic) {
                 Some((_, _, client)) => client.clone(),
                 None => Arc::new(start(cluster, topic).await?),

@@ -236,7 +236,7 @@ impl Producer {
                 ),
             };
         }
-        let mapped = super::map_error(error, topic);
+        let mapped = super::client::map_error(error, topic);
         if mapped.code() == ErrorCode::KafkaUnavailable {
             self.shared.failed(mapped.to_string());
         }

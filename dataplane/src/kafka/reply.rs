@@ -252,7 +252,7 @@ pub struct ReplyTaps {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct TapKey {
     cluster: usize,
-    identity: super::ClientIdentity,
+    identity: super::client::ClientIdentity,
     topic: String,
     header: String,
 }
@@ -293,7 +293,7 @@ impl TapPool {
                 .ok_or("reply route names an unknown cluster")?;
             let key = TapKey {
                 cluster: cluster_index,
-                identity: super::consumer_identity(cluster),
+                identity: super::client::consumer_identity(cluster),
                 topic: topic.to_owned(),
                 header: header.to_owned(),
             };

@@ -5,7 +5,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use sluice_shared::table::ReplyAction;
 
-use super::produce::Values;
+use super::context::Values;
 use crate::error::DataPlaneError;
 use crate::kafka::reply::Reply;
 use crate::response::Body;

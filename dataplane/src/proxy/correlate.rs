@@ -25,13 +25,13 @@ use sha2::{Digest, Sha256};
 use sluice_shared::table::ReplyAction;
 
 use super::answer::{accepted, reply_response};
-use super::produce::{ProduceRequest, Values, idempotency_key, render_topic};
-use super::read_body;
+use super::body::read_body;
+use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
 use crate::kafka::reply::ReplyTap;
 use crate::response::Body;
-use crate::server::Active;
+use crate::snapshot::Snapshot;
 use sluice_shared::wire::prefer::Prefer;
 
 /// Request headers never copied to the request record: credentials, hop-by-hop headers,
@@ -58,7 +58,7 @@ const MAX_CORRELATION_ID: usize = 512;
 
 /// Handles a request on a `reply-to` route: poll, or produce and wait.
 pub(crate) async fn exchange(
-    active: &Active,
+    active: &Snapshot,
     request: ProduceRequest<'_>,
     reply: &ReplyAction,
     body: Incoming,

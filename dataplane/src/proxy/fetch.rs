@@ -18,15 +18,14 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Response, StatusCode};
 use sluice_shared::path::Params;
-use sluice_shared::table::{FetchAction, FetchFilter, HttpKafkaBinding};
+use sluice_shared::table::{FetchAction, HttpKafkaBinding};
 
-use super::produce::Values;
+use super::context::{Filter, Identity, resolve_filters};
 use crate::error::DataPlaneError;
-use crate::handler::Identity;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
 use crate::metrics::Gauged;
 use crate::response::Body;
-use crate::server::Active;
+use crate::snapshot::Snapshot;
 use sluice_shared::wire::etag::{IfNoneMatch, encode_progress};
 use sluice_shared::wire::prefer::Prefer;
 
@@ -40,28 +39,6 @@ pub(crate) struct FetchRequest<'a> {
     pub params: &'a Params,
     pub parts: &'a Parts,
     pub identity: Option<Identity<'a>>,
-}
-
-/// A filter with its templates resolved for one request.
-pub(crate) struct Filter {
-    key: Option<String>,
-    headers: Vec<(String, String)>,
-}
-
-impl Filter {
-    /// Whether a record with `key` and `headers` passes.
-    pub(crate) fn matches(&self, key: Option<&[u8]>, headers: &[(String, Bytes)]) -> bool {
-        self.key.as_ref().is_none_or(|k| Some(k.as_bytes()) == key)
-            && self.headers.iter().all(|(name, value)| {
-                headers
-                    .iter()
-                    .any(|(n, v)| n == name && v.as_ref() == value.as_bytes())
-            })
-    }
-
-    fn passes(&self, key: &[u8], entry: &Entry) -> bool {
-        self.matches(Some(key), &entry.headers)
-    }
 }
 
 /// What the cache says right now.
@@ -78,7 +55,7 @@ enum Outcome {
 
 /// Answers a fetch route.
 pub(crate) async fn fetch(
-    active: &Active,
+    active: &Snapshot,
     request: FetchRequest<'_>,
 ) -> Result<Response<Body>, DataPlaneError> {
     let FetchRequest {
@@ -138,31 +115,6 @@ pub(crate) async fn fetch(
     }
 }
 
-/// Resolves `filters` for a request with `params`.
-pub(crate) fn resolve_filters(
-    filters: &[FetchFilter],
-    params: &Params,
-    identity: Option<Identity<'_>>,
-) -> Vec<Filter> {
-    let values = Values {
-        params,
-        idempotency_key: String::new(),
-        correlation_id: None,
-        identity,
-    };
-    filters
-        .iter()
-        .map(|filter| Filter {
-            key: filter.key.as_ref().map(|k| k.render(&values).into_owned()),
-            headers: filter
-                .headers
-                .iter()
-                .map(|(name, value)| (name.clone(), value.render(&values).into_owned()))
-                .collect(),
-        })
-        .collect()
-}
-
 fn current(cache: &TopicCache, action: &FetchAction, filters: &[Filter]) -> Outcome {
     let state = cache.read();
     if action.merge {
@@ -173,7 +125,10 @@ fn current(cache: &TopicCache, action: &FetchAction, filters: &[Filter]) -> Outc
 }
 
 fn passes(filters: &[Filter], key: &[u8], entry: &Entry) -> bool {
-    filters.is_empty() || filters.iter().any(|filter| filter.passes(key, entry))
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|filter| filter.matches(Some(key), &entry.headers))
 }
 
 fn item(state: &CacheState, filters: &[Filter]) -> Outcome {

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -36,14 +36,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::fetch::{Filter, resolve_filters};
+use super::context::{Filter, Identity, resolve_filters};
 use super::sink::{Gone, Sink};
 use crate::error::DataPlaneError;
 use crate::guard::session::{CHALLENGE_RESPONSE, SESSION_HEADER, Session};
-use crate::handler::Identity;
 use crate::kafka::feed::{Record, TopicFeed};
 use crate::response::Body;
-use crate::server::Active;
+use crate::snapshot::Snapshot;
 use sluice_shared::wire::etag::encode_progress;
 use sluice_shared::wire::event_id::parse_last_event_id;
 
@@ -57,46 +56,6 @@ const MAX_CHUNK_BYTES: usize = 64 * 1024;
 const BATCH: usize = 256;
 /// How long a stream waits for a starting feed to catch up before 503.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
-
-/// Which SSE routes exist, by fingerprint: a configuration change ends the streams of the
-/// routes it removed or changed, and only those.
-#[derive(Default)]
-pub(crate) struct RouteLiveness {
-    routes: std::sync::Mutex<std::collections::HashMap<u64, watch::Sender<bool>>>,
-}
-
-impl RouteLiveness {
-    /// Turns true when the route is removed or changed.
-    fn watch(&self, fingerprint: u64) -> watch::Receiver<bool> {
-        match self.routes.lock() {
-            Ok(mut routes) => routes
-                .entry(fingerprint)
-                .or_insert_with(|| watch::Sender::new(false))
-                .subscribe(),
-            Err(_) => watch::Sender::new(false).subscribe(),
-        }
-    }
-
-    /// Retires every route not in `live`; returns how many.
-    pub(crate) fn retain(&self, live: impl Iterator<Item = u64>) -> usize {
-        let live: std::collections::HashSet<u64> = live.collect();
-        let Ok(mut routes) = self.routes.lock() else {
-            return 0;
-        };
-        let before = routes.len();
-        routes.retain(|fingerprint, retired| {
-            let keep = live.contains(fingerprint);
-            if !keep {
-                retired.send_replace(true);
-            }
-            keep
-        });
-        before - routes.len()
-    }
-}
-
-/// Streams dropped because their client stopped reading.
-pub(crate) static DROPPED_STREAMS: AtomicU64 = AtomicU64::new(0);
 
 /// Everything a stream needs from the routing step.
 pub(crate) struct SseRequest<'a> {
@@ -114,7 +73,7 @@ pub(crate) struct SseRequest<'a> {
 
 /// Opens a stream answered through hyper: its events go through a bounded channel.
 pub(crate) async fn stream(
-    active: &Active,
+    active: &Snapshot,
     request: SseRequest<'_>,
 ) -> Result<Response<Body>, DataPlaneError> {
     let stream = open(active, request).await?;
@@ -144,7 +103,7 @@ pub(crate) fn insert_headers(headers: &mut http::HeaderMap) {
 
 /// Checks the request and prepares its stream, which then runs on a [`Sink`].
 pub(crate) async fn open(
-    active: &Active,
+    active: &Snapshot,
     request: SseRequest<'_>,
 ) -> Result<Stream, DataPlaneError> {
     let SseRequest {
@@ -211,7 +170,7 @@ pub(crate) async fn open(
         .and_then(|i| active.table.guards.get(i.principal.guard))
         .map_or(0, |g| g.leeway_seconds);
     Ok(Stream {
-        _open: Gauged::new(&active.metrics, |m| &m.sse_streams),
+        open: Gauged::new(&active.metrics, |m| &m.sse_streams),
         feed,
         filters: resolve_filters(&action.filters, params, identity),
         key_in_id: action.key_in_id,
@@ -283,7 +242,7 @@ fn last_event_id(parts: &Parts) -> Result<Option<String>, DataPlaneError> {
 /// An open stream, waiting to run on a sink.
 pub(crate) struct Stream {
     /// Counts the stream in `sluice_sse_streams_open` while it lives.
-    _open: Gauged,
+    open: Gauged,
     feed: Arc<TopicFeed>,
     filters: Vec<Filter>,
     key_in_id: bool,
@@ -499,7 +458,12 @@ impl Stream {
         match gone {
             Gone::Closed => debug!(topic = %self.topic, "sse client went away"),
             Gone::Slow => {
-                let dropped = DROPPED_STREAMS.fetch_add(1, Ordering::Relaxed) + 1;
+                let dropped = self
+                    .open
+                    .metrics()
+                    .sse_dropped
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
                 warn!(topic = %self.topic, dropped_total = dropped, "sse client is not reading; stream dropped");
             }
         }

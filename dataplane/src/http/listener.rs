@@ -1,0 +1,256 @@
+//! Accepting connections and serving them: connection limits, TCP_NODELAY, TLS
+//! handshakes, the first request head, then hyper (HTTP/1.1, and HTTP/2 with prior
+//! knowledge on the same port) with the limits of the listener's `http` binding.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use sluice_shared::table::HttpServer;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use super::head::{
+    AMBIGUOUS_LENGTH, BARE_LF, FirstHead, REQUEST_TIMEOUT, TOO_MANY_CONNECTIONS, URI_TOO_LONG,
+    first_head,
+};
+use super::idle::{Activity, IdleIo, Tracked};
+use super::prefixed::Prefixed;
+use super::stream::serve_stream;
+use crate::handler::{self, Connection};
+use crate::metrics::Gauged;
+use crate::snapshot::Snapshot;
+
+/// Accepts connections on `listener` (configured `port`) until `stopped` turns true.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    port: u16,
+    mut stopped: watch::Receiver<bool>,
+    active: Arc<ArcSwap<Snapshot>>,
+    graceful: Arc<GracefulShutdown>,
+) {
+    let open = Arc::new(AtomicU64::new(0));
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => serve(stream, peer, port, &active, &graceful, &open),
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    warn!(port, error = %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+fn builder(server: &HttpServer) -> auto::Builder<TokioExecutor> {
+    let limits = server.limits;
+    let resets = usize::try_from(limits.max_reset_streams).unwrap_or(usize::MAX);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Sluice answers 408 itself when the first request head is late (see `serve`); hyper's
+    // own timeout, a little later, closes connections whose later heads are late.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms + 1000))
+        .max_buf_size(usize::try_from(limits.max_header_bytes.max(8192)).unwrap_or(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(resets))
+        .max_local_error_reset_streams(Some(resets))
+        .adaptive_window(true);
+    match (server.http1, server.h2) {
+        (true, false) => builder.http1_only(),
+        (false, true) => builder.http2_only(),
+        _ => builder,
+    }
+}
+
+/// Counts a connection while it is open.
+struct OpenConnection(Arc<AtomicU64>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    port: u16,
+    active: &Arc<ArcSwap<Snapshot>>,
+    graceful: &GracefulShutdown,
+    open: &Arc<AtomicU64>,
+) {
+    if let Err(error) = stream.set_nodelay(true) {
+        debug!(%peer, error = %error, "cannot set TCP_NODELAY");
+    }
+    let (limits, metrics) = {
+        let current = active.load();
+        match current.table.server_for_port(port) {
+            Some(server) => (server.limits, current.metrics.clone()),
+            None => return, // listener removed; the connection is dropped
+        }
+    };
+    if open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
+        open.fetch_sub(1, Ordering::Relaxed);
+        metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+        warn!(%peer, port, limit = limits.max_connections, "connection refused: listener at max-connections");
+        return;
+    }
+    let counted = (
+        OpenConnection(open.clone()),
+        Gauged::new(&metrics, |m| &m.connections_open),
+    );
+    drop(metrics);
+    let watcher = graceful.watcher();
+    let tls = active
+        .load()
+        .tls
+        .get(port)
+        .map(|acceptor| acceptor.config());
+    let active = active.clone();
+    if let Some(config) = tls {
+        // A task of its own: the plaintext task below stays as small as an idle stream
+        // needs (a TLS session in it would make every connection's future bigger).
+        tokio::spawn(async move {
+            let _counted = counted;
+            // The handshake must finish within the time allowed for a request head.
+            let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+            let timeout = Duration::from_millis(limits.header_read_timeout_ms);
+            match tokio::time::timeout(timeout, accept).await {
+                Ok(Ok(stream)) => serve_hyper(stream, true, peer, port, active, watcher).await,
+                Ok(Err(error)) => debug!(%peer, error = %error, "tls handshake failed"),
+                Err(_) => debug!(%peer, "tls handshake not finished in time; connection closed"),
+            }
+        });
+        return;
+    }
+    tokio::spawn(async move {
+        let _counted = counted;
+        let connection = Arc::new(Connection::default());
+        let head = match first_head(&stream, &limits).await {
+            FirstHead::Late { h2 } => {
+                // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
+                if !h2 {
+                    let _ = stream.try_write(REQUEST_TIMEOUT);
+                }
+                debug!(%peer, "request head not received in time; connection closed");
+                return;
+            }
+            FirstHead::Closed => return,
+            FirstHead::Ambiguous => {
+                let _ = stream.try_write(AMBIGUOUS_LENGTH);
+                return;
+            }
+            FirstHead::BareLf => {
+                let _ = stream.try_write(BARE_LF);
+                return;
+            }
+            FirstHead::UriTooLong => {
+                let _ = stream.try_write(URI_TOO_LONG);
+                return;
+            }
+            FirstHead::EventStream(parts, bytes) => {
+                let current = active.load_full();
+                match handler::open_stream(&current, &connection, port, &parts).await {
+                    Some((headers, sse)) => {
+                        // Keep nothing but the stream and the socket for the stream's life:
+                        // this task is all an idle stream costs.
+                        drop((current, parts, bytes, connection, active, watcher));
+                        serve_stream(stream, headers, sse).await;
+                        return;
+                    }
+                    None => bytes,
+                }
+            }
+            FirstHead::Other(bytes) => bytes,
+        };
+        let io = Prefixed::new(head, stream);
+        serve_hyper(io, false, peer, port, active, watcher).await;
+    });
+}
+
+/// Serves a connection with hyper, with the limits of the listener's `http` binding.
+async fn serve_hyper<I>(
+    io: I,
+    tls: bool,
+    peer: SocketAddr,
+    port: u16,
+    active: Arc<ArcSwap<Snapshot>>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (builder, idle_timeout) = {
+        let current = active.load();
+        match current.table.server_for_port(port) {
+            Some(server) => (
+                builder(server),
+                Duration::from_millis(server.limits.idle_timeout_ms),
+            ),
+            None => return,
+        }
+    };
+    let connection = Arc::new(Connection::default());
+    let activity = Arc::new(Activity::default());
+    let io = IdleIo::new(io, activity.clone(), idle_timeout);
+    let service = service_fn(move |mut request| {
+        let busy = activity.busy();
+        if tls {
+            https_uri(&mut request);
+        }
+        let active = active.load_full();
+        let connection = connection.clone();
+        async move {
+            let response = handler::handle(active, connection, port, request).await;
+            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+        }
+    });
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        debug!(%peer, error = %error, "connection ended with an error");
+    }
+}
+
+/// Gives an HTTP/1.1 request that arrived over TLS the `https` scheme (and its `host` as
+/// authority), so that `:scheme` conditions and absolute URLs see what the client used.
+/// HTTP/2 requests carry `:scheme` themselves.
+fn https_uri<B>(request: &mut http::Request<B>) {
+    if request.uri().scheme().is_some() {
+        return;
+    }
+    let authority = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|host| http::uri::Authority::try_from(host.as_bytes()).ok());
+    let Some(authority) = authority else {
+        return;
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTPS);
+    parts.authority = Some(authority);
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+    }
+}

@@ -1,0 +1,16 @@
+//! The HTTP side of the data plane, below the handler.
+//!
+//! - `listener`: accept loops, connection limits, TLS handshakes, hyper.
+//! - `head`: the first request head, read before hyper (408, framing checks, the raw
+//!   answers).
+//! - `stream`: the SSE fast path, an event stream written straight to its socket.
+//! - `prefixed`: a socket whose first bytes were already read.
+//! - `idle`: closing connections with nothing in progress.
+//! - `cors`: CORS preflights and response headers, before routing.
+
+pub(crate) mod cors;
+mod head;
+pub(crate) mod idle;
+pub(crate) mod listener;
+mod prefixed;
+mod stream;

@@ -1,0 +1,358 @@
+//! The data plane's life: start, apply a configuration (build aside, swap once), reload
+//! files, shut down.
+//!
+//! Each configured tcp listener runs an accept loop (`http::listener`). [`DataPlane::apply`]
+//! swaps the snapshot whole, binding added listeners before the swap and closing removed
+//! ones after it; connections already open keep running.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper_util::server::graceful::GracefulShutdown;
+use sluice_shared::RouteTable;
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::budget::BodyBudget;
+use crate::guard::GuardKeySets;
+use crate::guard::jwks::JwksPool;
+use crate::guard::session::SessionRegistry;
+use crate::http::listener::accept_loop;
+use crate::kafka::cache::CachePool;
+use crate::kafka::feed::FeedPool;
+use crate::kafka::reply::TapPool;
+use crate::kafka::{ProducerPool, Producers};
+use crate::metrics::Metrics;
+use crate::readiness::{KafkaProbe, NotReady};
+use crate::snapshot::{RouteLiveness, Snapshot};
+use crate::tls::Acceptors;
+
+/// Settings of the data plane that do not come from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct DataPlaneOptions {
+    /// Bind every listener on this address instead of its configured host and port; tests
+    /// use `127.0.0.1:0` and ask [`DataPlane::local_addr`] for the real port.
+    pub bind_override: Option<SocketAddr>,
+    /// Bind every listener on this address instead of its configured host, keeping its
+    /// port (`sluice dataplane --bind-host`).
+    pub bind_host: Option<std::net::IpAddr>,
+    /// Memory budget for request bodies being received, bytes; `None` for the default
+    /// ([`crate::budget::DEFAULT_BODY_BUDGET_BYTES`]).
+    pub body_budget_bytes: Option<u64>,
+}
+
+struct RunningListener {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+type ListenerKey = (String, u16);
+
+/// A running data plane.
+pub struct DataPlane {
+    active: Arc<ArcSwap<Snapshot>>,
+    pool: ProducerPool,
+    taps: TapPool,
+    caches: CachePool,
+    feeds: FeedPool,
+    jwks: JwksPool,
+    sessions: Arc<SessionRegistry>,
+    routes: Arc<RouteLiveness>,
+    metrics: Arc<Metrics>,
+    body_budget: Arc<BodyBudget>,
+    /// The last Kafka readiness probe.
+    kafka_probe: KafkaProbe,
+    listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
+    graceful: Arc<GracefulShutdown>,
+    shutdown: watch::Sender<bool>,
+    options: DataPlaneOptions,
+}
+
+impl DataPlane {
+    /// Binds the listeners of `table` and starts serving it.
+    pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, String> {
+        let shutdown = watch::Sender::new(false);
+        let active = Arc::new(ArcSwap::from_pointee(Snapshot::empty(shutdown.subscribe())));
+        let data_plane = Self {
+            active,
+            shutdown,
+            pool: ProducerPool::default(),
+            taps: TapPool::default(),
+            caches: CachePool::default(),
+            feeds: FeedPool::default(),
+            jwks: JwksPool::default(),
+            sessions: Arc::default(),
+            routes: Arc::default(),
+            metrics: Arc::default(),
+            body_budget: Arc::new(BodyBudget::new(
+                options
+                    .body_budget_bytes
+                    .unwrap_or(crate::budget::DEFAULT_BODY_BUDGET_BYTES),
+            )),
+            kafka_probe: KafkaProbe::default(),
+            listeners: Mutex::new(HashMap::new()),
+            graceful: Arc::new(GracefulShutdown::new()),
+            options,
+        };
+        data_plane.apply(table).await?;
+        Ok(data_plane)
+    }
+
+    /// Validated `table` replaces the active one: new requests use it, requests in flight
+    /// finish with the table they started with. On error nothing changes.
+    pub async fn apply(&self, table: RouteTable) -> Result<(), String> {
+        // Certificates first: a missing or bad file fails the apply before anything starts.
+        let tls = Acceptors::load(&table)?;
+        crate::kafka::check_files(&table.clusters)?;
+        let producers = attach(&self.pool, &table)?;
+        let taps = self
+            .taps
+            .attach(&table.clusters, table.reply_topics())
+            .await?;
+        let caches = self
+            .caches
+            .attach(
+                &table.clusters,
+                table.fetch_topics(),
+                crate::kafka::cache::start,
+            )
+            .await?;
+        let feeds = self
+            .feeds
+            .attach(
+                &table.clusters,
+                table.stream_topics(),
+                crate::kafka::feed::start,
+            )
+            .await?;
+        let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
+        let table = Arc::new(table);
+        let active = Snapshot {
+            stats: self.metrics.attach(&table),
+            metrics: self.metrics.clone(),
+            table,
+            producers,
+            taps,
+            caches,
+            feeds,
+            guard_keys,
+            sessions: self.sessions.clone(),
+            routes: self.routes.clone(),
+            shutdown: self.shutdown.subscribe(),
+            tls,
+            body_budget: self.body_budget.clone(),
+        };
+        self.swap(active).await?;
+        // Streams of removed or changed routes end; the others go on untouched.
+        let current = self.active.load();
+        let retired = self.routes.retain(current.table.stream_fingerprints());
+        // Guarded streams whose credentials no longer pass (a key or guard removed) end.
+        let revoked = self.sessions.revalidate(|guard_name, credentials| {
+            let index = current
+                .table
+                .guards
+                .iter()
+                .position(|g| g.name == guard_name)?;
+            crate::guard::verify_now(&current.table, &current.guard_keys, index, credentials)
+                .ok()
+                .map(|_| index)
+        });
+        if retired > 0 || revoked > 0 {
+            info!(
+                retired_routes = retired,
+                revoked_sessions = revoked,
+                "streams of changed routes and revoked credentials end"
+            );
+        }
+        Ok(())
+    }
+
+    async fn swap(&self, active: Snapshot) -> Result<(), String> {
+        let table = &active.table;
+        let mut listeners = self.listeners.lock().await;
+        let wanted: Vec<ListenerKey> = table
+            .listeners
+            .iter()
+            .map(|l| (l.host.clone(), l.port))
+            .collect();
+        let mut bound = Vec::new();
+        for key in &wanted {
+            if !listeners.contains_key(key) {
+                bound.push((key.clone(), self.bind(key).await?));
+            }
+        }
+        let name = table.name.clone();
+        self.active.store(Arc::new(active));
+        for (key, listener) in bound {
+            let running = self.spawn_listener(key.1, listener)?;
+            info!(host = %key.0, port = key.1, local = %running.local_addr, "listening");
+            listeners.insert(key, running);
+        }
+        listeners.retain(|key, running| {
+            let keep = wanted.contains(key);
+            if !keep {
+                info!(host = %key.0, port = key.1, "listener removed by configuration");
+                let _ = running.stop.send(true);
+            }
+            keep
+        });
+        info!(config = %name, "configuration applied");
+        Ok(())
+    }
+
+    async fn bind(&self, (host, port): &ListenerKey) -> Result<TcpListener, String> {
+        let result = match self.options.bind_override {
+            Some(addr) => TcpListener::bind(addr).await,
+            None => match self.options.bind_host {
+                Some(ip) => TcpListener::bind((ip, *port)).await,
+                None => TcpListener::bind((host.as_str(), *port)).await,
+            },
+        };
+        result.map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
+    }
+
+    fn spawn_listener(&self, port: u16, listener: TcpListener) -> Result<RunningListener, String> {
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| format!("listener address: {e}"))?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(
+            listener,
+            port,
+            stopped,
+            self.active.clone(),
+            self.graceful.clone(),
+        ));
+        Ok(RunningListener {
+            local_addr,
+            stop,
+            task,
+        })
+    }
+
+    /// The address the listener configured on `port` is bound to.
+    pub async fn local_addr(&self, port: u16) -> Option<SocketAddr> {
+        let listeners = self.listeners.lock().await;
+        listeners
+            .iter()
+            .find(|((_, p), _)| *p == port)
+            .map(|(_, running)| running.local_addr)
+    }
+
+    /// Reads and checks the files `table` names (TLS certificates and keys, Kafka TLS
+    /// files) without applying anything: the check a dry run makes.
+    pub fn check_files(table: &RouteTable) -> Result<(), String> {
+        Acceptors::load(table)?;
+        crate::kafka::check_files(&table.clusters)
+    }
+
+    /// Reads the certificate and key files of every TLS listener again (SIGHUP). New
+    /// handshakes use the new certificate; open connections keep theirs. A listener whose
+    /// files do not load keeps its certificate, and the error names them.
+    pub fn reload_certificates(&self) -> Result<usize, String> {
+        self.active.load().tls.reload()
+    }
+
+    /// Reads every JWKS URL in use again now (SIGHUP); returns how many.
+    pub fn reload_jwks(&self) -> usize {
+        self.jwks.refresh_all()
+    }
+
+    /// Requests waiting for a reply right now, over every reply topic.
+    pub fn reply_waiters(&self) -> usize {
+        self.active.load().taps.waiting()
+    }
+
+    /// SSE streams dropped so far because their client stopped reading.
+    pub fn sse_dropped(&self) -> u64 {
+        self.metrics.sse_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Whether every Kafka cluster the active configuration uses can take writes and
+    /// answers a metadata request within [`crate::readiness::PROBE_TIMEOUT`].
+    pub async fn kafka_ready(&self) -> Result<(), NotReady> {
+        self.kafka_probe.check(self.active.load_full()).await
+    }
+
+    /// Appends the data plane's metrics, Prometheus text format, to `out`.
+    pub fn render_metrics(&self, out: &mut String) {
+        let active = self.active.load();
+        let mut lags = Vec::new();
+        for (_, topic, cache) in active.caches.iter() {
+            lags.push(("cache", topic, cache.lag()));
+        }
+        for (_, topic, feed) in active.feeds.iter() {
+            lags.push(("feed", topic, feed.lag()));
+        }
+        let lags: Vec<(&str, &str, i64)> = lags
+            .into_iter()
+            .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
+            .collect();
+        active.metrics.render(out, &lags, active.taps.waiting());
+        crate::kafka::health::render(out);
+        {
+            use std::fmt::Write as _;
+            let budget = &self.body_budget;
+            out.push_str("# HELP sluice_body_budget_used_bytes Bytes held by request bodies being received.\n# TYPE sluice_body_budget_used_bytes gauge\n");
+            let _ = writeln!(out, "sluice_body_budget_used_bytes {}", budget.used());
+            out.push_str("# HELP sluice_body_budget_limit_bytes The memory budget for request bodies being received.\n# TYPE sluice_body_budget_limit_bytes gauge\n");
+            let _ = writeln!(out, "sluice_body_budget_limit_bytes {}", budget.limit());
+        }
+        let expiries = active.tls.expiries();
+        if !expiries.is_empty() {
+            use std::fmt::Write as _;
+            out.push_str("# HELP sluice_tls_certificate_expiry_timestamp_seconds When the certificate a tls binding serves expires.\n");
+            out.push_str("# TYPE sluice_tls_certificate_expiry_timestamp_seconds gauge\n");
+            for (binding, not_after) in expiries {
+                out.push_str("sluice_tls_certificate_expiry_timestamp_seconds{binding=\"");
+                crate::metrics::escape_into(out, binding);
+                let _ = writeln!(out, "\"}} {not_after}");
+            }
+        }
+    }
+
+    /// The active route table.
+    pub fn table(&self) -> Arc<RouteTable> {
+        self.active.load().table.clone()
+    }
+
+    /// Stops accepting, lets requests in flight finish for up to `grace`, then returns.
+    pub async fn shutdown(self, grace: Duration) {
+        // Event streams never end on their own: end them, so clients reconnect elsewhere.
+        self.shutdown.send_replace(true);
+        let listeners = std::mem::take(&mut *self.listeners.lock().await);
+        for (_, running) in listeners {
+            let _ = running.stop.send(true);
+            let _ = running.task.await;
+        }
+        let Ok(graceful) = Arc::try_unwrap(self.graceful) else {
+            warn!("connections still referenced at shutdown");
+            return;
+        };
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            warn!(
+                grace_ms = grace.as_millis() as u64,
+                "requests still running after the grace period; closing them"
+            );
+        } else {
+            info!("all connections closed");
+        }
+    }
+}
+
+fn attach(pool: &ProducerPool, table: &RouteTable) -> Result<Producers, String> {
+    let uses = table
+        .produce_actions()
+        .map(|action| (action.cluster, action.acks));
+    pool.attach(&table.clusters, uses)
+}
