@@ -19,7 +19,6 @@ pub mod config;
 pub mod follow;
 pub mod openapi;
 pub mod store;
-mod ui;
 
 pub use app::{App, AppConfig, AppError, ConfigSource, KafkaSource};
 

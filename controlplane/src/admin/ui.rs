@@ -10,34 +10,34 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 
-use crate::admin::{Answer, problem};
+use super::answer::{Answer, problem};
 
 /// Every asset: its name under `/ui/`, content type and bytes.
 const ASSETS: &[(&str, &str, &str)] = &[
     (
         "",
         "text/html; charset=utf-8",
-        include_str!("../../web-ui/index.html"),
+        include_str!("../../../web-ui/index.html"),
     ),
     (
         "index.html",
         "text/html; charset=utf-8",
-        include_str!("../../web-ui/index.html"),
+        include_str!("../../../web-ui/index.html"),
     ),
     (
         "app.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web-ui/app.js"),
+        include_str!("../../../web-ui/app.js"),
     ),
     (
         "diff.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web-ui/diff.js"),
+        include_str!("../../../web-ui/diff.js"),
     ),
     (
         "style.css",
         "text/css; charset=utf-8",
-        include_str!("../../web-ui/style.css"),
+        include_str!("../../../web-ui/style.css"),
     ),
 ];
 

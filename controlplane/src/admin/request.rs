@@ -1,0 +1,161 @@
+//! Reading admin API requests: query flags, `If-Match` / entity tags, the change's author
+//! and message, and configuration documents (JSON or YAML) within the size limit.
+
+use http::{Request, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::answer::{Answer, problem};
+
+pub(crate) fn wants_yaml(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"))
+}
+
+/// `?secrets=true`: the configuration with its secrets, for data planes that connect to
+/// Kafka with them. Everything else the admin API returns shows secrets as `***`.
+pub(crate) fn with_secrets(request: &Request<Incoming>) -> bool {
+    flag(request, "secrets").unwrap_or(false)
+}
+
+/// The boolean query parameter `name`: absent or `false` is false; `true` (or the bare
+/// name) is true; anything else is an error, the same on every endpoint.
+fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, String> {
+    let mut value = false;
+    for pair in request.uri().query().unwrap_or_default().split('&') {
+        let (key, given) = pair.split_once('=').unwrap_or((pair, "true"));
+        if key != name {
+            continue;
+        }
+        value = match given {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(format!(
+                    "query parameter '{name}' must be true or false, not '{other}'"
+                ));
+            }
+        };
+    }
+    Ok(value)
+}
+
+/// Checks the boolean query parameters `names` of `request`: 400 for a bad value.
+pub(crate) fn check_flags(request: &Request<Incoming>, names: &[&str]) -> Result<(), Box<Answer>> {
+    for name in names {
+        flag(request, name).map_err(|message| {
+            Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message))
+        })?;
+    }
+    Ok(())
+}
+
+/// `If-Match: "<n>"` (or `*`, which matches any head).
+pub(crate) fn if_match(request: &Request<Incoming>) -> Result<Option<Option<u64>>, Box<Answer>> {
+    match entity_tag(request)? {
+        None | Some(EntityTag::Any) => Ok(None),
+        Some(EntityTag::Tag(tag)) => tag.parse::<u64>().map(|n| Some(Some(n))).map_err(|_| {
+            Box::new(problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "If-Match must be * or a revision ETag such as \"3\"",
+            ))
+        }),
+    }
+}
+
+/// An `If-Match` value.
+pub(crate) enum EntityTag {
+    /// `*`.
+    Any,
+    /// One entity tag, without quotes and weakness prefix.
+    Tag(String),
+}
+
+/// The request's `If-Match`: `*` or one entity tag (`"x"`, `W/"x"`; a bare revision number
+/// is taken too). The same rule on every endpoint: an empty or malformed value is a 400,
+/// never an unconditional write.
+pub(crate) fn entity_tag(request: &Request<Incoming>) -> Result<Option<EntityTag>, Box<Answer>> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "If-Match must be * or one entity tag such as \"3\"",
+        ))
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(Some(EntityTag::Any));
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    let inner = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner,
+        None if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()) => tag,
+        None => return Err(bad()),
+    };
+    if inner.is_empty() || inner.contains('"') || inner.bytes().any(|b| b < 0x21 || b == 0x7f) {
+        return Err(bad());
+    }
+    Ok(Some(EntityTag::Tag(inner.to_owned())))
+}
+
+pub(crate) fn author(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("x-sluice-author")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| "admin".to_owned(), |v| v.chars().take(200).collect())
+}
+
+pub(crate) fn message(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("x-sluice-message")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(String::new, |v| v.chars().take(1000).collect())
+}
+
+/// `?dry_run=true` (or `?dry_run`): validate and diff only.
+pub(crate) fn dry_run(request: &Request<Incoming>) -> bool {
+    flag(request, "dry_run").unwrap_or(false)
+}
+
+/// The request's body as a document: JSON, or YAML with `content-type: application/yaml`,
+/// at most the configuration size limit.
+pub(crate) async fn read_document(request: Request<Incoming>) -> Result<Value, Box<Answer>> {
+    let yaml = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"));
+    let limit = sluice_shared::spec::MAX_DOCUMENT_BYTES;
+    let body = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return Err(Box::new(problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!("a configuration document is at most {limit} bytes"),
+            )));
+        }
+    };
+    parse_body(&body, yaml)
+        .map_err(|message| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message)))
+}
+
+fn parse_body(body: &[u8], yaml: bool) -> Result<Value, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+    if yaml {
+        serde_yaml::from_str(text).map_err(|e| format!("not YAML: {e}"))
+    } else {
+        serde_json::from_str(text)
+            .map_err(|e| format!("not JSON: {e} (send content-type: application/yaml for YAML)"))
+    }
+}

@@ -1,0 +1,219 @@
+//! One binding or guard of the head configuration: list, get, put, delete. A change is
+//! applied as a whole configuration.
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use super::answer::{Answer, etag, json_answer, outcome, problem, resource_etag};
+use super::request::{EntityTag, author, dry_run, entity_tag, message, read_document};
+use crate::app::{App, ConfigChange};
+use crate::store::{ConfigStore, Revision};
+
+/// A field of a resource's shape: name, required, and the test of its JSON type.
+type ShapeField = (&'static str, bool, fn(&Value) -> bool);
+
+/// Checks a binding's or guard's shape as the OpenAPI document describes it (an object
+/// with its required fields, of their types, and no other field), so that a request the
+/// schema refuses is a 400 before any precondition is looked at.
+fn check_shape(kind: &str, resource: &Value) -> Result<(), String> {
+    let Some(object) = resource.as_object() else {
+        return Err(format!("a {} is a JSON object", singular(kind)));
+    };
+    let fields: &[ShapeField] = if kind == "bindings" {
+        &[
+            ("type", true, Value::is_string),
+            ("kind", true, Value::is_string),
+            ("options", false, |v| v.is_object() || v.is_null()),
+            ("routes", false, |v| {
+                v.is_null()
+                    || v.as_array()
+                        .is_some_and(|routes| routes.iter().all(Value::is_object))
+            }),
+            ("exit", false, |v| v.is_string() || v.is_null()),
+        ]
+    } else {
+        &[
+            ("type", true, Value::is_string),
+            ("options", true, Value::is_object),
+        ]
+    };
+    for (name, required, valid) in fields {
+        match object.get(*name) {
+            None if *required => return Err(format!("missing field '{name}'")),
+            Some(value) if !valid(value) => {
+                return Err(format!("field '{name}' has the wrong type"));
+            }
+            _ => {}
+        }
+    }
+    match object
+        .keys()
+        .find(|key| !fields.iter().any(|(name, ..)| name == key))
+    {
+        Some(unknown) => Err(format!("unknown field '{unknown}'")),
+        None => Ok(()),
+    }
+}
+
+fn head_config(app: &App) -> Result<Revision, Box<Answer>> {
+    match app.store().map(|s| s.head()) {
+        Some(Ok(Some(head))) => Ok(head),
+        Some(Ok(None)) | None => Err(Box::new(problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no configuration stored",
+        ))),
+        Some(Err(error)) => Err(Box::new(problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store",
+            &error.to_string(),
+        ))),
+    }
+}
+
+pub(crate) fn list_resources(app: &App, kind: &str) -> Answer {
+    let head = match head_config(app) {
+        Ok(head) => head,
+        Err(answer) => return *answer,
+    };
+    let shown = sluice_shared::secrets::redacted(&head.config);
+    let resources = shown.get(kind).cloned().unwrap_or_else(|| json!({}));
+    let mut answer = json_answer(StatusCode::OK, &resources);
+    answer.headers_mut().insert(header::ETAG, etag(head.number));
+    answer
+}
+
+pub(crate) fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
+    let head = match head_config(app) {
+        Ok(head) => head,
+        Err(answer) => return *answer,
+    };
+    let shown = sluice_shared::secrets::redacted(&head.config);
+    let Some(resource) = shown.get(kind).and_then(|m| m.get(name)) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no {} named '{name}'", singular(kind)),
+        );
+    };
+    let mut answer = if yaml {
+        let mut response = Response::new(Full::new(Bytes::from(
+            serde_yaml::to_string(resource).unwrap_or_default(),
+        )));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/yaml"),
+        );
+        response
+    } else {
+        json_answer(StatusCode::OK, resource)
+    };
+    if let Ok(value) = HeaderValue::from_str(&resource_etag(resource)) {
+        answer.headers_mut().insert(header::ETAG, value);
+    }
+    answer
+}
+
+fn singular(kind: &str) -> &'static str {
+    if kind == "guards" { "guard" } else { "binding" }
+}
+
+/// `PUT` or `DELETE` of one binding or guard: the head with that one resource changed,
+/// applied like a whole configuration. `If-Match` names the resource's own ETag.
+pub(crate) async fn change_resource(
+    app: &App,
+    kind: &str,
+    name: &str,
+    request: Request<Incoming>,
+) -> Answer {
+    let head = match head_config(app) {
+        Ok(head) => head,
+        Err(answer) => return *answer,
+    };
+    // ETags are those of the resource as GET shows it (secrets redacted).
+    let current = sluice_shared::secrets::redacted(&head.config)
+        .get(kind)
+        .and_then(|m| m.get(name))
+        .cloned();
+    let wanted = match entity_tag(&request) {
+        Ok(wanted) => wanted,
+        Err(answer) => return *answer,
+    };
+    let delete = request.method() == Method::DELETE;
+    let dry_run = dry_run(&request);
+    let (author, message) = (author(&request), message(&request));
+    let action = format!("{} /v1/{kind}/{name}", request.method());
+    // A malformed request is a 400 whatever the precondition: the body is read first.
+    let resource = if delete {
+        None
+    } else {
+        match read_document(request).await {
+            Ok(resource) => match check_shape(kind, &resource) {
+                Ok(()) => Some(resource),
+                Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+            },
+            Err(answer) => return *answer,
+        }
+    };
+    if let Some(EntityTag::Tag(wanted)) = wanted
+        && current.as_ref().map(resource_etag).as_deref() != Some(&format!("\"{wanted}\""))
+    {
+        let mut answer = problem(
+            StatusCode::PRECONDITION_FAILED,
+            "conflict",
+            &format!("the {} changed meanwhile", singular(kind)),
+        );
+        if let Some(Ok(value)) = current
+            .as_ref()
+            .map(|c| HeaderValue::from_str(&resource_etag(c)))
+        {
+            answer.headers_mut().insert(header::ETAG, value);
+        }
+        return answer;
+    }
+    let mut config = head.config.clone();
+    if delete {
+        if current.is_none() {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("no {} named '{name}'", singular(kind)),
+            );
+        }
+        if let Some(map) = config.get_mut(kind).and_then(Value::as_object_mut) {
+            map.remove(name);
+        }
+    } else if let Some(resource) = resource {
+        match config.as_object_mut() {
+            Some(object) => {
+                let map = object.entry(kind.to_owned()).or_insert_with(|| json!({}));
+                if let Some(map) = map.as_object_mut() {
+                    map.insert(name.to_owned(), resource);
+                }
+            }
+            None => {
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store",
+                    "the stored configuration is not an object",
+                );
+            }
+        }
+    }
+    let change = ConfigChange {
+        config,
+        author,
+        message: if message.is_empty() {
+            action.clone()
+        } else {
+            message
+        },
+        expected: Some(Some(head.number)),
+        dry_run,
+        action,
+    };
+    outcome(app.change(change).await)
+}
