@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigLoadError};
+use crate::store::handle::StoreHandle;
 use crate::store::{Change, Committed, ConfigStore, Revision, SledStore, StoreError};
 
 /// Partitions of each topic created on the embedded broker.
@@ -241,7 +242,7 @@ pub struct App {
     config: ConfigSource,
     compile_options: CompileOptions,
     reload_lock: Mutex<()>,
-    store: Option<Arc<SledStore>>,
+    store: Option<StoreHandle>,
     status: std::sync::Mutex<Status>,
     /// The live revision, for long-polls of `GET /v1/config`.
     live: tokio::sync::watch::Sender<Option<u64>>,
@@ -265,7 +266,7 @@ impl App {
             Some(dir) => {
                 // An invalid --config is refused before the store is even opened.
                 config::compile(&spec, &CompileOptions::default(), &source)?;
-                Some(Arc::new(SledStore::open(dir)?))
+                Some(StoreHandle::open(dir.clone()).await?)
             }
             None => None,
         };
@@ -273,7 +274,10 @@ impl App {
         if let Some(store) = &store {
             let file = matches!(app_config.config, ConfigSource::File(_))
                 .then(|| crate::store::text_digest(&text));
-            let chosen = initial_revision(store, file.as_deref(), &spec, &source)?;
+            let (given, name) = (spec.clone(), source.clone());
+            let chosen = store
+                .run(move |store| initial_revision(store, file.as_deref(), &given, &name))
+                .await?;
             source = format!("revision {}", chosen.number);
             spec = spec_of(&chosen).map_err(|errors| ConfigLoadError::Invalid {
                 source_name: source.clone(),
@@ -317,7 +321,7 @@ impl App {
             .map_err(AppError::DataPlane)?;
         info!(config = %source, "sluice started");
         if let (Some(store), Some(number)) = (&store, revision) {
-            store.mark_good(number)?;
+            store.mark_good(number).await?;
         }
         Ok(Self {
             data_plane,
@@ -340,7 +344,7 @@ impl App {
     }
 
     /// The configuration store, when the app has one.
-    pub fn store(&self) -> Option<&Arc<SledStore>> {
+    pub fn store(&self) -> Option<&StoreHandle> {
         self.store.as_ref()
     }
 
@@ -411,7 +415,7 @@ impl App {
     pub async fn change(&self, mut change: ConfigChange) -> Result<ChangeOutcome, ChangeError> {
         let store = self.store.as_ref().ok_or(ChangeError::NoStore)?;
         let _serialized = self.reload_lock.lock().await;
-        let head = store.head()?;
+        let head = store.head().await?;
         // Secrets sent back as '***' (as the admin API shows them) keep their stored value.
         sluice_shared::secrets::restore(&mut change.config, head.as_ref().map(|h| &h.config))
             .map_err(ChangeError::Invalid)?;
@@ -424,7 +428,9 @@ impl App {
             Err(errors) => {
                 if !change.dry_run {
                     let detail = errors.to_string();
-                    store.record(&change.author, &change.action, "rejected", &detail)?;
+                    store
+                        .record(&change.author, &change.action, "rejected", &detail)
+                        .await?;
                     self.rejected(detail);
                 }
                 return Err(ChangeError::Invalid(errors));
@@ -457,6 +463,7 @@ impl App {
                 change.expected,
                 &change.action,
             )
+            .await
             .map_err(|error| match error {
                 StoreError::Conflict { head } => ChangeError::Conflict { head },
                 other => ChangeError::Store(other),
@@ -472,11 +479,13 @@ impl App {
         if let Err(reason) = applied {
             // Persisted but not applicable here (a port in use, a Kafka client refused):
             // the head goes back to what runs.
-            store.reset_head(revision.parent, &change.author, &reason)?;
+            store
+                .reset_head(revision.parent, &change.author, &reason)
+                .await?;
             self.rejected(reason.clone());
             return Err(ChangeError::NotApplied(reason));
         }
-        store.mark_good(revision.number)?;
+        store.mark_good(revision.number).await?;
         self.applies.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut status) = self.status.lock() {
             status.live_revision = Some(revision.number);
@@ -502,7 +511,7 @@ impl App {
             };
             let text = self.config.read()?;
             let digest = crate::store::text_digest(&text);
-            if store.config_file_digest()?.as_deref() == Some(digest.as_str()) {
+            if store.config_file_digest().await?.as_deref() == Some(digest.as_str()) {
                 info!(config = %source, "--config is unchanged since it was last applied; no new revision");
                 return Ok(());
             }
@@ -517,7 +526,7 @@ impl App {
             };
             return match self.change(change).await {
                 Ok(_) => {
-                    store.set_config_file_digest(&digest)?;
+                    store.set_config_file_digest(&digest).await?;
                     Ok(())
                 }
                 Err(ChangeError::Invalid(errors)) => {
@@ -597,9 +606,9 @@ impl App {
     }
 
     /// Stops accepting, gives requests in flight up to `grace`, then stops.
-    pub async fn shutdown(self, grace: Duration) {
+    /// The embedded broker, if any, stops when the app is dropped.
+    pub async fn shutdown(&self, grace: Duration) {
         self.data_plane.shutdown(grace).await;
-        drop(self.embedded);
     }
 }
 

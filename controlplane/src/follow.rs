@@ -188,7 +188,7 @@ impl Follower {
             .await
             .map_err(FollowError::Start)?;
         if let Some(fetched) = &fetched
-            && let Err(error) = write_last_good(&config.data_dir, fetched)
+            && let Err(error) = write_last_good(&config.data_dir, fetched).await
         {
             warn!(error = %error, "cannot keep the revision locally");
         }
@@ -246,7 +246,7 @@ impl Follower {
         };
         match applied {
             Ok(()) => {
-                if let Err(error) = write_last_good(&self.config.data_dir, &received) {
+                if let Err(error) = write_last_good(&self.config.data_dir, &received).await {
                     warn!(error = %error, "cannot keep the revision locally");
                 }
                 self.applies.fetch_add(1, Ordering::Relaxed);
@@ -386,7 +386,7 @@ impl Follower {
     }
 
     /// Stops accepting, gives requests in flight up to `grace`, then stops.
-    pub async fn shutdown(self, grace: Duration) {
+    pub async fn shutdown(&self, grace: Duration) {
         self.data_plane.shutdown(grace).await;
     }
 }
@@ -534,18 +534,24 @@ fn read_last_good(dir: &Path) -> Option<Received> {
     }
 }
 
-/// Keeps `received` as the last good revision.
-fn write_last_good(dir: &Path, received: &Received) -> std::io::Result<()> {
-    let document = json!({ "revision": received.number, "config": received.config });
-    let temporary = dir.join(format!("{LAST_GOOD}.tmp"));
-    {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(document.to_string().as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temporary, dir.join(LAST_GOOD))?;
-    std::fs::File::open(dir)?.sync_all()
+/// Keeps `received` as the last good revision: written aside, flushed, renamed, on the
+/// blocking pool (the fsyncs must not stall the runtime's threads).
+async fn write_last_good(dir: &Path, received: &Received) -> std::io::Result<()> {
+    let document = json!({ "revision": received.number, "config": received.config }).to_string();
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let temporary = dir.join(format!("{LAST_GOOD}.tmp"));
+        {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(document.as_bytes())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&temporary, dir.join(LAST_GOOD))?;
+        std::fs::File::open(&dir)?.sync_all()
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 fn now_ms() -> u64 {
@@ -558,8 +564,8 @@ fn now_ms() -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_last_good_revision_survives_a_round_trip_and_damage_is_ignored() {
+    #[tokio::test]
+    async fn the_last_good_revision_survives_a_round_trip_and_damage_is_ignored() {
         let dir = std::env::temp_dir().join(format!("sluice-follow-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         assert!(read_last_good(&dir).is_none());
@@ -567,7 +573,7 @@ mod tests {
             number: 7,
             config: json!({ "name": "x", "bindings": {} }),
         };
-        write_last_good(&dir, &received).expect("written");
+        write_last_good(&dir, &received).await.expect("written");
         let back = read_last_good(&dir).expect("read back");
         assert_eq!(back.number, 7);
         assert_eq!(back.config, received.config);

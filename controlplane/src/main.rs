@@ -12,7 +12,7 @@ use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
 use sluice_dataplane::DataPlaneOptions;
 use sluice_shared::CompileOptions;
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -167,7 +167,7 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
     admin.stop();
     let grace = Duration::from_millis(args.shutdown_grace_ms);
-    release(app, "gateway", |owned| owned.shutdown(grace)).await;
+    app.shutdown(grace).await;
     ExitCode::SUCCESS
 }
 
@@ -180,24 +180,6 @@ fn certificates_reloaded(outcome: Result<usize, String>) {
             error!(error = %err, "tls certificates not reloaded; the listeners keep their certificate")
         }
     }
-}
-
-/// Waits up to 2 s for admin requests to let go of `shared`, then stops it with `stop`.
-async fn release<T, F: Future<Output = ()>>(
-    mut shared: std::sync::Arc<T>,
-    what: &str,
-    stop: impl FnOnce(T) -> F,
-) {
-    for _ in 0..100 {
-        match std::sync::Arc::try_unwrap(shared) {
-            Ok(owned) => return stop(owned).await,
-            Err(still) => {
-                shared = still;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-    warn!("admin requests still hold the {what} after 2 s; exiting without draining");
 }
 
 fn dataplane(args: DataplaneArgs) -> ExitCode {
@@ -311,6 +293,6 @@ async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
     let _ = following.await;
     admin.stop();
     let grace = Duration::from_millis(args.shutdown_grace_ms);
-    release(follower, "data plane", |owned| owned.shutdown(grace)).await;
+    follower.shutdown(grace).await;
     ExitCode::SUCCESS
 }

@@ -3,7 +3,7 @@
 //! log of every change attempt, accepted or not.
 //!
 //! [`ConfigStore`] is the small interface the control plane uses; [`SledStore`] keeps it in
-//! one sled tree. Guarantees:
+//! one sled tree; [`handle::StoreHandle`] runs it off the async runtime for async code. Guarantees:
 //!
 //! - a commit writes its revision, the new head and its audit entry in **one batch**, and
 //!   flushes it to disk before returning: a revision the caller was told about survives a
@@ -447,5 +447,6 @@ impl ConfigStore for SledStore {
     }
 }
 
+pub mod handle;
 #[cfg(test)]
 mod tests;

@@ -70,7 +70,8 @@ pub struct DataPlane {
     /// The last Kafka readiness probe.
     kafka_probe: KafkaProbe,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
-    graceful: Arc<GracefulShutdown>,
+    /// Watches open connections; taken by [`DataPlane::shutdown`].
+    graceful: std::sync::Mutex<Option<Arc<GracefulShutdown>>>,
     shutdown: watch::Sender<bool>,
     options: DataPlaneOptions,
 }
@@ -98,7 +99,7 @@ impl DataPlane {
             )),
             kafka_probe: KafkaProbe::default(),
             listeners: Mutex::new(HashMap::new()),
-            graceful: Arc::new(GracefulShutdown::new()),
+            graceful: std::sync::Mutex::new(Some(Arc::new(GracefulShutdown::new()))),
             options,
         };
         data_plane.apply(table).await?;
@@ -222,13 +223,19 @@ impl DataPlane {
         let local_addr = listener
             .local_addr()
             .map_err(|e| format!("listener address: {e}"))?;
+        let graceful = self
+            .graceful
+            .lock()
+            .ok()
+            .and_then(|graceful| graceful.clone())
+            .ok_or_else(|| "the data plane is shutting down".to_owned())?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
             port,
             stopped,
             self.active.clone(),
-            self.graceful.clone(),
+            graceful,
         ));
         Ok(RunningListener {
             local_addr,
@@ -323,8 +330,9 @@ impl DataPlane {
         self.active.load().table.clone()
     }
 
-    /// Stops accepting, lets requests in flight finish for up to `grace`, then returns.
-    pub async fn shutdown(self, grace: Duration) {
+    /// Stops accepting, lets requests in flight finish for up to `grace`, then returns. A
+    /// second call returns at once.
+    pub async fn shutdown(&self, grace: Duration) {
         // Event streams never end on their own: end them, so clients reconnect elsewhere.
         self.shutdown.send_replace(true);
         let listeners = std::mem::take(&mut *self.listeners.lock().await);
@@ -332,8 +340,9 @@ impl DataPlane {
             let _ = running.stop.send(true);
             let _ = running.task.await;
         }
-        let Ok(graceful) = Arc::try_unwrap(self.graceful) else {
-            warn!("connections still referenced at shutdown");
+        let graceful = self.graceful.lock().ok().and_then(|mut g| g.take());
+        // The accept loops held the other references; they have ended.
+        let Some(Ok(graceful)) = graceful.map(Arc::try_unwrap) else {
             return;
         };
         if tokio::time::timeout(grace, graceful.shutdown())

@@ -117,7 +117,7 @@ async fn a_paused_broker_gives_503_then_produce_recovers_by_itself() -> Result<(
             not_ready = sluice.app.kafka_ready().await.err();
         }
     }
-    let reason = not_ready.unwrap_or_default();
+    let reason = not_ready.map(|r| r.to_string()).unwrap_or_default();
     ensure!(
         reason.contains("kafka cluster 'client'"),
         "/readyz said ready during the pause: {reason:?}"

@@ -170,7 +170,8 @@ async fn records_go_to_kafka_and_back_over_mutual_tls() -> Result<()> {
         .kafka_ready()
         .await
         .err()
-        .context("ready without a client certificate")?;
+        .context("ready without a client certificate")?
+        .to_string();
     assert!(
         reason.contains("kafka cluster 'client'") && reason.contains("SSL"),
         "{reason}"
@@ -199,7 +200,8 @@ async fn scram_credentials_reach_the_broker_and_its_refusal_is_reported() -> Res
         .kafka_ready()
         .await
         .err()
-        .context("ready with an unknown user")?;
+        .context("ready with an unknown user")?
+        .to_string();
     // The broker took part in a SCRAM exchange and refused the user: the mechanism and
     // credentials reached it.
     assert!(

@@ -221,7 +221,8 @@ async fn readiness_names_the_kafka_cluster_that_does_not_answer() -> Result<()> 
         .app
         .kafka_ready()
         .await
-        .expect_err("nothing listens on the configured servers");
+        .expect_err("nothing listens on the configured servers")
+        .to_string();
     assert!(
         reason.contains("kafka cluster 'client'") && reason.contains(&closed),
         "{reason}"

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::{Value, json};
-use tracing::warn;
 
 use crate::app::{ChangeError, ChangeOutcome};
 use crate::store::Revision;
@@ -122,18 +121,21 @@ pub(crate) fn outcome(result: Result<ChangeOutcome, ChangeError>) -> Answer {
         Err(ChangeError::NoStore) => {
             problem(StatusCode::NOT_FOUND, "not_found", "no configuration store")
         }
-        Err(ChangeError::Store(error)) => {
-            warn!(error = %error, "configuration store failed");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "store",
-                &error.to_string(),
-            )
-        }
+        Err(ChangeError::Store(error)) => store_failure(&error),
     }
 }
 
 /// The ETag of one binding or guard: a hash of its JSON.
 pub(crate) fn resource_etag(value: &Value) -> String {
     format!("\"{}\"", &crate::store::checksum(value)[..16])
+}
+
+/// 500 for a store failure: the detail goes to the log, never to the client.
+pub(crate) fn store_failure(error: &crate::store::StoreError) -> Answer {
+    tracing::error!(error = %error, "configuration store failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "store",
+        "the configuration store failed; the control plane's log has the detail",
+    )
 }

@@ -8,10 +8,9 @@ use hyper::body::Incoming;
 use sluice_shared::wire::etag::IfNoneMatch;
 use sluice_shared::wire::prefer::Prefer;
 
-use super::answer::{Answer, etag, outcome, problem, revision_answer};
+use super::answer::{Answer, etag, outcome, problem, revision_answer, store_failure};
 use super::request::{author, dry_run, if_match, message, read_document, wants_yaml, with_secrets};
 use crate::app::{App, ConfigChange};
-use crate::store::ConfigStore;
 
 /// Longest `prefer: wait=N` on `GET /v1/config`, seconds.
 const MAX_CONFIG_WAIT_SECONDS: u64 = 300;
@@ -62,7 +61,7 @@ pub(crate) async fn get_config(app: &App, request: &Request<Incoming>) -> Answer
     let mut live = app.live_revisions();
     loop {
         live.borrow_and_update();
-        let head = match store.head() {
+        let head = match store.head().await {
             Ok(Some(head)) => head,
             Ok(None) => {
                 return problem(
@@ -72,11 +71,7 @@ pub(crate) async fn get_config(app: &App, request: &Request<Incoming>) -> Answer
                 );
             }
             Err(error) => {
-                return problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "store",
-                    &error.to_string(),
-                );
+                return store_failure(&error);
             }
         };
         let unchanged = not_if
@@ -166,7 +161,7 @@ pub(crate) async fn rollback(app: &App, number: &str, request: &Request<Incoming
         Ok(expected) => expected,
         Err(answer) => return *answer,
     };
-    let revision = match store.get(number) {
+    let revision = match store.get(number).await {
         Ok(Some(revision)) => revision,
         Ok(None) => {
             return problem(
@@ -176,11 +171,7 @@ pub(crate) async fn rollback(app: &App, number: &str, request: &Request<Incoming
             );
         }
         Err(error) => {
-            return problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "store",
-                &error.to_string(),
-            );
+            return store_failure(&error);
         }
     };
     let change = ConfigChange {

@@ -7,10 +7,10 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::answer::{Answer, etag, json_answer, outcome, problem, resource_etag};
+use super::answer::{Answer, etag, json_answer, outcome, problem, resource_etag, store_failure};
 use super::request::{EntityTag, author, dry_run, entity_tag, message, read_document};
 use crate::app::{App, ConfigChange};
-use crate::store::{ConfigStore, Revision};
+use crate::store::Revision;
 
 /// A field of a resource's shape: name, required, and the test of its JSON type.
 type ShapeField = (&'static str, bool, fn(&Value) -> bool);
@@ -58,24 +58,27 @@ fn check_shape(kind: &str, resource: &Value) -> Result<(), String> {
     }
 }
 
-fn head_config(app: &App) -> Result<Revision, Box<Answer>> {
-    match app.store().map(|s| s.head()) {
-        Some(Ok(Some(head))) => Ok(head),
-        Some(Ok(None)) | None => Err(Box::new(problem(
+async fn head_config(app: &App) -> Result<Revision, Box<Answer>> {
+    let Some(store) = app.store() else {
+        return Err(Box::new(problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no configuration stored",
+        )));
+    };
+    match store.head().await {
+        Ok(Some(head)) => Ok(head),
+        Ok(None) => Err(Box::new(problem(
             StatusCode::NOT_FOUND,
             "not_found",
             "no configuration stored",
         ))),
-        Some(Err(error)) => Err(Box::new(problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store",
-            &error.to_string(),
-        ))),
+        Err(error) => Err(Box::new(store_failure(&error))),
     }
 }
 
-pub(crate) fn list_resources(app: &App, kind: &str) -> Answer {
-    let head = match head_config(app) {
+pub(crate) async fn list_resources(app: &App, kind: &str) -> Answer {
+    let head = match head_config(app).await {
         Ok(head) => head,
         Err(answer) => return *answer,
     };
@@ -86,8 +89,8 @@ pub(crate) fn list_resources(app: &App, kind: &str) -> Answer {
     answer
 }
 
-pub(crate) fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
-    let head = match head_config(app) {
+pub(crate) async fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
+    let head = match head_config(app).await {
         Ok(head) => head,
         Err(answer) => return *answer,
     };
@@ -129,7 +132,7 @@ pub(crate) async fn change_resource(
     name: &str,
     request: Request<Incoming>,
 ) -> Answer {
-    let head = match head_config(app) {
+    let head = match head_config(app).await {
         Ok(head) => head,
         Err(answer) => return *answer,
     };

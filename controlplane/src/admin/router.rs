@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 
 use super::answer::{
     Answer, json_answer, method_not_allowed, metrics_answer, problem, revision_answer,
+    store_failure,
 };
 use super::config::{get_config, put_config, rollback};
 use super::request::{check_flags, wants_yaml, with_secrets};
 use super::resources::{change_resource, get_resource, list_resources};
 use super::token::{Token, authorized, unauthorized};
 use crate::app::App;
-use crate::store::ConfigStore;
 
 /// Every route of the admin API (method, path template). The OpenAPI document lists the
 /// same (a test checks both ways), and `tests/tests/admin.rs` checks that each is routed.
@@ -113,46 +113,40 @@ pub(crate) async fn handle(
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
         (Method::GET, ["v1", "config"]) => get_config(app, &request).await,
         (Method::PUT, ["v1", "config"]) => put_config(app, request).await,
-        (Method::GET, ["v1", "revisions"]) => match store.map(|s| s.list(100)) {
-            Some(Ok(list)) => {
-                let items: Vec<Value> = list
-                    .iter()
-                    .map(|r| {
-                        json!({ "number": r.number, "parent": r.parent, "author": r.author,
-                                "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
-                    })
-                    .collect();
-                json_answer(StatusCode::OK, &json!({ "revisions": items }))
-            }
-            Some(Err(error)) => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "store",
-                &error.to_string(),
-            ),
+        (Method::GET, ["v1", "revisions"]) => match store {
+            Some(store) => match store.list(100).await {
+                Ok(list) => {
+                    let items: Vec<Value> = list
+                        .iter()
+                        .map(|r| {
+                            json!({ "number": r.number, "parent": r.parent, "author": r.author,
+                                    "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
+                        })
+                        .collect();
+                    json_answer(StatusCode::OK, &json!({ "revisions": items }))
+                }
+                Err(error) => store_failure(&error),
+            },
             None => problem(StatusCode::NOT_FOUND, "not_found", "no configuration store"),
         },
         (Method::GET, ["v1", "revisions", number]) => match (number.parse::<u64>(), store) {
-            (Ok(number), Some(store)) => match store.get(number) {
+            (Ok(number), Some(store)) => match store.get(number).await {
                 Ok(Some(revision)) => revision_answer(&revision, wants_yaml(&request), false),
                 Ok(None) => problem(
                     StatusCode::NOT_FOUND,
                     "not_found",
                     "no such revision (or no longer kept)",
                 ),
-                Err(error) => problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "store",
-                    &error.to_string(),
-                ),
+                Err(error) => store_failure(&error),
             },
             _ => problem(StatusCode::NOT_FOUND, "not_found", "no such revision"),
         },
         (Method::POST, ["v1", "revisions", number, "rollback"]) => {
             rollback(app, number, &request).await
         }
-        (Method::GET, ["v1", kind @ ("bindings" | "guards")]) => list_resources(app, kind),
+        (Method::GET, ["v1", kind @ ("bindings" | "guards")]) => list_resources(app, kind).await,
         (Method::GET, ["v1", kind @ ("bindings" | "guards"), name]) => {
-            get_resource(app, kind, name, wants_yaml(&request))
+            get_resource(app, kind, name, wants_yaml(&request)).await
         }
         (Method::PUT | Method::DELETE, ["v1", kind @ ("bindings" | "guards"), name]) => {
             let (kind, name) = ((*kind).to_owned(), (*name).to_owned());
