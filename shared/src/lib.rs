@@ -12,6 +12,7 @@
 //! - [`template`]: value templates (`${params.id}`, `${idempotencyKey}`).
 //! - [`table`]: validation and compilation of a spec into the immutable [`RouteTable`].
 //! - [`wire`]: ETag / event-id codec, `If-None-Match` and `Prefer` parsing.
+//! - [`sync`]: the one policy for poisoned locks.
 //! - [`error`]: [`ConfigError`] for configuration problems and [`ErrorCode`] for request
 //!   failures.
 
@@ -20,6 +21,7 @@ pub mod guard;
 pub mod path;
 pub mod secrets;
 pub mod spec;
+pub mod sync;
 pub mod table;
 pub mod template;
 pub mod wire;

@@ -1,0 +1,110 @@
+//! Where the configuration and Kafka come from, and what starting an [`App`](super::App)
+//! needs.
+
+use std::path::PathBuf;
+
+use sluice_dataplane::DataPlaneOptions;
+use sluice_shared::QUICKSTART_CONFIG;
+
+use crate::config::{self, ConfigLoadError};
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// The built-in quick-start.
+    Quickstart,
+    /// A file, re-read on every reload.
+    File(PathBuf),
+    /// Text given directly (tests).
+    Text(String),
+}
+
+impl ConfigSource {
+    pub(super) fn name(&self) -> String {
+        match self {
+            Self::Quickstart => "the quick-start configuration".to_owned(),
+            Self::File(path) => path.display().to_string(),
+            Self::Text(_) => "the configuration".to_owned(),
+        }
+    }
+
+    pub(super) fn read(&self) -> Result<String, ConfigLoadError> {
+        match self {
+            Self::Quickstart => Ok(QUICKSTART_CONFIG.to_owned()),
+            Self::File(path) => config::read_file(path),
+            Self::Text(text) => Ok(text.clone()),
+        }
+    }
+}
+
+/// Which Kafka to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KafkaSource {
+    /// The configuration's servers; the embedded broker for clients that name none.
+    Config,
+    /// The embedded development broker for every client.
+    Embedded,
+    /// These bootstrap servers for every client.
+    Servers(Vec<String>),
+}
+
+impl KafkaSource {
+    /// Reads the `--kafka` flag.
+    pub fn from_flag(flag: Option<&str>) -> Result<Self, String> {
+        match flag.map(str::trim) {
+            None => Ok(Self::Config),
+            Some("embedded") => Ok(Self::Embedded),
+            Some(list) => {
+                let servers: Vec<String> = list
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                let bad = servers.iter().find(|s| match s.rsplit_once(':') {
+                    Some((host, port)) => host.is_empty() || port.parse::<u16>().is_err(),
+                    None => true,
+                });
+                match bad {
+                    _ if servers.is_empty() => {
+                        Err("--kafka needs host:port[,host:port] or embedded".to_owned())
+                    }
+                    Some(bad) => Err(format!("--kafka: '{bad}' is not host:port")),
+                    None => Ok(Self::Servers(servers)),
+                }
+            }
+        }
+    }
+}
+
+/// Everything needed to start an [`App`].
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Configuration source.
+    pub config: ConfigSource,
+    /// Kafka source.
+    pub kafka: KafkaSource,
+    /// Data-plane settings.
+    pub data_plane: DataPlaneOptions,
+    /// Directory of the configuration store; `None` runs without one (tests, `validate`).
+    pub data_dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_flag_forms() {
+        assert_eq!(KafkaSource::from_flag(None), Ok(KafkaSource::Config));
+        assert_eq!(
+            KafkaSource::from_flag(Some("embedded")),
+            Ok(KafkaSource::Embedded)
+        );
+        assert_eq!(
+            KafkaSource::from_flag(Some("a:1, b:2")),
+            Ok(KafkaSource::Servers(vec!["a:1".into(), "b:2".into()]))
+        );
+        assert!(KafkaSource::from_flag(Some("nohost")).is_err());
+        assert!(KafkaSource::from_flag(Some(",")).is_err());
+    }
+}
