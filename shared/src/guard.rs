@@ -19,7 +19,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, P
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::table::RequestHead;
+use crate::request::RequestHead;
 
 /// Default clock skew allowed on `exp` and `nbf`, seconds.
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 60;

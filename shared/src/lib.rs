@@ -9,6 +9,7 @@
 //!   parsed from YAML or JSON with every error reported at its JSON pointer.
 //! - [`path`]: path templates (`/items/{id}`) and their matcher.
 //! - [`guard`]: JWT guards: keys, token verification, credential extraction.
+//! - [`request`]: the request as routing and guards see it.
 //! - [`template`]: value templates (`${params.id}`, `${idempotencyKey}`).
 //! - [`table`]: validation and compilation of a spec into the immutable [`RouteTable`].
 //! - [`wire`]: ETag / event-id codec, `If-None-Match` and `Prefer` parsing.
@@ -19,6 +20,7 @@
 pub mod error;
 pub mod guard;
 pub mod path;
+pub mod request;
 pub mod secrets;
 pub mod spec;
 pub mod sync;

@@ -9,11 +9,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{
-    BindingKind, BindingSpec, BindingType, ConditionSpec, ConfigSpec, GuardSpec, OptionsSpec,
-    RouteSpec, WithSpec,
-};
 use crate::error::{ConfigErrors, pointer_token};
+use crate::spec::document::{BindingKind, BindingSpec, BindingType, ConfigSpec, GuardSpec};
+use crate::spec::options::OptionsSpec;
+use crate::spec::route::{ConditionSpec, RouteSpec, WithSpec};
 
 /// Largest configuration document accepted, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;

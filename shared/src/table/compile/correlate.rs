@@ -4,10 +4,10 @@ use super::{Compiler, check_topic_name, http_names};
 use crate::error::pointer_token;
 use crate::path::PathTemplate;
 use crate::spec::{CorrelationSpec, HttpKafkaWithSpec};
-use crate::table::{
+use crate::table::action::{
     DEFAULT_CORRELATION_HEADER, DEFAULT_REPLY_TIMEOUT_MS, DEFAULT_REPLY_TO_HEADER, ReplyAction,
-    RequestCondition,
 };
+use crate::table::server::RequestCondition;
 use crate::template::{Allowed, Part, Template};
 
 /// Kafka header names of one `http-kafka` binding.

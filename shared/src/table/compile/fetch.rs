@@ -3,7 +3,8 @@
 use super::{Compiler, check_topic_name};
 use crate::error::pointer_token;
 use crate::spec::HttpKafkaWithSpec;
-use crate::table::{FetchAction, FetchFilter, RequestCondition};
+use crate::table::action::{FetchAction, FetchFilter};
+use crate::table::server::RequestCondition;
 use crate::template::Allowed;
 
 impl Compiler<'_> {

@@ -1,5 +1,6 @@
 //! Guards, `guarded` routes, the `authorization` and `access-control` options of `http`.
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::{Compiler, binding_pointer, http_names::is_bad_header_name};
@@ -9,8 +10,7 @@ use crate::guard::{
     GuardKeys, KeySet, MAX_LEEWAY_SECONDS, claim_path,
 };
 use crate::spec::{AccessControlSpec, AuthorizationSpec, BindingType, CorsPolicy, RouteSpec};
-use crate::table::{Cors, Guarded, normalize_origin};
-use indexmap::IndexMap;
+use crate::table::server::{Cors, Guarded, normalize_origin};
 
 impl Compiler<'_> {
     pub(super) fn compile_guards(&mut self) {

@@ -6,7 +6,8 @@ use super::{Compiler, MAX_BODY_LIMIT, MAX_HEADER_LIMIT, binding_pointer, not_yet
 use crate::spec::{
     BindingKind, BindingType, ConditionSpec, HttpLimitsSpec, OptionsSpec, TlsOptionsSpec,
 };
-use crate::table::{Exit, HttpLimits, HttpRoute, HttpServer, Listener, TlsListener};
+use crate::table::limits::HttpLimits;
+use crate::table::server::{Exit, HttpRoute, HttpServer, Listener, TlsListener};
 
 impl<'a> Compiler<'a> {
     pub(super) fn compile_servers(&mut self) {

@@ -12,10 +12,9 @@ use crate::spec::{
     Acks, BindingKind, BindingType, Capability, ConditionSpec, HttpKafkaWithSpec, KafkaOptionsSpec,
     OptionsSpec, RouteSpec, WithSpec,
 };
-use crate::table::{
-    Action, HttpKafkaBinding, HttpKafkaRoute, KafkaCluster, KafkaSecurity, ProduceAction,
-    RequestCondition,
-};
+use crate::table::action::{Action, HttpKafkaBinding, HttpKafkaRoute, ProduceAction};
+use crate::table::cluster::{KafkaCluster, KafkaSecurity};
+use crate::table::server::RequestCondition;
 use crate::template::{Allowed, Template};
 
 impl Compiler<'_> {
@@ -70,7 +69,7 @@ impl Compiler<'_> {
                 servers: Vec::new(),
                 properties: IndexMap::new(),
                 topics: Vec::new(),
-                cache_max_bytes: crate::table::DEFAULT_CACHE_MAX_BYTES,
+                cache_max_bytes: crate::table::cluster::DEFAULT_CACHE_MAX_BYTES,
                 security: KafkaSecurity::default(),
             };
             if let Some(options) = options {
@@ -265,8 +264,9 @@ impl Compiler<'_> {
                 continue;
             }
             let at = binding_pointer(name);
-            let mut idempotency_header = crate::table::DEFAULT_IDEMPOTENCY_HEADER.to_owned();
-            let mut max_wait_seconds = crate::table::DEFAULT_MAX_WAIT_SECONDS;
+            let mut idempotency_header =
+                crate::table::action::DEFAULT_IDEMPOTENCY_HEADER.to_owned();
+            let mut max_wait_seconds = crate::table::action::DEFAULT_MAX_WAIT_SECONDS;
             let mut headers = CorrelationHeaders::default();
             if let Some(OptionsSpec::HttpKafka(options)) = &binding.options {
                 if let Some(idempotency) = &options.idempotency {

@@ -12,10 +12,13 @@ mod sse;
 
 use std::collections::HashMap;
 
-use super::{HttpKafkaBinding, HttpServer, KafkaCluster, RouteTable, SseKafkaBinding, SseServer};
 use crate::error::{ConfigErrors, pointer_token};
 use crate::guard::Guard;
 use crate::spec::{BindingKind, BindingSpec, BindingType, ConfigSpec};
+use crate::table::action::{HttpKafkaBinding, SseKafkaBinding};
+use crate::table::cluster::KafkaCluster;
+use crate::table::route_table::RouteTable;
+use crate::table::server::{HttpServer, SseServer};
 
 /// Settings that come from the command line rather than the document.
 #[derive(Debug, Clone, Default)]

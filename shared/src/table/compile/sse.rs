@@ -3,7 +3,8 @@
 use super::{Compiler, binding_pointer, check_topic_name};
 use crate::path::PathTemplate;
 use crate::spec::{BindingType, ConditionSpec, OptionsSpec, RouteSpec, SseStart, WithSpec};
-use crate::table::{FetchFilter, SseAction, SseKafkaBinding, SseKafkaRoute, SseServer};
+use crate::table::action::{FetchFilter, SseAction, SseKafkaBinding, SseKafkaRoute};
+use crate::table::server::SseServer;
 use crate::template::Allowed;
 
 /// Default `retry:`.
@@ -86,9 +87,9 @@ impl Compiler<'_> {
                     guarded: true,
                     ..Allowed::default()
                 };
-                let when_conditions: Vec<crate::table::RequestCondition> = when
+                let when_conditions: Vec<crate::table::server::RequestCondition> = when
                     .iter()
-                    .map(|path| crate::table::RequestCondition {
+                    .map(|path| crate::table::server::RequestCondition {
                         method: None,
                         path: Some(path.clone()),
                     })

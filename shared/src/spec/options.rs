@@ -1,0 +1,363 @@
+//! The `options` of each binding type.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::port::PortSpec;
+
+/// Options, by binding type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum OptionsSpec {
+    /// `tcp` options.
+    Tcp(TcpOptionsSpec),
+    /// `http` options.
+    Http(HttpOptionsSpec),
+    /// `http-kafka` options.
+    HttpKafka(HttpKafkaOptionsSpec),
+    /// `kafka` options.
+    Kafka(KafkaOptionsSpec),
+    /// `sse` options.
+    Sse(SseOptionsSpec),
+    /// `tls` options.
+    Tls(TlsOptionsSpec),
+}
+
+/// `tls` server binding options.
+///
+/// Sluice reads the certificate chain and private key from PEM files. Zilla's names for keys
+/// held in a vault (`keys`, `trust`, `sni`, `mutual`) are recognised so that a configuration
+/// using them is refused with a clear message instead of an unknown-field error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TlsOptionsSpec {
+    /// Sluice: the PEM file holding the certificate chain, leaf first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// Sluice: the PEM file holding the private key (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Protocols offered by ALPN, in preference order: `h2`, `http/1.1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<Vec<String>>,
+    /// Zilla: key aliases in a vault (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<serde_json::Value>,
+    /// Zilla: trusted certificate aliases in a vault (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<serde_json::Value>,
+    /// Zilla: server names (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<serde_json::Value>,
+    /// Zilla: client certificate policy (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual: Option<serde_json::Value>,
+}
+
+/// `sse` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SseOptionsSpec {
+    /// Reconnect delay sent to clients as `retry:`, milliseconds (default 2000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<u64>,
+    /// Sluice: seconds between keep-alive comments (default 15; 0 turns them off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_seconds: Option<u64>,
+}
+
+/// `tcp` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpOptionsSpec {
+    /// Address to listen on (server) or connect to (client); default `0.0.0.0` for servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Port, list of ports, or `"from-to"` range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortSpec>,
+}
+
+/// `http` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpOptionsSpec {
+    /// Enabled protocol versions (`http/1.1`, `h2`); both by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<String>>,
+    /// CORS policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_control: Option<AccessControlSpec>,
+    /// Credentials extraction, for one guard (its name is the only key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<IndexMap<String, AuthorizationSpec>>,
+    /// Request headers forced on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<serde_json::Value>,
+    /// Typed request validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<serde_json::Value>,
+    /// Sluice: request limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<HttpLimitsSpec>,
+}
+
+/// `options.access-control` of `http`: the CORS policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AccessControlSpec {
+    /// `same-origin` (default) or `cross-origin`.
+    #[serde(default)]
+    pub policy: CorsPolicy,
+    /// What cross-origin requests may do; everything when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<CorsAllowSpec>,
+    /// Seconds a browser may cache a preflight answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+    /// Response headers scripts may read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<CorsExposeSpec>,
+}
+
+/// CORS policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CorsPolicy {
+    /// Cross-origin requests are refused.
+    #[default]
+    SameOrigin,
+    /// Cross-origin requests are allowed as `allow` says.
+    CrossOrigin,
+}
+
+/// `access-control.allow`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsAllowSpec {
+    /// Allowed origins (`scheme://host[:port]`); any when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origins: Option<Vec<String>>,
+    /// Allowed methods; any when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// Allowed request headers; any when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+    /// Whether credentials (cookies, authorization) may be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<bool>,
+}
+
+/// `access-control.expose`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsExposeSpec {
+    /// Response headers scripts may read; every one when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+}
+
+/// `options.authorization.GUARD` of `http`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationSpec {
+    /// Where requests carry their credentials.
+    pub credentials: CredentialsSpec,
+}
+
+/// Credential locations: name to pattern holding `{credentials}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSpec {
+    /// Request headers, e.g. `authorization: Bearer {credentials}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// Query parameters, e.g. `access_token: "{credentials}"`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub query: IndexMap<String, String>,
+    /// Cookies, e.g. `access_token: "{credentials}"`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub cookies: IndexMap<String, String>,
+}
+
+/// Sluice-only limits of an `http` binding. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpLimitsSpec {
+    /// Largest request body accepted; bigger ones get 413 (default 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+    /// Largest request head (request line and headers) accepted (default 16 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_header_bytes: Option<u64>,
+    /// Time a client has to send its request head (default 10 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Concurrent HTTP/2 streams per connection (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_streams: Option<u32>,
+    /// Open connections per listener; more are closed at once (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
+    /// HTTP/2 streams a client may reset before they are answered, or make Sluice reset,
+    /// before the connection gets GOAWAY (rapid reset; default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_reset_streams: Option<u64>,
+    /// A connection with no request or stream in progress for this long is closed (HTTP/1.1
+    /// keep-alive and HTTP/2; default 60 s). Open SSE streams and long-polls are not idle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// A request body that sends no byte for this long gets 408 and its connection is
+    /// closed (default 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_read_timeout_ms: Option<u64>,
+}
+
+/// `http-kafka` binding options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpKafkaOptionsSpec {
+    /// Idempotency key header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<IdempotencySpec>,
+    /// Correlation header names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationSpec>,
+    /// Sluice: largest `prefer: wait=N` accepted on an async poll, seconds (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_seconds: Option<u64>,
+}
+
+/// `options.idempotency` of `http-kafka`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySpec {
+    /// Request header holding the idempotency key (default `idempotency-key`).
+    pub header: String,
+}
+
+/// `options.correlation` of `http-kafka`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationSpec {
+    /// Kafka header names.
+    pub headers: CorrelationHeadersSpec,
+}
+
+/// Kafka header names used by correlated request-response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CorrelationHeadersSpec {
+    /// Default `zilla:reply-to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Default `zilla:correlation-id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+/// `kafka` binding options; which fields apply depends on the kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KafkaOptionsSpec {
+    /// `client`: bootstrap servers, `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<Vec<String>>,
+    /// `client`, Sluice: extra librdkafka properties (`linger.ms`, `message.timeout.ms`, ...).
+    /// Values may be written as strings, numbers or booleans; librdkafka takes them as text.
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "scalar_strings"
+    )]
+    pub properties: IndexMap<String, String>,
+    /// `client`: SASL authentication to the brokers (Zilla 1.x names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl: Option<SaslSpec>,
+    /// `client`, Sluice: TLS to the brokers (Zilla chains a `tls` client binding instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<KafkaTlsSpec>,
+    /// `client`: guard-based authorization (Zilla 2.x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<serde_json::Value>,
+    /// `cache_server`: topics fetched from start even with no client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Vec<String>>,
+    /// `cache_server` / `cache_client`: per-topic settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<Vec<serde_json::Value>>,
+    /// `client`, Sluice: memory bound of each fetched topic's cache, bytes (default 64 MiB).
+    #[serde(
+        default,
+        rename = "cache-max-bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_max_bytes: Option<u64>,
+}
+
+/// `kafka` client `options.sasl`, as Zilla 1.x names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaslSpec {
+    /// `plain`, `scram-sha-256` or `scram-sha-512`.
+    pub mechanism: String,
+    /// User name.
+    pub username: String,
+    /// Password; a secret: the admin API shows it as `***`.
+    pub password: String,
+}
+
+/// `kafka` client `options.tls` (Sluice): TLS to the brokers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KafkaTlsSpec {
+    /// PEM file of the authorities that sign the brokers' certificates; the system's
+    /// authorities when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// PEM file of the client certificate (mutual TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// PEM file of the client certificate's private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Password of an encrypted `key`; a secret: the admin API shows it as `***`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_password: Option<String>,
+    /// Check that a broker's certificate names the host connected to (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_hostname: Option<bool>,
+}
+
+/// A map whose values are strings, numbers or booleans, each kept as its text.
+pub(crate) fn scalar_strings<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<IndexMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+        Flag(bool),
+        Other(serde::de::IgnoredAny),
+    }
+    let map = IndexMap::<String, Scalar>::deserialize(deserializer)?;
+    map.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Scalar::Text(text) => text,
+                Scalar::Integer(n) => n.to_string(),
+                Scalar::Float(n) => n.to_string(),
+                Scalar::Flag(flag) => flag.to_string(),
+                Scalar::Other(_) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "property '{key}' must be a string, a number or a boolean"
+                    )));
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
+}
