@@ -28,7 +28,7 @@ pub enum OptionsSpec {
 /// Sluice reads the certificate chain and private key from PEM files. Zilla's names for keys
 /// held in a vault (`keys`, `trust`, `sni`, `mutual`) are recognised so that a configuration
 /// using them is refused with a clear message instead of an unknown-field error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TlsOptionsSpec {
     /// Sluice: the PEM file holding the certificate chain, leaf first.

@@ -91,17 +91,12 @@ impl Compiler<'_> {
         } else if let Err(message) = check_topic_name(topic) {
             self.errors.push(format!("{at}/reply-to"), message);
         }
-        let timeout_ms = match with.reply_timeout_ms {
-            None => DEFAULT_REPLY_TIMEOUT_MS,
-            Some(ms) if (1..=MAX_REPLY_TIMEOUT_MS).contains(&ms) => ms,
-            Some(ms) => {
-                self.errors.push(
-                    format!("{at}/reply-timeout-ms"),
-                    format!("{ms} is outside 1..={MAX_REPLY_TIMEOUT_MS}"),
-                );
-                DEFAULT_REPLY_TIMEOUT_MS
-            }
-        };
+        let timeout_ms = self.bounded(
+            &format!("{at}/reply-timeout-ms"),
+            with.reply_timeout_ms,
+            DEFAULT_REPLY_TIMEOUT_MS,
+            1..=MAX_REPLY_TIMEOUT_MS,
+        );
         let request_correlation_header = match &with.correlation_id {
             Some(name) if name.is_empty() => {
                 self.errors.push(
@@ -113,6 +108,31 @@ impl Compiler<'_> {
             Some(name) => name.clone(),
             None => headers.correlation_id.clone(),
         };
+        let (async_headers, locations) = self.async_headers(with, when, at);
+        let topic_name = topic.clone();
+        let cluster_topics = &mut self.clusters[cluster].topics;
+        if !cluster_topics.contains(&topic_name) {
+            cluster_topics.push(topic_name.clone());
+        }
+        Some(ReplyAction {
+            topic: topic_name,
+            reply_to_header: headers.reply_to.clone(),
+            request_correlation_header,
+            reply_correlation_header: headers.correlation_id.clone(),
+            async_headers,
+            locations,
+            timeout_ms,
+        })
+    }
+
+    /// `async` headers of a request-response route, and the polling paths among them (a
+    /// path holding `${correlationId}`).
+    fn async_headers(
+        &mut self,
+        with: &HttpKafkaWithSpec,
+        when: &[RequestCondition],
+        at: &str,
+    ) -> (Vec<(String, Template)>, Vec<PathTemplate>) {
         let allowed = Allowed {
             params: true,
             correlation_id: true,
@@ -150,20 +170,7 @@ impl Compiler<'_> {
                 "no async value is a path holding ${correlationId}, so the reply could never be polled",
             );
         }
-        let topic_name = topic.clone();
-        let cluster_topics = &mut self.clusters[cluster].topics;
-        if !cluster_topics.contains(&topic_name) {
-            cluster_topics.push(topic_name.clone());
-        }
-        Some(ReplyAction {
-            topic: topic_name,
-            reply_to_header: headers.reply_to.clone(),
-            request_correlation_header,
-            reply_correlation_header: headers.correlation_id.clone(),
-            async_headers,
-            locations,
-            timeout_ms,
-        })
+        (async_headers, locations)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::pointer_token;
 use crate::path::PathTemplate;
 use crate::spec::{
     Acks, BindingKind, BindingType, Capability, ConditionSpec, HttpKafkaWithSpec, KafkaOptionsSpec,
-    OptionsSpec, RouteSpec, WithSpec,
+    KafkaTlsSpec, OptionsSpec, RouteSpec, SaslSpec, WithSpec,
 };
 use crate::table::action::{Action, HttpKafkaBinding, HttpKafkaRoute, ProduceAction};
 use crate::table::cluster::{KafkaCluster, KafkaSecurity};
@@ -30,34 +30,7 @@ impl Compiler<'_> {
             };
             if binding.kind != BindingKind::Client {
                 if let Some(options) = options {
-                    let misplaced = [
-                        ("servers", options.servers.is_some()),
-                        ("properties", !options.properties.is_empty()),
-                        ("sasl", options.sasl.is_some()),
-                        ("tls", options.tls.is_some()),
-                        ("authorization", options.authorization.is_some()),
-                        ("cache-max-bytes", options.cache_max_bytes.is_some()),
-                    ];
-                    for (field, present) in misplaced {
-                        if present {
-                            self.errors.push(
-                                format!("{at}/options/{field}"),
-                                format!("'{field}' belongs on the kafka client binding"),
-                            );
-                        }
-                    }
-                    if options.topics.is_some() {
-                        self.errors.push(
-                            format!("{at}/options/topics"),
-                            not_yet("per-topic cache settings"),
-                        );
-                    }
-                    for (index, topic) in options.bootstrap.iter().flatten().enumerate() {
-                        if let Err(message) = check_topic_name(topic) {
-                            self.errors
-                                .push(format!("{at}/options/bootstrap/{index}"), message);
-                        }
-                    }
+                    self.cache_options(options, &at);
                 }
                 if let Some(exit) = &binding.exit {
                     self.expect_kafka_exit(&format!("{at}/exit"), exit);
@@ -73,58 +46,7 @@ impl Compiler<'_> {
                 security: KafkaSecurity::default(),
             };
             if let Some(options) = options {
-                if options.bootstrap.is_some() || options.topics.is_some() {
-                    self.errors.push(
-                        format!("{at}/options"),
-                        "'bootstrap' and 'topics' belong on the kafka cache_server binding",
-                    );
-                }
-                if options.authorization.is_some() {
-                    self.errors.push(
-                        format!("{at}/options/authorization"),
-                        not_yet("guard-based authorization to Kafka (use options.sasl)"),
-                    );
-                }
-                cluster.security = self.kafka_security(&at, options);
-                for (index, server) in options.servers.iter().flatten().enumerate() {
-                    match server.rsplit_once(':') {
-                        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
-                        _ => self.errors.push(
-                            format!("{at}/options/servers/{index}"),
-                            format!("server '{server}' is not host:port"),
-                        ),
-                    }
-                }
-                cluster.servers = options.servers.clone().unwrap_or_default();
-                for key in options.properties.keys() {
-                    if let Some((_, instead)) = RESERVED_PROPERTIES.iter().find(|(k, _)| k == key) {
-                        self.errors.push(
-                            format!("{at}/options/properties/{}", pointer_token(key)),
-                            format!("property '{key}' is set by sluice; {instead}"),
-                        );
-                    } else if key.starts_with("sasl.")
-                        || key == "security.protocol"
-                        || key.starts_with("ssl.")
-                    {
-                        // Security settings have options of their own, whose secrets the
-                        // admin API redacts.
-                        self.errors.push(
-                            format!("{at}/options/properties/{}", pointer_token(key)),
-                            format!("property '{key}' is set by sluice; use options.sasl and options.tls"),
-                        );
-                    }
-                }
-                cluster.properties = options.properties.clone();
-                if let Some(bytes) = options.cache_max_bytes {
-                    if (1024 * 1024..=64 * 1024 * 1024 * 1024).contains(&bytes) {
-                        cluster.cache_max_bytes = bytes;
-                    } else {
-                        self.errors.push(
-                            format!("{at}/options/cache-max-bytes"),
-                            format!("{bytes} is outside 1 MiB..=64 GiB"),
-                        );
-                    }
-                }
+                self.client_options(&mut cluster, options, &at);
             }
             if let Some(servers) = &self.options.kafka_servers {
                 cluster.servers = servers.clone();
@@ -144,42 +66,105 @@ impl Compiler<'_> {
         }
     }
 
+    /// The options of a kafka `cache_client` or `cache_server`: client settings belong on
+    /// the client binding; bootstrap topics must be valid names.
+    fn cache_options(&mut self, options: &KafkaOptionsSpec, at: &str) {
+        let misplaced = [
+            ("servers", options.servers.is_some()),
+            ("properties", !options.properties.is_empty()),
+            ("sasl", options.sasl.is_some()),
+            ("tls", options.tls.is_some()),
+            ("authorization", options.authorization.is_some()),
+            ("cache-max-bytes", options.cache_max_bytes.is_some()),
+        ];
+        for (field, present) in misplaced {
+            if present {
+                self.errors.push(
+                    format!("{at}/options/{field}"),
+                    format!("'{field}' belongs on the kafka client binding"),
+                );
+            }
+        }
+        if options.topics.is_some() {
+            self.errors.push(
+                format!("{at}/options/topics"),
+                not_yet("per-topic cache settings"),
+            );
+        }
+        for (index, topic) in options.bootstrap.iter().flatten().enumerate() {
+            if let Err(message) = check_topic_name(topic) {
+                self.errors
+                    .push(format!("{at}/options/bootstrap/{index}"), message);
+            }
+        }
+    }
+
+    /// The options of a kafka `client`: servers, properties, security, cache size.
+    fn client_options(&mut self, cluster: &mut KafkaCluster, options: &KafkaOptionsSpec, at: &str) {
+        if options.bootstrap.is_some() || options.topics.is_some() {
+            self.errors.push(
+                format!("{at}/options"),
+                "'bootstrap' and 'topics' belong on the kafka cache_server binding",
+            );
+        }
+        if options.authorization.is_some() {
+            self.errors.push(
+                format!("{at}/options/authorization"),
+                not_yet("guard-based authorization to Kafka (use options.sasl)"),
+            );
+        }
+        cluster.security = self.kafka_security(at, options);
+        for (index, server) in options.servers.iter().flatten().enumerate() {
+            match server.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+                _ => self.errors.push(
+                    format!("{at}/options/servers/{index}"),
+                    format!("server '{server}' is not host:port"),
+                ),
+            }
+        }
+        cluster.servers = options.servers.clone().unwrap_or_default();
+        self.check_properties(options, at);
+        cluster.properties = options.properties.clone();
+        if let Some(bytes) = options.cache_max_bytes {
+            if (1024 * 1024..=64 * 1024 * 1024 * 1024).contains(&bytes) {
+                cluster.cache_max_bytes = bytes;
+            } else {
+                self.errors.push(
+                    format!("{at}/options/cache-max-bytes"),
+                    format!("{bytes} is outside 1 MiB..=64 GiB"),
+                );
+            }
+        }
+    }
+
+    /// Client properties Sluice sets itself, or that have options of their own, are refused.
+    fn check_properties(&mut self, options: &KafkaOptionsSpec, at: &str) {
+        for key in options.properties.keys() {
+            if let Some((_, instead)) = RESERVED_PROPERTIES.iter().find(|(k, _)| k == key) {
+                self.errors.push(
+                    format!("{at}/options/properties/{}", pointer_token(key)),
+                    format!("property '{key}' is set by sluice; {instead}"),
+                );
+            } else if key.starts_with("sasl.")
+                || key == "security.protocol"
+                || key.starts_with("ssl.")
+            {
+                // Security settings have options of their own, whose secrets the admin API
+                // redacts.
+                self.errors.push(
+                    format!("{at}/options/properties/{}", pointer_token(key)),
+                    format!("property '{key}' is set by sluice; use options.sasl and options.tls"),
+                );
+            }
+        }
+    }
+
     /// `options.sasl` and `options.tls` of a kafka client, as librdkafka properties.
     fn kafka_security(&mut self, at: &str, options: &KafkaOptionsSpec) -> KafkaSecurity {
         let mut security = KafkaSecurity::default();
         if let Some(sasl) = &options.sasl {
-            let mechanism = match sasl.mechanism.to_ascii_lowercase().as_str() {
-                "plain" => Some("PLAIN"),
-                "scram-sha-256" => Some("SCRAM-SHA-256"),
-                "scram-sha-512" => Some("SCRAM-SHA-512"),
-                "scram-sha-1" => {
-                    self.errors.push(
-                        format!("{at}/options/sasl/mechanism"),
-                        "scram-sha-1 is not supported by the Kafka client sluice uses; use scram-sha-256 or scram-sha-512",
-                    );
-                    None
-                }
-                other => {
-                    self.errors.push(
-                        format!("{at}/options/sasl/mechanism"),
-                        format!("unknown mechanism '{other}'; expected plain, scram-sha-256 or scram-sha-512"),
-                    );
-                    None
-                }
-            };
-            for (field, value) in [("username", &sasl.username), ("password", &sasl.password)] {
-                if value.is_empty() {
-                    self.errors.push(
-                        format!("{at}/options/sasl/{field}"),
-                        format!("{field} must not be empty"),
-                    );
-                }
-            }
-            if let Some(mechanism) = mechanism {
-                security.set("sasl.mechanism", mechanism);
-                security.set("sasl.username", sasl.username.clone());
-                security.set("sasl.password", sasl.password.clone());
-            }
+            self.sasl(&mut security, sasl, at);
         }
         let protocol = match (options.sasl.is_some(), options.tls.is_some()) {
             (false, false) => return security,
@@ -189,40 +174,81 @@ impl Compiler<'_> {
         };
         security.set("security.protocol", protocol);
         if let Some(tls) = &options.tls {
-            let pointer = |field: &str| format!("{at}/options/tls/{field}");
-            for (field, key, value) in [
-                ("ca", "ssl.ca.location", &tls.ca),
-                ("certificate", "ssl.certificate.location", &tls.certificate),
-                ("key", "ssl.key.location", &tls.key),
-            ] {
-                match value.as_deref() {
-                    Some("") => self
-                        .errors
-                        .push(pointer(field), "the path must not be empty"),
-                    Some(path) => security.file(key, pointer(field), path),
-                    None => {}
-                }
-            }
-            if tls.certificate.is_some() != tls.key.is_some() {
-                self.errors.push(
-                    format!("{at}/options/tls"),
-                    "a client certificate needs both 'certificate' and 'key'",
-                );
-            }
-            if let Some(password) = &tls.key_password {
-                if tls.key.is_none() {
-                    self.errors
-                        .push(pointer("key-password"), "'key-password' needs 'key'");
-                }
-                security.set("ssl.key.password", password.clone());
-            }
-            let verify = tls.verify_hostname.unwrap_or(true);
-            security.set(
-                "ssl.endpoint.identification.algorithm",
-                if verify { "https" } else { "none" },
-            );
+            self.client_tls(&mut security, tls, at);
         }
         security
+    }
+
+    /// `options.sasl`: the mechanism, user name and password.
+    fn sasl(&mut self, security: &mut KafkaSecurity, sasl: &SaslSpec, at: &str) {
+        let mechanism = match sasl.mechanism.to_ascii_lowercase().as_str() {
+            "plain" => Some("PLAIN"),
+            "scram-sha-256" => Some("SCRAM-SHA-256"),
+            "scram-sha-512" => Some("SCRAM-SHA-512"),
+            "scram-sha-1" => {
+                self.errors.push(
+                    format!("{at}/options/sasl/mechanism"),
+                    "scram-sha-1 is not supported by the Kafka client sluice uses; use scram-sha-256 or scram-sha-512",
+                );
+                None
+            }
+            other => {
+                self.errors.push(
+                    format!("{at}/options/sasl/mechanism"),
+                    format!("unknown mechanism '{other}'; expected plain, scram-sha-256 or scram-sha-512"),
+                );
+                None
+            }
+        };
+        for (field, value) in [("username", &sasl.username), ("password", &sasl.password)] {
+            if value.is_empty() {
+                self.errors.push(
+                    format!("{at}/options/sasl/{field}"),
+                    format!("{field} must not be empty"),
+                );
+            }
+        }
+        if let Some(mechanism) = mechanism {
+            security.set("sasl.mechanism", mechanism);
+            security.set("sasl.username", sasl.username.clone());
+            security.set("sasl.password", sasl.password.clone());
+        }
+    }
+
+    /// `options.tls`: the CA, the client certificate and key, hostname verification.
+    fn client_tls(&mut self, security: &mut KafkaSecurity, tls: &KafkaTlsSpec, at: &str) {
+        let pointer = |field: &str| format!("{at}/options/tls/{field}");
+        for (field, key, value) in [
+            ("ca", "ssl.ca.location", &tls.ca),
+            ("certificate", "ssl.certificate.location", &tls.certificate),
+            ("key", "ssl.key.location", &tls.key),
+        ] {
+            match value.as_deref() {
+                Some("") => self
+                    .errors
+                    .push(pointer(field), "the path must not be empty"),
+                Some(path) => security.file(key, pointer(field), path),
+                None => {}
+            }
+        }
+        if tls.certificate.is_some() != tls.key.is_some() {
+            self.errors.push(
+                format!("{at}/options/tls"),
+                "a client certificate needs both 'certificate' and 'key'",
+            );
+        }
+        if let Some(password) = &tls.key_password {
+            if tls.key.is_none() {
+                self.errors
+                    .push(pointer("key-password"), "'key-password' needs 'key'");
+            }
+            security.set("ssl.key.password", password.clone());
+        }
+        let verify = tls.verify_hostname.unwrap_or(true);
+        security.set(
+            "ssl.endpoint.identification.algorithm",
+            if verify { "https" } else { "none" },
+        );
     }
 
     /// Follows kafka exits from `start` to the kafka client binding.
@@ -385,17 +411,14 @@ impl Compiler<'_> {
         at: &str,
         cluster: usize,
     ) -> Option<ProduceAction> {
-        {
-            if with.filters.is_some() {
+        for (field, present) in [
+            ("filters", with.filters.is_some()),
+            ("merge", with.merge.is_some()),
+        ] {
+            if present {
                 self.errors.push(
-                    format!("{at}/filters"),
-                    "filters apply to capability fetch only",
-                );
-            }
-            if with.merge.is_some() {
-                self.errors.push(
-                    format!("{at}/merge"),
-                    "merge applies to capability fetch only",
+                    format!("{at}/{field}"),
+                    format!("'{field}' applies to capability fetch only"),
                 );
             }
         }
