@@ -2,7 +2,7 @@
 
 use super::{Compiler, check_topic_name};
 use crate::error::pointer_token;
-use crate::spec::HttpKafkaWithSpec;
+use crate::spec::{FilterSpec, HttpKafkaWithSpec};
 use crate::table::action::{FetchAction, FetchFilter};
 use crate::table::server::RequestCondition;
 use crate::template::Allowed;
@@ -32,42 +32,81 @@ impl Compiler<'_> {
                 );
             }
         }
-        let mut valid = true;
-        if with.topic.contains("${") {
-            valid = false;
+        let topic_ok = self.one_topic(&with.topic, at, "a fetch topic");
+        let merge_ok = self.merge(with, at);
+        let filters = self.filters(with.filters.as_deref().unwrap_or_default(), when, at);
+        let (Some(filters), true, true) = (filters, topic_ok, merge_ok) else {
+            return None;
+        };
+        let topics = &mut self.clusters[cluster].topics;
+        if !topics.contains(&with.topic) {
+            topics.push(with.topic.clone());
+        }
+        Some(FetchAction {
+            cluster,
+            topic: with.topic.clone(),
+            filters,
+            merge: with.merge.is_some(),
+        })
+    }
+
+    /// A fetch or sse topic (`what`) names one topic: one shared consumer per topic.
+    pub(super) fn one_topic(&mut self, topic: &str, at: &str, what: &str) -> bool {
+        if topic.contains("${") {
             self.errors.push(
                 format!("{at}/topic"),
-                "a fetch topic must name one topic: sluice keeps one shared consumer per topic",
+                format!("{what} must name one topic: sluice keeps one shared consumer per topic"),
             );
-        } else if let Err(message) = check_topic_name(&with.topic) {
-            valid = false;
+            return false;
+        }
+        if let Err(message) = check_topic_name(topic) {
             self.errors.push(format!("{at}/topic"), message);
+            return false;
         }
-        if let Some(merge) = &with.merge {
-            if merge.content_type != "application/json" {
-                valid = false;
-                self.errors.push(
-                    format!("{at}/merge/content-type"),
-                    "merge content-type must be application/json",
-                );
-            }
-            if let Some(patch) = &merge.patch
-                && (patch.initial != "[]" || patch.path != "/-")
-            {
-                valid = false;
-                self.errors.push(
-                    format!("{at}/merge/patch"),
-                    "merge patch must be { initial: \"[]\", path: \"/-\" }",
-                );
-            }
+        true
+    }
+
+    /// `merge`: only the JSON array form.
+    fn merge(&mut self, with: &HttpKafkaWithSpec, at: &str) -> bool {
+        let Some(merge) = &with.merge else {
+            return true;
+        };
+        let mut valid = true;
+        if merge.content_type != "application/json" {
+            valid = false;
+            self.errors.push(
+                format!("{at}/merge/content-type"),
+                "merge content-type must be application/json",
+            );
         }
+        if let Some(patch) = &merge.patch
+            && (patch.initial != "[]" || patch.path != "/-")
+        {
+            valid = false;
+            self.errors.push(
+                format!("{at}/merge/patch"),
+                "merge patch must be { initial: \"[]\", path: \"/-\" }",
+            );
+        }
+        valid
+    }
+
+    /// `filters` of a fetch or SSE route: each a key or headers, as templates; `None` when
+    /// any is invalid (every error is recorded).
+    pub(super) fn filters(
+        &mut self,
+        specs: &[FilterSpec],
+        when: &[RequestCondition],
+        at: &str,
+    ) -> Option<Vec<FetchFilter>> {
         let allowed = Allowed {
             params: true,
             guarded: true,
             ..Allowed::default()
         };
+        let mut valid = true;
         let mut filters = Vec::new();
-        for (index, filter) in with.filters.iter().flatten().enumerate() {
+        for (index, filter) in specs.iter().enumerate() {
             let filter_at = format!("{at}/filters/{index}");
             let key = match &filter.key {
                 None => None,
@@ -87,25 +126,13 @@ impl Compiler<'_> {
                     None => valid = false,
                 }
             }
-            if key.is_none() && headers.is_empty() && filter.key.is_none() {
+            if filter.key.is_none() && filter.headers.is_empty() {
                 self.errors
                     .push(filter_at, "a filter needs a key or headers");
                 valid = false;
             }
             filters.push(FetchFilter { key, headers });
         }
-        if !valid {
-            return None;
-        }
-        let topics = &mut self.clusters[cluster].topics;
-        if !topics.contains(&with.topic) {
-            topics.push(with.topic.clone());
-        }
-        Some(FetchAction {
-            cluster,
-            topic: with.topic.clone(),
-            filters,
-            merge: with.merge.is_some(),
-        })
+        valid.then_some(filters)
     }
 }

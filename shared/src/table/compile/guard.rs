@@ -9,7 +9,9 @@ use crate::guard::{
     Authorization, CredentialPattern, DEFAULT_JWKS_REFRESH_SECONDS, DEFAULT_LEEWAY_SECONDS, Guard,
     GuardKeys, KeySet, MAX_LEEWAY_SECONDS, claim_path,
 };
-use crate::spec::{AccessControlSpec, AuthorizationSpec, BindingType, CorsPolicy, RouteSpec};
+use crate::spec::{
+    AccessControlSpec, AuthorizationSpec, BindingType, CorsPolicy, JwtOptionsSpec, RouteSpec,
+};
 use crate::table::server::{Cors, Guarded, normalize_origin};
 
 impl Compiler<'_> {
@@ -17,34 +19,7 @@ impl Compiler<'_> {
         for (name, spec) in &self.spec.guards {
             let at = format!("/guards/{}/options", pointer_token(name));
             let options = &spec.options;
-            let keys = match &options.keys {
-                Some(Value::String(url)) => self.jwks_url(url, &format!("{at}/keys")),
-                Some(keys) => {
-                    let (set, problems) = KeySet::parse(keys);
-                    for problem in problems {
-                        self.errors
-                            .push(format!("{at}/keys{}", problem.pointer), problem.message);
-                    }
-                    if set.is_empty() {
-                        self.errors
-                            .push(format!("{at}/keys"), "the guard has no usable key");
-                    }
-                    Some(GuardKeys::Inline(set))
-                }
-                None => match &options.issuer {
-                    Some(issuer) => {
-                        let url = format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'));
-                        self.jwks_url(&url, &format!("{at}/issuer"))
-                    }
-                    None => {
-                        self.errors.push(
-                            at.clone(),
-                            "a jwt guard needs 'keys' (JWKs or a JWKS URL) or an 'issuer' to find them",
-                        );
-                        None
-                    }
-                },
-            };
+            let keys = self.guard_keys(options, &at);
             let leeway_seconds = options.leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
             if leeway_seconds > MAX_LEEWAY_SECONDS {
                 self.errors.push(
@@ -81,6 +56,38 @@ impl Compiler<'_> {
                 keys: keys.unwrap_or(GuardKeys::Inline(KeySet::default())),
                 prepared: std::sync::OnceLock::new(),
             });
+        }
+    }
+
+    /// A jwt guard's keys: inline JWKs, a JWKS URL, or the issuer's well-known JWKS.
+    fn guard_keys(&mut self, options: &JwtOptionsSpec, at: &str) -> Option<GuardKeys> {
+        match &options.keys {
+            Some(Value::String(url)) => self.jwks_url(url, &format!("{at}/keys")),
+            Some(keys) => {
+                let (set, problems) = KeySet::parse(keys);
+                for problem in problems {
+                    self.errors
+                        .push(format!("{at}/keys{}", problem.pointer), problem.message);
+                }
+                if set.is_empty() {
+                    self.errors
+                        .push(format!("{at}/keys"), "the guard has no usable key");
+                }
+                Some(GuardKeys::Inline(set))
+            }
+            None => match &options.issuer {
+                Some(issuer) => {
+                    let url = format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'));
+                    self.jwks_url(&url, &format!("{at}/issuer"))
+                }
+                None => {
+                    self.errors.push(
+                        at,
+                        "a jwt guard needs 'keys' (JWKs or a JWKS URL) or an 'issuer' to find them",
+                    );
+                    None
+                }
+            },
         }
     }
 

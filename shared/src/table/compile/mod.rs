@@ -142,27 +142,7 @@ impl<'a> Compiler<'a> {
         use BindingType::*;
         for (name, binding) in &self.spec.bindings {
             let at = binding_pointer(name);
-            let allowed: &[BindingKind] = match binding.binding_type {
-                Tcp => &[Server, Client],
-                Http | Echo => &[Server],
-                HttpKafka => &[Proxy],
-                Kafka => &[CacheClient, CacheServer, Client],
-                Tls => &[Server],
-                Sse => &[Server],
-                SseKafka => &[Proxy],
-            };
-            if !allowed.contains(&binding.kind) {
-                let expected: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
-                self.errors.push(
-                    format!("{at}/kind"),
-                    format!(
-                        "a {} binding cannot be of kind {}; expected {}",
-                        binding.binding_type.as_str(),
-                        binding.kind.as_str(),
-                        expected.join(" or ")
-                    ),
-                );
-            }
+            self.check_kind(binding, &at);
             for (index, route) in binding.routes.iter().enumerate() {
                 if let Some(exit) = &route.exit {
                     self.check_exit_exists(&format!("{at}/routes/{index}/exit"), exit);
@@ -201,6 +181,33 @@ impl<'a> Compiler<'a> {
                 ),
                 _ => {}
             }
+        }
+    }
+
+    /// The binding's kind must be one its type has.
+    fn check_kind(&mut self, binding: &BindingSpec, at: &str) {
+        use BindingKind::*;
+        use BindingType::*;
+        let allowed: &[BindingKind] = match binding.binding_type {
+            Tcp => &[Server, Client],
+            Http | Echo => &[Server],
+            HttpKafka => &[Proxy],
+            Kafka => &[CacheClient, CacheServer, Client],
+            Tls => &[Server],
+            Sse => &[Server],
+            SseKafka => &[Proxy],
+        };
+        if !allowed.contains(&binding.kind) {
+            let expected: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+            self.errors.push(
+                format!("{at}/kind"),
+                format!(
+                    "a {} binding cannot be of kind {}; expected {}",
+                    binding.binding_type.as_str(),
+                    binding.kind.as_str(),
+                    expected.join(" or ")
+                ),
+            );
         }
     }
 

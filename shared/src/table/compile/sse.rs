@@ -1,11 +1,12 @@
 //! `sse` servers and `sse-kafka` routes.
 
-use super::{Compiler, binding_pointer, check_topic_name};
+use super::{Compiler, binding_pointer};
 use crate::path::PathTemplate;
-use crate::spec::{BindingType, ConditionSpec, OptionsSpec, RouteSpec, SseStart, WithSpec};
-use crate::table::action::{FetchFilter, SseAction, SseKafkaBinding, SseKafkaRoute};
-use crate::table::server::SseServer;
-use crate::template::Allowed;
+use crate::spec::{
+    BindingType, ConditionSpec, OptionsSpec, RouteSpec, SseKafkaWithSpec, SseStart, WithSpec,
+};
+use crate::table::action::{SseAction, SseKafkaBinding, SseKafkaRoute};
+use crate::table::server::{RequestCondition, SseServer};
 
 /// Default `retry:`.
 const DEFAULT_RETRY_MS: u64 = 2000;
@@ -39,112 +40,99 @@ impl Compiler<'_> {
             let at = binding_pointer(name);
             let mut routes = Vec::with_capacity(binding.routes.len());
             for (index, route) in binding.routes.iter().enumerate() {
-                let route_at = format!("{at}/routes/{index}");
-                self.route_guards = route.guarded.keys().cloned().collect();
-                let guarded = self.guarded(route);
-                let when = self.paths(route, &route_at);
-                let Some(WithSpec::SseKafka(with)) = &route.with else {
-                    self.errors.push(route_at, "missing field 'with'");
-                    continue;
-                };
-                let cluster = match &route.exit {
-                    Some(exit) if self.expect_kafka_exit(&format!("{route_at}/exit"), exit) => {
-                        match self.cluster_of(exit) {
-                            Ok(cluster) => cluster,
-                            Err(message) => {
-                                self.errors.push(format!("{route_at}/exit"), message);
-                                continue;
-                            }
-                        }
-                    }
-                    _ => continue,
-                };
-                let with_at = format!("{route_at}/with");
-                if with.topic.contains("${") {
-                    self.errors.push(
-                        format!("{with_at}/topic"),
-                        "an sse topic must name one topic: sluice keeps one shared consumer per topic",
-                    );
-                    continue;
+                if let Some(route) =
+                    self.sse_route(name, index, route, &format!("{at}/routes/{index}"))
+                {
+                    routes.push(route);
                 }
-                if let Err(message) = check_topic_name(&with.topic) {
-                    self.errors.push(format!("{with_at}/topic"), message);
-                    continue;
-                }
-                let key_in_id = match with.event.as_ref().map(|e| e.id.as_str()) {
-                    None | Some(ID_ETAG) => false,
-                    Some(ID_KEY_AND_ETAG) => true,
-                    Some(other) => {
-                        self.errors.push(
-                            format!("{with_at}/event/id"),
-                            format!("'{other}' is not an event id format; use {ID_ETAG} or {ID_KEY_AND_ETAG}"),
-                        );
-                        continue;
-                    }
-                };
-                let allowed = Allowed {
-                    params: true,
-                    guarded: true,
-                    ..Allowed::default()
-                };
-                let when_conditions: Vec<crate::table::server::RequestCondition> = when
-                    .iter()
-                    .map(|path| crate::table::server::RequestCondition {
-                        method: None,
-                        path: Some(path.clone()),
-                    })
-                    .collect();
-                let mut filters = Vec::new();
-                let mut valid = true;
-                for (position, filter) in with.filters.iter().flatten().enumerate() {
-                    let filter_at = format!("{with_at}/filters/{position}");
-                    let key = filter.key.as_ref().and_then(|key| {
-                        self.template(key, allowed, &when_conditions, &format!("{filter_at}/key"))
-                    });
-                    valid &= key.is_some() == filter.key.is_some();
-                    let mut headers = Vec::new();
-                    for (name, value) in &filter.headers {
-                        let header_at =
-                            format!("{filter_at}/headers/{}", crate::error::pointer_token(name));
-                        match self.template(value, allowed, &when_conditions, &header_at) {
-                            Some(template) => headers.push((name.clone(), template)),
-                            None => valid = false,
-                        }
-                    }
-                    if filter.key.is_none() && filter.headers.is_empty() {
-                        self.errors
-                            .push(filter_at, "a filter needs a key or headers");
-                        valid = false;
-                    }
-                    filters.push(FetchFilter { key, headers });
-                }
-                if !valid {
-                    continue;
-                }
-                let topics = &mut self.clusters[cluster].topics;
-                if !topics.contains(&with.topic) {
-                    topics.push(with.topic.clone());
-                }
-                let fingerprint = self.stream_fingerprint(name, index, route, cluster);
-                routes.push(SseKafkaRoute {
-                    index,
-                    fingerprint,
-                    when,
-                    guarded,
-                    action: SseAction {
-                        cluster,
-                        topic: with.topic.clone(),
-                        filters,
-                        key_in_id,
-                        start: with.start.unwrap_or(SseStart::Historical),
-                    },
-                });
             }
             self.sse_kafka_index.insert(name, self.sse_kafka.len());
             self.sse_kafka.push(SseKafkaBinding {
                 binding: name.clone(),
                 routes,
             });
+        }
+    }
+
+    /// One route of an `sse-kafka` binding: paths, guards, the cluster, topic, event ids and
+    /// filters.
+    fn sse_route(
+        &mut self,
+        name: &str,
+        index: usize,
+        route: &RouteSpec,
+        route_at: &str,
+    ) -> Option<SseKafkaRoute> {
+        self.route_guards = route.guarded.keys().cloned().collect();
+        let guarded = self.guarded(route);
+        let when = self.paths(route, route_at);
+        let Some(WithSpec::SseKafka(with)) = &route.with else {
+            self.errors.push(route_at, "missing field 'with'");
+            return None;
+        };
+        let cluster = match &route.exit {
+            Some(exit) if self.expect_kafka_exit(&format!("{route_at}/exit"), exit) => {
+                match self.cluster_of(exit) {
+                    Ok(cluster) => cluster,
+                    Err(message) => {
+                        self.errors.push(format!("{route_at}/exit"), message);
+                        return None;
+                    }
+                }
+            }
+            _ => return None,
+        };
+        let with_at = format!("{route_at}/with");
+        if !self.one_topic(&with.topic, &with_at, "an sse topic") {
+            return None;
+        }
+        let key_in_id = self.event_id_format(with, &with_at)?;
+        let when_conditions: Vec<RequestCondition> = when
+            .iter()
+            .map(|path| RequestCondition {
+                method: None,
+                path: Some(path.clone()),
+            })
+            .collect();
+        let filters = self.filters(
+            with.filters.as_deref().unwrap_or_default(),
+            &when_conditions,
+            &with_at,
+        )?;
+        let topics = &mut self.clusters[cluster].topics;
+        if !topics.contains(&with.topic) {
+            topics.push(with.topic.clone());
+        }
+        let fingerprint = self.stream_fingerprint(name, index, route, cluster);
+        Some(SseKafkaRoute {
+            index,
+            fingerprint,
+            when,
+            guarded,
+            action: SseAction {
+                cluster,
+                topic: with.topic.clone(),
+                filters,
+                key_in_id,
+                start: with.start.unwrap_or(SseStart::Historical),
+            },
+        })
+    }
+
+    /// `event.id`: whether event ids carry the record's key.
+    fn event_id_format(&mut self, with: &SseKafkaWithSpec, with_at: &str) -> Option<bool> {
+        match with.event.as_ref().map(|e| e.id.as_str()) {
+            None | Some(ID_ETAG) => Some(false),
+            Some(ID_KEY_AND_ETAG) => Some(true),
+            Some(other) => {
+                self.errors.push(
+                    format!("{with_at}/event/id"),
+                    format!(
+                        "'{other}' is not an event id format; use {ID_ETAG} or {ID_KEY_AND_ETAG}"
+                    ),
+                );
+                None
+            }
         }
     }
 
