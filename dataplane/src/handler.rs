@@ -1,40 +1,28 @@
-//! One request, top to bottom: resolve the route, act, answer. The only place where errors
-//! become responses.
+//! One request, top to bottom: CORS, admit (authenticate the caller), resolve the route,
+//! act, answer. The only place where errors become responses.
 
 use std::sync::Arc;
-
-use http::header;
-use http::request::Parts;
-use http::{Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
-use sluice_shared::Party;
-use sluice_shared::guard::Principal;
-use sluice_shared::path::Params;
-use sluice_shared::table::{
-    Action, Caller, Denial, HttpServer, RequestHead, Resolved, SseKafkaRoute, SseServer,
-};
 use std::time::Instant;
 
+use http::request::Parts;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use sluice_shared::Party;
+use sluice_shared::path::Params;
+use sluice_shared::table::{
+    Action, Denial, HttpKafkaBinding, HttpKafkaRoute, HttpLimits, HttpServer, RequestHead, Resolved,
+};
 use tracing::{debug, error, warn};
 
+use crate::admit::{Connection, Head, authenticate, caller, sse_request};
+use crate::challenge::{answer_challenge, is_challenge_answer};
 use crate::error::DataPlaneError;
-use crate::guard::session::{CHALLENGE_RESPONSE, ConnectionSessions, Renewal, SESSION_HEADER};
-use crate::guard::{self, TokenCache};
 use crate::http::cors::{self, Verdict};
 use crate::metrics::RouteStats;
 use crate::proxy;
 use crate::proxy::context::{Identity, ProduceRequest};
 use crate::response::{self, Body};
 use crate::snapshot::Snapshot;
-
-/// What a connection keeps across its requests.
-#[derive(Default)]
-pub(crate) struct Connection {
-    /// The last token verified on this connection.
-    pub tokens: TokenCache,
-    /// Sessions of the guarded streams open on this connection.
-    pub sessions: ConnectionSessions,
-}
 
 /// Answers `request`, which arrived on `connection` to the listener configured for `port`.
 pub(crate) async fn handle(
@@ -55,7 +43,7 @@ pub(crate) async fn handle(
     response
 }
 
-async fn answer<'a>(
+pub(crate) async fn answer<'a>(
     active: &'a Snapshot,
     connection: &Connection,
     server: Option<&'a HttpServer>,
@@ -110,34 +98,6 @@ fn log(parts: &Parts, failure: &DataPlaneError) {
     }
 }
 
-/// The caller's principal, or whether credentials were present but refused.
-async fn authenticate(
-    active: &Snapshot,
-    connection: &Connection,
-    server: Option<&HttpServer>,
-    parts: &Parts,
-) -> (Option<(Arc<Principal>, String)>, bool) {
-    let Some(authorization) = server.and_then(|s| s.authorization.as_ref()) else {
-        return (None, false);
-    };
-    let head = Head(parts);
-    let Some(token) = authorization.credentials(&head) else {
-        return (None, false);
-    };
-    match guard::verify(
-        &active.table,
-        &active.guard_keys,
-        &connection.tokens,
-        authorization.guard,
-        &token,
-    )
-    .await
-    {
-        Ok(principal) => (Some((principal, token.into_owned())), false),
-        Err(_) => (None, true),
-    }
-}
-
 async fn respond<'a>(
     active: &'a Snapshot,
     connection: &Connection,
@@ -162,19 +122,7 @@ async fn respond<'a>(
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
         }),
-        Resolved::Denied(Denial::Unauthenticated { invalid }) => {
-            Err(DataPlaneError::Unauthorized {
-                reason: if invalid {
-                    "the credentials are not valid".to_owned()
-                } else {
-                    "this route needs credentials".to_owned()
-                },
-                invalid,
-            })
-        }
-        Resolved::Denied(Denial::Forbidden { roles }) => {
-            Err(DataPlaneError::InsufficientScope { roles })
-        }
+        Resolved::Denied(denial) => Err(refusal(denial)),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
         Resolved::Sse {
@@ -192,218 +140,83 @@ async fn respond<'a>(
             params,
         } => {
             *stats = active.stats.route(route);
-            match &route.action {
-                Action::Produce(action) => {
-                    let request = ProduceRequest {
-                        binding,
-                        action,
-                        params: &params,
-                        parts,
-                        limits: &limits,
-                        identity,
-                    };
-                    // A route with `reply-to` is request-response; the others one-way.
-                    match &action.reply {
-                        None => proxy::produce::oneway(active, request, body).await,
-                        Some(reply) => {
-                            proxy::correlate::exchange(active, request, reply, body).await
-                        }
-                    }
-                }
-                Action::Fetch(action) => {
-                    let request = proxy::fetch::FetchRequest {
-                        binding,
-                        action,
-                        params: &params,
-                        parts,
-                        identity,
-                    };
-                    proxy::fetch::fetch(active, request).await
-                }
-            }
+            let request = HttpKafkaRequest {
+                binding,
+                route,
+                params: &params,
+                parts,
+                limits: &limits,
+                identity,
+            };
+            act(active, request, body).await
         }
     }
 }
 
-fn caller<'a>(
-    active: &'a Snapshot,
-    authenticated: Option<(&'a Principal, &'a str)>,
-    rejected: bool,
-) -> (Caller<'a>, Option<Identity<'a>>) {
-    let caller = match (authenticated, rejected) {
-        (Some((principal, _)), _) => Caller::Authorized(principal),
-        (None, true) => Caller::Rejected,
-        (None, false) => Caller::Anonymous,
-    };
-    let identity = authenticated.and_then(|(principal, token)| {
-        active.table.guards.get(principal.guard).map(|g| Identity {
-            guard: &g.name,
-            principal,
-            token,
-        })
-    });
-    (caller, identity)
+/// What a guard's refusal tells the client.
+fn refusal(denial: Denial) -> DataPlaneError {
+    match denial {
+        Denial::Unauthenticated { invalid } => DataPlaneError::Unauthorized {
+            reason: if invalid {
+                "the credentials are not valid".to_owned()
+            } else {
+                "this route needs credentials".to_owned()
+            },
+            invalid,
+        },
+        Denial::Forbidden { roles } => DataPlaneError::InsufficientScope { roles },
+    }
 }
 
-fn sse_request<'a>(
-    active: &Snapshot,
-    connection: &Connection,
-    identity: Option<Identity<'a>>,
-    server: &'a SseServer,
-    route: &'a SseKafkaRoute,
+/// An `http-kafka` route matched by a request.
+struct HttpKafkaRequest<'a> {
+    binding: &'a HttpKafkaBinding,
+    route: &'a HttpKafkaRoute,
     params: &'a Params,
     parts: &'a Parts,
-) -> proxy::sse::SseRequest<'a> {
-    let session = match (identity, route.is_guarded()) {
-        (Some(identity), true) => Some(connection.sessions.join(
-            &active.sessions,
-            identity.principal,
-            identity.guard,
-            identity.token,
-        )),
-        _ => None,
-    };
-    let challenge = identity
-        .and_then(|i| active.table.guards.get(i.principal.guard))
-        .and_then(|g| g.challenge_seconds);
-    proxy::sse::SseRequest {
-        server,
+    limits: &'a HttpLimits,
+    identity: Option<Identity<'a>>,
+}
+
+/// Acts on an `http-kafka` route: produce (one-way or request-response) or fetch.
+async fn act(
+    active: &Snapshot,
+    request: HttpKafkaRequest<'_>,
+    body: Incoming,
+) -> Result<Response<Body>, DataPlaneError> {
+    let HttpKafkaRequest {
+        binding,
         route,
         params,
         parts,
+        limits,
         identity,
-        session,
-        challenge,
-    }
-}
-
-/// For a connection whose first request asks for an event stream: the response headers and
-/// the opened stream, when the request resolves to an SSE route and the stream opens. Anything
-/// else, errors included, is left to hyper, which answers the request in full.
-pub(crate) async fn open_stream(
-    active: &Snapshot,
-    connection: &Connection,
-    port: u16,
-    parts: &Parts,
-) -> Option<(http::HeaderMap, proxy::sse::Stream)> {
-    let started = Instant::now();
-    let head = Head(parts);
-    let server = active.table.server_for_port(port)?;
-    if cors::is_preflight(parts) {
-        return None;
-    }
-    let verdict = cors::check(server.cors.as_ref(), parts, head.scheme(), head.authority()).ok()?;
-    let (authenticated, rejected) = authenticate(active, connection, Some(server), parts).await;
-    let authenticated = authenticated
-        .as_ref()
-        .map(|(principal, token)| (principal.as_ref(), token.as_str()));
-    let (caller, identity) = caller(active, authenticated, rejected);
-    let Resolved::Sse {
-        server: sse_server,
-        route,
-        params,
-    } = active.table.resolve(port, &head, caller)
-    else {
-        return None;
-    };
-    let request = sse_request(
-        active, connection, identity, sse_server, route, &params, parts,
-    );
-    let stream = proxy::sse::open(active, request).await.ok()?;
-    if let Some(stats) = active.stats.route(route) {
-        stats.observe(200, started.elapsed());
-    }
-    let mut response = Response::new(());
-    proxy::sse::insert_headers(response.headers_mut());
-    if let Verdict::CrossOrigin(origin) = verdict {
-        cors::decorate(server.cors.as_ref(), &origin, &mut response);
-    }
-    Some((response.into_parts().0.headers, stream))
-}
-
-fn is_challenge_answer(parts: &Parts) -> bool {
-    parts.method == Method::POST
-        && parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|t| t.trim().eq_ignore_ascii_case(CHALLENGE_RESPONSE))
-            })
-}
-
-/// A challenge answer: renews the caller's stream sessions, 204; 401 for bad credentials.
-fn answer_challenge(
-    active: &Snapshot,
-    connection: &Connection,
-    parts: &Parts,
-    authenticated: Option<(&Principal, &str)>,
-    rejected: bool,
-) -> Result<Response<Body>, DataPlaneError> {
-    let Some((principal, credentials)) = authenticated else {
-        return Err(DataPlaneError::Unauthorized {
-            reason: if rejected {
-                "the challenge answer's credentials are not valid".to_owned()
-            } else {
-                "a challenge answer needs new credentials".to_owned()
-            },
-            invalid: rejected,
-        });
-    };
-    let token = parts
-        .headers
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok());
-    match connection
-        .sessions
-        .renew(&active.sessions, principal, credentials, token)
-    {
-        Renewal::Renewed(sessions) => {
-            debug!(sessions, "stream sessions renewed by a challenge answer");
-            Ok(response::empty(StatusCode::NO_CONTENT))
+    } = request;
+    match &route.action {
+        Action::Produce(action) => {
+            let request = ProduceRequest {
+                binding,
+                action,
+                params,
+                parts,
+                limits,
+                identity,
+            };
+            // A route with `reply-to` is request-response; the others one-way.
+            match &action.reply {
+                None => proxy::produce::oneway(active, request, body).await,
+                Some(reply) => proxy::correlate::exchange(active, request, reply, body).await,
+            }
         }
-        Renewal::UnknownSession => Err(DataPlaneError::NoSession(
-            "the session named by sluice-session has ended".to_owned(),
-        )),
-        Renewal::NoSession => Err(DataPlaneError::NoSession(format!(
-            "no stream of this identity to renew on this connection; send the {SESSION_HEADER} header from the challenge"
-        ))),
-        Renewal::NotAllowed => Err(DataPlaneError::RenewalRefused),
-    }
-}
-
-/// Routing's view of a request.
-struct Head<'a>(&'a Parts);
-
-impl RequestHead for Head<'_> {
-    fn method(&self) -> &str {
-        self.0.method.as_str()
-    }
-
-    fn path(&self) -> &str {
-        self.0.uri.path()
-    }
-
-    fn query(&self) -> Option<&str> {
-        self.0.uri.query()
-    }
-
-    fn scheme(&self) -> &str {
-        self.0.uri.scheme_str().unwrap_or("http")
-    }
-
-    fn authority(&self) -> &str {
-        self.0
-            .uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| self.header("host"))
-            .unwrap_or_default()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.0.headers.get(name).and_then(|v| v.to_str().ok())
+        Action::Fetch(action) => {
+            let request = proxy::fetch::FetchRequest {
+                binding,
+                action,
+                params,
+                parts,
+                identity,
+            };
+            proxy::fetch::fetch(active, request).await
+        }
     }
 }

@@ -10,8 +10,10 @@
 //! - [`readiness`]: whether the Kafka clusters in use take writes and answer.
 //! - `http`: listeners, connection limits and timeouts, TLS handshakes, the first request
 //!   head, CORS, idle connections, and the SSE fast path.
-//! - `handler`: one request top to bottom: CORS, authenticate, resolve the route, act; the
+//! - `handler`: one request top to bottom: CORS, admit, resolve the route, act; the
 //!   one place where errors become responses.
+//! - `admit`: what a connection keeps, the caller's identity, opening an event stream; shared
+//!   by the handler and the SSE fast path. `challenge`: renewing guarded streams.
 //! - `proxy`: the actions (produce, correlate, fetch, sse, echo), leaves that share only
 //!   `proxy/context.rs` and never import the handler, `http` or each other.
 //! - `snapshot`: the swapped state a request is served from.
@@ -25,7 +27,9 @@
 //! - `response`: response bodies and error answers.
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
 
+mod admit;
 pub mod budget;
+mod challenge;
 pub mod error;
 mod guard;
 mod handler;

@@ -93,6 +93,48 @@ pub(crate) fn check(
     }
 }
 
+/// The headers of an accepted preflight: origin, methods, headers, credentials, max age.
+fn allow_preflight(
+    cors: &Cors,
+    headers: &mut http::HeaderMap,
+    origin: Option<&HeaderValue>,
+    method: Option<&str>,
+    requested: &[String],
+) {
+    let explicit = cors.credentials;
+    let echo_origin = cors.origins.is_some() || explicit;
+    allow_origin(headers, origin, echo_origin);
+    if let Some(method) = method {
+        let value = if cors.methods.is_some() || explicit {
+            HeaderValue::from_str(method).ok()
+        } else {
+            Some(HeaderValue::from_static("*"))
+        };
+        if let Some(value) = value {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value);
+        }
+    }
+    if !requested.is_empty() {
+        let value = if cors.headers.is_some() || explicit {
+            HeaderValue::from_str(&requested.join(", ")).ok()
+        } else {
+            Some(HeaderValue::from_static("*"))
+        };
+        if let Some(value) = value {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);
+        }
+    }
+    if cors.credentials {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    if let Some(age) = cors.max_age {
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
+    }
+}
+
 /// Answers a preflight.
 pub(crate) fn preflight(
     cors: Option<&Cors>,
@@ -138,39 +180,13 @@ pub(crate) fn preflight(
         return refuse(format!("header '{refused}' is not allowed cross-origin"));
     }
     let mut response = response::empty(StatusCode::NO_CONTENT);
-    let headers = response.headers_mut();
-    let explicit = cors.credentials;
-    let echo_origin = cors.origins.is_some() || explicit;
-    allow_origin(headers, origin.as_ref(), echo_origin);
-    if let Some(method) = method {
-        let value = if cors.methods.is_some() || explicit {
-            HeaderValue::from_str(method).ok()
-        } else {
-            Some(HeaderValue::from_static("*"))
-        };
-        if let Some(value) = value {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value);
-        }
-    }
-    if !requested.is_empty() {
-        let value = if cors.headers.is_some() || explicit {
-            HeaderValue::from_str(&requested.join(", ")).ok()
-        } else {
-            Some(HeaderValue::from_static("*"))
-        };
-        if let Some(value) = value {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);
-        }
-    }
-    if cors.credentials {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-    }
-    if let Some(age) = cors.max_age {
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
-    }
+    allow_preflight(
+        cors,
+        response.headers_mut(),
+        origin.as_ref(),
+        method,
+        &requested,
+    );
     response
 }
 

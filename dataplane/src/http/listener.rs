@@ -25,7 +25,8 @@ use super::head::{
 use super::idle::{Activity, IdleIo, Tracked};
 use super::prefixed::Prefixed;
 use super::stream::serve_stream;
-use crate::handler::{self, Connection};
+use crate::admit::{self, Connection};
+use crate::handler;
 use crate::metrics::Gauged;
 use crate::snapshot::Snapshot;
 
@@ -168,7 +169,7 @@ fn serve(
             }
             FirstHead::EventStream(parts, bytes) => {
                 let current = active.load_full();
-                match handler::open_stream(&current, &connection, port, &parts).await {
+                match admit::open_stream(&current, &connection, port, &parts).await {
                     Some((headers, sse)) => {
                         // Keep nothing but the stream and the socket for the stream's life:
                         // this task is all an idle stream costs.
