@@ -14,6 +14,7 @@
 //!   5 s, and says so once in the log.
 //! - Its own admin listener answers `/healthz`, `/readyz`, `/metrics` and `/v1/status`.
 
+use sluice_shared::sync::lock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -273,11 +274,12 @@ impl Follower {
     }
 
     fn state(&self) -> FollowState {
-        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+        lock(&self.state).clone()
     }
 
     fn update(&self, change: impl FnOnce(&mut FollowState)) {
-        if let Ok(mut state) = self.state.lock() {
+        {
+            let mut state = lock(&self.state);
             change(&mut state);
         }
     }

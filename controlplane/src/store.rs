@@ -15,6 +15,7 @@
 //! - the newest [`KEEP_REVISIONS`] revisions are kept, and the head and the good revision
 //!   always.
 
+use sluice_shared::sync::lock;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -308,10 +309,7 @@ impl ConfigStore for SledStore {
         expected: Option<Option<u64>>,
         action: &str,
     ) -> Result<Committed, StoreError> {
-        let _writer = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Io("writer lock poisoned".to_owned()))?;
+        let _writer = lock(&self.writer);
         let head = self.head()?;
         let head_number = head.as_ref().map(|r| r.number);
         let mut batch = sled::Batch::default();
@@ -373,10 +371,7 @@ impl ConfigStore for SledStore {
     }
 
     fn reset_head(&self, to: Option<u64>, author: &str, reason: &str) -> Result<(), StoreError> {
-        let _writer = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Io("writer lock poisoned".to_owned()))?;
+        let _writer = lock(&self.writer);
         let mut batch = sled::Batch::default();
         let failed = self.counter(HEAD)?;
         match to {
@@ -416,10 +411,7 @@ impl ConfigStore for SledStore {
         outcome: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let _writer = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Io("writer lock poisoned".to_owned()))?;
+        let _writer = lock(&self.writer);
         let mut batch = sled::Batch::default();
         let entry = AuditEntry {
             seq: 0,

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice_shared::RouteTable;
+use sluice_shared::sync::lock;
 use sluice_shared::table::Action;
 
 /// Statuses counted under their own label; any other is counted as `status="other"`.
@@ -162,7 +163,7 @@ impl Metrics {
     /// The stats of every route of `table`, reusing the counters of routes that stay and
     /// forgetting the routes that are gone.
     pub(crate) fn attach(&self, table: &RouteTable) -> TableStats {
-        let mut registry = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut registry = lock(&self.routes);
         let mut previous = std::mem::take(&mut *registry);
         let mut stats = TableStats::default();
         let mut take = |key: String| -> Arc<RouteStats> {
@@ -215,10 +216,7 @@ impl Metrics {
     /// Counts a record Kafka did not take; `topic` is the route's topic as configured (a
     /// template stays a template, so the series stay bounded).
     pub(crate) fn produce_error(&self, topic: &str, code: &'static str) {
-        let mut errors = self
-            .produce_errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut errors = lock(&self.produce_errors);
         match errors.get_mut(&(Box::from(topic), code)) {
             Some(count) => *count += 1,
             None => {
@@ -236,55 +234,19 @@ impl Metrics {
         reply_waiters: usize,
     ) {
         let routes: Vec<Arc<RouteStats>> = {
-            let registry = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+            let registry = lock(&self.routes);
             let mut routes: Vec<_> = registry.values().cloned().collect();
             routes.sort_by(|a, b| a.labels.cmp(&b.labels));
             routes
         };
-        out.push_str("# HELP sluice_http_requests_total Requests answered, by route and status.\n# TYPE sluice_http_requests_total counter\n");
-        for route in &routes {
-            for (slot, count) in route.statuses.iter().enumerate() {
-                let count = count.load(Ordering::Relaxed);
-                if count == 0 {
-                    continue;
-                }
-                let _ = match STATUSES.get(slot) {
-                    Some(status) => writeln!(
-                        out,
-                        "sluice_http_requests_total{{{},status=\"{status}\"}} {count}",
-                        route.labels
-                    ),
-                    None => writeln!(
-                        out,
-                        "sluice_http_requests_total{{{},status=\"other\"}} {count}",
-                        route.labels
-                    ),
-                };
-            }
-        }
-        out.push_str("# HELP sluice_http_request_duration_seconds Time from request to response head.\n# TYPE sluice_http_request_duration_seconds histogram\n");
-        for route in &routes {
-            let count = route.count.load(Ordering::Relaxed);
-            if count == 0 {
-                continue;
-            }
-            let mut cumulative = 0;
-            for (bound, bucket) in BUCKETS_MS.iter().zip(&route.buckets) {
-                cumulative += bucket.load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "sluice_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {cumulative}",
-                    route.labels,
-                    *bound as f64 / 1000.0
-                );
-            }
-            let sum = route.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "sluice_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {count}\nsluice_http_request_duration_seconds_sum{{{}}} {sum}\nsluice_http_request_duration_seconds_count{{{}}} {count}",
-                route.labels, route.labels, route.labels
-            );
-        }
+        render_statuses(out, &routes);
+        render_durations(out, &routes);
+        self.render_gauges(out, reply_waiters);
+        self.render_produce_errors(out);
+        render_lags(out, lags);
+    }
+
+    fn render_gauges(&self, out: &mut String, reply_waiters: usize) {
         let gauges: [(&str, &str, &str, i64); 6] = [
             (
                 "sluice_sse_streams_open",
@@ -329,12 +291,12 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
+    }
+
+    fn render_produce_errors(&self, out: &mut String) {
         out.push_str("# HELP sluice_kafka_produce_errors_total Records Kafka did not take, by topic and error code.\n# TYPE sluice_kafka_produce_errors_total counter\n");
         {
-            let errors = self
-                .produce_errors
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let errors = lock(&self.produce_errors);
             let mut sorted: Vec<_> = errors.iter().collect();
             sorted.sort();
             for ((topic, code), count) in sorted {
@@ -346,15 +308,68 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP sluice_kafka_consumer_lag Records between a shared consumer and the partition ends it last heard of.\n# TYPE sluice_kafka_consumer_lag gauge\n");
-        for (purpose, topic, lag) in lags {
-            let mut topic_label = String::new();
-            escape_into(&mut topic_label, topic);
+    }
+}
+
+fn render_statuses(out: &mut String, routes: &[Arc<RouteStats>]) {
+    out.push_str("# HELP sluice_http_requests_total Requests answered, by route and status.\n# TYPE sluice_http_requests_total counter\n");
+    for route in routes {
+        for (slot, count) in route.statuses.iter().enumerate() {
+            let count = count.load(Ordering::Relaxed);
+            if count == 0 {
+                continue;
+            }
+            let _ = match STATUSES.get(slot) {
+                Some(status) => writeln!(
+                    out,
+                    "sluice_http_requests_total{{{},status=\"{status}\"}} {count}",
+                    route.labels
+                ),
+                None => writeln!(
+                    out,
+                    "sluice_http_requests_total{{{},status=\"other\"}} {count}",
+                    route.labels
+                ),
+            };
+        }
+    }
+}
+
+fn render_durations(out: &mut String, routes: &[Arc<RouteStats>]) {
+    out.push_str("# HELP sluice_http_request_duration_seconds Time from request to response head.\n# TYPE sluice_http_request_duration_seconds histogram\n");
+    for route in routes {
+        let count = route.count.load(Ordering::Relaxed);
+        if count == 0 {
+            continue;
+        }
+        let mut cumulative = 0;
+        for (bound, bucket) in BUCKETS_MS.iter().zip(&route.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "sluice_kafka_consumer_lag{{purpose=\"{purpose}\",topic=\"{topic_label}\"}} {lag}"
+                "sluice_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {cumulative}",
+                route.labels,
+                *bound as f64 / 1000.0
             );
         }
+        let sum = route.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "sluice_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {count}\nsluice_http_request_duration_seconds_sum{{{}}} {sum}\nsluice_http_request_duration_seconds_count{{{}}} {count}",
+            route.labels, route.labels, route.labels
+        );
+    }
+}
+
+fn render_lags(out: &mut String, lags: &[(&str, &str, i64)]) {
+    out.push_str("# HELP sluice_kafka_consumer_lag Records between a shared consumer and the partition ends it last heard of.\n# TYPE sluice_kafka_consumer_lag gauge\n");
+    for (purpose, topic, lag) in lags {
+        let mut topic_label = String::new();
+        escape_into(&mut topic_label, topic);
+        let _ = writeln!(
+            out,
+            "sluice_kafka_consumer_lag{{purpose=\"{purpose}\",topic=\"{topic_label}\"}} {lag}"
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 //! swaps the snapshot whole, binding added listeners before the swap and closing removed
 //! ones after it; connections already open keep running.
 
+use sluice_shared::sync::lock;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -223,11 +224,8 @@ impl DataPlane {
         let local_addr = listener
             .local_addr()
             .map_err(|e| format!("listener address: {e}"))?;
-        let graceful = self
-            .graceful
-            .lock()
-            .ok()
-            .and_then(|graceful| graceful.clone())
+        let graceful = lock(&self.graceful)
+            .clone()
             .ok_or_else(|| "the data plane is shutting down".to_owned())?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
@@ -340,7 +338,7 @@ impl DataPlane {
             let _ = running.stop.send(true);
             let _ = running.task.await;
         }
-        let graceful = self.graceful.lock().ok().and_then(|mut g| g.take());
+        let graceful = lock(&self.graceful).take();
         // The accept loops held the other references; they have ended.
         let Some(Ok(graceful)) = graceful.map(Arc::try_unwrap) else {
             return;

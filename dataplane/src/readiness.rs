@@ -3,6 +3,7 @@
 //! Asked through clients Sluice already has (a cluster no route uses is not asked); the
 //! answer is kept for [`PROBE_TIMEOUT`], so that probes cannot flood a cluster.
 
+use sluice_shared::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,14 +51,14 @@ impl KafkaProbe {
     /// Whether every cluster `snapshot` uses can take writes and answers within
     /// [`PROBE_TIMEOUT`]; a recent answer is reused.
     pub(crate) async fn check(&self, snapshot: Arc<Snapshot>) -> Result<(), NotReady> {
-        if let Ok(last) = self.last.lock()
-            && let Some((at, result)) = last.as_ref()
+        if let Some((at, result)) = lock(&self.last).as_ref()
             && at.elapsed() < PROBE_TIMEOUT
         {
             return result.clone();
         }
         let result = check_clusters(&snapshot).await;
-        if let Ok(mut last) = self.last.lock() {
+        {
+            let mut last = lock(&self.last);
             *last = Some((Instant::now(), result.clone()));
         }
         result

@@ -4,6 +4,7 @@
 //! Process-wide state that outlives configurations (metrics, stream sessions, route liveness,
 //! the body budget, the shutdown signal) is referenced from each snapshot, not owned by it.
 
+use sluice_shared::sync::lock;
 use std::sync::Arc;
 
 use sluice_shared::RouteTable;
@@ -75,21 +76,16 @@ pub(crate) struct RouteLiveness {
 impl RouteLiveness {
     /// Turns true when the route is removed or changed.
     pub(crate) fn watch(&self, fingerprint: u64) -> watch::Receiver<bool> {
-        match self.routes.lock() {
-            Ok(mut routes) => routes
-                .entry(fingerprint)
-                .or_insert_with(|| watch::Sender::new(false))
-                .subscribe(),
-            Err(_) => watch::Sender::new(false).subscribe(),
-        }
+        lock(&self.routes)
+            .entry(fingerprint)
+            .or_insert_with(|| watch::Sender::new(false))
+            .subscribe()
     }
 
     /// Retires every route not in `live`; returns how many.
     pub(crate) fn retain(&self, live: impl Iterator<Item = u64>) -> usize {
         let live: std::collections::HashSet<u64> = live.collect();
-        let Ok(mut routes) = self.routes.lock() else {
-            return 0;
-        };
+        let mut routes = lock(&self.routes);
         let before = routes.len();
         routes.retain(|fingerprint, retired| {
             let keep = live.contains(fingerprint);

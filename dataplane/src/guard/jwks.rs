@@ -6,6 +6,7 @@
 //! `http://` and `https://` URLs. Over https the server's certificate is checked against the
 //! system's authorities (`SSL_CERT_FILE` and `SSL_CERT_DIR` name others), TLS 1.2 or 1.3.
 
+use sluice_shared::sync::lock;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -57,7 +58,7 @@ impl Jwks {
     /// when a read was forced too recently or did not finish in time.
     pub(crate) async fn refresh_for_unknown_kid(&self) -> Option<Arc<KeySet>> {
         {
-            let mut last = self.last_forced.lock().ok()?;
+            let mut last = lock(&self.last_forced);
             if last.is_some_and(|at| at.elapsed() < UNKNOWN_KID_REFETCH) {
                 return None;
             }
@@ -83,12 +84,13 @@ pub(crate) struct JwksPool {
 impl JwksPool {
     /// The keys of `url`, reading them first if no configuration uses the URL yet.
     pub(crate) async fn attach(&self, url: &str, refresh: Duration) -> Arc<Jwks> {
-        let existing = self.urls.lock().ok().and_then(|mut urls| {
+        let existing = {
+            let mut urls = lock(&self.urls);
             urls.retain(|(_, weak)| weak.strong_count() > 0);
             urls.iter()
                 .find(|(u, _)| u == url)
                 .and_then(|(_, weak)| weak.upgrade())
-        });
+        };
         if let Some(jwks) = existing {
             return jwks;
         }
@@ -110,7 +112,8 @@ impl JwksPool {
                 "JWKS not read yet; tokens of this guard are refused until it is"
             );
         }
-        if let Ok(mut urls) = self.urls.lock() {
+        {
+            let mut urls = lock(&self.urls);
             urls.push((url.to_owned(), Arc::downgrade(&jwks)));
         }
         jwks
@@ -120,9 +123,7 @@ impl JwksPool {
 impl JwksPool {
     /// Asks every JWKS URL in use to be read again now (SIGHUP); returns how many.
     pub(crate) fn refresh_all(&self) -> usize {
-        let Ok(urls) = self.urls.lock() else {
-            return 0;
-        };
+        let urls = lock(&self.urls);
         let mut count = 0;
         for jwks in urls.iter().filter_map(|(_, weak)| weak.upgrade()) {
             jwks.kick.notify_one();

@@ -4,6 +4,7 @@
 pub(crate) mod jwks;
 pub(crate) mod session;
 
+use sluice_shared::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,8 +80,7 @@ pub(crate) async fn verify(
         return Err(Rejection::Invalid("guard not prepared".to_owned()));
     };
     let current = source.current();
-    if let Ok(last) = cache.last.lock()
-        && let Some(cached) = last.as_ref()
+    if let Some(cached) = lock(&cache.last).as_ref()
         && cached.token == token
         && cached.principal.guard == guard
         && Arc::ptr_eq(&cached.keys, &current)
@@ -101,7 +101,8 @@ pub(crate) async fn verify(
     match result {
         Ok(principal) => {
             let principal = Arc::new(principal);
-            if let Ok(mut last) = cache.last.lock() {
+            {
+                let mut last = lock(&cache.last);
                 *last = Some(Cached {
                     token: token.to_owned(),
                     keys: used,

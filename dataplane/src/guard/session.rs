@@ -14,6 +14,7 @@
 //! A renewal must come from the same guard and identity, with every role the session has.
 //! A session not renewed ends its streams at expiry.
 
+use sluice_shared::sync::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -65,17 +66,16 @@ impl Session {
         self.guard.load(Ordering::Relaxed) == principal.guard
             && self.identity.is_some()
             && self.identity == principal.identity
-            && self
-                .roles
-                .lock()
-                .is_ok_and(|roles| principal.has_roles(&roles))
+            && principal.has_roles(&lock(&self.roles))
     }
 
     fn renew(&self, principal: &Principal, credentials: &str) {
-        if let Ok(mut roles) = self.roles.lock() {
+        {
+            let mut roles = lock(&self.roles);
             roles.clone_from(&principal.roles);
         }
-        if let Ok(mut held) = self.credentials.lock() {
+        {
+            let mut held = lock(&self.credentials);
             credentials.clone_into(&mut held);
         }
         self.expires_at.send_if_modified(|at| {
@@ -96,7 +96,8 @@ pub(crate) struct SessionRegistry {
 
 impl SessionRegistry {
     fn insert(&self, session: &Arc<Session>) {
-        if let Ok(mut map) = self.by_token.lock() {
+        {
+            let mut map = lock(&self.by_token);
             if map.len() >= 1024 && map.len().is_power_of_two() {
                 map.retain(|_, weak| weak.strong_count() > 0);
             }
@@ -105,7 +106,7 @@ impl SessionRegistry {
     }
 
     fn get(&self, token: &str) -> Option<Arc<Session>> {
-        self.by_token.lock().ok()?.get(token)?.upgrade()
+        lock(&self.by_token).get(token)?.upgrade()
     }
 
     /// After a configuration change: checks every live session's credentials against the
@@ -114,17 +115,13 @@ impl SessionRegistry {
     /// name and the credentials and says whether they still pass, and under which guard
     /// index.
     pub(crate) fn revalidate(&self, check: impl Fn(&str, &str) -> Option<usize>) -> usize {
-        let sessions: Vec<Arc<Session>> = match self.by_token.lock() {
-            Ok(map) => map.values().filter_map(Weak::upgrade).collect(),
-            Err(_) => return 0,
-        };
+        let sessions: Vec<Arc<Session>> = lock(&self.by_token)
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
         let mut ended = 0;
         for session in sessions {
-            let credentials = session
-                .credentials
-                .lock()
-                .map(|c| c.clone())
-                .unwrap_or_default();
+            let credentials = lock(&session.credentials).clone();
             match check(&session.guard_name, &credentials) {
                 Some(index) => session.guard.store(index, Ordering::Relaxed),
                 None => {
@@ -165,10 +162,7 @@ impl ConnectionSessions {
         guard_name: &str,
         credentials: &str,
     ) -> Arc<Session> {
-        let mut sessions = match self.sessions.lock() {
-            Ok(sessions) => sessions,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut sessions = lock(&self.sessions);
         sessions.retain(|weak| weak.strong_count() > 0);
         let shared = sessions
             .iter()
@@ -198,10 +192,10 @@ impl ConnectionSessions {
                 Some(session) => vec![session],
                 None => return Renewal::UnknownSession,
             },
-            None => match self.sessions.lock() {
-                Ok(sessions) => sessions.iter().filter_map(Weak::upgrade).collect(),
-                Err(_) => Vec::new(),
-            },
+            None => lock(&self.sessions)
+                .iter()
+                .filter_map(Weak::upgrade)
+                .collect(),
         };
         if candidates.is_empty() {
             return Renewal::NoSession;

@@ -9,6 +9,7 @@
 //! socket and ends its read side once the connection has been idle long enough; hyper then
 //! closes the connection as if the client had.
 
+use sluice_shared::sync::lock;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,7 +47,7 @@ impl Activity {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        Some(self.idle.lock().unwrap_or_else(|p| p.into_inner()).0)
+        Some(lock(&self.idle).0)
     }
 }
 
@@ -56,7 +57,7 @@ pub(crate) struct Busy(std::sync::Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut idle = self.0.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = lock(&self.0.idle);
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             idle.0 = Instant::now();
             // The reader re-arms its timer from the new idle start.
@@ -91,7 +92,7 @@ impl<I> IdleIo<I> {
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         loop {
             let Some(since) = self.activity.idle_since() else {
-                let mut idle = self.activity.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let mut idle = lock(&self.activity.idle);
                 idle.1 = Some(cx.waker().clone());
                 drop(idle);
                 // It may have become idle between the check and the registration.

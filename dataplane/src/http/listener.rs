@@ -12,8 +12,8 @@ use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use sluice_shared::table::HttpServer;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use sluice_shared::table::{HttpLimits, HttpServer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{debug, warn};
@@ -144,47 +144,60 @@ fn serve(
     }
     tokio::spawn(async move {
         let _counted = counted;
-        let connection = Arc::new(Connection::default());
-        let head = match first_head(&stream, &limits).await {
-            FirstHead::Late { h2 } => {
-                // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
-                if !h2 {
-                    let _ = stream.try_write(REQUEST_TIMEOUT);
-                }
-                debug!(%peer, "request head not received in time; connection closed");
-                return;
-            }
-            FirstHead::Closed => return,
-            FirstHead::Ambiguous => {
-                let _ = stream.try_write(AMBIGUOUS_LENGTH);
-                return;
-            }
-            FirstHead::BareLf => {
-                let _ = stream.try_write(BARE_LF);
-                return;
-            }
-            FirstHead::UriTooLong => {
-                let _ = stream.try_write(URI_TOO_LONG);
-                return;
-            }
-            FirstHead::EventStream(parts, bytes) => {
-                let current = active.load_full();
-                match admit::open_stream(&current, &connection, port, &parts).await {
-                    Some((headers, sse)) => {
-                        // Keep nothing but the stream and the socket for the stream's life:
-                        // this task is all an idle stream costs.
-                        drop((current, parts, bytes, connection, active, watcher));
-                        serve_stream(stream, headers, sse).await;
-                        return;
-                    }
-                    None => bytes,
-                }
-            }
-            FirstHead::Other(bytes) => bytes,
-        };
-        let io = Prefixed::new(head, stream);
-        serve_hyper(io, false, peer, port, active, watcher).await;
+        serve_plain(stream, peer, port, &limits, active, watcher).await;
     });
+}
+
+/// Serves a plaintext connection: its first request head first (raw answers for a late or
+/// malformed head; the SSE fast path for an event stream), then hyper.
+async fn serve_plain(
+    stream: TcpStream,
+    peer: SocketAddr,
+    port: u16,
+    limits: &HttpLimits,
+    active: Arc<ArcSwap<Snapshot>>,
+    watcher: Watcher,
+) {
+    let connection = Arc::new(Connection::default());
+    let head = match first_head(&stream, limits).await {
+        FirstHead::Late { h2 } => {
+            // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
+            if !h2 {
+                let _ = stream.try_write(REQUEST_TIMEOUT);
+            }
+            debug!(%peer, "request head not received in time; connection closed");
+            return;
+        }
+        FirstHead::Closed => return,
+        FirstHead::Ambiguous => {
+            let _ = stream.try_write(AMBIGUOUS_LENGTH);
+            return;
+        }
+        FirstHead::BareLf => {
+            let _ = stream.try_write(BARE_LF);
+            return;
+        }
+        FirstHead::UriTooLong => {
+            let _ = stream.try_write(URI_TOO_LONG);
+            return;
+        }
+        FirstHead::EventStream(parts, bytes) => {
+            let current = active.load_full();
+            match admit::open_stream(&current, &connection, port, &parts).await {
+                Some((headers, sse)) => {
+                    // Keep nothing but the stream and the socket for the stream's life:
+                    // this task is all an idle stream costs.
+                    drop((current, parts, bytes, connection, active, watcher));
+                    serve_stream(stream, headers, sse).await;
+                    return;
+                }
+                None => bytes,
+            }
+        }
+        FirstHead::Other(bytes) => bytes,
+    };
+    let io = Prefixed::new(head, stream);
+    serve_hyper(io, false, peer, port, active, watcher).await;
 }
 
 /// Serves a connection with hyper, with the limits of the listener's `http` binding.
@@ -194,7 +207,7 @@ async fn serve_hyper<I>(
     peer: SocketAddr,
     port: u16,
     active: Arc<ArcSwap<Snapshot>>,
-    watcher: hyper_util::server::graceful::Watcher,
+    watcher: Watcher,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {

@@ -1,5 +1,6 @@
 //! Consumers shared by every request on one topic (reply taps, topic caches).
 
+use sluice_shared::sync::lock;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ impl QuietContext {
     /// The last error librdkafka reported in the last minute (an authentication or TLS
     /// failure, an unreachable broker), for readiness answers.
     pub(crate) fn recent_error(&self) -> Option<String> {
-        let last = self.last_error.lock().ok()?;
+        let last = lock(&self.last_error);
         last.as_ref()
             .filter(|(at, _)| at.elapsed() < RECENT_ERROR)
             .map(|(_, message)| message.clone())
@@ -73,7 +74,8 @@ impl ClientContext for QuietContext {
             self.brokers_down
                 .store(true, std::sync::atomic::Ordering::Release);
         }
-        if let Ok(mut last) = self.last_error.lock() {
+        {
+            let mut last = lock(&self.last_error);
             // "All brokers are down" follows the error that says why (a refused TLS
             // handshake or SASL exchange): keep that one.
             let summary = error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown);

@@ -7,6 +7,7 @@
 //! (`producer`, `consumer`) detect these, replace the client with backoff, and count the
 //! replacements here for `/metrics`.
 
+use sluice_shared::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,7 +24,7 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Counts one replacement of a `client` ("producer", "reply", "cache", "feed") of
 /// `cluster`, for `reason` ("fatal", "stuck", "disconnected", "topic_gone").
 pub(crate) fn count_replacement(cluster: &str, client: &'static str, reason: &'static str) {
-    let mut replaced = REPLACED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut replaced = lock(&REPLACED);
     *replaced
         .entry((cluster.to_owned(), client, reason))
         .or_default() += 1;
@@ -32,7 +33,7 @@ pub(crate) fn count_replacement(cluster: &str, client: &'static str, reason: &'s
 /// Appends `sluice_kafka_clients_replaced_total` to `out`.
 pub(crate) fn render(out: &mut String) {
     use std::fmt::Write as _;
-    let replaced = REPLACED.lock().unwrap_or_else(|p| p.into_inner());
+    let replaced = lock(&REPLACED);
     out.push_str("# HELP sluice_kafka_clients_replaced_total Kafka clients replaced because they broke (fatal error, or writes failing while the cluster answers).\n");
     out.push_str("# TYPE sluice_kafka_clients_replaced_total counter\n");
     for ((cluster, client, reason), count) in replaced.iter() {

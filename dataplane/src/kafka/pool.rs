@@ -1,6 +1,7 @@
 //! The producers of a configuration, shared across configurations with the same cluster
 //! settings.
 
+use sluice_shared::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -61,10 +62,7 @@ impl ProducerPool {
         clusters: &[KafkaCluster],
         uses: impl IntoIterator<Item = (usize, Acks)>,
     ) -> Result<Producers, String> {
-        let mut live = self
-            .live
-            .lock()
-            .map_err(|_| "producer pool lock poisoned")?;
+        let mut live = lock(&self.live);
         let mut next: HashMap<ProducerKey, Arc<Producer>> = HashMap::new();
         let mut producers = Producers {
             by_cluster: vec![Default::default(); clusters.len()],

@@ -9,6 +9,7 @@
 //! fresh librdkafka client, with backoff; requests in flight finish on the client they
 //! started with.
 
+use sluice_shared::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,7 +115,7 @@ struct Shared {
 impl Shared {
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
         // invariant: no code panics while holding the lock; recover the data if one did.
-        self.health.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.health)
     }
 
     fn delivered(&self) {

@@ -7,9 +7,10 @@
 //! time-limited cache: it answers idempotent replays without producing again, and async
 //! polls that reach this instance although another one produced the request.
 
+use sluice_shared::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -100,13 +101,6 @@ struct TapShared {
     waiters: Mutex<HashMap<String, WaiterList>>,
     cache: Mutex<Cache>,
     next_id: AtomicU64,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // invariant: no code panics while holding these locks; recover the data if one did.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The shared consumer of one reply topic.
