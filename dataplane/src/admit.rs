@@ -115,7 +115,7 @@ pub(crate) async fn open_stream(
     connection: &Connection,
     port: u16,
     parts: &Parts,
-) -> Option<(http::HeaderMap, proxy::sse::Stream)> {
+) -> Option<(http::HeaderMap, proxy::stream::Stream)> {
     let started = Instant::now();
     let head = Head(parts);
     let server = active.table.server_for_port(port)?;

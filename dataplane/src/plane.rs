@@ -152,10 +152,16 @@ impl DataPlane {
             body_budget: self.body_budget.clone(),
         };
         self.swap(active).await?;
-        // Streams of removed or changed routes end; the others go on untouched.
+        self.end_changed_streams();
+        Ok(())
+    }
+
+    /// Ends the streams of routes the new configuration removed or changed, and guarded
+    /// streams whose credentials no longer pass (a key or guard removed); the others go on
+    /// untouched.
+    fn end_changed_streams(&self) {
         let current = self.active.load();
         let retired = self.routes.retain(current.table.stream_fingerprints());
-        // Guarded streams whose credentials no longer pass (a key or guard removed) end.
         let revoked = self.sessions.revalidate(|guard_name, credentials| {
             let index = current
                 .table
@@ -173,7 +179,6 @@ impl DataPlane {
                 "streams of changed routes and revoked credentials end"
             );
         }
-        Ok(())
     }
 
     async fn swap(&self, active: Snapshot) -> Result<(), String> {

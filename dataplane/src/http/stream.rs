@@ -4,7 +4,7 @@
 use tokio::net::TcpStream;
 
 use crate::proxy::sink::{Sink, SocketSink};
-use crate::proxy::sse::Stream;
+use crate::proxy::stream::Stream;
 
 /// Serves an event stream on a connection hyper never saw.
 pub(super) async fn serve_stream(mut socket: TcpStream, headers: http::HeaderMap, stream: Stream) {

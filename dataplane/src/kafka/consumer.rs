@@ -301,31 +301,7 @@ impl Supervised {
                     }
                 }
                 Err(error) => {
-                    use rdkafka::consumer::Consumer;
-                    let broken = match consumer.client().fatal_error() {
-                        Some((code, reason)) => Some(("fatal", format!("{code}: {reason}"))),
-                        // The topic is gone (deleted, or a broker that lost it): a fresh
-                        // client, so that the old one never sees the topic come back under
-                        // another topic id (librdkafka's metadata cache can crash on that).
-                        None if error.rdkafka_error_code().is_some_and(|code| {
-                            matches!(
-                                code,
-                                RDKafkaErrorCode::UnknownTopicOrPartition
-                                    | RDKafkaErrorCode::UnknownPartition
-                                    | RDKafkaErrorCode::UnknownTopic
-                            )
-                        }) =>
-                        {
-                            Some(("topic_gone", error.to_string()))
-                        }
-                        // Every broker is down: a fresh client holds no metadata from
-                        // before, so a broker that comes back without its topics (and
-                        // recreates them under new ids) cannot trip the old cache.
-                        None if consumer.context().take_brokers_down() => {
-                            Some(("disconnected", error.to_string()))
-                        }
-                        None => None,
-                    };
+                    let broken = broken(&consumer, &error);
                     match broken {
                         Some((kind, reason)) => {
                             tokio::time::sleep(backoff).await;
@@ -589,4 +565,31 @@ impl<S: Send + Sync + 'static> TopicView<S> {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Whether `error` from `consumer` means the client must be replaced, and why: a fatal
+/// error; the topic gone (deleted, or a broker that lost it: a fresh client never sees it
+/// come back under another topic id, which librdkafka's metadata cache can crash on); or
+/// every broker down (a fresh client holds no metadata from before, so a broker that comes
+/// back without its topics cannot trip the old cache).
+fn broken(consumer: &SharedConsumer, error: &KafkaError) -> Option<(&'static str, String)> {
+    use rdkafka::consumer::Consumer;
+    if let Some((code, reason)) = consumer.client().fatal_error() {
+        return Some(("fatal", format!("{code}: {reason}")));
+    }
+    let topic_gone = error.rdkafka_error_code().is_some_and(|code| {
+        matches!(
+            code,
+            RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::UnknownPartition
+                | RDKafkaErrorCode::UnknownTopic
+        )
+    });
+    if topic_gone {
+        return Some(("topic_gone", error.to_string()));
+    }
+    if consumer.context().take_brokers_down() {
+        return Some(("disconnected", error.to_string()));
+    }
+    None
 }

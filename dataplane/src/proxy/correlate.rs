@@ -22,7 +22,7 @@ use http::{Method, Response};
 use hyper::body::Incoming;
 use rdkafka::message::{Header, OwnedHeaders};
 use sha2::{Digest, Sha256};
-use sluice_shared::table::ReplyAction;
+use sluice_shared::table::{ProduceAction, ReplyAction};
 
 use super::answer::{accepted, reply_response};
 use super::body::read_body;
@@ -63,6 +63,44 @@ pub(crate) async fn exchange(
     reply: &ReplyAction,
     body: Incoming,
 ) -> Result<Response<Body>, DataPlaneError> {
+    let tap = active
+        .taps
+        .get(
+            request.action.cluster,
+            &reply.topic,
+            &reply.reply_correlation_header,
+        )
+        .ok_or_else(|| DataPlaneError::Internal("no reply tap for this route".to_owned()))?;
+    let parts = request.parts;
+    let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+    if parts.method == Method::GET
+        && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())
+    {
+        prefer
+            .check_wait(request.binding.max_wait_seconds)
+            .map_err(DataPlaneError::BadRequest)?;
+        check_correlation_id(&correlation_id)?;
+        let values = Values {
+            params: request.params,
+            idempotency_key: String::new(),
+            correlation_id: Some(correlation_id),
+            identity: request.identity,
+        };
+        return poll(tap, reply, &values, prefer.wait).await;
+    }
+    send_and_wait(active, tap, &prefer, request, reply, body).await
+}
+
+/// Produces the request record and waits for its reply (or answers 202 at once when the
+/// client prefers `respond-async`).
+async fn send_and_wait(
+    active: &Snapshot,
+    tap: &ReplyTap,
+    prefer: &Prefer,
+    request: ProduceRequest<'_>,
+    reply: &ReplyAction,
+    body: Incoming,
+) -> Result<Response<Body>, DataPlaneError> {
     let ProduceRequest {
         binding,
         action,
@@ -71,58 +109,25 @@ pub(crate) async fn exchange(
         limits,
         identity,
     } = request;
-    let tap = active
-        .taps
-        .get(
-            action.cluster,
-            &reply.topic,
-            &reply.reply_correlation_header,
-        )
-        .ok_or_else(|| DataPlaneError::Internal("no reply tap for this route".to_owned()))?;
-    let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
     let mut values = Values {
         params,
         idempotency_key: String::new(),
         correlation_id: None,
         identity,
     };
-    if parts.method == Method::GET
-        && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())
-    {
-        prefer
-            .check_wait(binding.max_wait_seconds)
-            .map_err(DataPlaneError::BadRequest)?;
-        check_correlation_id(&correlation_id)?;
-        values.correlation_id = Some(correlation_id);
-        return poll(tap, reply, &values, prefer.wait).await;
-    }
     let producer = active
         .producers
         .get(action.cluster, action.acks)
         .ok_or_else(|| DataPlaneError::Internal("no producer for this route".to_owned()))?;
     values.idempotency_key = idempotency_key(binding, parts)?;
-    let topic = render_topic(action, &values)?;
-    let key = action.key.as_ref().map(|key| key.render(&values));
+    let mut outgoing = Outgoing::render(action, &values)?;
     // A body-less request (DELETE) writes an empty value, not a tombstone, as in Zilla.
     let value = read_body(parts, body, limits, &active.body_budget).await?;
-    let overrides: Vec<(&str, String)> = action
-        .overrides
-        .iter()
-        .map(|(name, template)| (name.as_str(), template.render(&values).into_owned()))
-        .collect();
-    let correlation_id = correlation_id(
-        &values.idempotency_key,
-        parts,
-        key.as_deref(),
-        &overrides,
-        &reply.topic,
-        &value,
-    );
-    values.correlation_id = Some(correlation_id.clone());
-
-    let mut waiter = tap.wait(&correlation_id);
+    outgoing.correlate(reply, parts, &mut values, &value);
+    let correlation_id = outgoing.correlation_id.as_str();
+    let mut waiter = tap.wait(correlation_id);
     let respond_async = prefer.respond_async && !reply.async_headers.is_empty();
-    if let Some(known) = tap.cached(&correlation_id) {
+    if let Some(known) = tap.cached(correlation_id) {
         // Idempotent replay: the request was produced and answered before.
         return if respond_async {
             accepted(reply, &values, Some("respond-async"))
@@ -134,10 +139,10 @@ pub(crate) async fn exchange(
         action.topic.as_str(),
         producer
             .send(Record {
-                topic: &topic,
-                key: key.as_deref().map(str::as_bytes),
+                topic: &outgoing.topic,
+                key: outgoing.key.as_deref().map(str::as_bytes),
                 value: Some(&value),
-                headers: request_headers(parts, reply, &overrides, &correlation_id),
+                headers: request_headers(parts, reply, &outgoing.overrides, correlation_id),
             })
             .await,
     )?;
@@ -151,6 +156,53 @@ pub(crate) async fn exchange(
             topic: reply.topic.clone(),
             timeout_ms: reply.timeout_ms,
         }),
+    }
+}
+
+/// The request record's topic, key and header overrides, rendered, and its correlation id.
+struct Outgoing<'a> {
+    topic: std::borrow::Cow<'a, str>,
+    key: Option<String>,
+    overrides: Vec<(&'a str, String)>,
+    correlation_id: String,
+}
+
+impl<'a> Outgoing<'a> {
+    /// Renders the route's templates for this request.
+    fn render(action: &'a ProduceAction, values: &Values<'_>) -> Result<Self, DataPlaneError> {
+        Ok(Self {
+            topic: render_topic(action, values)?,
+            key: action
+                .key
+                .as_ref()
+                .map(|key| key.render(values).into_owned()),
+            overrides: action
+                .overrides
+                .iter()
+                .map(|(name, template)| (name.as_str(), template.render(values).into_owned()))
+                .collect(),
+            correlation_id: String::new(),
+        })
+    }
+
+    /// The correlation id of the request with body `value`; it goes into `values` too, for
+    /// the answer's `async` headers.
+    fn correlate(
+        &mut self,
+        reply: &ReplyAction,
+        parts: &Parts,
+        values: &mut Values<'_>,
+        value: &[u8],
+    ) {
+        self.correlation_id = correlation_id(
+            &values.idempotency_key,
+            parts,
+            self.key.as_deref(),
+            &self.overrides,
+            &reply.topic,
+            value,
+        );
+        values.correlation_id = Some(self.correlation_id.clone());
     }
 }
 

@@ -6,8 +6,9 @@
 //!   (`answer` turns a reply or an accepted request into the HTTP answer).
 //! - `fetch`: the latest record of an item, or a list, from the topic cache; ETags and
 //!   long-poll.
-//! - `sse`: event streams from a topic feed, with filters, event ids and continuous
-//!   authorization; `sink` writes them to hyper or straight to a socket.
+//! - `sse`: opening event streams from a topic feed (method, accept, last event id, start
+//!   position); `stream` runs them (filters, event ids, keepalives, continuous
+//!   authorization); `sink` writes them to hyper or straight to a socket.
 //! - `echo`: the request's own body back.
 //! - `context`: what the actions share of a request (identity, template values, filters).
 //! - `body`: reading a request body within its limits.
@@ -21,3 +22,4 @@ pub(crate) mod fetch;
 pub(crate) mod produce;
 pub(crate) mod sink;
 pub(crate) mod sse;
+pub(crate) mod stream;
