@@ -1,5 +1,9 @@
 //! `sluice`: parse arguments, start tracing, build the app, wait for signals, drain.
 
+// Product code keeps functions under 60 lines (clippy.toml); test scenarios and benches
+// read top to bottom and are not held to it.
+#![warn(clippy::too_many_lines)]
+
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -106,12 +110,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 }
 
 async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
-    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        eprintln!("cannot install signal handlers");
+    let Some(mut signals) = Signals::install() else {
         return ExitCode::FAILURE;
     };
     let app = match App::start(app_config).await {
@@ -121,21 +120,8 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let token = match sluice_controlplane::admin_token(&args.data_dir) {
-        Ok((token, new)) => {
-            if new {
-                eprintln!(
-                    "admin token (written to {}; shown this once): {}",
-                    args.data_dir.join("admin-token").display(),
-                    token.reveal()
-                );
-            }
-            token
-        }
-        Err(err) => {
-            eprintln!("admin token: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(token) = admin_token(&args.data_dir) else {
+        return ExitCode::FAILURE;
     };
     let admin = match sluice_controlplane::admin::start(app.clone(), args.admin_listen, token).await
     {
@@ -148,27 +134,89 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-            _ = hangup.recv() => {
-                match app.reload().await {
-                    Ok(()) => info!("SIGHUP: configuration source checked"),
-                    Err(err) => error!(error = %err, "configuration rejected on SIGHUP; the previous one stays active"),
-                }
-                // Certificates renewed in place (same paths) and JWKS keys are read again
-                // either way.
-                certificates_reloaded(app.reload_certificates());
-                info!(urls = app.reload_jwks(), "jwks read again on SIGHUP");
+    while signals.next().await == Signal::Reload {
+        match app.reload().await {
+            Ok(()) => info!("SIGHUP: configuration source checked"),
+            Err(err) => {
+                error!(error = %err, "configuration rejected on SIGHUP; the previous one stays active")
             }
         }
+        // Certificates renewed in place (same paths) and JWKS keys are read again either way.
+        certificates_reloaded(app.reload_certificates());
+        info!(urls = app.reload_jwks(), "jwks read again on SIGHUP");
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
     admin.stop();
-    let grace = Duration::from_millis(args.shutdown_grace_ms);
-    app.shutdown(grace).await;
+    app.shutdown(Duration::from_millis(args.shutdown_grace_ms))
+        .await;
     ExitCode::SUCCESS
+}
+
+/// The admin token (see [`sluice_controlplane::admin_token`]), printed once when it was just
+/// made; `None` (after saying why) when it cannot be read or written.
+fn admin_token(data_dir: &Path) -> Option<sluice_controlplane::admin::Token> {
+    match sluice_controlplane::admin_token(data_dir) {
+        Ok((token, new)) => {
+            if new {
+                eprintln!(
+                    "admin token (written to {}; shown this once): {}",
+                    data_dir.join("admin-token").display(),
+                    token.reveal()
+                );
+            }
+            Some(token)
+        }
+        Err(err) => {
+            eprintln!("admin token: {err}");
+            None
+        }
+    }
+}
+
+/// What a signal asks of the process.
+#[derive(PartialEq, Eq)]
+enum Signal {
+    /// SIGTERM or SIGINT: drain and exit.
+    Stop,
+    /// SIGHUP: read files again.
+    Reload,
+}
+
+/// The signals `sluice serve` and `sluice dataplane` answer.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers; `None` (after saying so) when they cannot be.
+    fn install() -> Option<Self> {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(terminate), Ok(interrupt), Ok(hangup)) => Some(Self {
+                terminate,
+                interrupt,
+                hangup,
+            }),
+            _ => {
+                eprintln!("cannot install signal handlers");
+                None
+            }
+        }
+    }
+
+    /// The next signal.
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.terminate.recv() => Signal::Stop,
+            _ = self.interrupt.recv() => Signal::Stop,
+            _ = self.hangup.recv() => Signal::Reload,
+        }
+    }
 }
 
 /// Logs the outcome of a certificate reload (SIGHUP).
@@ -250,25 +298,26 @@ fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
 }
 
 async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
-    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        eprintln!("cannot install signal handlers");
+    let Some(mut signals) = Signals::install() else {
         return ExitCode::FAILURE;
     };
     info!(id = %config.id, control_plane = %config.control_plane, "data plane starting");
-    let follower = tokio::select! {
-        started = Follower::start(config) => match started {
-            Ok(follower) => follower,
-            Err(err) => {
-                eprintln!("{err}");
-                return ExitCode::FAILURE;
-            }
-        },
-        _ = terminate.recv() => return ExitCode::SUCCESS,
-        _ = interrupt.recv() => return ExitCode::SUCCESS,
+    let start = Follower::start(config);
+    tokio::pin!(start);
+    // Waiting for a control plane may take long: SIGTERM stops the wait, SIGHUP does not.
+    let follower = loop {
+        tokio::select! {
+            started = &mut start => match started {
+                Ok(follower) => break follower,
+                Err(err) => {
+                    eprintln!("{err}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            signal = signals.next() => if signal == Signal::Stop {
+                return ExitCode::SUCCESS;
+            },
+        }
     };
     let admin = match follower.serve_admin(args.admin_listen).await {
         Ok(admin) => admin,
@@ -281,18 +330,15 @@ async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
         }
     };
     let following = tokio::spawn(follower.clone().follow());
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-            _ = hangup.recv() => certificates_reloaded(follower.reload_certificates()),
-        }
+    while signals.next().await == Signal::Reload {
+        certificates_reloaded(follower.reload_certificates());
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
     following.abort();
     let _ = following.await;
     admin.stop();
-    let grace = Duration::from_millis(args.shutdown_grace_ms);
-    follower.shutdown(grace).await;
+    follower
+        .shutdown(Duration::from_millis(args.shutdown_grace_ms))
+        .await;
     ExitCode::SUCCESS
 }

@@ -5,10 +5,11 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use serde_json::{Value, json};
 use sluice_shared::wire::etag::IfNoneMatch;
 use sluice_shared::wire::prefer::Prefer;
 
-use super::answer::{Answer, etag, outcome, problem, revision_answer, store_failure};
+use super::answer::{Answer, etag, json_answer, outcome, problem, revision_answer, store_failure};
 use super::request::{author, dry_run, if_match, message, read_document, wants_yaml, with_secrets};
 use crate::app::{App, ConfigChange};
 
@@ -33,29 +34,9 @@ pub(crate) async fn get_config(app: &App, request: &Request<Incoming>) -> Answer
     if let Err(answer) = record_follower(app, request) {
         return *answer;
     }
-    let headers = request.headers();
-    let not_if = match IfNoneMatch::parse(headers) {
-        // Revisions are numbers: another tag can never match, and is a mistake.
-        Ok(Some(IfNoneMatch::Tags(tags)))
-            if !tags
-                .iter()
-                .all(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "if-none-match must name revisions, such as \"3\"",
-            );
-        }
-        Ok(condition) => condition,
-        Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
-    };
-    let wait = match Prefer::parse(headers).and_then(|prefer| {
-        prefer.check_wait(MAX_CONFIG_WAIT_SECONDS)?;
-        Ok(prefer.wait)
-    }) {
-        Ok(wait) => wait.unwrap_or(0),
-        Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
+    let (not_if, wait) = match conditions(request) {
+        Ok(conditions) => conditions,
+        Err(answer) => return *answer,
     };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
     let mut live = app.live_revisions();
@@ -88,6 +69,32 @@ pub(crate) async fn get_config(app: &App, request: &Request<Incoming>) -> Answer
             return answer;
         }
     }
+}
+
+/// The conditions of `GET /v1/config`: `If-None-Match` (revision numbers only) and the
+/// seconds to wait for a change (`prefer: wait=N`, at most [`MAX_CONFIG_WAIT_SECONDS`]).
+fn conditions(request: &Request<Incoming>) -> Result<(Option<IfNoneMatch>, u64), Box<Answer>> {
+    let bad = |message: &str| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", message));
+    let headers = request.headers();
+    let not_if = match IfNoneMatch::parse(headers) {
+        // Revisions are numbers: another tag can never match, and is a mistake.
+        Ok(Some(IfNoneMatch::Tags(tags)))
+            if !tags
+                .iter()
+                .all(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            return Err(bad("if-none-match must name revisions, such as \"3\""));
+        }
+        Ok(condition) => condition,
+        Err(message) => return Err(bad(&message)),
+    };
+    let wait = Prefer::parse(headers)
+        .and_then(|prefer| {
+            prefer.check_wait(MAX_CONFIG_WAIT_SECONDS)?;
+            Ok(prefer.wait)
+        })
+        .map_err(|message| bad(&message))?;
+    Ok((not_if, wait.unwrap_or(0)))
 }
 
 /// Records a following data plane's report, when the request carries one.
@@ -183,4 +190,40 @@ pub(crate) async fn rollback(app: &App, number: &str, request: &Request<Incoming
         action: format!("POST /v1/revisions/{number}/rollback"),
     };
     outcome(app.change(change).await)
+}
+
+/// `GET /v1/revisions`: the newest 100 revisions, without their configurations.
+pub(crate) async fn list_revisions(app: &App) -> Answer {
+    let Some(store) = app.store() else {
+        return problem(StatusCode::NOT_FOUND, "not_found", "no configuration store");
+    };
+    match store.list(100).await {
+        Ok(list) => {
+            let items: Vec<Value> = list
+                .iter()
+                .map(|r| {
+                    json!({ "number": r.number, "parent": r.parent, "author": r.author,
+                            "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
+                })
+                .collect();
+            json_answer(StatusCode::OK, &json!({ "revisions": items }))
+        }
+        Err(error) => store_failure(&error),
+    }
+}
+
+/// `GET /v1/revisions/{n}`: one revision, JSON or YAML.
+pub(crate) async fn get_revision(app: &App, number: &str, request: &Request<Incoming>) -> Answer {
+    let (Ok(number), Some(store)) = (number.parse::<u64>(), app.store()) else {
+        return problem(StatusCode::NOT_FOUND, "not_found", "no such revision");
+    };
+    match store.get(number).await {
+        Ok(Some(revision)) => revision_answer(&revision, wants_yaml(request), false),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such revision (or no longer kept)",
+        ),
+        Err(error) => store_failure(&error),
+    }
 }

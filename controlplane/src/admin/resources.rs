@@ -150,62 +150,29 @@ pub(crate) async fn change_resource(
     let (author, message) = (author(&request), message(&request));
     let action = format!("{} /v1/{kind}/{name}", request.method());
     // A malformed request is a 400 whatever the precondition: the body is read first.
-    let resource = if delete {
-        None
-    } else {
-        match read_document(request).await {
-            Ok(resource) => match check_shape(kind, &resource) {
-                Ok(()) => Some(resource),
-                Err(message) => return problem(StatusCode::BAD_REQUEST, "bad_request", &message),
-            },
-            Err(answer) => return *answer,
-        }
+    let resource = match read_resource(kind, delete, request).await {
+        Ok(resource) => resource,
+        Err(answer) => return *answer,
     };
     if let Some(EntityTag::Tag(wanted)) = wanted
         && current.as_ref().map(resource_etag).as_deref() != Some(&format!("\"{wanted}\""))
     {
-        let mut answer = problem(
-            StatusCode::PRECONDITION_FAILED,
-            "conflict",
-            &format!("the {} changed meanwhile", singular(kind)),
+        return precondition_failed(kind, current.as_ref());
+    }
+    if delete && current.is_none() {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no {} named '{name}'", singular(kind)),
         );
-        if let Some(Ok(value)) = current
-            .as_ref()
-            .map(|c| HeaderValue::from_str(&resource_etag(c)))
-        {
-            answer.headers_mut().insert(header::ETAG, value);
-        }
-        return answer;
     }
-    let mut config = head.config.clone();
-    if delete {
-        if current.is_none() {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                &format!("no {} named '{name}'", singular(kind)),
-            );
-        }
-        if let Some(map) = config.get_mut(kind).and_then(Value::as_object_mut) {
-            map.remove(name);
-        }
-    } else if let Some(resource) = resource {
-        match config.as_object_mut() {
-            Some(object) => {
-                let map = object.entry(kind.to_owned()).or_insert_with(|| json!({}));
-                if let Some(map) = map.as_object_mut() {
-                    map.insert(name.to_owned(), resource);
-                }
-            }
-            None => {
-                return problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "store",
-                    "the stored configuration is not an object",
-                );
-            }
-        }
-    }
+    let Some(config) = changed_config(&head.config, kind, name, resource) else {
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store",
+            "the stored configuration is not an object",
+        );
+    };
     let change = ConfigChange {
         config,
         author,
@@ -219,4 +186,59 @@ pub(crate) async fn change_resource(
         action,
     };
     outcome(app.change(change).await)
+}
+
+/// 412: the resource's ETag is not the one the request named; the answer carries the
+/// current one.
+fn precondition_failed(kind: &str, current: Option<&Value>) -> Answer {
+    let mut answer = problem(
+        StatusCode::PRECONDITION_FAILED,
+        "conflict",
+        &format!("the {} changed meanwhile", singular(kind)),
+    );
+    if let Some(Ok(value)) = current.map(|c| HeaderValue::from_str(&resource_etag(c))) {
+        answer.headers_mut().insert(header::ETAG, value);
+    }
+    answer
+}
+
+/// `config` with resource `name` of `kind` replaced by `resource`, or removed when it is
+/// `None`; `None` when the stored configuration is not an object.
+fn changed_config(
+    config: &Value,
+    kind: &str,
+    name: &str,
+    resource: Option<Value>,
+) -> Option<Value> {
+    let mut config = config.clone();
+    match resource {
+        None => {
+            if let Some(map) = config.get_mut(kind).and_then(Value::as_object_mut) {
+                map.remove(name);
+            }
+        }
+        Some(resource) => {
+            let object = config.as_object_mut()?;
+            let map = object.entry(kind.to_owned()).or_insert_with(|| json!({}));
+            if let Some(map) = map.as_object_mut() {
+                map.insert(name.to_owned(), resource);
+            }
+        }
+    }
+    Some(config)
+}
+
+/// The resource a `PUT` sends, of the shape `kind` takes; `None` for a `DELETE`.
+async fn read_resource(
+    kind: &str,
+    delete: bool,
+    request: Request<Incoming>,
+) -> Result<Option<Value>, Box<Answer>> {
+    if delete {
+        return Ok(None);
+    }
+    let resource = read_document(request).await?;
+    check_shape(kind, &resource)
+        .map_err(|message| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message)))?;
+    Ok(Some(resource))
 }

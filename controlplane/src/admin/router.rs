@@ -4,13 +4,10 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::answer::{
-    Answer, json_answer, method_not_allowed, metrics_answer, problem, revision_answer,
-    store_failure,
-};
-use super::config::{get_config, put_config, rollback};
+use super::answer::{Answer, json_answer, method_not_allowed, metrics_answer, problem};
+use super::config::{get_config, get_revision, list_revisions, put_config, rollback};
 use super::request::{check_flags, wants_yaml, with_secrets};
 use super::resources::{change_resource, get_resource, list_resources};
 use super::token::{Token, authorized, unauthorized};
@@ -47,57 +44,15 @@ pub(crate) async fn handle(
     open_reads: bool,
     request: Request<Incoming>,
 ) -> Answer {
-    let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let read = method == Method::GET || method == Method::HEAD;
-    // A method the path does not take is answered 405 before any token check.
-    if let Some(allow) = known_path(&segments)
-        && !allow
-            .split(", ")
-            .any(|m| m == method.as_str() || (m == "GET" && method == Method::HEAD))
-    {
-        return method_not_allowed(allow);
+    if let Err(refused) = admit(token, open_reads, &request, &segments) {
+        return *refused;
     }
-    let authorized = authorized(Some(token), &request);
-    if !authorized
-        && (!read || !open_reads)
-        && !matches!(segments.as_slice(), ["healthz"] | ["readyz"] | ["ui", ..])
-    {
-        return unauthorized();
-    }
-    // One rule for every endpoint: a boolean query parameter is true or false.
-    if let Err(answer) = check_flags(&request, &["dry_run", "secrets"]) {
-        return *answer;
-    }
-    // Secrets are never an open read.
-    if !authorized && with_secrets(&request) {
-        return unauthorized();
-    }
-    let store = app.store();
+    let method = request.method().clone();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["healthz"]) => json_answer(StatusCode::OK, &json!({ "status": "ok" })),
-        (Method::GET, ["readyz"]) => {
-            let revision = app.status().live_revision;
-            if revision.is_none() && store.is_some() {
-                return problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not_ready",
-                    "no configuration applied yet",
-                );
-            }
-            match app.kafka_ready().await {
-                Ok(()) => json_answer(
-                    StatusCode::OK,
-                    &json!({ "status": "ready", "revision": revision }),
-                ),
-                Err(reason) => problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not_ready",
-                    &reason.to_string(),
-                ),
-            }
-        }
+        (Method::GET, ["readyz"]) => readiness(app).await,
         (Method::GET, ["openapi.json"]) => {
             let mut answer = Response::new(Full::new(Bytes::from(crate::openapi::document())));
             answer.headers_mut().insert(
@@ -113,34 +68,8 @@ pub(crate) async fn handle(
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
         (Method::GET, ["v1", "config"]) => get_config(app, &request).await,
         (Method::PUT, ["v1", "config"]) => put_config(app, request).await,
-        (Method::GET, ["v1", "revisions"]) => match store {
-            Some(store) => match store.list(100).await {
-                Ok(list) => {
-                    let items: Vec<Value> = list
-                        .iter()
-                        .map(|r| {
-                            json!({ "number": r.number, "parent": r.parent, "author": r.author,
-                                    "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
-                        })
-                        .collect();
-                    json_answer(StatusCode::OK, &json!({ "revisions": items }))
-                }
-                Err(error) => store_failure(&error),
-            },
-            None => problem(StatusCode::NOT_FOUND, "not_found", "no configuration store"),
-        },
-        (Method::GET, ["v1", "revisions", number]) => match (number.parse::<u64>(), store) {
-            (Ok(number), Some(store)) => match store.get(number).await {
-                Ok(Some(revision)) => revision_answer(&revision, wants_yaml(&request), false),
-                Ok(None) => problem(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such revision (or no longer kept)",
-                ),
-                Err(error) => store_failure(&error),
-            },
-            _ => problem(StatusCode::NOT_FOUND, "not_found", "no such revision"),
-        },
+        (Method::GET, ["v1", "revisions"]) => list_revisions(app).await,
+        (Method::GET, ["v1", "revisions", number]) => get_revision(app, number, &request).await,
         (Method::POST, ["v1", "revisions", number, "rollback"]) => {
             rollback(app, number, &request).await
         }
@@ -175,4 +104,60 @@ fn known_path(segments: &[&str]) -> Option<&'static str> {
         | ["ui", ..] => "GET",
         _ => return None,
     })
+}
+
+/// The checks before any route: 405 for a method the path does not take (before any token
+/// check), 401 without the token (reads are open on loopback, secrets never), 400 for a
+/// boolean query parameter that is not `true` or `false`.
+fn admit(
+    token: &Token,
+    open_reads: bool,
+    request: &Request<Incoming>,
+    segments: &[&str],
+) -> Result<(), Box<Answer>> {
+    let method = request.method();
+    if let Some(allow) = known_path(segments)
+        && !allow
+            .split(", ")
+            .any(|m| m == method.as_str() || (m == "GET" && method == Method::HEAD))
+    {
+        return Err(Box::new(method_not_allowed(allow)));
+    }
+    let read = method == Method::GET || method == Method::HEAD;
+    let authorized = authorized(Some(token), request);
+    if !authorized
+        && (!read || !open_reads)
+        && !matches!(segments, ["healthz"] | ["readyz"] | ["ui", ..])
+    {
+        return Err(Box::new(unauthorized()));
+    }
+    check_flags(request, &["dry_run", "secrets"])?;
+    if !authorized && with_secrets(request) {
+        return Err(Box::new(unauthorized()));
+    }
+    Ok(())
+}
+
+/// `/readyz`: a configuration applied (when there is a store) and every Kafka cluster it
+/// uses able to take writes.
+async fn readiness(app: &App) -> Answer {
+    let revision = app.status().live_revision;
+    if revision.is_none() && app.store().is_some() {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "no configuration applied yet",
+        );
+    }
+    match app.kafka_ready().await {
+        Ok(()) => json_answer(
+            StatusCode::OK,
+            &json!({ "status": "ready", "revision": revision }),
+        ),
+        Err(reason) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            &reason.to_string(),
+        ),
+    }
 }

@@ -8,13 +8,13 @@ use std::time::Duration;
 use sluice_dataplane::{DataPlane, EmbeddedBroker};
 use sluice_shared::{CompileOptions, RouteTable};
 use tokio::sync::Mutex;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::board::{Status, StatusBoard};
 use super::document::spec_of;
 use super::errors::AppError;
 use super::source::{AppConfig, ConfigSource, KafkaSource};
-use super::startup::{create_embedded_topics, initial_revision};
+use super::startup::{create_embedded_topics, embedded_broker, initial_revision};
 use crate::config::{self, ConfigLoadError};
 use crate::store::handle::StoreHandle;
 
@@ -71,27 +71,7 @@ impl App {
             fallback_servers: None,
         };
         let table = config::compile(&spec, &compile_options, &source)?;
-        let needs_embedded = app_config.kafka == KafkaSource::Embedded
-            || table
-                .clusters
-                .iter()
-                .any(|cluster| cluster.servers.is_empty());
-        let embedded = if needs_embedded {
-            let broker = EmbeddedBroker::start().map_err(AppError::Embedded)?;
-            warn!(
-                bootstrap = broker.bootstrap_servers(),
-                "USING THE EMBEDDED DEVELOPMENT BROKER: in memory only, about 5 MiB or 100k messages kept per partition, no admin API. Give --kafka host:port for a real cluster."
-            );
-            let servers = vec![broker.bootstrap_servers().to_owned()];
-            if app_config.kafka == KafkaSource::Embedded {
-                compile_options.kafka_servers = Some(servers);
-            } else {
-                compile_options.fallback_servers = Some(servers);
-            }
-            Some(broker)
-        } else {
-            None
-        };
+        let embedded = embedded_broker(&app_config.kafka, &table, &mut compile_options)?;
         let table = config::compile(&spec, &compile_options, &source)?;
         create_embedded_topics(embedded.as_ref(), &table)?;
         let data_plane = DataPlane::start(table, app_config.data_plane)

@@ -6,6 +6,7 @@ use tracing::{error, info, warn};
 
 use super::document::{canonical, spec_of};
 use super::errors::AppError;
+use super::source::KafkaSource;
 use crate::config::ConfigLoadError;
 use crate::store::{Change, Committed, ConfigStore, Revision, SledStore};
 
@@ -103,4 +104,33 @@ pub(super) fn create_embedded_topics(
         }
     }
     Ok(())
+}
+
+/// The embedded development broker, started when `--kafka embedded` asks for it or a kafka
+/// client of `table` names no servers; `compile_options` then point those clients at it.
+pub(super) fn embedded_broker(
+    kafka: &KafkaSource,
+    table: &RouteTable,
+    compile_options: &mut CompileOptions,
+) -> Result<Option<EmbeddedBroker>, AppError> {
+    let needs_embedded = *kafka == KafkaSource::Embedded
+        || table
+            .clusters
+            .iter()
+            .any(|cluster| cluster.servers.is_empty());
+    if !needs_embedded {
+        return Ok(None);
+    }
+    let broker = EmbeddedBroker::start().map_err(AppError::Embedded)?;
+    warn!(
+        bootstrap = broker.bootstrap_servers(),
+        "USING THE EMBEDDED DEVELOPMENT BROKER: in memory only, about 5 MiB or 100k messages kept per partition, no admin API. Give --kafka host:port for a real cluster."
+    );
+    let servers = vec![broker.bootstrap_servers().to_owned()];
+    if *kafka == KafkaSource::Embedded {
+        compile_options.kafka_servers = Some(servers);
+    } else {
+        compile_options.fallback_servers = Some(servers);
+    }
+    Ok(Some(broker))
 }

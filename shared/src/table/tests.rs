@@ -1,3 +1,6 @@
+// Scenario tests read top to bottom; the product-code function limit does not apply.
+#![allow(clippy::too_many_lines)]
+
 use super::*;
 use crate::spec::parse_config_with_env;
 
