@@ -13,7 +13,8 @@ use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
 
-use super::consumer::{TopicPool, TopicSet, TopicView, headers_of};
+use super::consumer::headers_of;
+use super::topics::{TopicPool, TopicSet, TopicView};
 
 /// Bytes counted per record on top of its key, value and headers.
 const RECORD_OVERHEAD: usize = 96;

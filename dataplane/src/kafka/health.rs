@@ -7,10 +7,11 @@
 //! (`producer`, `consumer`) detect these, replace the client with backoff, and count the
 //! replacements here for `/metrics`.
 
-use sluice_shared::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
+
+use sluice_shared::sync::lock;
 
 /// Replacements so far, by (cluster binding, client kind, reason class).
 static REPLACED: Mutex<BTreeMap<(String, &'static str, &'static str), u64>> =

@@ -11,7 +11,10 @@
 //! - [`reply`]: one reply tap per reply topic, dispatching replies by correlation id.
 //! - [`cache`]: one topic cache per fetched topic, the latest record per key.
 //! - [`feed`]: one feed per streamed topic, a bounded window of records for SSE streams.
-//! - `consumer`: the setup those share.
+//! - `consumer`: the setup those share, supervised (replaced when broken); `topics`: one
+//!   client per set of topics, shared across configurations.
+//! - `context`: the librdkafka context of every client (errors, statistics, brokers down).
+//! - `watchdog`: a producer's current client and the task that replaces it when it breaks.
 //! - [`embedded`]: the in-process development broker.
 //!
 //! This file only declares and re-exports: the modules below use each other, never it.
@@ -19,12 +22,15 @@
 pub mod cache;
 mod client;
 mod consumer;
+mod context;
 pub mod embedded;
 pub mod feed;
 pub(crate) mod health;
 mod pool;
 mod producer;
 pub mod reply;
+mod topics;
+mod watchdog;
 
 pub(crate) use client::check_files;
 pub use client::map_error;

@@ -1,11 +1,11 @@
 //! The producers of a configuration, shared across configurations with the same cluster
 //! settings.
 
-use sluice_shared::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sluice_shared::spec::Acks;
+use sluice_shared::sync::lock;
 use sluice_shared::table::KafkaCluster;
 
 use super::client::{ClientIdentity, producer_identity};

@@ -7,7 +7,6 @@
 //! time-limited cache: it answers idempotent replays without producing again, and async
 //! polls that reach this instance although another one produced the request.
 
-use sluice_shared::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
+use sluice_shared::sync::lock;
 use sluice_shared::table::KafkaCluster;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
