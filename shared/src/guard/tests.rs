@@ -5,10 +5,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::{EncodingKey, Header, jwk::Jwk};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
+use crate::request::RequestHead;
 
 const RSA1: &str = include_str!("../../../testdata/jwt/rsa1.pem");
 const RSA2: &str = include_str!("../../../testdata/jwt/rsa2.pem");

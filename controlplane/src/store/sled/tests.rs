@@ -1,7 +1,8 @@
 //! The store: revisions, no-ops, If-Match races, checksums, retention, restarts and crashes.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
@@ -232,7 +233,7 @@ fn acknowledged_revisions_survive_kill_9() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "store::tests::crash_child",
+                "store::sled::tests::crash_child",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",
