@@ -24,4 +24,3 @@ mod sled;
 
 pub use model::*;
 pub use sled::{SledStore, checksum, text_digest};
-

@@ -1,7 +1,7 @@
 //! The store: revisions, no-ops, If-Match races, checksums, retention, restarts and crashes.
 
-use std::sync::Arc;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;

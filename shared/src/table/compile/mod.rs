@@ -2,12 +2,18 @@
 //!
 //! Every check runs and records its errors, so a user sees all problems at once. Nothing here
 //! panics on any input: the property tests in `tests.rs` feed it arbitrary documents.
+//!
+//! One file per part of the document: `guard` (guards, CORS, authorization), `http`
+//! (servers), `listener` (tcp listeners and TLS), `kafka` (clusters), `http_kafka` (routes
+//! and produce actions), `fetch`, `correlate` (request-response), `sse`.
 
 mod correlate;
 mod fetch;
 mod guard;
 mod http;
+mod http_kafka;
 mod kafka;
+mod listener;
 mod sse;
 
 use std::collections::HashMap;

@@ -1,0 +1,301 @@
+//! `tcp` server bindings and the listeners they open: ports, exits, TLS termination.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Compiler, binding_pointer};
+use crate::spec::{
+    BindingKind, BindingSpec, BindingType, ConditionSpec, OptionsSpec, TlsOptionsSpec,
+};
+use crate::table::server::{HttpServer, Listener, TlsListener};
+
+impl<'a> Compiler<'a> {
+    pub(super) fn compile_listeners(&mut self) -> Vec<Listener> {
+        let mut scan = ListenerScan {
+            listeners: Vec::new(),
+            reached: vec![false; self.servers.len()],
+            seen_ports: HashMap::new(),
+            tls_reached: HashSet::new(),
+        };
+        for (name, binding) in &self.spec.bindings {
+            if binding.binding_type == BindingType::Tcp && binding.kind == BindingKind::Server {
+                self.tcp_server(name, binding, &mut scan);
+            }
+        }
+        for (name, binding) in &self.spec.bindings {
+            if binding.binding_type == BindingType::Tls && !scan.tls_reached.contains(name.as_str())
+            {
+                self.errors.push(
+                    binding_pointer(name),
+                    format!("tls binding '{name}' is not the exit of any tcp server, so it has no listener"),
+                );
+            }
+        }
+        for (server, reached) in self.servers.iter().zip(&scan.reached) {
+            if !reached {
+                self.errors.push(
+                    binding_pointer(&server.binding),
+                    format!("http binding '{}' is not the exit of any tcp server, so it has no listener", server.binding),
+                );
+            }
+        }
+        scan.listeners
+    }
+
+    /// A `tcp` server binding: one listener per port, each to an `http` server (through a
+    /// `tls` binding or not).
+    fn tcp_server(&mut self, name: &'a str, binding: &'a BindingSpec, scan: &mut ListenerScan<'a>) {
+        let at = binding_pointer(name);
+        let options = match &binding.options {
+            Some(OptionsSpec::Tcp(options)) => options,
+            _ => {
+                self.errors
+                    .push(format!("{at}/options"), "a tcp server needs options.port");
+                return;
+            }
+        };
+        let Some(ports) = options.port.as_ref().map(|p| p.ports()) else {
+            self.errors
+                .push(format!("{at}/options"), "missing field 'port'");
+            return;
+        };
+        let host = options.host.clone().unwrap_or_else(|| "0.0.0.0".to_owned());
+        if host != "localhost" && host.parse::<std::net::IpAddr>().is_err() {
+            self.errors.push(
+                format!("{at}/options/host"),
+                format!("host '{host}' is not an IP address or localhost"),
+            );
+        }
+        self.check_route_ports(binding, &ports, &at);
+        for port in ports {
+            if let Some(other) = scan.seen_ports.insert(port, name.to_owned()) {
+                self.errors.push(
+                    format!("{at}/options/port"),
+                    format!("port {port} is already used by tcp binding '{other}'"),
+                );
+                continue;
+            }
+            let Some((server, tls)) = self.port_exit(binding, port, &at, scan) else {
+                continue;
+            };
+            scan.reached[server] = true;
+            scan.listeners.push(Listener {
+                binding: name.to_owned(),
+                host: host.clone(),
+                port,
+                server,
+                tls,
+            });
+        }
+    }
+
+    /// Every port a route's `when` names must be one of the binding's.
+    fn check_route_ports(&mut self, binding: &BindingSpec, ports: &[u16], at: &str) {
+        for (index, route) in binding.routes.iter().enumerate() {
+            for (position, condition) in route.when.iter().enumerate() {
+                let ConditionSpec::Tcp(condition) = condition else {
+                    continue;
+                };
+                for port in condition.port.ports() {
+                    if !ports.contains(&port) {
+                        self.errors.push(
+                            format!("{at}/routes/{index}/when/{position}/port"),
+                            format!("port {port} is not one of this binding's ports"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `http` server (index) and TLS settings that `port` of a tcp binding leads to:
+    /// tcp -> [tls ->] http.
+    fn port_exit(
+        &mut self,
+        binding: &'a BindingSpec,
+        port: u16,
+        at: &str,
+        scan: &mut ListenerScan<'a>,
+    ) -> Option<(usize, Option<TlsListener>)> {
+        let exit = binding
+            .routes
+            .iter()
+            .find(|route| {
+                route.when.is_empty()
+                    || route.when.iter().any(
+                        |c| matches!(c, ConditionSpec::Tcp(t) if t.port.ports().contains(&port)),
+                    )
+            })
+            .and_then(|route| route.exit.as_deref())
+            .or(binding.exit.as_deref());
+        let Some(exit) = exit else {
+            self.errors.push(at, format!("port {port} has no exit"));
+            return None;
+        };
+        let (exit, tls) = match self.spec.bindings.get(exit) {
+            Some(target) if target.binding_type == BindingType::Tls => {
+                scan.tls_reached.insert(exit);
+                let (http, tls) = self.tls_listener(exit)?;
+                (http, Some(tls))
+            }
+            _ => {
+                if !self.expect_exit(at, exit, BindingType::Http, &[BindingKind::Server]) {
+                    return None;
+                }
+                (exit, None)
+            }
+        };
+        self.server_index.get(exit).map(|&server| (server, tls))
+    }
+
+    /// A `tls` server binding: its settings and the `http` server it exits to. Errors are
+    /// reported once, however many ports lead to it.
+    fn tls_listener(&mut self, name: &'a str) -> Option<(&'a str, TlsListener)> {
+        let binding = self.spec.bindings.get(name)?;
+        let at = binding_pointer(name);
+        let report = !self.tls_checked.contains(name);
+        self.tls_checked.insert(name);
+        let mut errors = Vec::new();
+        if !binding.routes.is_empty() {
+            errors.push((
+                format!("{at}/routes"),
+                "routes on a tls binding are not supported; name the http server in 'exit'"
+                    .to_owned(),
+            ));
+        }
+        let default = TlsOptionsSpec::default();
+        let options = match &binding.options {
+            Some(OptionsSpec::Tls(options)) => options,
+            _ => &default,
+        };
+        let (certificate, key) = pem_files(options, &at, &mut errors);
+        let exit = match binding.exit.as_deref() {
+            Some(exit) => exit,
+            None => {
+                errors.push((at.clone(), "missing field 'exit'".to_owned()));
+                ""
+            }
+        };
+        let exit_ok = !exit.is_empty()
+            && (!report
+                || self.expect_exit(
+                    &format!("{at}/exit"),
+                    exit,
+                    BindingType::Http,
+                    &[BindingKind::Server],
+                ))
+            && self.server_index.contains_key(exit);
+        let server = self.server_index.get(exit).map(|&i| &self.servers[i]);
+        let alpn = alpn(options.alpn.as_deref(), server, exit, &at, &mut errors);
+        let failed = !errors.is_empty() || !exit_ok;
+        if report {
+            for (pointer, message) in errors {
+                self.errors.push(pointer, message);
+            }
+        }
+        if failed {
+            return None;
+        }
+        Some((
+            exit,
+            TlsListener {
+                binding: name.to_owned(),
+                certificate,
+                key,
+                alpn,
+            },
+        ))
+    }
+}
+
+/// What the listeners found so far: listeners, which servers and tls bindings a port leads
+/// to, and which tcp binding has each port.
+struct ListenerScan<'a> {
+    listeners: Vec<Listener>,
+    reached: Vec<bool>,
+    seen_ports: HashMap<u16, String>,
+    tls_reached: HashSet<&'a str>,
+}
+
+/// The ALPN protocols a tls binding offers: those listed (each must be a version of the
+/// http server it exits to), or every version of that server.
+fn alpn(
+    listed: Option<&[String]>,
+    server: Option<&HttpServer>,
+    exit: &str,
+    at: &str,
+    errors: &mut Vec<(String, String)>,
+) -> Vec<String> {
+    let mut alpn = Vec::new();
+    let Some(list) = listed else {
+        if server.is_none_or(|s| s.h2) {
+            alpn.push("h2".to_owned());
+        }
+        if server.is_none_or(|s| s.http1) {
+            alpn.push("http/1.1".to_owned());
+        }
+        return alpn;
+    };
+    for (index, protocol) in list.iter().enumerate() {
+        let enabled = match protocol.as_str() {
+            "h2" => server.is_none_or(|s| s.h2),
+            "http/1.1" => server.is_none_or(|s| s.http1),
+            other => {
+                errors.push((
+                    format!("{at}/options/alpn/{index}"),
+                    format!("unknown protocol '{other}'; expected h2 or http/1.1"),
+                ));
+                continue;
+            }
+        };
+        if !enabled {
+            errors.push((
+                format!("{at}/options/alpn/{index}"),
+                format!("'{protocol}' is not one of the versions of http server '{exit}'"),
+            ));
+        } else if !alpn.contains(protocol) {
+            alpn.push(protocol.clone());
+        }
+    }
+    if list.is_empty() {
+        errors.push((
+            format!("{at}/options/alpn"),
+            "name at least one protocol: h2, http/1.1".to_owned(),
+        ));
+    }
+    alpn
+}
+
+/// The PEM certificate and key files of a tls binding's options; vault options (`keys`,
+/// `trust`, `sni`, `mutual`) are refused.
+fn pem_files(
+    options: &TlsOptionsSpec,
+    at: &str,
+    errors: &mut Vec<(String, String)>,
+) -> (String, String) {
+    for (field, present) in [
+        ("keys", options.keys.is_some()),
+        ("trust", options.trust.is_some()),
+        ("sni", options.sni.is_some()),
+        ("mutual", options.mutual.is_some()),
+    ] {
+        if present {
+            errors.push((
+                format!("{at}/options/{field}"),
+                format!("'{field}' names keys in a vault, which sluice does not have; set options.certificate and options.key to PEM files"),
+            ));
+        }
+    }
+    let mut file = |field: &str, value: &Option<String>| match value.as_deref() {
+        Some(path) if !path.trim().is_empty() => path.to_owned(),
+        _ => {
+            errors.push((
+                format!("{at}/options"),
+                format!("a tls server needs options.{field}, the path of a PEM file"),
+            ));
+            String::new()
+        }
+    };
+    let certificate = file("certificate", &options.certificate);
+    let key = file("key", &options.key);
+    (certificate, key)
+}
