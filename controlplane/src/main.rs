@@ -220,7 +220,7 @@ impl Signals {
 }
 
 /// Logs the outcome of a certificate reload (SIGHUP).
-fn certificates_reloaded(outcome: Result<usize, String>) {
+fn certificates_reloaded(outcome: Result<usize, sluice_dataplane::TlsErrors>) {
     match outcome {
         Ok(0) => {}
         Ok(listeners) => info!(listeners, "tls certificates reloaded on SIGHUP"),

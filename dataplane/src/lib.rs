@@ -48,6 +48,8 @@ mod snapshot;
 mod tls;
 
 pub use error::DataPlaneError;
+pub use kafka::ClientError;
 pub use kafka::embedded::EmbeddedBroker;
-pub use plane::{DataPlane, DataPlaneOptions};
+pub use plane::{ApplyError, DataPlane, DataPlaneOptions};
 pub use readiness::NotReady;
+pub use tls::{TlsError, TlsErrors};

@@ -28,11 +28,11 @@ use crate::http::listener::accept_loop;
 use crate::kafka::cache::CachePool;
 use crate::kafka::feed::FeedPool;
 use crate::kafka::reply::TapPool;
-use crate::kafka::{ProducerPool, Producers};
+use crate::kafka::{ClientError, ProducerPool, Producers};
 use crate::metrics::Metrics;
 use crate::readiness::{KafkaProbe, NotReady};
 use crate::snapshot::{RouteLiveness, Snapshot};
-use crate::tls::Acceptors;
+use crate::tls::{Acceptors, TlsError, TlsErrors};
 
 /// Settings of the data plane that do not come from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +55,33 @@ struct RunningListener {
 }
 
 type ListenerKey = (String, u16);
+
+/// Why a configuration could not be applied; the running one stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// A tls binding's certificate or key cannot be served.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A Kafka client could not be made, or its topic cannot be read.
+    #[error(transparent)]
+    Kafka(#[from] ClientError),
+    /// A listener cannot be bound (the port is in use, or the address is not local).
+    #[error("cannot listen on {host}:{port}: {reason}")]
+    Listen {
+        /// The configured host.
+        host: String,
+        /// The configured port.
+        port: u16,
+        /// The system's reason.
+        reason: String,
+    },
+    /// A bound listener has no local address.
+    #[error("listener address: {0}")]
+    ListenerAddress(String),
+    /// The data plane is shutting down.
+    #[error("the data plane is shutting down")]
+    ShuttingDown,
+}
 
 /// A running data plane.
 pub struct DataPlane {
@@ -79,7 +106,7 @@ pub struct DataPlane {
 
 impl DataPlane {
     /// Binds the listeners of `table` and starts serving it.
-    pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, String> {
+    pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, ApplyError> {
         let shutdown = watch::Sender::new(false);
         let active = Arc::new(ArcSwap::from_pointee(Snapshot::empty(shutdown.subscribe())));
         let data_plane = Self {
@@ -109,7 +136,7 @@ impl DataPlane {
 
     /// Validated `table` replaces the active one: new requests use it, requests in flight
     /// finish with the table they started with. On error nothing changes.
-    pub async fn apply(&self, table: RouteTable) -> Result<(), String> {
+    pub async fn apply(&self, table: RouteTable) -> Result<(), ApplyError> {
         // Certificates first: a missing or bad file fails the apply before anything starts.
         let tls = Acceptors::load(&table)?;
         crate::kafka::check_files(&table.clusters)?;
@@ -181,7 +208,7 @@ impl DataPlane {
         }
     }
 
-    async fn swap(&self, active: Snapshot) -> Result<(), String> {
+    async fn swap(&self, active: Snapshot) -> Result<(), ApplyError> {
         let table = &active.table;
         let mut listeners = self.listeners.lock().await;
         let wanted: Vec<ListenerKey> = table
@@ -214,7 +241,7 @@ impl DataPlane {
         Ok(())
     }
 
-    async fn bind(&self, (host, port): &ListenerKey) -> Result<TcpListener, String> {
+    async fn bind(&self, (host, port): &ListenerKey) -> Result<TcpListener, ApplyError> {
         let result = match self.options.bind_override {
             Some(addr) => TcpListener::bind(addr).await,
             None => match self.options.bind_host {
@@ -222,16 +249,24 @@ impl DataPlane {
                 None => TcpListener::bind((host.as_str(), *port)).await,
             },
         };
-        result.map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
+        result.map_err(|error| ApplyError::Listen {
+            host: host.clone(),
+            port: *port,
+            reason: error.to_string(),
+        })
     }
 
-    fn spawn_listener(&self, port: u16, listener: TcpListener) -> Result<RunningListener, String> {
+    fn spawn_listener(
+        &self,
+        port: u16,
+        listener: TcpListener,
+    ) -> Result<RunningListener, ApplyError> {
         let local_addr = listener
             .local_addr()
-            .map_err(|e| format!("listener address: {e}"))?;
+            .map_err(|error| ApplyError::ListenerAddress(error.to_string()))?;
         let graceful = lock(&self.graceful)
             .clone()
-            .ok_or_else(|| "the data plane is shutting down".to_owned())?;
+            .ok_or(ApplyError::ShuttingDown)?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
@@ -258,15 +293,16 @@ impl DataPlane {
 
     /// Reads and checks the files `table` names (TLS certificates and keys, Kafka TLS
     /// files) without applying anything: the check a dry run makes.
-    pub fn check_files(table: &RouteTable) -> Result<(), String> {
+    pub fn check_files(table: &RouteTable) -> Result<(), ApplyError> {
         Acceptors::load(table)?;
-        crate::kafka::check_files(&table.clusters)
+        crate::kafka::check_files(&table.clusters)?;
+        Ok(())
     }
 
     /// Reads the certificate and key files of every TLS listener again (SIGHUP). New
     /// handshakes use the new certificate; open connections keep theirs. A listener whose
     /// files do not load keeps its certificate, and the error names them.
-    pub fn reload_certificates(&self) -> Result<usize, String> {
+    pub fn reload_certificates(&self) -> Result<usize, TlsErrors> {
         self.active.load().tls.reload()
     }
 
@@ -362,7 +398,7 @@ impl DataPlane {
     }
 }
 
-fn attach(pool: &ProducerPool, table: &RouteTable) -> Result<Producers, String> {
+fn attach(pool: &ProducerPool, table: &RouteTable) -> Result<Producers, ClientError> {
     let uses = table
         .produce_actions()
         .map(|action| (action.cluster, action.acks));

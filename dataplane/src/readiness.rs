@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use sluice_shared::table::KafkaCluster;
 
+use crate::kafka::ClientError;
 use crate::snapshot::Snapshot;
 
 /// How long a probe waits for a cluster, and how long its answer is kept.
@@ -25,7 +26,7 @@ pub enum NotReady {
         /// Its bootstrap servers.
         servers: String,
         /// The producer's last error.
-        reason: String,
+        reason: ClientError,
     },
     /// The cluster did not answer a metadata request in time.
     #[error("kafka cluster '{cluster}' ({servers}) does not answer: {reason}")]
@@ -35,11 +36,11 @@ pub enum NotReady {
         /// Its bootstrap servers.
         servers: String,
         /// What the client said.
-        reason: String,
+        reason: ClientError,
     },
 }
 
-type Probe = Box<dyn FnOnce() -> Result<(), String> + Send>;
+type Probe = Box<dyn FnOnce() -> Result<(), ClientError> + Send>;
 
 /// The last probe's time and answer.
 #[derive(Default)]
@@ -84,7 +85,7 @@ async fn check_clusters(snapshot: &Snapshot) -> Result<(), NotReady> {
         };
         let answer = tokio::task::spawn_blocking(probe)
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(ClientError::Task(e.to_string())));
         if let Err(reason) = answer {
             return Err(NotReady::NoAnswer {
                 cluster: cluster.binding.clone(),

@@ -49,7 +49,7 @@ pub(crate) struct Acceptors {
 
 impl Acceptors {
     /// Reads and checks the certificates of every TLS listener of `table`.
-    pub(crate) fn load(table: &RouteTable) -> Result<Self, String> {
+    pub(crate) fn load(table: &RouteTable) -> Result<Self, TlsError> {
         let mut by_port = HashMap::new();
         let mut loaded: Vec<(&TlsListener, Loaded)> = Vec::new();
         for listener in &table.listeners {
@@ -84,7 +84,7 @@ impl Acceptors {
 
     /// Reads every listener's files again and swaps in the ones that load. Returns how
     /// many listeners were reloaded, or every failure (those keep their certificate).
-    pub(crate) fn reload(&self) -> Result<usize, String> {
+    pub(crate) fn reload(&self) -> Result<usize, TlsErrors> {
         let mut failures = Vec::new();
         let mut reloaded = 0;
         for (port, acceptor) in &self.by_port {
@@ -103,9 +103,9 @@ impl Acceptors {
         if failures.is_empty() {
             Ok(reloaded)
         } else {
-            failures.sort();
+            failures.sort_by_key(ToString::to_string);
             failures.dedup();
-            Err(failures.join("; "))
+            Err(TlsErrors(failures))
         }
     }
 
@@ -131,37 +131,43 @@ impl Acceptors {
 type Loaded = (Arc<ServerConfig>, u64);
 
 /// Builds the `rustls` configuration of one `tls` binding from its files.
-pub(crate) fn server_config(settings: &TlsListener) -> Result<Loaded, String> {
-    let at = |field: &str| {
-        format!(
-            "tls binding '{}' (/bindings/{}/options/{field})",
-            settings.binding, settings.binding
-        )
+pub(crate) fn server_config(settings: &TlsListener) -> Result<Loaded, TlsError> {
+    let at = |field: &'static str| {
+        move |problem: FileProblem| TlsError {
+            binding: settings.binding.clone(),
+            field,
+            problem,
+        }
     };
-    let chain =
-        read_chain(&settings.certificate).map_err(|e| format!("{}: {e}", at("certificate")))?;
-    let key = read_key(&settings.key).map_err(|e| format!("{}: {e}", at("key")))?;
-    let not_after = check_validity(&chain[0], SystemTime::now())
-        .map_err(|e| format!("{}: '{}' {e}", at("certificate"), settings.certificate))?;
+    let chain = read_chain(&settings.certificate).map_err(at("certificate"))?;
+    let key = read_key(&settings.key).map_err(at("key"))?;
+    let not_after = check_validity(&chain[0], SystemTime::now()).map_err(|reason| {
+        at("certificate")(FileProblem::Invalid {
+            path: settings.certificate.clone(),
+            reason,
+        })
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     // Checks that the key is one rustls can sign with and that it belongs to the leaf.
-    CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider).map_err(
-        |error| match error {
-            rustls::Error::InconsistentKeys(_) => format!(
-                "{}: the key in '{}' does not belong to the certificate in '{}'",
-                at("key"),
-                settings.key,
-                settings.certificate
-            ),
-            other => format!("{}: '{}': {other}", at("key"), settings.key),
-        },
-    )?;
+    CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider).map_err(|error| {
+        at("key")(match error {
+            rustls::Error::InconsistentKeys(_) => FileProblem::KeyMismatch {
+                key: settings.key.clone(),
+                certificate: settings.certificate.clone(),
+            },
+            other => FileProblem::Refused {
+                path: settings.key.clone(),
+                reason: other.to_string(),
+            },
+        })
+    })?;
+    let refused = |error: rustls::Error| FileProblem::Config(error.to_string());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("{}: {e}", at("certificate")))?
+        .map_err(|e| at("certificate")(refused(e)))?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| format!("{}: {e}", at("certificate")))?;
+        .map_err(|e| at("certificate")(refused(e)))?;
     config.alpn_protocols = settings
         .alpn
         .iter()
@@ -173,50 +179,103 @@ pub(crate) fn server_config(settings: &TlsListener) -> Result<Loaded, String> {
     Ok((Arc::new(config), not_after))
 }
 
-fn read_file(path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read '{path}': {e}"))
+fn read_file(path: &str) -> Result<Vec<u8>, FileProblem> {
+    std::fs::read(path).map_err(|e| FileProblem::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
-fn read_chain(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+fn read_chain(path: &str) -> Result<Vec<CertificateDer<'static>>, FileProblem> {
     let bytes = read_file(path)?;
     let chain = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("'{path}' is not a PEM certificate file: {e}"))?;
+        .map_err(|e| FileProblem::NotCertificate {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
     if chain.is_empty() {
-        return Err(format!("'{path}' holds no CERTIFICATE block"));
+        return Err(FileProblem::NoCertificate {
+            path: path.to_owned(),
+        });
     }
     Ok(chain)
 }
 
-fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
+fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, FileProblem> {
     let bytes = read_file(path)?;
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| match error {
-        rustls::pki_types::pem::Error::NoItemsFound => format!(
-            "'{path}' holds no unencrypted private key (a PKCS#8, PKCS#1 or SEC1 PEM block)"
-        ),
-        other => format!("'{path}' is not a PEM private key file: {other}"),
+        rustls::pki_types::pem::Error::NoItemsFound => FileProblem::NoKey {
+            path: path.to_owned(),
+        },
+        other => FileProblem::NotKey {
+            path: path.to_owned(),
+            reason: other.to_string(),
+        },
     })
+}
+
+/// Why a tls binding's certificate or key cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("tls binding '{binding}' (/bindings/{binding}/options/{field}): {problem}")]
+pub struct TlsError {
+    binding: String,
+    field: &'static str,
+    problem: FileProblem,
+}
+
+/// Every listener whose files did not load on a reload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct TlsErrors(Vec<TlsError>);
+
+/// What is wrong with a certificate or key file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum FileProblem {
+    #[error("cannot read '{path}': {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("'{path}' is not a PEM certificate file: {reason}")]
+    NotCertificate { path: String, reason: String },
+    #[error("'{path}' holds no CERTIFICATE block")]
+    NoCertificate { path: String },
+    #[error("'{path}' holds no unencrypted private key (a PKCS#8, PKCS#1 or SEC1 PEM block)")]
+    NoKey { path: String },
+    #[error("'{path}' is not a PEM private key file: {reason}")]
+    NotKey { path: String, reason: String },
+    #[error("'{path}' {reason}")]
+    Invalid { path: String, reason: Validity },
+    #[error("the key in '{key}' does not belong to the certificate in '{certificate}'")]
+    KeyMismatch { key: String, certificate: String },
+    #[error("'{path}': {reason}")]
+    Refused { path: String, reason: String },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Why a certificate is not valid now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Validity {
+    #[error("holds a certificate that cannot be parsed: {0}")]
+    Unparsable(String),
+    #[error("holds a certificate that expired on {0}")]
+    Expired(String),
+    #[error("holds a certificate that is not valid before {0}")]
+    NotYetValid(String),
 }
 
 /// Refuses a certificate that is not valid at `now`; warns when it expires soon. Returns
 /// when it expires.
-fn check_validity(leaf: &CertificateDer<'_>, now: SystemTime) -> Result<SystemTime, String> {
+fn check_validity(leaf: &CertificateDer<'_>, now: SystemTime) -> Result<SystemTime, Validity> {
     let certificate = x509_cert::Certificate::from_der(leaf.as_ref())
-        .map_err(|e| format!("holds a certificate that cannot be parsed: {e}"))?;
+        .map_err(|e| Validity::Unparsable(e.to_string()))?;
     let validity = &certificate.tbs_certificate.validity;
     let not_before = SystemTime::UNIX_EPOCH + validity.not_before.to_date_time().unix_duration();
     let not_after = SystemTime::UNIX_EPOCH + validity.not_after.to_date_time().unix_duration();
     if now > not_after {
-        return Err(format!(
-            "holds a certificate that expired on {}",
-            httpdate::fmt_http_date(not_after)
-        ));
+        return Err(Validity::Expired(httpdate::fmt_http_date(not_after)));
     }
     if now < not_before {
-        return Err(format!(
-            "holds a certificate that is not valid before {}",
-            httpdate::fmt_http_date(not_before)
-        ));
+        return Err(Validity::NotYetValid(httpdate::fmt_http_date(not_before)));
     }
     if not_after
         .duration_since(now)
@@ -347,7 +406,8 @@ mod tests {
         for (settings, expected) in cases {
             let error = server_config(&settings)
                 .err()
-                .ok_or_else(|| format!("{settings:?} loaded"))?;
+                .ok_or_else(|| format!("{settings:?} loaded"))?
+                .to_string();
             assert!(
                 error.contains(expected)
                     && error.starts_with("tls binding 'tls' (/bindings/tls/options/"),

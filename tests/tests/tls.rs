@@ -282,7 +282,8 @@ async fn certificate_swaps_under_load_drop_no_request() -> Result<()> {
         .app
         .reload_certificates()
         .err()
-        .context("a broken key reloaded")?;
+        .context("a broken key reloaded")?
+        .to_string();
     assert!(
         error.contains("holds no unencrypted private key"),
         "{error}"

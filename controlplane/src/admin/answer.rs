@@ -115,9 +115,11 @@ pub(crate) fn outcome(result: Result<ChangeOutcome, ChangeError>) -> Answer {
             }
             answer
         }
-        Err(ChangeError::NotApplied(reason)) => {
-            problem(StatusCode::UNPROCESSABLE_ENTITY, "not_applied", &reason)
-        }
+        Err(refused @ (ChangeError::NotApplied(_) | ChangeError::Embedded(_))) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_applied",
+            &refused.to_string(),
+        ),
         Err(ChangeError::NoStore) => {
             problem(StatusCode::NOT_FOUND, "not_found", "no configuration store")
         }

@@ -79,14 +79,15 @@ impl App {
             Committed::Unchanged(revision) => return Ok(ChangeOutcome::Unchanged(revision)),
             Committed::New(revision) => revision,
         };
-        if let Err(reason) = self.swap(table).await {
+        if let Err(error) = self.swap(table).await {
             // Persisted but not applicable here (a port in use, a Kafka client refused):
             // the head goes back to what runs.
+            let reason = error.to_string();
             store
                 .reset_head(revision.parent, &change.author, &reason)
                 .await?;
-            self.board.rejected(reason.clone());
-            return Err(ChangeError::NotApplied(reason));
+            self.board.rejected(reason);
+            return Err(error);
         }
         self.settle(store, &revision).await?;
         info!(revision = revision.number, author = %change.author, "configuration applied");
@@ -112,12 +113,10 @@ impl App {
     }
 
     /// Step 3: topics on the embedded broker, then the data plane's one swap.
-    async fn swap(&self, table: RouteTable) -> Result<(), String> {
-        create_embedded_topics(self.embedded.as_ref(), &table).map_err(|e| e.to_string())?;
-        self.data_plane
-            .apply(table)
-            .await
-            .map_err(|error| error.to_string())
+    async fn swap(&self, table: RouteTable) -> Result<(), ChangeError> {
+        create_embedded_topics(self.embedded.as_ref(), &table)?;
+        self.data_plane.apply(table).await?;
+        Ok(())
     }
 
     /// Step 4: the revision runs: marked good, counted, announced to followers.
@@ -143,10 +142,8 @@ impl App {
         let spec = config::parse(&self.config.read()?, &source)?;
         let table = config::compile(&spec, &self.compile_options, &source)?;
         create_embedded_topics(self.embedded.as_ref(), &table)?;
-        self.data_plane
-            .apply(table)
-            .await
-            .map_err(|error| AppError::DataPlane(error.to_string()))
+        self.data_plane.apply(table).await?;
+        Ok(())
     }
 
     /// A reload with a store: the `--config` file as a change, when its text changed.
@@ -179,7 +176,7 @@ impl App {
                 source_name: source.to_owned(),
                 errors,
             })),
-            Err(other) => Err(AppError::DataPlane(other.to_string())),
+            Err(other) => Err(AppError::Change(other)),
         }
     }
 }
@@ -200,7 +197,7 @@ fn review(
             head: head.map(|h| h.number),
         });
     }
-    DataPlane::check_files(table).map_err(|error| ChangeError::NotApplied(error.to_string()))?;
+    DataPlane::check_files(table)?;
     Ok(ChangeOutcome::Valid(diff(
         head.map(|h| &h.config),
         canonical,

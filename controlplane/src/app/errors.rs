@@ -1,5 +1,7 @@
 //! Why the app could not start or reload, and why a change was refused.
 
+use sluice_dataplane::ApplyError;
+use sluice_dataplane::kafka::embedded::EmbeddedError;
 use sluice_shared::ConfigErrors;
 
 use crate::config::ConfigLoadError;
@@ -13,13 +15,19 @@ pub enum AppError {
     Config(#[from] ConfigLoadError),
     /// The embedded broker could not start or create a topic.
     #[error("embedded broker: {0}")]
-    Embedded(String),
+    Embedded(#[from] EmbeddedError),
     /// The data plane refused the configuration (listener or Kafka client).
-    #[error("{0}")]
-    DataPlane(String),
+    #[error(transparent)]
+    DataPlane(#[from] ApplyError),
     /// The configuration store failed.
     #[error("configuration store: {0}")]
     Store(#[from] StoreError),
+    /// The store holds no revision that compiles, and no `--config` was given.
+    #[error("the store has no revision that compiles; start with --config FILE")]
+    NoGoodRevision,
+    /// A change (the `--config` file on SIGHUP) was refused.
+    #[error(transparent)]
+    Change(#[from] ChangeError),
 }
 
 /// Why a change was refused; the live configuration is unchanged.
@@ -36,8 +44,11 @@ pub enum ChangeError {
     },
     /// Valid, but the data plane could not apply it (listener, Kafka client); not kept as
     /// the head.
-    #[error("{0}")]
-    NotApplied(String),
+    #[error(transparent)]
+    NotApplied(#[from] ApplyError),
+    /// Valid, but the embedded broker could not create its topics; not kept as the head.
+    #[error("embedded broker: {0}")]
+    Embedded(#[from] EmbeddedError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -74,9 +74,7 @@ impl App {
         let embedded = embedded_broker(&app_config.kafka, &table, &mut compile_options)?;
         let table = config::compile(&spec, &compile_options, &source)?;
         create_embedded_topics(embedded.as_ref(), &table)?;
-        let data_plane = DataPlane::start(table, app_config.data_plane)
-            .await
-            .map_err(AppError::DataPlane)?;
+        let data_plane = DataPlane::start(table, app_config.data_plane).await?;
         info!(config = %source, "sluice started");
         if let (Some(store), Some(number)) = (&store, revision) {
             store.mark_good(number).await?;
@@ -121,7 +119,7 @@ impl App {
 
     /// Reads the certificates of every TLS listener again (see
     /// `DataPlane::reload_certificates`).
-    pub fn reload_certificates(&self) -> Result<usize, String> {
+    pub fn reload_certificates(&self) -> Result<usize, sluice_dataplane::TlsErrors> {
         self.data_plane.reload_certificates()
     }
 

@@ -1,6 +1,7 @@
 //! Choosing the revision to start from, and the topics of the embedded broker.
 
 use sluice_dataplane::EmbeddedBroker;
+use sluice_dataplane::kafka::embedded::EmbeddedError;
 use sluice_shared::{CompileOptions, ConfigSpec, RouteTable};
 use tracing::{error, info, warn};
 
@@ -80,16 +81,14 @@ pub(super) fn initial_revision(
             );
             Ok(good)
         }
-        None => Err(AppError::DataPlane(
-            "the store has no revision that compiles; start with --config FILE".to_owned(),
-        )),
+        None => Err(AppError::NoGoodRevision),
     }
 }
 
 pub(super) fn create_embedded_topics(
     embedded: Option<&EmbeddedBroker>,
     table: &RouteTable,
-) -> Result<(), AppError> {
+) -> Result<(), EmbeddedError> {
     let Some(broker) = embedded else {
         return Ok(());
     };
@@ -98,9 +97,7 @@ pub(super) fn create_embedded_topics(
             continue;
         }
         for topic in &cluster.topics {
-            broker
-                .create_topic(topic, EMBEDDED_PARTITIONS)
-                .map_err(AppError::Embedded)?;
+            broker.create_topic(topic, EMBEDDED_PARTITIONS)?;
         }
     }
     Ok(())
@@ -121,7 +118,7 @@ pub(super) fn embedded_broker(
     if !needs_embedded {
         return Ok(None);
     }
-    let broker = EmbeddedBroker::start().map_err(AppError::Embedded)?;
+    let broker = EmbeddedBroker::start()?;
     warn!(
         bootstrap = broker.bootstrap_servers(),
         "USING THE EMBEDDED DEVELOPMENT BROKER: in memory only, about 5 MiB or 100k messages kept per partition, no admin API. Give --kafka host:port for a real cluster."

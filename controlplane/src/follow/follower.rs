@@ -14,9 +14,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use sluice_dataplane::DataPlane;
+use sluice_dataplane::{ApplyError, DataPlane};
 use sluice_shared::sync::lock;
-use sluice_shared::{CompileOptions, RouteTable};
+use sluice_shared::{CompileOptions, ConfigErrors, RouteTable};
 use tracing::{error, info, warn};
 
 use super::local::{read_last_good, write_last_good};
@@ -54,8 +54,27 @@ pub enum FollowError {
         error: std::io::Error,
     },
     /// The first configuration could not be served.
+    #[error(transparent)]
+    Start(#[from] ApplyError),
+}
+
+/// Why a revision from the control plane is not served here.
+#[derive(Debug, thiserror::Error)]
+pub enum RevisionError {
+    /// It holds secrets redacted (this data plane has no admin token).
+    #[error(
+        "the control plane sent {0} redacted; give this data plane the admin token (--admin-token-file or SLUICE_ADMIN_TOKEN) so that it receives the secrets"
+    )]
+    Redacted(String),
+    /// It does not compile here.
     #[error("{0}")]
-    Start(String),
+    Invalid(ConfigErrors),
+    /// A kafka client names no servers, and this data plane was given none.
+    #[error("kafka binding '{0}' names no servers; give this data plane --kafka")]
+    NoServers(String),
+    /// The data plane refused it.
+    #[error(transparent)]
+    NotApplied(#[from] ApplyError),
 }
 
 impl Follower {
@@ -81,9 +100,7 @@ impl Follower {
                 (received.number, table, Some(received))
             }
         };
-        let data_plane = DataPlane::start(table, config.data_plane.clone())
-            .await
-            .map_err(FollowError::Start)?;
+        let data_plane = DataPlane::start(table, config.data_plane.clone()).await?;
         if let Some(fetched) = &fetched
             && let Err(error) = write_last_good(&config.data_dir, fetched).await
         {
@@ -138,8 +155,12 @@ impl Follower {
     async fn apply(&self, received: Received) {
         let number = received.number;
         let applied = match compile(&received, &self.compile_options) {
-            Ok(table) => self.data_plane.apply(table).await,
-            Err(reason) => Err(reason),
+            Ok(table) => self
+                .data_plane
+                .apply(table)
+                .await
+                .map_err(RevisionError::from),
+            Err(refused) => Err(refused),
         };
         match applied {
             Ok(()) => {
@@ -159,7 +180,7 @@ impl Follower {
                 self.refusals.fetch_add(1, Ordering::Relaxed);
                 error!(
                     revision = number,
-                    reason, "revision not applied here; the previous one stays active"
+                    reason = %reason, "revision not applied here; the previous one stays active"
                 );
                 self.update(|s| {
                     s.seen = Some(number);
@@ -207,7 +228,7 @@ impl Follower {
     }
 
     /// Reads the certificates of every TLS listener again (SIGHUP).
-    pub fn reload_certificates(&self) -> Result<usize, String> {
+    pub fn reload_certificates(&self) -> Result<usize, sluice_dataplane::TlsErrors> {
         self.data_plane.reload_certificates()
     }
 
@@ -289,7 +310,7 @@ impl Follower {
     }
 }
 
-fn compile(received: &Received, options: &CompileOptions) -> Result<RouteTable, String> {
+fn compile(received: &Received, options: &CompileOptions) -> Result<RouteTable, RevisionError> {
     // Without the admin token the control plane sends secrets as '***'.
     let redacted: Vec<String> = sluice_shared::secrets::secret_pointers(&received.config)
         .into_iter()
@@ -299,20 +320,14 @@ fn compile(received: &Received, options: &CompileOptions) -> Result<RouteTable, 
         })
         .collect();
     if !redacted.is_empty() {
-        return Err(format!(
-            "the control plane sent {} redacted; give this data plane the admin token (--admin-token-file or SLUICE_ADMIN_TOKEN) so that it receives the secrets",
-            redacted.join(", ")
-        ));
+        return Err(RevisionError::Redacted(redacted.join(", ")));
     }
     let text = received.config.to_string();
     let table = sluice_shared::parse_config(&text)
         .and_then(|spec| RouteTable::compile(&spec, options))
-        .map_err(|errors| errors.to_string())?;
+        .map_err(RevisionError::Invalid)?;
     if let Some(cluster) = table.clusters.iter().find(|c| c.servers.is_empty()) {
-        return Err(format!(
-            "kafka binding '{}' names no servers; give this data plane --kafka",
-            cluster.binding
-        ));
+        return Err(RevisionError::NoServers(cluster.binding.clone()));
     }
     Ok(table)
 }
@@ -351,7 +366,7 @@ fn local_start(config: &FollowConfig, options: &CompileOptions) -> Option<(u64, 
         Err(reason) => {
             error!(
                 revision = local.number,
-                reason,
+                reason = %reason,
                 "the locally kept revision does not compile here; waiting for the control plane"
             );
             None
@@ -375,11 +390,11 @@ async fn first_revision(
                 Err(reason) => {
                     error!(
                         revision = received.number,
-                        reason,
+                        reason = %reason,
                         "the control plane's revision does not compile here; waiting for the next one"
                     );
                     state.seen = Some(received.number);
-                    state.last_error = Some(reason);
+                    state.last_error = Some(reason.to_string());
                 }
             },
             Ok(None) => {}

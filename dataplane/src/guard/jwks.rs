@@ -167,6 +167,39 @@ async fn refresher(jwks: Weak<Jwks>, kick: Arc<Notify>, refresh: Duration) {
     }
 }
 
+/// Why a JWKS document could not be read; the guard keeps its last keys.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("bad URL: {0}")]
+    Url(String),
+    #[error("not an http or https URL")]
+    Scheme,
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("bad host name: {0}")]
+    HostName(String),
+    #[error(
+        "no certificate authorities found on this system to check https with ({0} errors); install ca-certificates or set SSL_CERT_FILE"
+    )]
+    NoAuthorities(usize),
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("status {0}")]
+    Status(http::StatusCode),
+    #[error("reading the body failed: {0}")]
+    Body(String),
+    #[error("no answer within {0} s")]
+    Timeout(u64),
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("the document holds no usable key")]
+    NoKey,
+}
+
 /// Reads JWKS documents over http or https, one connection per read.
 #[derive(Default)]
 struct Fetcher {
@@ -175,7 +208,7 @@ struct Fetcher {
 }
 
 impl Fetcher {
-    fn tls(&mut self) -> Result<Arc<rustls::ClientConfig>, String> {
+    fn tls(&mut self) -> Result<Arc<rustls::ClientConfig>, FetchError> {
         if let Some(config) = &self.tls {
             return Ok(config.clone());
         }
@@ -183,15 +216,12 @@ impl Fetcher {
         let mut roots = rustls::RootCertStore::empty();
         let (added, _) = roots.add_parsable_certificates(found.certs);
         if added == 0 {
-            return Err(format!(
-                "no certificate authorities found on this system to check https with ({} errors); install ca-certificates or set SSL_CERT_FILE",
-                found.errors.len()
-            ));
+            return Err(FetchError::NoAuthorities(found.errors.len()));
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| e.to_string())?
+            .map_err(|e| FetchError::Tls(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -201,14 +231,19 @@ impl Fetcher {
     }
 
     /// `GET url`, HTTP/1.1.
-    async fn get(&mut self, url: &str) -> Result<http::Response<hyper::body::Incoming>, String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    async fn get(
+        &mut self,
+        url: &str,
+    ) -> Result<http::Response<hyper::body::Incoming>, FetchError> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| FetchError::Url(e.to_string()))?;
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            _ => return Err("not an http or https URL".to_owned()),
+            _ => return Err(FetchError::Scheme),
         };
-        let authority = uri.authority().ok_or("the URL has no host")?.clone();
+        let authority = uri.authority().ok_or(FetchError::NoHost)?.clone();
         let host = authority
             .host()
             .trim_start_matches('[')
@@ -219,18 +254,18 @@ impl Fetcher {
             .header(http::header::HOST, authority.as_str())
             .header(http::header::ACCEPT, "application/json")
             .body(Empty::<Bytes>::new())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| FetchError::Request(e.to_string()))?;
         let tcp = tokio::net::TcpStream::connect((host, port))
             .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
+            .map_err(|e| FetchError::Connect(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
         if https {
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-                .map_err(|e| format!("bad host name: {e}"))?;
+                .map_err(|e| FetchError::HostName(e.to_string()))?;
             let stream = tokio_rustls::TlsConnector::from(self.tls()?)
                 .connect(name, tcp)
                 .await
-                .map_err(|e| format!("tls: {e}"))?;
+                .map_err(|e| FetchError::Tls(e.to_string()))?;
             send(TokioIo::new(stream), request).await
         } else {
             send(TokioIo::new(tcp), request).await
@@ -241,44 +276,44 @@ impl Fetcher {
 async fn send<I>(
     io: I,
     request: http::Request<Empty<Bytes>>,
-) -> Result<http::Response<hyper::body::Incoming>, String>
+) -> Result<http::Response<hyper::body::Incoming>, FetchError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| FetchError::Request(e.to_string()))?;
     tokio::spawn(connection);
     sender
         .send_request(request)
         .await
-        .map_err(|e| format!("request failed: {e}"))
+        .map_err(|e| FetchError::Request(e.to_string()))
 }
 
-async fn fetch(client: &mut Fetcher, url: &str) -> Result<KeySet, String> {
+async fn fetch(client: &mut Fetcher, url: &str) -> Result<KeySet, FetchError> {
     let read = async {
         let response = client.get(url).await?;
         if response.status() != http::StatusCode::OK {
-            return Err(format!("status {}", response.status()));
+            return Err(FetchError::Status(response.status()));
         }
         let body = Limited::new(response.into_body(), MAX_JWKS_BYTES)
             .collect()
             .await
-            .map_err(|e| format!("reading the body failed: {e}"))?
+            .map_err(|e| FetchError::Body(e.to_string()))?
             .to_bytes();
         Ok(body)
     };
     let body = tokio::time::timeout(FETCH_TIMEOUT, read)
         .await
-        .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))??;
+        .map_err(|_| FetchError::Timeout(FETCH_TIMEOUT.as_secs()))??;
     let document: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))?;
     let (keys, problems) = KeySet::parse(&document);
     for problem in &problems {
         warn!(url, key = %problem.pointer, problem = %problem.message, "JWKS key skipped");
     }
     if keys.is_empty() {
-        return Err("the document holds no usable key".to_owned());
+        return Err(FetchError::NoKey);
     }
     Ok(keys)
 }

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
 
+use super::client::ClientError;
 use super::consumer::headers_of;
 use super::topics::{TopicPool, TopicSet, TopicView};
 
@@ -165,7 +166,7 @@ impl CacheState {
 pub type TopicCache = TopicView<CacheState>;
 
 /// Starts the cache of `topic`.
-pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<TopicCache, String> {
+pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<TopicCache, ClientError> {
     TopicView::start(cluster, topic, "cache", CacheState::default(), fold).await
 }
 

@@ -89,18 +89,71 @@ fn identity<'a>(
 
 /// Checks that the files the clusters' TLS settings name can be read, so that a bad path
 /// is refused with its option's pointer rather than by the Kafka client's own message.
-pub(crate) fn check_files(clusters: &[KafkaCluster]) -> Result<(), String> {
+pub(crate) fn check_files(clusters: &[KafkaCluster]) -> Result<(), ClientError> {
     for cluster in clusters {
         for (pointer, path) in cluster.security.files() {
             if let Err(error) = std::fs::File::open(path) {
-                return Err(format!(
-                    "kafka binding '{}' ({pointer}): cannot read '{path}': {error}",
-                    cluster.binding
-                ));
+                return Err(ClientError::File {
+                    binding: cluster.binding.clone(),
+                    pointer: pointer.to_string(),
+                    path: path.to_owned(),
+                    reason: error.to_string(),
+                });
             }
         }
     }
     Ok(())
+}
+
+/// Why a shared Kafka client could not be made, or could not reach its cluster or topic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// librdkafka refused the client's settings.
+    #[error("kafka client '{binding}': {reason}")]
+    Settings {
+        /// The kafka binding.
+        binding: String,
+        /// librdkafka's reason.
+        reason: String,
+    },
+    /// The cluster names no servers and no embedded broker runs.
+    #[error("kafka client '{0}' has no servers and no embedded broker was started")]
+    NoServers(String),
+    /// A file the cluster's TLS settings name cannot be read.
+    #[error("kafka binding '{binding}' ({pointer}): cannot read '{path}': {reason}")]
+    File {
+        /// The kafka binding.
+        binding: String,
+        /// The option naming the file.
+        pointer: String,
+        /// The file.
+        path: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// The cluster did not answer, or refused (with the client's last error when known).
+    #[error("{0}")]
+    Cluster(String),
+    /// The topic does not exist.
+    #[error("the topic does not exist on the kafka cluster")]
+    NoTopic,
+    /// A failure while starting the client of one topic (`what` says which).
+    #[error("{what}: {source}")]
+    Topic {
+        /// For example "cache of topic 'items'".
+        what: String,
+        /// What failed.
+        source: Box<ClientError>,
+    },
+    /// A route names a cluster the configuration does not have.
+    #[error("a route names an unknown cluster")]
+    UnknownCluster,
+    /// A blocking task of the client failed.
+    #[error("a kafka client task failed: {0}")]
+    Task(String),
+    /// The producer cannot take writes now.
+    #[error("{0}")]
+    Unwritable(String),
 }
 
 /// Sets every consumer property of `cluster` on `config`.

@@ -8,6 +8,7 @@ use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use sluice_shared::table::KafkaCluster;
 
+use super::client::ClientError;
 use super::context::QuietContext;
 
 /// The consumer type of reply taps, topic caches and feeds.
@@ -25,7 +26,7 @@ pub(crate) fn shared_consumer(
     cluster: &KafkaCluster,
     purpose: &str,
     partition_eof: bool,
-) -> Result<Arc<SharedConsumer>, String> {
+) -> Result<Arc<SharedConsumer>, ClientError> {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", cluster.servers.join(","))
@@ -46,15 +47,21 @@ pub(crate) fn shared_consumer(
     config
         .create_with_context(QuietContext::new())
         .map(Arc::new)
-        .map_err(|e: KafkaError| e.to_string())
+        .map_err(|e: KafkaError| ClientError::Settings {
+            binding: cluster.binding.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// The partitions of `topic` (blocking: call from `spawn_blocking`).
-pub(crate) fn topic_partitions(consumer: &SharedConsumer, topic: &str) -> Result<Vec<i32>, String> {
+pub(crate) fn topic_partitions(
+    consumer: &SharedConsumer,
+    topic: &str,
+) -> Result<Vec<i32>, ClientError> {
     use rdkafka::consumer::Consumer;
     let metadata = consumer
         .fetch_metadata(Some(topic), CONSUMER_START_TIMEOUT)
-        .map_err(|e| consumer.context().explain(&e))?;
+        .map_err(|e| ClientError::Cluster(consumer.context().explain(&e)))?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -62,7 +69,7 @@ pub(crate) fn topic_partitions(consumer: &SharedConsumer, topic: &str) -> Result
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect();
     if partitions.is_empty() {
-        return Err("the topic does not exist on the kafka cluster".to_owned());
+        return Err(ClientError::NoTopic);
     }
     Ok(partitions)
 }
@@ -73,7 +80,7 @@ pub(crate) async fn assign_topic(
     consumer: &Arc<SharedConsumer>,
     topic: &str,
     at_end: bool,
-) -> Result<Vec<(i32, rdkafka::Offset)>, String> {
+) -> Result<Vec<(i32, rdkafka::Offset)>, ClientError> {
     use rdkafka::Offset;
     use rdkafka::consumer::Consumer;
     let (blocking, name) = (consumer.clone(), topic.to_owned());
@@ -84,17 +91,17 @@ pub(crate) async fn assign_topic(
             let offset = if at_end {
                 let (_, high) = blocking
                     .fetch_watermarks(&name, partition, CONSUMER_START_TIMEOUT)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| ClientError::Cluster(e.to_string()))?;
                 Offset::Offset(high)
             } else {
                 Offset::Beginning
             };
             positions.push((partition, offset));
         }
-        Ok::<_, String>(positions)
+        Ok::<_, ClientError>(positions)
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(|e| ClientError::Task(e.to_string()))??;
     assign(consumer, topic, &positions)?;
     Ok(positions)
 }
@@ -103,15 +110,17 @@ fn assign(
     consumer: &SharedConsumer,
     topic: &str,
     positions: &[(i32, rdkafka::Offset)],
-) -> Result<(), String> {
+) -> Result<(), ClientError> {
     use rdkafka::consumer::Consumer;
     let mut assignment = rdkafka::TopicPartitionList::new();
     for (partition, offset) in positions {
         assignment
             .add_partition_offset(topic, *partition, *offset)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| ClientError::Cluster(e.to_string()))?;
     }
-    consumer.assign(&assignment).map_err(|e| e.to_string())
+    consumer
+        .assign(&assignment)
+        .map_err(|e| ClientError::Cluster(e.to_string()))
 }
 
 /// A shared consumer of one topic that replaces its librdkafka client when that reports a
@@ -132,7 +141,7 @@ impl Supervised {
         purpose: &'static str,
         partition_eof: bool,
         at_end: bool,
-    ) -> Result<(Arc<Self>, Vec<(i32, rdkafka::Offset)>), String> {
+    ) -> Result<(Arc<Self>, Vec<(i32, rdkafka::Offset)>), ClientError> {
         let consumer = shared_consumer(cluster, purpose, partition_eof)?;
         let positions = assign_topic(&consumer, topic, at_end).await?;
         let supervised = Arc::new(Self {

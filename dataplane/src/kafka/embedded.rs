@@ -13,18 +13,32 @@ enum Command {
     CreateTopic {
         name: String,
         partitions: i32,
-        done: mpsc::Sender<Result<(), String>>,
+        done: mpsc::Sender<Result<(), EmbeddedError>>,
     },
     /// Delay every answer of the broker by this much (fault injection).
     Delay {
         delay: std::time::Duration,
-        done: mpsc::Sender<Result<(), String>>,
+        done: mpsc::Sender<Result<(), EmbeddedError>>,
     },
     /// Answer the next produce requests with these Kafka errors (fault injection).
     FailProduce {
         errors: Vec<rdkafka::types::RDKafkaRespErr>,
-        done: mpsc::Sender<Result<(), String>>,
+        done: mpsc::Sender<Result<(), EmbeddedError>>,
     },
+}
+
+/// Why the embedded broker could not do what it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmbeddedError {
+    /// Its thread could not start.
+    #[error("cannot start the embedded broker thread: {0}")]
+    Thread(String),
+    /// The mock cluster refused.
+    #[error("{0}")]
+    Mock(String),
+    /// It is stopped (or its thread died).
+    #[error("the embedded broker is stopped")]
+    Stopped,
 }
 
 /// A running embedded broker; stopped when dropped.
@@ -36,8 +50,8 @@ pub struct EmbeddedBroker {
 
 impl EmbeddedBroker {
     /// Starts a one-broker mock cluster on a loopback port.
-    pub fn start() -> Result<Self, String> {
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
+    pub fn start() -> Result<Self, EmbeddedError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, EmbeddedError>>();
         let (commands, command_rx) = mpsc::channel::<Command>();
         let thread = std::thread::Builder::new()
             .name("sluice-embedded-kafka".to_owned())
@@ -45,7 +59,7 @@ impl EmbeddedBroker {
                 let mock = match MockCluster::new(1) {
                     Ok(mock) => mock,
                     Err(error) => {
-                        let _ = ready_tx.send(Err(error.to_string()));
+                        let _ = ready_tx.send(Err(EmbeddedError::Mock(error.to_string())));
                         return;
                     }
                 };
@@ -60,13 +74,13 @@ impl EmbeddedBroker {
                         } => {
                             let result = mock
                                 .create_topic(&name, partitions, 1)
-                                .map_err(|e| e.to_string());
+                                .map_err(|e| EmbeddedError::Mock(e.to_string()));
                             let _ = done.send(result);
                         }
                         Command::Delay { delay, done } => {
                             let result = mock
                                 .broker_round_trip_time(1, delay)
-                                .map_err(|e| e.to_string());
+                                .map_err(|e| EmbeddedError::Mock(e.to_string()));
                             let _ = done.send(result);
                         }
                         Command::FailProduce { errors, done } => {
@@ -76,10 +90,8 @@ impl EmbeddedBroker {
                     }
                 }
             })
-            .map_err(|e| format!("cannot start the embedded broker thread: {e}"))?;
-        let bootstrap = ready_rx
-            .recv()
-            .map_err(|_| "the embedded broker thread died".to_owned())??;
+            .map_err(|e| EmbeddedError::Thread(e.to_string()))?;
+        let bootstrap = ready_rx.recv().map_err(|_| EmbeddedError::Stopped)??;
         Ok(Self {
             bootstrap,
             commands: Some(commands),
@@ -93,7 +105,7 @@ impl EmbeddedBroker {
     }
 
     /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
-    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), String> {
+    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), EmbeddedError> {
         let (done, result) = mpsc::channel();
         self.command(Command::CreateTopic {
             name: name.to_owned(),
@@ -102,38 +114,37 @@ impl EmbeddedBroker {
         })?;
         match result.recv() {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) if message.contains("exists") => Ok(()),
-            Ok(Err(message)) => Err(message),
-            Err(_) => Err("the embedded broker is stopped".to_owned()),
+            Ok(Err(EmbeddedError::Mock(message))) if message.contains("exists") => Ok(()),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(EmbeddedError::Stopped),
         }
     }
 
     /// Fault injection for tests: the next produce requests are answered with `errors`, one
     /// each, in order.
-    pub fn fail_produce(&self, errors: Vec<rdkafka::types::RDKafkaRespErr>) -> Result<(), String> {
+    pub fn fail_produce(
+        &self,
+        errors: Vec<rdkafka::types::RDKafkaRespErr>,
+    ) -> Result<(), EmbeddedError> {
         let (done, result) = mpsc::channel();
         self.command(Command::FailProduce { errors, done })?;
-        result
-            .recv()
-            .map_err(|_| "the embedded broker is stopped".to_owned())?
+        result.recv().map_err(|_| EmbeddedError::Stopped)?
     }
 
     /// Fault injection for tests: every answer of the broker comes `delay` late
     /// (`Duration::ZERO` to stop).
-    pub fn delay(&self, delay: std::time::Duration) -> Result<(), String> {
+    pub fn delay(&self, delay: std::time::Duration) -> Result<(), EmbeddedError> {
         let (done, result) = mpsc::channel();
         self.command(Command::Delay { delay, done })?;
-        result
-            .recv()
-            .map_err(|_| "the embedded broker is stopped".to_owned())?
+        result.recv().map_err(|_| EmbeddedError::Stopped)?
     }
 
-    fn command(&self, command: Command) -> Result<(), String> {
+    fn command(&self, command: Command) -> Result<(), EmbeddedError> {
         self.commands
             .as_ref()
-            .ok_or("the embedded broker is stopped")?
+            .ok_or(EmbeddedError::Stopped)?
             .send(command)
-            .map_err(|_| "the embedded broker is stopped".to_owned())
+            .map_err(|_| EmbeddedError::Stopped)
     }
 }
 

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Message};
 use sluice_shared::table::KafkaCluster;
 
+use super::client::ClientError;
 use super::consumer::headers_of;
 use super::topics::{TopicPool, TopicSet, TopicView};
 
@@ -128,7 +129,7 @@ impl FeedState {
 pub type TopicFeed = TopicView<FeedState>;
 
 /// Starts the feed of `topic`.
-pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<TopicFeed, String> {
+pub async fn start(cluster: &KafkaCluster, topic: &str) -> Result<TopicFeed, ClientError> {
     let state = FeedState {
         next_seq: 1,
         ..FeedState::default()

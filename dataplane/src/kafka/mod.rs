@@ -33,6 +33,6 @@ mod topics;
 mod watchdog;
 
 pub(crate) use client::check_files;
-pub use client::map_error;
+pub use client::{ClientError, map_error};
 pub use pool::{ProducerPool, Producers};
 pub use producer::{Producer, Record};

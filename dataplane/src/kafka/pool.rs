@@ -8,6 +8,7 @@ use sluice_shared::spec::Acks;
 use sluice_shared::sync::lock;
 use sluice_shared::table::KafkaCluster;
 
+use super::client::ClientError;
 use super::client::{ClientIdentity, producer_identity};
 use super::producer::{self, Producer};
 
@@ -61,16 +62,14 @@ impl ProducerPool {
         &self,
         clusters: &[KafkaCluster],
         uses: impl IntoIterator<Item = (usize, Acks)>,
-    ) -> Result<Producers, String> {
+    ) -> Result<Producers, ClientError> {
         let mut live = lock(&self.live);
         let mut next: HashMap<ProducerKey, Arc<Producer>> = HashMap::new();
         let mut producers = Producers {
             by_cluster: vec![Default::default(); clusters.len()],
         };
         for (index, acks) in uses {
-            let cluster = clusters
-                .get(index)
-                .ok_or("route names an unknown cluster")?;
+            let cluster = clusters.get(index).ok_or(ClientError::UnknownCluster)?;
             let key = ProducerKey {
                 cluster: producer_identity(cluster),
                 acks,
@@ -107,7 +106,8 @@ mod tests {
         };
         let error = ProducerPool::default()
             .attach(std::slice::from_ref(&cluster), [(0, Acks::LeaderOnly)])
-            .expect_err("unknown property");
+            .expect_err("unknown property")
+            .to_string();
         assert!(error.contains("kafka client 'south'"), "{error}");
         assert!(error.contains("no.such.property"), "{error}");
     }

@@ -23,6 +23,7 @@ use sluice_shared::table::KafkaCluster;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::client::ClientError;
 use super::watchdog::{BROKEN, Client, Shared, create_client, probe, watch};
 use crate::error::DataPlaneError;
 
@@ -137,13 +138,13 @@ impl Producer {
     }
 
     /// Asks the cluster for its metadata (blocking: call from `spawn_blocking`).
-    pub fn probe(&self, timeout: Duration) -> Result<(), String> {
+    pub fn probe(&self, timeout: Duration) -> Result<(), ClientError> {
         probe(&self.shared.client.load(), timeout)
     }
 
     /// `Err` with the reason while this producer cannot take writes: it broke and is not
     /// replaced yet, or its last writes failed and none was delivered since.
-    pub fn writable(&self) -> Result<(), String> {
+    pub fn writable(&self) -> Result<(), ClientError> {
         let problem = {
             let health = self.shared.health();
             if let Some((_, reason)) = &health.broken {
@@ -159,19 +160,18 @@ impl Producer {
         };
         // The client's own last error says why (a refused TLS handshake or SASL exchange).
         match self.shared.client.load().errors.recent_error() {
-            Some(recent) => Err(format!("{problem}; last client error: {recent}")),
-            None => Err(problem),
+            Some(recent) => Err(ClientError::Unwritable(format!(
+                "{problem}; last client error: {recent}"
+            ))),
+            None => Err(ClientError::Unwritable(problem)),
         }
     }
 }
 
 /// Creates a producer for `cluster` at `acks`, and its watchdog when a runtime runs.
-pub(super) fn create(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, String> {
+pub(super) fn create(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, ClientError> {
     if cluster.servers.is_empty() {
-        return Err(format!(
-            "kafka client '{}' has no servers and no embedded broker was started",
-            cluster.binding
-        ));
+        return Err(ClientError::NoServers(cluster.binding.clone()));
     }
     let mut config = ClientConfig::new();
     config
@@ -191,11 +191,9 @@ pub(super) fn create(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Str
     let timeout_ms: u64 = config
         .get("message.timeout.ms")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            format!(
-                "kafka client '{}': message.timeout.ms must be a number",
-                cluster.binding
-            )
+        .ok_or_else(|| ClientError::Settings {
+            binding: cluster.binding.clone(),
+            reason: "message.timeout.ms must be a number".to_owned(),
         })?;
     let client = create_client(&config, &cluster.binding)?;
     let shared = Arc::new(Shared {

@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::debug;
 
+use super::client::ClientError;
+
 /// Replies kept per tap.
 const CACHE_MAX_ENTRIES: usize = 10_000;
 /// Reply bytes kept per tap.
@@ -148,8 +150,11 @@ impl ReplyTap {
         cluster: &KafkaCluster,
         topic: &str,
         correlation_header: &str,
-    ) -> Result<Self, String> {
-        let context = |error: String| format!("reply topic '{topic}': {error}");
+    ) -> Result<Self, ClientError> {
+        let context = |error: ClientError| ClientError::Topic {
+            what: format!("reply topic '{topic}'"),
+            source: Box::new(error),
+        };
         let (consumer, positions) =
             super::consumer::Supervised::start(cluster, topic, "reply", false, true)
                 .await
@@ -278,13 +283,13 @@ impl TapPool {
         &self,
         clusters: &[KafkaCluster],
         wanted: Vec<(usize, &str, &str)>,
-    ) -> Result<ReplyTaps, String> {
+    ) -> Result<ReplyTaps, ClientError> {
         let mut live = self.live.lock().await;
         let mut taps = ReplyTaps::default();
         for (cluster_index, topic, header) in wanted {
             let cluster = clusters
                 .get(cluster_index)
-                .ok_or("reply route names an unknown cluster")?;
+                .ok_or(ClientError::UnknownCluster)?;
             let key = TapKey {
                 cluster: cluster_index,
                 identity: super::client::consumer_identity(cluster),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sluice_shared::table::KafkaCluster;
 
+use super::client::ClientError;
 use super::consumer::{CatchUp, Supervised};
 
 /// The per-topic clients (caches or feeds) of one applied configuration.
@@ -61,15 +62,13 @@ impl<T> TopicPool<T> {
         &self,
         clusters: &[KafkaCluster],
         wanted: Vec<(usize, &str)>,
-        start: impl AsyncFn(&KafkaCluster, &str) -> Result<T, String>,
-    ) -> Result<TopicSet<T>, String> {
+        start: impl AsyncFn(&KafkaCluster, &str) -> Result<T, ClientError>,
+    ) -> Result<TopicSet<T>, ClientError> {
         let mut live = self.live.lock().await;
         let mut set = TopicSet::default();
         let mut next = Vec::new();
         for (index, topic) in wanted {
-            let cluster = clusters
-                .get(index)
-                .ok_or("a route names an unknown cluster")?;
+            let cluster = clusters.get(index).ok_or(ClientError::UnknownCluster)?;
             let identity = super::client::consumer_identity(cluster);
             let client = match live.iter().find(|(i, t, _)| *i == identity && t == topic) {
                 Some((_, _, client)) => client.clone(),
@@ -114,8 +113,11 @@ impl<S: Send + Sync + 'static> TopicView<S> {
         purpose: &'static str,
         state: S,
         fold: Fold<S>,
-    ) -> Result<Self, String> {
-        let context = |error: String| format!("{purpose} of topic '{topic}': {error}");
+    ) -> Result<Self, ClientError> {
+        let context = |error: ClientError| ClientError::Topic {
+            what: format!("{purpose} of topic '{topic}'"),
+            source: Box::new(error),
+        };
         let (consumer, positions) = Supervised::start(cluster, topic, purpose, true, false)
             .await
             .map_err(context)?;
@@ -163,13 +165,13 @@ impl<S: Send + Sync + 'static> TopicView<S> {
     }
 
     /// Asks the cluster for its metadata (blocking: call from `spawn_blocking`).
-    pub fn probe(&self, timeout: Duration) -> Result<(), String> {
+    pub fn probe(&self, timeout: Duration) -> Result<(), ClientError> {
         use rdkafka::consumer::Consumer;
         let consumer = self.shared.consumer.current();
         consumer
             .fetch_metadata(None, timeout)
             .map(|_| ())
-            .map_err(|e| consumer.context().explain(&e))
+            .map_err(|e| ClientError::Cluster(consumer.context().explain(&e)))
     }
 
     /// A receiver that sees every change after this call.

@@ -11,6 +11,7 @@ use rdkafka::producer::FutureProducer;
 use sluice_shared::sync::lock;
 use tokio::sync::Notify;
 
+use super::client::ClientError;
 use super::context::{QuietContext, SharedContext};
 use super::health;
 
@@ -125,14 +126,14 @@ impl Shared {
     }
 }
 
-pub(crate) fn probe(client: &Client, timeout: Duration) -> Result<(), String> {
+pub(crate) fn probe(client: &Client, timeout: Duration) -> Result<(), ClientError> {
     use rdkafka::producer::Producer as _;
     client
         .producer()
         .client()
         .fetch_metadata(None, timeout)
         .map(|_| ())
-        .map_err(|e| client.errors.explain(&e))
+        .map_err(|e| ClientError::Cluster(client.errors.explain(&e)))
 }
 
 /// Watches one producer; replaces its client when it broke, or when its writes keep
@@ -226,11 +227,14 @@ fn replace(shared: &Shared, kind: &'static str, reason: &str) {
         .store(false, std::sync::atomic::Ordering::Release);
 }
 
-pub(crate) fn create_client(config: &ClientConfig, cluster: &str) -> Result<Client, String> {
+pub(crate) fn create_client(config: &ClientConfig, cluster: &str) -> Result<Client, ClientError> {
     let errors = Arc::new(QuietContext::new());
     let inner: FutureProducer<SharedContext> = config
         .create_with_context(SharedContext(errors.clone()))
-        .map_err(|e| format!("kafka client '{cluster}': {e}"))?;
+        .map_err(|e| ClientError::Settings {
+            binding: cluster.to_owned(),
+            reason: e.to_string(),
+        })?;
     Ok(Client {
         inner: Some(inner),
         errors,
