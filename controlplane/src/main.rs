@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 use sluice_controlplane::cli::{Cli, Command, DataplaneArgs, LogFormat, ServeArgs};
 use sluice_controlplane::config::{self, ConfigLoadError};
@@ -235,7 +236,8 @@ fn dataplane(args: DataplaneArgs) -> ExitCode {
     let config = match follow_config(&args) {
         Ok(config) => config,
         Err(message) => {
-            eprintln!("{message}");
+            // `{:#}` prints the cause after the context: "--admin-token-file F: No such file".
+            eprintln!("{message:#}");
             return ExitCode::FAILURE;
         }
     };
@@ -247,22 +249,22 @@ fn dataplane(args: DataplaneArgs) -> ExitCode {
 }
 
 /// Checks the flags of `sluice dataplane` before anything starts.
-fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
+fn follow_config(args: &DataplaneArgs) -> anyhow::Result<FollowConfig> {
     let control_plane = args
         .control_plane
         .parse()
-        .map_err(|e| format!("--control-plane '{}': {e}", args.control_plane))?;
+        .with_context(|| format!("--control-plane '{}'", args.control_plane))?;
     let kafka = match KafkaSource::from_flag(args.kafka.as_deref())? {
         KafkaSource::Servers(servers) => Some(servers),
         KafkaSource::Config => None,
-        _ => {
-            return Err("--kafka embedded: a separate data plane needs the Kafka cluster its control plane uses; give its bootstrap servers".to_owned());
-        }
+        _ => anyhow::bail!(
+            "--kafka embedded: a separate data plane needs the Kafka cluster its control plane uses; give its bootstrap servers"
+        ),
     };
     let token = match (&args.admin_token_file, std::env::var("SLUICE_ADMIN_TOKEN")) {
         (Some(file), _) => {
             let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("--admin-token-file {}: {e}", file.display()))?;
+                .with_context(|| format!("--admin-token-file {}", file.display()))?;
             Some(text.trim().to_owned()).filter(|t| !t.is_empty())
         }
         (None, Ok(text)) => Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
@@ -271,7 +273,7 @@ fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
     let id = match &args.id {
         Some(id) => id.clone(),
         None => sluice_controlplane::data_plane_id(&args.data_dir)
-            .map_err(|e| format!("data directory {}: {e}", args.data_dir.display()))?,
+            .with_context(|| format!("data directory {}", args.data_dir.display()))?,
     };
     if id.is_empty()
         || id.len() > 64
@@ -279,9 +281,7 @@ fn follow_config(args: &DataplaneArgs) -> Result<FollowConfig, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     {
-        return Err(format!(
-            "--id '{id}': 1 to 64 letters, digits, '.', '_' or '-'"
-        ));
+        anyhow::bail!("--id '{id}': 1 to 64 letters, digits, '.', '_' or '-'");
     }
     Ok(FollowConfig {
         control_plane,

@@ -39,8 +39,8 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl ConfigErrors {
     /// Adds one error.
-    pub fn push(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigError::new(pointer, message));
+    pub fn push(&mut self, pointer: impl Into<String>, message: impl fmt::Display) {
+        self.0.push(ConfigError::new(pointer, message.to_string()));
     }
 
     /// True when no error was recorded.

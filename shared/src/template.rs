@@ -66,7 +66,7 @@ pub trait Resolve {
 
 impl Template {
     /// Compiles `source`, accepting only the placeholders in `allowed`.
-    pub fn parse(source: &str, allowed: Allowed) -> Result<Self, String> {
+    pub fn parse(source: &str, allowed: Allowed) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = source;
         while let Some(start) = rest.find("${") {
@@ -75,10 +75,7 @@ impl Template {
             }
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                return Err(format!(
-                    "'${{' at byte {} is never closed",
-                    source.len() - rest.len() + start
-                ));
+                return Err(TemplateError::Unclosed(source.len() - rest.len() + start));
             };
             parts.push(placeholder(&after[..end], allowed)?);
             rest = &after[end + 1..];
@@ -159,17 +156,19 @@ impl fmt::Display for Template {
     }
 }
 
-fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, String> {
-    let refuse = |what: &str| {
-        Err(format!(
-            "'${{{inner}}}': {what} is not allowed in this field"
-        ))
+fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, TemplateError> {
+    let refuse = |what: &'static str| {
+        Err(TemplateError::NotAllowed {
+            placeholder: inner.to_owned(),
+            what,
+        })
     };
     if let Some(name) = inner.strip_prefix("params.") {
         if !crate::path::valid_name(name) {
-            return Err(format!(
-                "'${{{inner}}}': '{name}' is not a valid parameter name"
-            ));
+            return Err(TemplateError::BadParameter {
+                placeholder: inner.to_owned(),
+                name: name.to_owned(),
+            });
         }
         return if allowed.params {
             Ok(Part::Param(name.to_owned()))
@@ -186,9 +185,10 @@ fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, String> {
     }
     if let Some(guarded) = inner.strip_prefix("guarded['") {
         let Some((guard, tail)) = guarded.split_once("']") else {
-            return Err(format!(
-                "'${{{inner}}}': expected guarded['GUARD'].identity"
-            ));
+            return Err(TemplateError::BadGuarded {
+                placeholder: inner.to_owned(),
+                guard: "GUARD".to_owned(),
+            });
         };
         if !allowed.guarded {
             return refuse("${guarded[...]}");
@@ -201,13 +201,59 @@ fn placeholder(inner: &str, allowed: Allowed) -> Result<Part, String> {
         {
             return Ok(Part::GuardAttribute(guard.to_owned(), name.to_owned()));
         }
-        return Err(format!(
-            "'${{{inner}}}': expected guarded['{guard}'].identity or guarded['{guard}'].attributes.NAME"
-        ));
+        return Err(TemplateError::BadGuardedField {
+            placeholder: inner.to_owned(),
+            guard: guard.to_owned(),
+        });
     }
-    Err(format!(
-        "unknown placeholder '${{{inner}}}' (known: params.NAME, idempotencyKey, correlationId, guarded['GUARD'].identity)"
-    ))
+    Err(TemplateError::Unknown(inner.to_owned()))
+}
+
+/// Why a template does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `${` without `}`, at this byte.
+    #[error("'${{' at byte {0} is never closed")]
+    Unclosed(usize),
+    /// A placeholder this field does not take.
+    #[error("'${{{placeholder}}}': {what} is not allowed in this field")]
+    NotAllowed {
+        /// The placeholder's text.
+        placeholder: String,
+        /// Which kind it is.
+        what: &'static str,
+    },
+    /// `${params.NAME}` with a name that no path can capture.
+    #[error("'${{{placeholder}}}': '{name}' is not a valid parameter name")]
+    BadParameter {
+        /// The placeholder's text.
+        placeholder: String,
+        /// The name.
+        name: String,
+    },
+    /// `${guarded[...]}` not of the form `guarded['GUARD'].identity`.
+    #[error("'${{{placeholder}}}': expected guarded['{guard}'].identity")]
+    BadGuarded {
+        /// The placeholder's text.
+        placeholder: String,
+        /// The guard, or `GUARD` when none is named.
+        guard: String,
+    },
+    /// `${guarded['GUARD']...}` naming neither the identity nor an attribute.
+    #[error(
+        "'${{{placeholder}}}': expected guarded['{guard}'].identity or guarded['{guard}'].attributes.NAME"
+    )]
+    BadGuardedField {
+        /// The placeholder's text.
+        placeholder: String,
+        /// The guard.
+        guard: String,
+    },
+    /// A placeholder Sluice does not know.
+    #[error(
+        "unknown placeholder '${{{0}}}' (known: params.NAME, idempotencyKey, correlationId, guarded['GUARD'].identity)"
+    )]
+    Unknown(String),
 }
 
 #[cfg(test)]
@@ -249,11 +295,13 @@ mod tests {
         assert!(
             Template::parse("${nope}", ALL)
                 .unwrap_err()
+                .to_string()
                 .contains("unknown placeholder")
         );
         assert!(
             Template::parse("${params.id", ALL)
                 .unwrap_err()
+                .to_string()
                 .contains("never closed")
         );
         let only_params = Allowed {
@@ -263,6 +311,7 @@ mod tests {
         assert!(
             Template::parse("${correlationId}", only_params)
                 .unwrap_err()
+                .to_string()
                 .contains("not allowed")
         );
         assert!(Template::parse("${params.a-b}", ALL).is_err());

@@ -86,14 +86,14 @@ fn conditions(request: &Request<Incoming>) -> Result<(Option<IfNoneMatch>, u64),
             return Err(bad("if-none-match must name revisions, such as \"3\""));
         }
         Ok(condition) => condition,
-        Err(message) => return Err(bad(&message)),
+        Err(message) => return Err(bad(&message.to_string())),
     };
     let wait = Prefer::parse(headers)
         .and_then(|prefer| {
             prefer.check_wait(MAX_CONFIG_WAIT_SECONDS)?;
             Ok(prefer.wait)
         })
-        .map_err(|message| bad(&message))?;
+        .map_err(|message| bad(&message.to_string()))?;
     Ok((not_if, wait.unwrap_or(0)))
 }
 

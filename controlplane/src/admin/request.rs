@@ -24,7 +24,7 @@ pub(crate) fn with_secrets(request: &Request<Incoming>) -> bool {
 
 /// The boolean query parameter `name`: absent or `false` is false; `true` (or the bare
 /// name) is true; anything else is an error, the same on every endpoint.
-fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, String> {
+fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, RequestError> {
     let mut value = false;
     for pair in request.uri().query().unwrap_or_default().split('&') {
         let (key, given) = pair.split_once('=').unwrap_or((pair, "true"));
@@ -35,9 +35,10 @@ fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, String> {
             "true" => true,
             "false" => false,
             other => {
-                return Err(format!(
-                    "query parameter '{name}' must be true or false, not '{other}'"
-                ));
+                return Err(RequestError::Flag {
+                    name: name.to_owned(),
+                    value: other.to_owned(),
+                });
             }
         };
     }
@@ -47,8 +48,12 @@ fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, String> {
 /// Checks the boolean query parameters `names` of `request`: 400 for a bad value.
 pub(crate) fn check_flags(request: &Request<Incoming>, names: &[&str]) -> Result<(), Box<Answer>> {
     for name in names {
-        flag(request, name).map_err(|message| {
-            Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message))
+        flag(request, name).map_err(|error| {
+            Box::new(problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &error.to_string(),
+            ))
         })?;
     }
     Ok(())
@@ -146,16 +151,33 @@ pub(crate) async fn read_document(request: Request<Incoming>) -> Result<Value, B
             )));
         }
     };
-    parse_body(&body, yaml)
-        .map_err(|message| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message)))
+    parse_body(&body, yaml).map_err(|error| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &error.to_string(),
+        ))
+    })
 }
 
-fn parse_body(body: &[u8], yaml: bool) -> Result<Value, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+fn parse_body(body: &[u8], yaml: bool) -> Result<Value, RequestError> {
+    let text = std::str::from_utf8(body).map_err(|_| RequestError::NotUtf8)?;
     if yaml {
-        serde_yaml::from_str(text).map_err(|e| format!("not YAML: {e}"))
+        serde_yaml::from_str(text).map_err(|e| RequestError::NotYaml(e.to_string()))
     } else {
-        serde_json::from_str(text)
-            .map_err(|e| format!("not JSON: {e} (send content-type: application/yaml for YAML)"))
+        serde_json::from_str(text).map_err(|e| RequestError::NotJson(e.to_string()))
     }
+}
+
+/// Why a request's query or body is refused (400).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestError {
+    #[error("query parameter '{name}' must be true or false, not '{value}'")]
+    Flag { name: String, value: String },
+    #[error("the body is not UTF-8")]
+    NotUtf8,
+    #[error("not YAML: {0}")]
+    NotYaml(String),
+    #[error("not JSON: {0} (send content-type: application/yaml for YAML)")]
+    NotJson(String),
 }

@@ -12,15 +12,28 @@ use super::request::{EntityTag, author, dry_run, entity_tag, message, read_docum
 use crate::app::{App, ConfigChange};
 use crate::store::Revision;
 
+/// Why a binding or guard sent alone does not have the shape the OpenAPI document gives.
+#[derive(Debug, thiserror::Error)]
+enum ShapeError {
+    #[error("a {0} is a JSON object")]
+    NotObject(&'static str),
+    #[error("missing field '{0}'")]
+    Missing(&'static str),
+    #[error("field '{0}' has the wrong type")]
+    WrongType(&'static str),
+    #[error("unknown field '{0}'")]
+    Unknown(String),
+}
+
 /// A field of a resource's shape: name, required, and the test of its JSON type.
 type ShapeField = (&'static str, bool, fn(&Value) -> bool);
 
 /// Checks a binding's or guard's shape as the OpenAPI document describes it (an object
 /// with its required fields, of their types, and no other field), so that a request the
 /// schema refuses is a 400 before any precondition is looked at.
-fn check_shape(kind: &str, resource: &Value) -> Result<(), String> {
+fn check_shape(kind: &str, resource: &Value) -> Result<(), ShapeError> {
     let Some(object) = resource.as_object() else {
-        return Err(format!("a {} is a JSON object", singular(kind)));
+        return Err(ShapeError::NotObject(singular(kind)));
     };
     let fields: &[ShapeField] = if kind == "bindings" {
         &[
@@ -42,10 +55,8 @@ fn check_shape(kind: &str, resource: &Value) -> Result<(), String> {
     };
     for (name, required, valid) in fields {
         match object.get(*name) {
-            None if *required => return Err(format!("missing field '{name}'")),
-            Some(value) if !valid(value) => {
-                return Err(format!("field '{name}' has the wrong type"));
-            }
+            None if *required => return Err(ShapeError::Missing(name)),
+            Some(value) if !valid(value) => return Err(ShapeError::WrongType(name)),
             _ => {}
         }
     }
@@ -53,7 +64,7 @@ fn check_shape(kind: &str, resource: &Value) -> Result<(), String> {
         .keys()
         .find(|key| !fields.iter().any(|(name, ..)| name == key))
     {
-        Some(unknown) => Err(format!("unknown field '{unknown}'")),
+        Some(unknown) => Err(ShapeError::Unknown(unknown.clone())),
         None => Ok(()),
     }
 }
@@ -238,7 +249,12 @@ async fn read_resource(
         return Ok(None);
     }
     let resource = read_document(request).await?;
-    check_shape(kind, &resource)
-        .map_err(|message| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", &message)))?;
+    check_shape(kind, &resource).map_err(|message| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &message.to_string(),
+        ))
+    })?;
     Ok(Some(resource))
 }

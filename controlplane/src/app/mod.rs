@@ -25,4 +25,4 @@ pub use change::{ChangeOutcome, ConfigChange};
 pub use document::{canonical, diff, spec_of};
 pub use errors::{AppError, ChangeError};
 pub use gateway::App;
-pub use source::{AppConfig, ConfigSource, KafkaSource};
+pub use source::{AppConfig, ConfigSource, KafkaFlagError, KafkaSource};

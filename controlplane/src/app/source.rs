@@ -50,7 +50,7 @@ pub enum KafkaSource {
 
 impl KafkaSource {
     /// Reads the `--kafka` flag.
-    pub fn from_flag(flag: Option<&str>) -> Result<Self, String> {
+    pub fn from_flag(flag: Option<&str>) -> Result<Self, KafkaFlagError> {
         match flag.map(str::trim) {
             None => Ok(Self::Config),
             Some("embedded") => Ok(Self::Embedded),
@@ -65,15 +65,24 @@ impl KafkaSource {
                     None => true,
                 });
                 match bad {
-                    _ if servers.is_empty() => {
-                        Err("--kafka needs host:port[,host:port] or embedded".to_owned())
-                    }
-                    Some(bad) => Err(format!("--kafka: '{bad}' is not host:port")),
+                    _ if servers.is_empty() => Err(KafkaFlagError::Empty),
+                    Some(bad) => Err(KafkaFlagError::NotHostPort(bad.clone())),
                     None => Ok(Self::Servers(servers)),
                 }
             }
         }
     }
+}
+
+/// Why a `--kafka` flag is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KafkaFlagError {
+    /// Nothing but commas.
+    #[error("--kafka needs host:port[,host:port] or embedded")]
+    Empty,
+    /// A server that is not `host:port`.
+    #[error("--kafka: '{0}' is not host:port")]
+    NotHostPort(String),
 }
 
 /// Everything needed to start an [`App`].

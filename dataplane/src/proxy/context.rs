@@ -98,7 +98,7 @@ pub(crate) fn render_topic<'a>(
 ) -> Result<std::borrow::Cow<'a, str>, DataPlaneError> {
     let topic = action.topic.render(values);
     if action.topic.as_literal().is_none() {
-        check_topic_name(&topic).map_err(DataPlaneError::BadRequest)?;
+        check_topic_name(&topic).map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     }
     Ok(topic)
 }

@@ -72,13 +72,14 @@ pub(crate) async fn exchange(
         )
         .ok_or_else(|| DataPlaneError::Internal("no reply tap for this route".to_owned()))?;
     let parts = request.parts;
-    let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+    let prefer =
+        Prefer::parse(&parts.headers).map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     if parts.method == Method::GET
         && let Some(correlation_id) = reply.correlation_id_in(parts.uri.path())
     {
         prefer
             .check_wait(request.binding.max_wait_seconds)
-            .map_err(DataPlaneError::BadRequest)?;
+            .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
         check_correlation_id(&correlation_id)?;
         let values = Values {
             params: request.params,

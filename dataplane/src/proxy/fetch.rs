@@ -69,11 +69,13 @@ pub(crate) async fn fetch(
         .caches
         .get(action.cluster, &action.topic)
         .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
-    let prefer = Prefer::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+    let prefer =
+        Prefer::parse(&parts.headers).map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     prefer
         .check_wait(binding.max_wait_seconds)
-        .map_err(DataPlaneError::BadRequest)?;
-    let condition = IfNoneMatch::parse(&parts.headers).map_err(DataPlaneError::BadRequest)?;
+        .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
+    let condition = IfNoneMatch::parse(&parts.headers)
+        .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     if !cache.ready(CATCH_UP_WAIT).await {
         return Err(DataPlaneError::CacheLoading {
             topic: action.topic.clone(),

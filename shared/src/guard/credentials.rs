@@ -14,24 +14,18 @@ pub struct CredentialPattern {
 
 impl CredentialPattern {
     /// Compiles a pattern that holds `{credentials}` exactly once.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
         let Some((prefix, suffix)) = pattern.split_once("{credentials}") else {
             if pattern.contains('{') {
-                return Err(format!(
-                    "pattern '{pattern}': only '{{credentials}}' is supported (not '{{username}}:{{password}}')"
-                ));
+                return Err(PatternError::OtherPlaceholder(pattern.to_owned()));
             }
-            return Err(format!("pattern '{pattern}' has no '{{credentials}}'"));
+            return Err(PatternError::NoCredentials(pattern.to_owned()));
         };
         if suffix.contains("{credentials}") {
-            return Err(format!(
-                "pattern '{pattern}' holds '{{credentials}}' more than once"
-            ));
+            return Err(PatternError::Repeated(pattern.to_owned()));
         }
         if prefix.contains('{') || suffix.contains('{') {
-            return Err(format!(
-                "pattern '{pattern}': only '{{credentials}}' is supported (not '{{username}}:{{password}}')"
-            ));
+            return Err(PatternError::OtherPlaceholder(pattern.to_owned()));
         }
         Ok(Self {
             prefix: prefix.to_owned(),
@@ -49,6 +43,20 @@ impl CredentialPattern {
         let rest = value[self.prefix.len()..].strip_suffix(self.suffix.as_str())?;
         (!rest.is_empty() && !rest.bytes().any(|b| b.is_ascii_whitespace())).then_some(rest)
     }
+}
+
+/// Why a credentials pattern is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// No `{credentials}` in it.
+    #[error("pattern '{0}' has no '{{credentials}}'")]
+    NoCredentials(String),
+    /// `{credentials}` twice.
+    #[error("pattern '{0}' holds '{{credentials}}' more than once")]
+    Repeated(String),
+    /// Another placeholder, such as `{username}`.
+    #[error("pattern '{0}': only '{{credentials}}' is supported (not '{{username}}:{{password}}')")]
+    OtherPlaceholder(String),
 }
 
 /// Where an `http` binding finds a guard's credentials.

@@ -47,12 +47,21 @@ pub fn parse_config_with_env(
     errors.into_result(spec)
 }
 
-fn read_document(text: &str) -> Result<Value, String> {
+fn read_document(text: &str) -> Result<Value, DocumentError> {
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))
+        serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()))
     } else {
-        serde_yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}"))
+        serde_yaml::from_str(text).map_err(|e| DocumentError::Yaml(e.to_string()))
     }
+}
+
+/// A document that is not JSON or YAML at all.
+#[derive(Debug, thiserror::Error)]
+enum DocumentError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("invalid YAML: {0}")]
+    Yaml(String),
 }
 
 fn substitute_env(

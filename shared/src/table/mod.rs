@@ -25,7 +25,7 @@ pub(crate) mod server;
 pub use crate::request::RequestHead;
 pub use action::*;
 pub use cluster::*;
-pub use compile::{CompileOptions, check_topic_name};
+pub use compile::{BadTopicName, CompileOptions, check_topic_name};
 pub use limits::*;
 pub use resolve::{Caller, Denial, Resolved};
 pub use route_table::RouteTable;

@@ -6,6 +6,7 @@
 //! ETag means the same on every instance. Sluice sends ETags quoted (RFC 9110) and accepts
 //! quoted, weak (`W/"..."`), bare (Zilla's unquoted form) and list forms, and `*`.
 
+use super::header::HeaderError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
 use http::HeaderMap;
@@ -83,13 +84,13 @@ pub enum IfNoneMatch {
 
 impl IfNoneMatch {
     /// Reads every `If-None-Match` header; `Ok(None)` when there is none.
-    pub fn parse(headers: &HeaderMap) -> Result<Option<Self>, String> {
+    pub fn parse(headers: &HeaderMap) -> Result<Option<Self>, HeaderError> {
         let mut tags = Vec::new();
         let mut any = false;
         for value in headers.get_all(http::header::IF_NONE_MATCH) {
             let text = value
                 .to_str()
-                .map_err(|_| "if-none-match must be visible ASCII".to_owned())?;
+                .map_err(|_| HeaderError::IfNoneMatchNotAscii)?;
             for element in split_list(text)? {
                 if element == "*" {
                     any = true;
@@ -115,13 +116,8 @@ impl IfNoneMatch {
 }
 
 /// Splits `a, W/"b", "c,d"` into opaque tags, refusing malformed input.
-fn split_list(text: &str) -> Result<Vec<String>, String> {
-    let bad = || {
-        format!(
-            "if-none-match '{}' is not a list of entity tags",
-            text.chars().take(80).collect::<String>()
-        )
-    };
+fn split_list(text: &str) -> Result<Vec<String>, HeaderError> {
+    let bad = || HeaderError::NotEntityTags(text.chars().take(80).collect());
     let mut out = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
@@ -168,7 +164,7 @@ mod tests {
         assert_eq!(decode_progress("AQQABA=="), None, "truncated");
     }
 
-    fn parse(values: &[&str]) -> Result<Option<IfNoneMatch>, String> {
+    fn parse(values: &[&str]) -> Result<Option<IfNoneMatch>, HeaderError> {
         let mut headers = HeaderMap::new();
         for value in values {
             headers.append(http::header::IF_NONE_MATCH, value.parse().expect("value"));

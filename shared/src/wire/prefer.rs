@@ -5,6 +5,7 @@
 //! not a whole number of seconds is an error rather than silently ignored, because a client
 //! that sent it expects to wait.
 
+use super::header::HeaderError;
 use http::HeaderMap;
 
 /// What the client prefers.
@@ -18,12 +19,10 @@ pub struct Prefer {
 
 impl Prefer {
     /// Reads every `Prefer` header of `headers`.
-    pub fn parse(headers: &HeaderMap) -> Result<Self, String> {
+    pub fn parse(headers: &HeaderMap) -> Result<Self, HeaderError> {
         let mut prefer = Self::default();
         for value in headers.get_all(http::header::HeaderName::from_static("prefer")) {
-            let text = value
-                .to_str()
-                .map_err(|_| "the prefer header must be visible ASCII".to_owned())?;
+            let text = value.to_str().map_err(|_| HeaderError::PreferNotAscii)?;
             for token in text.split([',', ';']) {
                 let token = token.trim();
                 let (name, argument) = match token.split_once('=') {
@@ -38,9 +37,7 @@ impl Prefer {
                     let seconds = argument
                         .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
                         .and_then(|a| a.parse::<u64>().ok())
-                        .ok_or_else(|| {
-                            format!("prefer '{token}': wait must be a whole number of seconds")
-                        })?;
+                        .ok_or_else(|| HeaderError::BadWait(token.to_owned()))?;
                     prefer.wait = Some(seconds);
                 }
             }
@@ -51,11 +48,9 @@ impl Prefer {
 
 impl Prefer {
     /// Refuses a `wait` over `max_seconds`: a client asking for longer must know it gets less.
-    pub fn check_wait(&self, max_seconds: u64) -> Result<(), String> {
+    pub fn check_wait(&self, max_seconds: u64) -> Result<(), HeaderError> {
         match self.wait {
-            Some(wait) if wait > max_seconds => {
-                Err(format!("prefer wait must be at most {max_seconds} seconds"))
-            }
+            Some(wait) if wait > max_seconds => Err(HeaderError::WaitTooLong(max_seconds)),
             _ => Ok(()),
         }
     }
@@ -65,7 +60,7 @@ impl Prefer {
 mod tests {
     use super::*;
 
-    fn parse(values: &[&str]) -> Result<Prefer, String> {
+    fn parse(values: &[&str]) -> Result<Prefer, HeaderError> {
         let mut headers = HeaderMap::new();
         for value in values {
             headers.append("prefer", value.parse().expect("header value"));

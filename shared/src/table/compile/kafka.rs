@@ -244,35 +244,57 @@ impl Compiler<'_> {
     }
 
     /// Follows kafka exits from `start` to the kafka client binding.
-    pub(super) fn cluster_of(&self, start: &str) -> Result<usize, String> {
+    pub(super) fn cluster_of(&self, start: &str) -> Result<usize, KafkaChainError> {
+        let broken = |at: &str, how| KafkaChainError {
+            start: start.to_owned(),
+            at: at.to_owned(),
+            how,
+        };
         let mut current = start;
         for _ in 0..=self.spec.bindings.len() {
             let Some(binding) = self.spec.bindings.get(current) else {
-                return Err(format!(
-                    "the kafka chain from '{start}' breaks at '{current}', which names no binding"
-                ));
+                return Err(broken(current, ChainBreak::NoBinding));
             };
             if binding.binding_type != BindingType::Kafka {
-                return Err(format!(
-                    "the kafka chain from '{start}' reaches '{current}', which is not a kafka binding"
-                ));
+                return Err(broken(current, ChainBreak::NotKafka));
             }
             if binding.kind == BindingKind::Client {
                 return self
                     .cluster_index
                     .get(current)
                     .copied()
-                    .ok_or_else(|| format!("kafka client '{current}' is invalid"));
+                    .ok_or_else(|| broken(current, ChainBreak::InvalidClient));
             }
             match &binding.exit {
                 Some(exit) => current = exit,
-                None => {
-                    return Err(format!(
-                        "the kafka chain from '{start}' ends at '{current}' without reaching a kafka client binding"
-                    ));
-                }
+                None => return Err(broken(current, ChainBreak::NoClient)),
             }
         }
-        Err(format!("the kafka chain from '{start}' loops"))
+        Err(broken(start, ChainBreak::Loop))
     }
+}
+
+/// Where a chain of kafka exits from a route does not reach a kafka client binding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", match .how {
+    ChainBreak::NoBinding => format!("the kafka chain from '{}' breaks at '{}', which names no binding", .start, .at),
+    ChainBreak::NotKafka => format!("the kafka chain from '{}' reaches '{}', which is not a kafka binding", .start, .at),
+    ChainBreak::InvalidClient => format!("kafka client '{}' is invalid", .at),
+    ChainBreak::NoClient => format!("the kafka chain from '{}' ends at '{}' without reaching a kafka client binding", .start, .at),
+    ChainBreak::Loop => format!("the kafka chain from '{}' loops", .start),
+})]
+pub(super) struct KafkaChainError {
+    start: String,
+    at: String,
+    how: ChainBreak,
+}
+
+/// How a kafka chain breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChainBreak {
+    NoBinding,
+    NotKafka,
+    InvalidClient,
+    NoClient,
+    Loop,
 }

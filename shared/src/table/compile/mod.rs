@@ -347,17 +347,20 @@ impl<'a> Compiler<'a> {
 }
 
 /// Kafka's topic name rule: 1 to 249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
-pub fn check_topic_name(topic: &str) -> Result<(), String> {
+pub fn check_topic_name(topic: &str) -> Result<(), BadTopicName> {
     let valid_chars = topic
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if topic.is_empty() || topic.len() > 249 || !valid_chars || topic == "." || topic == ".." {
-        return Err(format!(
-            "topic '{topic}' is not a valid Kafka topic name (1 to 249 of letters, digits, '.', '_', '-')"
-        ));
+        return Err(BadTopicName(topic.to_owned()));
     }
     Ok(())
 }
+
+/// A name Kafka does not accept as a topic name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("topic '{0}' is not a valid Kafka topic name (1 to 249 of letters, digits, '.', '_', '-')")]
+pub struct BadTopicName(pub String);
 
 pub(super) mod http_names {
     /// Header names are RFC 9110 tokens.
