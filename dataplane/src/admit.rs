@@ -11,6 +11,13 @@ use sluice_shared::guard::Principal;
 use sluice_shared::path::Params;
 use sluice_shared::table::{Caller, HttpServer, RequestHead, Resolved, SseKafkaRoute, SseServer};
 
+use crate::error::DataPlaneError;
+use crate::head::Head;
+use crate::metrics::RouteStats;
+use crate::proxy::stream::Stream;
+use crate::rescue::rescue;
+use crate::response::Body;
+
 use crate::guard::session::ConnectionSessions;
 use crate::guard::{self, TokenCache};
 use crate::http::cors::{self, Verdict};
@@ -107,80 +114,108 @@ pub(crate) fn sse_request<'a>(
     }
 }
 
-/// For a connection whose first request asks for an event stream: the response headers and
-/// the opened stream, when the request resolves to an SSE route and the stream opens. Anything
-/// else, errors included, is left to hyper, which answers the request in full.
+/// What the SSE fast path does with a connection's first request, an HTTP/1.1 `GET` that
+/// asks for an event stream.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once per connection and taken apart at once; boxing the stream would add an allocation per stream"
+)]
+pub(crate) enum Opened {
+    /// The stream and its response headers: served on the socket without hyper.
+    Stream(http::HeaderMap, Stream),
+    /// Refused (no route, credentials, a stream that cannot open): the answer is written
+    /// on the socket, then hyper serves the connection's next requests.
+    Answered(Response<Body>),
+    /// Not for an SSE route (a preflight, a fetch route): hyper serves it.
+    Elsewhere,
+}
+
+/// Admits the first request of a connection that asks for an event stream, as the handler
+/// would: CORS, the caller's credentials (verified once; the connection keeps them),
+/// routing, opening the stream. Failures are answered through [`rescue`], like the
+/// handler's.
 pub(crate) async fn open_stream(
     active: &Snapshot,
     connection: &Connection,
     port: u16,
     parts: &Parts,
-) -> Option<(http::HeaderMap, proxy::stream::Stream)> {
+) -> Opened {
     let started = Instant::now();
     let head = Head(parts);
-    let server = active.table.server_for_port(port)?;
+    let Some(server) = active.table.server_for_port(port) else {
+        return Opened::Elsewhere;
+    };
+    let cors = server.cors.as_ref();
     if cors::is_preflight(parts) {
-        return None;
+        return Opened::Elsewhere;
     }
-    let verdict = cors::check(server.cors.as_ref(), parts, head.scheme(), head.authority()).ok()?;
-    let (authenticated, rejected) = authenticate(active, connection, Some(server), parts).await;
+    let mut stats = active.stats.server(server);
+    let opened = match cors::check(cors, parts, head.scheme(), head.authority()) {
+        Ok(verdict) => admit_stream(active, connection, port, parts, &mut stats)
+            .await
+            .map(|opened| (opened, verdict)),
+        Err(refused) => Err(refused),
+    };
+    let opened = match opened {
+        Ok((Some((mut headers, stream)), verdict)) => {
+            if let Verdict::CrossOrigin(origin) = verdict {
+                let mut response = Response::new(());
+                *response.headers_mut() = std::mem::take(&mut headers);
+                cors::decorate(cors, &origin, &mut response);
+                headers = response.into_parts().0.headers;
+            }
+            Opened::Stream(headers, stream)
+        }
+        Ok((None, _)) => return Opened::Elsewhere,
+        Err(failure) => Opened::Answered(rescue(parts, cors, &failure)),
+    };
+    if let Some(stats) = stats {
+        let status = match &opened {
+            Opened::Answered(response) => response.status().as_u16(),
+            _ => 200,
+        };
+        stats.observe(status, started.elapsed());
+    }
+    opened
+}
+
+/// Authenticates, routes and opens the stream; `Ok(None)` when the request is not for an
+/// SSE route. `stats` becomes the route's once one matches.
+async fn admit_stream<'a>(
+    active: &'a Snapshot,
+    connection: &Connection,
+    port: u16,
+    parts: &Parts,
+    stats: &mut Option<&'a RouteStats>,
+) -> Result<Option<(http::HeaderMap, Stream)>, DataPlaneError> {
+    let server = active.table.server_for_port(port);
+    let (authenticated, rejected) = authenticate(active, connection, server, parts).await;
     let authenticated = authenticated
         .as_ref()
         .map(|(principal, token)| (principal.as_ref(), token.as_str()));
     let (caller, identity) = caller(active, authenticated, rejected);
-    let Resolved::Sse {
-        server: sse_server,
-        route,
-        params,
-    } = active.table.resolve(port, &head, caller)
-    else {
-        return None;
+    let (sse_server, route, params) = match active.table.resolve(port, &Head(parts), caller) {
+        Resolved::Sse {
+            server,
+            route,
+            params,
+        } => (server, route, params),
+        Resolved::NotFound => {
+            return Err(DataPlaneError::NoRoute {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+            });
+        }
+        Resolved::Denied(denial) => return Err(DataPlaneError::from(denial)),
+        Resolved::BadParam(bad) => return Err(DataPlaneError::BadRequest(bad.to_string())),
+        Resolved::Echo | Resolved::HttpKafka { .. } => return Ok(None),
     };
+    *stats = active.stats.route(route);
     let request = sse_request(
         active, connection, identity, sse_server, route, &params, parts,
     );
-    let stream = proxy::sse::open(active, request).await.ok()?;
-    if let Some(stats) = active.stats.route(route) {
-        stats.observe(200, started.elapsed());
-    }
+    let stream = proxy::sse::open(active, request).await?;
     let mut response = Response::new(());
     proxy::sse::insert_headers(response.headers_mut());
-    if let Verdict::CrossOrigin(origin) = verdict {
-        cors::decorate(server.cors.as_ref(), &origin, &mut response);
-    }
-    Some((response.into_parts().0.headers, stream))
-}
-
-/// Routing's view of a request.
-pub(crate) struct Head<'a>(pub(crate) &'a Parts);
-
-impl RequestHead for Head<'_> {
-    fn method(&self) -> &str {
-        self.0.method.as_str()
-    }
-
-    fn path(&self) -> &str {
-        self.0.uri.path()
-    }
-
-    fn query(&self) -> Option<&str> {
-        self.0.uri.query()
-    }
-
-    fn scheme(&self) -> &str {
-        self.0.uri.scheme_str().unwrap_or("http")
-    }
-
-    fn authority(&self) -> &str {
-        self.0
-            .uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| self.header("host"))
-            .unwrap_or_default()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.0.headers.get(name).and_then(|v| v.to_str().ok())
-    }
+    Ok(Some((response.into_parts().0.headers, stream)))
 }

@@ -136,3 +136,21 @@ impl DataPlaneError {
         }
     }
 }
+
+impl From<sluice_shared::table::Denial> for DataPlaneError {
+    /// What a guard's refusal tells the client.
+    fn from(denial: sluice_shared::table::Denial) -> Self {
+        use sluice_shared::table::Denial;
+        match denial {
+            Denial::Unauthenticated { invalid } => Self::Unauthorized {
+                reason: if invalid {
+                    "the credentials are not valid".to_owned()
+                } else {
+                    "this route needs credentials".to_owned()
+                },
+                invalid,
+            },
+            Denial::Forbidden { roles } => Self::InsufficientScope { roles },
+        }
+    }
+}

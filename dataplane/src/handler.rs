@@ -7,21 +7,21 @@ use std::time::Instant;
 use http::request::Parts;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use sluice_shared::Party;
 use sluice_shared::path::Params;
 use sluice_shared::table::{
-    Action, Denial, HttpKafkaBinding, HttpKafkaRoute, HttpLimits, HttpServer, RequestHead, Resolved,
+    Action, HttpKafkaBinding, HttpKafkaRoute, HttpLimits, HttpServer, RequestHead, Resolved,
 };
-use tracing::{debug, error, warn};
 
-use crate::admit::{Connection, Head, authenticate, caller, sse_request};
+use crate::admit::{Connection, authenticate, caller, sse_request};
 use crate::challenge::{answer_challenge, is_challenge_answer};
 use crate::error::DataPlaneError;
+use crate::head::Head;
 use crate::http::cors::{self, Verdict};
 use crate::metrics::RouteStats;
 use crate::proxy;
 use crate::proxy::context::{Identity, ProduceRequest};
-use crate::response::{self, Body};
+use crate::rescue::rescue;
+use crate::response::Body;
 use crate::snapshot::Snapshot;
 
 /// Answers `request`, which arrived on `connection` to the listener configured for `port`.
@@ -70,31 +70,7 @@ pub(crate) async fn answer<'a>(
             }
             response
         }
-        Err(failure) => {
-            log(parts, &failure);
-            let mut response = response::error(&failure);
-            if let Ok(Verdict::CrossOrigin(origin)) =
-                cors::check(cors, parts, head.scheme(), head.authority())
-            {
-                cors::decorate(cors, &origin, &mut response);
-            }
-            response
-        }
-    }
-}
-
-fn log(parts: &Parts, failure: &DataPlaneError) {
-    let code = failure.code();
-    match code.party() {
-        Party::Client => {
-            debug!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request refused")
-        }
-        Party::Kafka => {
-            warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "kafka failed the request")
-        }
-        Party::Gateway => {
-            error!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request failed")
-        }
+        Err(failure) => rescue(parts, cors, &failure),
     }
 }
 
@@ -122,7 +98,7 @@ async fn respond<'a>(
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
         }),
-        Resolved::Denied(denial) => Err(refusal(denial)),
+        Resolved::Denied(denial) => Err(DataPlaneError::from(denial)),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
         Resolved::Sse {
@@ -150,21 +126,6 @@ async fn respond<'a>(
             };
             act(active, request, body).await
         }
-    }
-}
-
-/// What a guard's refusal tells the client.
-fn refusal(denial: Denial) -> DataPlaneError {
-    match denial {
-        Denial::Unauthenticated { invalid } => DataPlaneError::Unauthorized {
-            reason: if invalid {
-                "the credentials are not valid".to_owned()
-            } else {
-                "this route needs credentials".to_owned()
-            },
-            invalid,
-        },
-        Denial::Forbidden { roles } => DataPlaneError::InsufficientScope { roles },
     }
 }
 

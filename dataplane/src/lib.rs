@@ -24,6 +24,8 @@
 //!   embedded development broker.
 //! - `metrics`: every counter of the data plane, rendered for Prometheus.
 //! - [`budget`]: the process-wide memory budget for request bodies.
+//! - `head`: routing's view of a request's head.
+//! - `rescue`: the one place where a failure becomes a response (log, status, CORS).
 //! - `response`: response bodies and error answers.
 //! - [`error`]: the data-plane error type and its mapping to HTTP.
 
@@ -37,12 +39,14 @@ mod challenge;
 pub mod error;
 mod guard;
 mod handler;
+mod head;
 mod http;
 pub mod kafka;
 mod metrics;
 pub mod plane;
 mod proxy;
 pub mod readiness;
+mod rescue;
 mod response;
 mod snapshot;
 mod tls;

@@ -338,3 +338,84 @@ async fn a_resume_older_than_the_window_says_what_was_skipped() -> Result<()> {
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
+
+/// Reads one HTTP/1.1 response with a `content-length` body from `stream`.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> Result<(u16, String, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = Vec::new();
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, stream.read(&mut chunk)).await??;
+        anyhow::ensure!(n > 0, "closed before a response head");
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no status in {head}"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no content-length in {head}"))?;
+    while buffer.len() < head_end + length {
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, stream.read(&mut chunk)).await??;
+        anyhow::ensure!(n > 0, "closed before the body");
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).to_string();
+    Ok((status, head, body))
+}
+
+#[tokio::test]
+async fn a_refused_first_stream_request_is_answered_and_the_connection_goes_on() -> Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let topic = broker().topic("sse-refused").await?;
+    let sluice = Sluice::with_config(&sse_config(&topic)).await?;
+    let mut stream = tokio::net::TcpStream::connect(sluice.addr(PORT).await?).await?;
+    // The first request asks for an event stream with an id too long to be one: the fast
+    // path answers 400 itself, with the JSON error every other path gives.
+    let long = "A".repeat(255);
+    stream
+        .write_all(
+            format!("GET /events HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\nlast-event-id: {long}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+    let (status, head, body) = read_response(&mut stream).await?;
+    assert_eq!(status, 400, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let error: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(error["code"], "bad_request", "{body}");
+    // No route for this path: 404 from the fast path, on a fresh connection.
+    let mut other = tokio::net::TcpStream::connect(sluice.addr(PORT).await?).await?;
+    other
+        .write_all(
+            b"GET /events/nowhere/at/all HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n",
+        )
+        .await?;
+    let (status, head, _) = read_response(&mut other).await?;
+    assert_eq!(status, 404, "{head}");
+    // The first connection goes on: its next request is served as usual.
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhello")
+        .await?;
+    let (status, head, body) = read_response(&mut stream).await?;
+    assert_eq!((status, body.as_str()), (200, "hello"), "{head}");
+    sluice.app.shutdown(Duration::from_secs(1)).await;
+    Ok(())
+}

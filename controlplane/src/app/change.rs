@@ -62,7 +62,11 @@ impl App {
             Ok(compiled) => compiled,
             Err(errors) => {
                 if !change.dry_run {
-                    let detail = errors.to_string();
+                    // Every problem with its pointer, not just "invalid".
+                    let detail = match &errors {
+                        ChangeError::Invalid(list) => list.to_string(),
+                        other => other.to_string(),
+                    };
                     store
                         .record(&change.author, &change.action, "rejected", &detail)
                         .await?;

@@ -36,8 +36,9 @@ pub(super) enum FirstHead {
     Closed,
     /// An HTTP/1.1 head with both `content-length` and `transfer-encoding`.
     Ambiguous,
-    /// An HTTP/1.1 `GET` asking for `text/event-stream`, and every byte read.
-    EventStream(Box<http::request::Parts>, Vec<u8>),
+    /// An HTTP/1.1 `GET` asking for `text/event-stream`, every byte read, and where the
+    /// head ends in them.
+    EventStream(Box<http::request::Parts>, Vec<u8>, usize),
     /// Anything else (HTTP/2, other requests, heads over the limit), for hyper.
     Other(Vec<u8>),
 }
@@ -149,7 +150,7 @@ fn classify(buffer: Vec<u8>, end: usize) -> FirstHead {
         builder = builder.header(header.name, header.value);
     }
     match builder.body(()) {
-        Ok(request) => FirstHead::EventStream(Box::new(request.into_parts().0), buffer),
+        Ok(request) => FirstHead::EventStream(Box::new(request.into_parts().0), buffer, end),
         Err(_) => FirstHead::Other(buffer),
     }
 }

@@ -24,8 +24,8 @@ use super::head::{
 };
 use super::idle::{Activity, IdleIo, Tracked};
 use super::prefixed::Prefixed;
-use super::stream::serve_stream;
-use crate::admit::{self, Connection};
+use super::stream::{serve_stream, write_response};
+use crate::admit::{self, Connection, Opened};
 use crate::handler;
 use crate::metrics::Gauged;
 use crate::snapshot::Snapshot;
@@ -135,7 +135,10 @@ fn serve(
             let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
             let timeout = Duration::from_millis(limits.header_read_timeout_ms);
             match tokio::time::timeout(timeout, accept).await {
-                Ok(Ok(stream)) => serve_hyper(stream, true, peer, port, active, watcher).await,
+                Ok(Ok(stream)) => {
+                    let connection = Arc::new(Connection::default());
+                    serve_hyper(stream, true, peer, port, active, watcher, connection).await;
+                }
                 Ok(Err(error)) => debug!(%peer, error = %error, "tls handshake failed"),
                 Err(_) => debug!(%peer, "tls handshake not finished in time; connection closed"),
             }
@@ -181,23 +184,31 @@ async fn serve_plain(
             let _ = stream.try_write(URI_TOO_LONG);
             return;
         }
-        FirstHead::EventStream(parts, bytes) => {
+        FirstHead::EventStream(parts, bytes, end) => {
             let current = active.load_full();
             match admit::open_stream(&current, &connection, port, &parts).await {
-                Some((headers, sse)) => {
+                Opened::Stream(headers, sse) => {
                     // Keep nothing but the stream and the socket for the stream's life:
                     // this task is all an idle stream costs.
                     drop((current, parts, bytes, connection, active, watcher));
                     serve_stream(stream, headers, sse).await;
                     return;
                 }
-                None => bytes,
+                Opened::Answered(response) => {
+                    drop(current);
+                    if write_response(&stream, response).await.is_err() {
+                        return;
+                    }
+                    // The connection goes on with hyper, after the answered head.
+                    bytes[end..].to_vec()
+                }
+                Opened::Elsewhere => bytes,
             }
         }
         FirstHead::Other(bytes) => bytes,
     };
     let io = Prefixed::new(head, stream);
-    serve_hyper(io, false, peer, port, active, watcher).await;
+    serve_hyper(io, false, peer, port, active, watcher, connection).await;
 }
 
 /// Serves a connection with hyper, with the limits of the listener's `http` binding.
@@ -208,6 +219,7 @@ async fn serve_hyper<I>(
     port: u16,
     active: Arc<ArcSwap<Snapshot>>,
     watcher: Watcher,
+    connection: Arc<Connection>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -221,7 +233,6 @@ async fn serve_hyper<I>(
             None => return,
         }
     };
-    let connection = Arc::new(Connection::default());
     let activity = Arc::new(Activity::default());
     let io = IdleIo::new(io, activity.clone(), idle_timeout);
     let service = service_fn(move |mut request| {
