@@ -1,16 +1,20 @@
 //! The `sluice` binary's library: process lifecycle, configuration loading and hot swap.
 //!
 //! Modules:
-//! - [`cli`]: the command line (`sluice serve`, `sluice validate`).
-//! - [`app`]: builds the running gateway (embedded broker, data plane), reloads its
-//!   configuration, shuts it down. Tests build the same [`App`].
+//! - [`cli`]: the command line (`sluice serve`, `sluice dataplane`, `sluice validate`).
+//! - [`app`]: the running gateway (embedded broker, data plane, store): start, the write
+//!   path of a change (validate, persist, swap, settle), reload, status, shutdown. Tests
+//!   build the same [`App`].
 //! - [`config`]: reading and compiling a configuration file (validate -> compile).
-//! - [`store`]: revisions, the head, the last good revision and the audit log, in sled.
-//! - [`admin`]: the admin API on the admin listener (configuration, bindings, guards,
-//!   revisions, rollback, status, health).
+//! - [`store`]: revisions, the head, the last good revision and the audit log, in sled;
+//!   [`store::handle`] runs it off the async runtime.
+//! - [`admin`]: the admin API on the admin listener: server, token, router, handlers for the
+//!   configuration, bindings and guards, revisions and rollback, status, health, and the
+//!   web UI's embedded assets at `/ui/`.
 //! - [`openapi`]: the admin API's OpenAPI document (utoipa).
-//! - `ui`: the web UI's embedded assets, served at `/ui/`.
 //! - [`follow`]: `sluice dataplane`, a data plane alone that follows a control plane.
+//!
+//! `scripts/module-cycles` checks that no two files of the crate import each other.
 
 // Product code keeps functions under 60 lines (clippy.toml); test scenarios and benches
 // read top to bottom and are not held to it.

@@ -12,10 +12,14 @@
 //! - [`request`]: the request as routing and guards see it.
 //! - [`template`]: value templates (`${params.id}`, `${idempotencyKey}`).
 //! - [`table`]: validation and compilation of a spec into the immutable [`RouteTable`].
-//! - [`wire`]: ETag / event-id codec, `If-None-Match` and `Prefer` parsing.
+//! - [`wire`]: ETag / event-id codec, `If-None-Match` and `Prefer` parsing, and why such a
+//!   header is refused.
+//! - [`secrets`]: which configuration fields are secrets, redacted and restored.
 //! - [`sync`]: the one policy for poisoned locks.
 //! - [`error`]: [`ConfigError`] for configuration problems and [`ErrorCode`] for request
 //!   failures.
+//!
+//! `scripts/module-cycles` checks that no two files of the crate import each other.
 
 // Product code keeps functions under 60 lines (clippy.toml); test scenarios and benches
 // read top to bottom and are not held to it.
