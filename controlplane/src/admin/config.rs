@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use sluice_shared::wire::etag::IfNoneMatch;
 use sluice_shared::wire::prefer::Prefer;
 
-use super::answer::{Answer, etag, json_answer, outcome, problem, revision_answer, store_failure};
+use super::answer::{Answer, etag, json_answer, revision_answer};
+use super::error::{ApiError, BadRequest, NotFound};
+use super::outcome::outcome;
 use super::request::{author, dry_run, if_match, message, read_document, wants_yaml, with_secrets};
 use crate::app::{App, ConfigChange};
 
@@ -23,84 +25,58 @@ const MAX_DATA_PLANE_ID: usize = 64;
 /// `prefer: wait=N` the answer waits up to N seconds for the next applied revision. This
 /// is how separate data planes follow (`crate::follow`); they say who they are and what
 /// they run in `sluice-data-plane`, `sluice-applied-revision` and `sluice-apply-error`.
-pub(crate) async fn get_config(app: &App, request: &Request<Incoming>) -> Answer {
-    let Some(store) = app.store() else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no configuration stored",
-        );
-    };
-    if let Err(answer) = record_follower(app, request) {
-        return *answer;
-    }
-    let (not_if, wait) = match conditions(request) {
-        Ok(conditions) => conditions,
-        Err(answer) => return *answer,
-    };
+pub(crate) async fn get_config(app: &App, request: &Request<Incoming>) -> Result<Answer, ApiError> {
+    let store = app.store().ok_or(NotFound::NoConfiguration)?;
+    record_follower(app, request)?;
+    let (not_if, wait) = conditions(request)?;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
     let mut live = app.live_revisions();
     loop {
         live.borrow_and_update();
-        let head = match store.head().await {
-            Ok(Some(head)) => head,
-            Ok(None) => {
-                return problem(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no configuration stored",
-                );
-            }
-            Err(error) => {
-                return store_failure(&error);
-            }
-        };
+        let head = store.head().await?.ok_or(NotFound::NoConfiguration)?;
         let unchanged = not_if
             .as_ref()
             .is_some_and(|condition| condition.matches(&head.number.to_string()));
         if !unchanged {
-            return revision_answer(&head, wants_yaml(request), with_secrets(request));
+            return Ok(revision_answer(
+                &head,
+                wants_yaml(request),
+                with_secrets(request),
+            ));
         }
         let woken = tokio::time::timeout_at(deadline, live.changed()).await;
         if !matches!(woken, Ok(Ok(()))) {
             let mut answer = Response::new(Full::new(Bytes::new()));
             *answer.status_mut() = StatusCode::NOT_MODIFIED;
             answer.headers_mut().insert(header::ETAG, etag(head.number));
-            return answer;
+            return Ok(answer);
         }
     }
 }
 
 /// The conditions of `GET /v1/config`: `If-None-Match` (revision numbers only) and the
 /// seconds to wait for a change (`prefer: wait=N`, at most [`MAX_CONFIG_WAIT_SECONDS`]).
-fn conditions(request: &Request<Incoming>) -> Result<(Option<IfNoneMatch>, u64), Box<Answer>> {
-    let bad = |message: &str| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", message));
+fn conditions(request: &Request<Incoming>) -> Result<(Option<IfNoneMatch>, u64), BadRequest> {
     let headers = request.headers();
-    let not_if = match IfNoneMatch::parse(headers) {
+    let not_if = match IfNoneMatch::parse(headers)? {
         // Revisions are numbers: another tag can never match, and is a mistake.
-        Ok(Some(IfNoneMatch::Tags(tags)))
+        Some(IfNoneMatch::Tags(tags))
             if !tags
                 .iter()
                 .all(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) =>
         {
-            return Err(bad("if-none-match must name revisions, such as \"3\""));
+            return Err(BadRequest::IfNoneMatchRevision);
         }
-        Ok(condition) => condition,
-        Err(message) => return Err(bad(&message.to_string())),
+        condition => condition,
     };
-    let wait = Prefer::parse(headers)
-        .and_then(|prefer| {
-            prefer.check_wait(MAX_CONFIG_WAIT_SECONDS)?;
-            Ok(prefer.wait)
-        })
-        .map_err(|message| bad(&message.to_string()))?;
-    Ok((not_if, wait.unwrap_or(0)))
+    let prefer = Prefer::parse(headers)?;
+    prefer.check_wait(MAX_CONFIG_WAIT_SECONDS)?;
+    Ok((not_if, prefer.wait.unwrap_or(0)))
 }
 
 /// Records a following data plane's report, when the request carries one.
-fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Answer>> {
+fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), BadRequest> {
     let headers = request.headers();
-    let bad = |message: &str| Box::new(problem(StatusCode::BAD_REQUEST, "bad_request", message));
     let applied = match headers.get("sluice-applied-revision") {
         None => None,
         Some(value) => Some(
@@ -108,7 +84,7 @@ fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Ans
                 .to_str()
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .ok_or_else(|| bad("sluice-applied-revision must be a revision number"))?,
+                .ok_or(BadRequest::AppliedRevision)?,
         ),
     };
     let Some(id) = headers.get("sluice-data-plane") else {
@@ -124,7 +100,7 @@ fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Ans
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         })
-        .ok_or_else(|| bad("sluice-data-plane must be 1 to 64 letters, digits, '.', '_' or '-'"))?;
+        .ok_or(BadRequest::DataPlaneId)?;
     let error = headers.get("sluice-apply-error").map(|v| {
         String::from_utf8_lossy(v.as_bytes())
             .chars()
@@ -135,17 +111,12 @@ fn record_follower(app: &App, request: &Request<Incoming>) -> Result<(), Box<Ans
     Ok(())
 }
 
-pub(crate) async fn put_config(app: &App, request: Request<Incoming>) -> Answer {
-    let expected = match if_match(&request) {
-        Ok(expected) => expected,
-        Err(answer) => return *answer,
-    };
+/// `PUT /v1/config`: a whole new configuration.
+pub(crate) async fn put_config(app: &App, request: Request<Incoming>) -> Result<Answer, ApiError> {
+    let expected = if_match(&request)?;
     let dry_run = dry_run(&request);
     let (author, message) = (author(&request), message(&request));
-    let config = match read_document(request).await {
-        Ok(config) => config,
-        Err(answer) => return *answer,
-    };
+    let config = read_document(request).await?;
     let change = ConfigChange {
         config,
         author,
@@ -157,30 +128,16 @@ pub(crate) async fn put_config(app: &App, request: Request<Incoming>) -> Answer 
     outcome(app.change(change).await)
 }
 
-pub(crate) async fn rollback(app: &App, number: &str, request: &Request<Incoming>) -> Answer {
-    let Some(store) = app.store() else {
-        return problem(StatusCode::NOT_FOUND, "not_found", "no configuration store");
-    };
-    let Ok(number) = number.parse::<u64>() else {
-        return problem(StatusCode::NOT_FOUND, "not_found", "no such revision");
-    };
-    let expected = match if_match(request) {
-        Ok(expected) => expected,
-        Err(answer) => return *answer,
-    };
-    let revision = match store.get(number).await {
-        Ok(Some(revision)) => revision,
-        Ok(None) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such revision (or no longer kept)",
-            );
-        }
-        Err(error) => {
-            return store_failure(&error);
-        }
-    };
+/// `POST /v1/revisions/{n}/rollback`: a new revision equal to revision n.
+pub(crate) async fn rollback(
+    app: &App,
+    number: &str,
+    request: &Request<Incoming>,
+) -> Result<Answer, ApiError> {
+    let store = app.store().ok_or(NotFound::NoStore)?;
+    let number = number.parse::<u64>().map_err(|_| NotFound::NoRevision)?;
+    let expected = if_match(request)?;
+    let revision = store.get(number).await?.ok_or(NotFound::NotKept)?;
     let change = ConfigChange {
         config: revision.config,
         author: author(request),
@@ -193,37 +150,29 @@ pub(crate) async fn rollback(app: &App, number: &str, request: &Request<Incoming
 }
 
 /// `GET /v1/revisions`: the newest 100 revisions, without their configurations.
-pub(crate) async fn list_revisions(app: &App) -> Answer {
-    let Some(store) = app.store() else {
-        return problem(StatusCode::NOT_FOUND, "not_found", "no configuration store");
-    };
-    match store.list(100).await {
-        Ok(list) => {
-            let items: Vec<Value> = list
-                .iter()
-                .map(|r| {
-                    json!({ "number": r.number, "parent": r.parent, "author": r.author,
-                            "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
-                })
-                .collect();
-            json_answer(StatusCode::OK, &json!({ "revisions": items }))
-        }
-        Err(error) => store_failure(&error),
-    }
+pub(crate) async fn list_revisions(app: &App) -> Result<Answer, ApiError> {
+    let store = app.store().ok_or(NotFound::NoStore)?;
+    let items: Vec<Value> = store
+        .list(100)
+        .await?
+        .iter()
+        .map(|r| {
+            json!({ "number": r.number, "parent": r.parent, "author": r.author,
+                    "message": r.message, "created_ms": r.created_ms, "checksum": r.checksum })
+        })
+        .collect();
+    Ok(json_answer(StatusCode::OK, &json!({ "revisions": items })))
 }
 
 /// `GET /v1/revisions/{n}`: one revision, JSON or YAML.
-pub(crate) async fn get_revision(app: &App, number: &str, request: &Request<Incoming>) -> Answer {
+pub(crate) async fn get_revision(
+    app: &App,
+    number: &str,
+    request: &Request<Incoming>,
+) -> Result<Answer, ApiError> {
     let (Ok(number), Some(store)) = (number.parse::<u64>(), app.store()) else {
-        return problem(StatusCode::NOT_FOUND, "not_found", "no such revision");
+        return Err(NotFound::NoRevision.into());
     };
-    match store.get(number).await {
-        Ok(Some(revision)) => revision_answer(&revision, wants_yaml(request), false),
-        Ok(None) => problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such revision (or no longer kept)",
-        ),
-        Err(error) => store_failure(&error),
-    }
+    let revision = store.get(number).await?.ok_or(NotFound::NotKept)?;
+    Ok(revision_answer(&revision, wants_yaml(request), false))
 }

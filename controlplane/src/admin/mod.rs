@@ -29,11 +29,14 @@
 //!
 //! Modules: `server` (listener), `token` (the admin token), `router` (route table, authorization, dispatch),
 //! `config` (the whole configuration and rollback), `resources` (bindings and guards one by
-//! one), `request` (reading requests), `answer` (building answers), `ui` (the web UI's
+//! one), `request` (reading requests), `answer` (building answers), `error` (`ApiError`:
+//! every refusal, and the one place where it becomes an answer), `ui` (the web UI's
 //! assets). This file only declares and re-exports.
 
 mod answer;
 mod config;
+mod error;
+mod outcome;
 mod request;
 mod resources;
 mod router;

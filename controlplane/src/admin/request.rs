@@ -1,12 +1,12 @@
 //! Reading admin API requests: query flags, `If-Match` / entity tags, the change's author
 //! and message, and configuration documents (JSON or YAML) within the size limit.
 
-use http::{Request, StatusCode, header};
+use http::{Request, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::answer::{Answer, problem};
+use super::error::{ApiError, BadRequest};
 
 pub(crate) fn wants_yaml(request: &Request<Incoming>) -> bool {
     request
@@ -24,7 +24,7 @@ pub(crate) fn with_secrets(request: &Request<Incoming>) -> bool {
 
 /// The boolean query parameter `name`: absent or `false` is false; `true` (or the bare
 /// name) is true; anything else is an error, the same on every endpoint.
-fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, RequestError> {
+fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, BadRequest> {
     let mut value = false;
     for pair in request.uri().query().unwrap_or_default().split('&') {
         let (key, given) = pair.split_once('=').unwrap_or((pair, "true"));
@@ -35,7 +35,7 @@ fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, RequestError> {
             "true" => true,
             "false" => false,
             other => {
-                return Err(RequestError::Flag {
+                return Err(BadRequest::Flag {
                     name: name.to_owned(),
                     value: other.to_owned(),
                 });
@@ -46,30 +46,21 @@ fn flag(request: &Request<Incoming>, name: &str) -> Result<bool, RequestError> {
 }
 
 /// Checks the boolean query parameters `names` of `request`: 400 for a bad value.
-pub(crate) fn check_flags(request: &Request<Incoming>, names: &[&str]) -> Result<(), Box<Answer>> {
+pub(crate) fn check_flags(request: &Request<Incoming>, names: &[&str]) -> Result<(), BadRequest> {
     for name in names {
-        flag(request, name).map_err(|error| {
-            Box::new(problem(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &error.to_string(),
-            ))
-        })?;
+        flag(request, name)?;
     }
     Ok(())
 }
 
 /// `If-Match: "<n>"` (or `*`, which matches any head).
-pub(crate) fn if_match(request: &Request<Incoming>) -> Result<Option<Option<u64>>, Box<Answer>> {
+pub(crate) fn if_match(request: &Request<Incoming>) -> Result<Option<Option<u64>>, BadRequest> {
     match entity_tag(request)? {
         None | Some(EntityTag::Any) => Ok(None),
-        Some(EntityTag::Tag(tag)) => tag.parse::<u64>().map(|n| Some(Some(n))).map_err(|_| {
-            Box::new(problem(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "If-Match must be * or a revision ETag such as \"3\"",
-            ))
-        }),
+        Some(EntityTag::Tag(tag)) => tag
+            .parse::<u64>()
+            .map(|n| Some(Some(n)))
+            .map_err(|_| BadRequest::IfMatchRevision),
     }
 }
 
@@ -84,17 +75,11 @@ pub(crate) enum EntityTag {
 /// The request's `If-Match`: `*` or one entity tag (`"x"`, `W/"x"`; a bare revision number
 /// is taken too). The same rule on every endpoint: an empty or malformed value is a 400,
 /// never an unconditional write.
-pub(crate) fn entity_tag(request: &Request<Incoming>) -> Result<Option<EntityTag>, Box<Answer>> {
+pub(crate) fn entity_tag(request: &Request<Incoming>) -> Result<Option<EntityTag>, BadRequest> {
     let Some(value) = request.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let bad = || {
-        Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "If-Match must be * or one entity tag such as \"3\"",
-        ))
-    };
+    let bad = || BadRequest::IfMatch;
     let text = value.to_str().map_err(|_| bad())?.trim();
     if text == "*" {
         return Ok(Some(EntityTag::Any));
@@ -134,50 +119,26 @@ pub(crate) fn dry_run(request: &Request<Incoming>) -> bool {
 
 /// The request's body as a document: JSON, or YAML with `content-type: application/yaml`,
 /// at most the configuration size limit.
-pub(crate) async fn read_document(request: Request<Incoming>) -> Result<Value, Box<Answer>> {
+pub(crate) async fn read_document(request: Request<Incoming>) -> Result<Value, ApiError> {
     let yaml = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("yaml"));
     let limit = sluice_shared::spec::MAX_DOCUMENT_BYTES;
-    let body = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return Err(Box::new(problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!("a configuration document is at most {limit} bytes"),
-            )));
-        }
-    };
-    parse_body(&body, yaml).map_err(|error| {
-        Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            &error.to_string(),
-        ))
-    })
+    let body = Limited::new(request.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(limit))?
+        .to_bytes();
+    Ok(parse_body(&body, yaml)?)
 }
 
-fn parse_body(body: &[u8], yaml: bool) -> Result<Value, RequestError> {
-    let text = std::str::from_utf8(body).map_err(|_| RequestError::NotUtf8)?;
+fn parse_body(body: &[u8], yaml: bool) -> Result<Value, BadRequest> {
+    let text = std::str::from_utf8(body).map_err(|_| BadRequest::NotUtf8)?;
     if yaml {
-        serde_yaml::from_str(text).map_err(|e| RequestError::NotYaml(e.to_string()))
+        serde_yaml::from_str(text).map_err(|e| BadRequest::NotYaml(e.to_string()))
     } else {
-        serde_json::from_str(text).map_err(|e| RequestError::NotJson(e.to_string()))
+        serde_json::from_str(text).map_err(|e| BadRequest::NotJson(e.to_string()))
     }
-}
-
-/// Why a request's query or body is refused (400).
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum RequestError {
-    #[error("query parameter '{name}' must be true or false, not '{value}'")]
-    Flag { name: String, value: String },
-    #[error("the body is not UTF-8")]
-    NotUtf8,
-    #[error("not YAML: {0}")]
-    NotYaml(String),
-    #[error("not JSON: {0} (send content-type: application/yaml for YAML)")]
-    NotJson(String),
 }

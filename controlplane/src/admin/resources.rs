@@ -7,23 +7,12 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::answer::{Answer, etag, json_answer, outcome, problem, resource_etag, store_failure};
+use super::answer::{Answer, etag, json_answer, resource_etag};
+use super::error::{ApiError, NotFound, ShapeError};
+use super::outcome::outcome;
 use super::request::{EntityTag, author, dry_run, entity_tag, message, read_document};
 use crate::app::{App, ConfigChange};
-use crate::store::Revision;
-
-/// Why a binding or guard sent alone does not have the shape the OpenAPI document gives.
-#[derive(Debug, thiserror::Error)]
-enum ShapeError {
-    #[error("a {0} is a JSON object")]
-    NotObject(&'static str),
-    #[error("missing field '{0}'")]
-    Missing(&'static str),
-    #[error("field '{0}' has the wrong type")]
-    WrongType(&'static str),
-    #[error("unknown field '{0}'")]
-    Unknown(String),
-}
+use crate::store::{Revision, StoreError};
 
 /// A field of a resource's shape: name, required, and the test of its JSON type.
 type ShapeField = (&'static str, bool, fn(&Value) -> bool);
@@ -69,50 +58,38 @@ fn check_shape(kind: &str, resource: &Value) -> Result<(), ShapeError> {
     }
 }
 
-async fn head_config(app: &App) -> Result<Revision, Box<Answer>> {
-    let Some(store) = app.store() else {
-        return Err(Box::new(problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no configuration stored",
-        )));
-    };
-    match store.head().await {
-        Ok(Some(head)) => Ok(head),
-        Ok(None) => Err(Box::new(problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no configuration stored",
-        ))),
-        Err(error) => Err(Box::new(store_failure(&error))),
-    }
+async fn head_config(app: &App) -> Result<Revision, ApiError> {
+    let store = app.store().ok_or(NotFound::NoConfiguration)?;
+    Ok(store.head().await?.ok_or(NotFound::NoConfiguration)?)
 }
 
-pub(crate) async fn list_resources(app: &App, kind: &str) -> Answer {
-    let head = match head_config(app).await {
-        Ok(head) => head,
-        Err(answer) => return *answer,
-    };
+/// `GET /v1/bindings` or `/v1/guards`: every one, secrets redacted.
+pub(crate) async fn list_resources(app: &App, kind: &str) -> Result<Answer, ApiError> {
+    let head = head_config(app).await?;
     let shown = sluice_shared::secrets::redacted(&head.config);
     let resources = shown.get(kind).cloned().unwrap_or_else(|| json!({}));
     let mut answer = json_answer(StatusCode::OK, &resources);
     answer.headers_mut().insert(header::ETAG, etag(head.number));
-    answer
+    Ok(answer)
 }
 
-pub(crate) async fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) -> Answer {
-    let head = match head_config(app).await {
-        Ok(head) => head,
-        Err(answer) => return *answer,
-    };
+/// `GET /v1/bindings/{name}` or `/v1/guards/{name}`: one, with its own ETag.
+pub(crate) async fn get_resource(
+    app: &App,
+    kind: &str,
+    name: &str,
+    yaml: bool,
+) -> Result<Answer, ApiError> {
+    let head = head_config(app).await?;
     let shown = sluice_shared::secrets::redacted(&head.config);
-    let Some(resource) = shown.get(kind).and_then(|m| m.get(name)) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no {} named '{name}'", singular(kind)),
-        );
-    };
+    let resource =
+        shown
+            .get(kind)
+            .and_then(|m| m.get(name))
+            .ok_or_else(|| NotFound::NoResource {
+                kind: singular(kind),
+                name: name.to_owned(),
+            })?;
     let mut answer = if yaml {
         let mut response = Response::new(Full::new(Bytes::from(
             serde_yaml::to_string(resource).unwrap_or_default(),
@@ -128,7 +105,7 @@ pub(crate) async fn get_resource(app: &App, kind: &str, name: &str, yaml: bool) 
     if let Ok(value) = HeaderValue::from_str(&resource_etag(resource)) {
         answer.headers_mut().insert(header::ETAG, value);
     }
-    answer
+    Ok(answer)
 }
 
 fn singular(kind: &str) -> &'static str {
@@ -142,48 +119,38 @@ pub(crate) async fn change_resource(
     kind: &str,
     name: &str,
     request: Request<Incoming>,
-) -> Answer {
-    let head = match head_config(app).await {
-        Ok(head) => head,
-        Err(answer) => return *answer,
-    };
+) -> Result<Answer, ApiError> {
+    let head = head_config(app).await?;
     // ETags are those of the resource as GET shows it (secrets redacted).
     let current = sluice_shared::secrets::redacted(&head.config)
         .get(kind)
         .and_then(|m| m.get(name))
         .cloned();
-    let wanted = match entity_tag(&request) {
-        Ok(wanted) => wanted,
-        Err(answer) => return *answer,
-    };
+    let wanted = entity_tag(&request)?;
     let delete = request.method() == Method::DELETE;
     let dry_run = dry_run(&request);
     let (author, message) = (author(&request), message(&request));
     let action = format!("{} /v1/{kind}/{name}", request.method());
     // A malformed request is a 400 whatever the precondition: the body is read first.
-    let resource = match read_resource(kind, delete, request).await {
-        Ok(resource) => resource,
-        Err(answer) => return *answer,
-    };
+    let resource = read_resource(kind, delete, request).await?;
     if let Some(EntityTag::Tag(wanted)) = wanted
         && current.as_ref().map(resource_etag).as_deref() != Some(&format!("\"{wanted}\""))
     {
-        return precondition_failed(kind, current.as_ref());
+        return Err(ApiError::ResourceChanged {
+            kind: singular(kind),
+            etag: current.as_ref().map(resource_etag),
+        });
     }
     if delete && current.is_none() {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no {} named '{name}'", singular(kind)),
-        );
+        return Err(NotFound::NoResource {
+            kind: singular(kind),
+            name: name.to_owned(),
+        }
+        .into());
     }
-    let Some(config) = changed_config(&head.config, kind, name, resource) else {
-        return problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store",
-            "the stored configuration is not an object",
-        );
-    };
+    let config = changed_config(&head.config, kind, name, resource).ok_or_else(|| {
+        StoreError::Corrupt("the stored configuration is not an object".to_owned())
+    })?;
     let change = ConfigChange {
         config,
         author,
@@ -197,20 +164,6 @@ pub(crate) async fn change_resource(
         action,
     };
     outcome(app.change(change).await)
-}
-
-/// 412: the resource's ETag is not the one the request named; the answer carries the
-/// current one.
-fn precondition_failed(kind: &str, current: Option<&Value>) -> Answer {
-    let mut answer = problem(
-        StatusCode::PRECONDITION_FAILED,
-        "conflict",
-        &format!("the {} changed meanwhile", singular(kind)),
-    );
-    if let Some(Ok(value)) = current.map(|c| HeaderValue::from_str(&resource_etag(c))) {
-        answer.headers_mut().insert(header::ETAG, value);
-    }
-    answer
 }
 
 /// `config` with resource `name` of `kind` replaced by `resource`, or removed when it is
@@ -244,17 +197,11 @@ async fn read_resource(
     kind: &str,
     delete: bool,
     request: Request<Incoming>,
-) -> Result<Option<Value>, Box<Answer>> {
+) -> Result<Option<Value>, ApiError> {
     if delete {
         return Ok(None);
     }
     let resource = read_document(request).await?;
-    check_shape(kind, &resource).map_err(|message| {
-        Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            &message.to_string(),
-        ))
-    })?;
+    check_shape(kind, &resource).map_err(super::error::BadRequest::from)?;
     Ok(Some(resource))
 }

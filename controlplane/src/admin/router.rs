@@ -6,11 +6,12 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::answer::{Answer, json_answer, method_not_allowed, metrics_answer, problem};
+use super::answer::{Answer, json_answer, metrics_answer};
 use super::config::{get_config, get_revision, list_revisions, put_config, rollback};
+use super::error::{ApiError, NotFound};
 use super::request::{check_flags, wants_yaml, with_secrets};
 use super::resources::{change_resource, get_resource, list_resources};
-use super::token::{Token, authorized, unauthorized};
+use super::token::{Token, authorized};
 use crate::app::App;
 
 /// Every route of the admin API (method, path template). The OpenAPI document lists the
@@ -46,13 +47,25 @@ pub(crate) async fn handle(
 ) -> Answer {
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if let Err(refused) = admit(token, open_reads, &request, &segments) {
-        return *refused;
-    }
+    let answered = match admit(token, open_reads, &request, &segments) {
+        Ok(()) => route(app, request, &path, &segments).await,
+        Err(refused) => Err(refused),
+    };
+    // The one place where the admin API's errors become answers.
+    answered.unwrap_or_else(ApiError::into_answer)
+}
+
+/// One handler per route.
+async fn route(
+    app: &App,
+    request: Request<Incoming>,
+    path: &str,
+    segments: &[&str],
+) -> Result<Answer, ApiError> {
     let method = request.method().clone();
-    match (method.clone(), segments.as_slice()) {
+    Ok(match (method.clone(), segments) {
         (Method::GET, ["healthz"]) => json_answer(StatusCode::OK, &json!({ "status": "ok" })),
-        (Method::GET, ["readyz"]) => readiness(app).await,
+        (Method::GET, ["readyz"]) => readiness(app).await?,
         (Method::GET, ["openapi.json"]) => {
             let mut answer = Response::new(Full::new(Bytes::from(crate::openapi::document())));
             answer.headers_mut().insert(
@@ -63,33 +76,37 @@ pub(crate) async fn handle(
         }
         (Method::GET, ["metrics"]) => metrics_answer(app.render_metrics()),
         (Method::GET, ["ui"]) if !path.ends_with('/') => super::ui::redirect(),
-        (Method::GET, ["ui"]) => super::ui::asset(""),
-        (Method::GET, ["ui", file]) => super::ui::asset(file),
+        (Method::GET, ["ui"]) => super::ui::asset("")?,
+        (Method::GET, ["ui", file]) => super::ui::asset(file)?,
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
-        (Method::GET, ["v1", "config"]) => get_config(app, &request).await,
-        (Method::PUT, ["v1", "config"]) => put_config(app, request).await,
-        (Method::GET, ["v1", "revisions"]) => list_revisions(app).await,
-        (Method::GET, ["v1", "revisions", number]) => get_revision(app, number, &request).await,
+        (Method::GET, ["v1", "config"]) => get_config(app, &request).await?,
+        (Method::PUT, ["v1", "config"]) => put_config(app, request).await?,
+        (Method::GET, ["v1", "revisions"]) => list_revisions(app).await?,
+        (Method::GET, ["v1", "revisions", number]) => get_revision(app, number, &request).await?,
         (Method::POST, ["v1", "revisions", number, "rollback"]) => {
-            rollback(app, number, &request).await
+            rollback(app, number, &request).await?
         }
-        (Method::GET, ["v1", kind @ ("bindings" | "guards")]) => list_resources(app, kind).await,
+        (Method::GET, ["v1", kind @ ("bindings" | "guards")]) => list_resources(app, kind).await?,
         (Method::GET, ["v1", kind @ ("bindings" | "guards"), name]) => {
-            get_resource(app, kind, name, wants_yaml(&request)).await
+            get_resource(app, kind, name, wants_yaml(&request)).await?
         }
         (Method::PUT | Method::DELETE, ["v1", kind @ ("bindings" | "guards"), name]) => {
             let (kind, name) = ((*kind).to_owned(), (*name).to_owned());
-            change_resource(app, &kind, &name, request).await
+            change_resource(app, &kind, &name, request).await?
         }
         (_, segments) if known_path(segments).is_some() => {
-            method_not_allowed(known_path(segments).unwrap_or("GET"))
+            return Err(ApiError::MethodNotAllowed(
+                known_path(segments).unwrap_or("GET"),
+            ));
         }
-        _ => problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no admin route for {method} {path}"),
-        ),
-    }
+        _ => {
+            return Err(NotFound::NoRoute {
+                method: method.to_string(),
+                path: path.to_owned(),
+            }
+            .into());
+        }
+    })
 }
 
 /// The methods a known path answers (`Allow`), or `None` for a path the API does not have.
@@ -114,14 +131,14 @@ fn admit(
     open_reads: bool,
     request: &Request<Incoming>,
     segments: &[&str],
-) -> Result<(), Box<Answer>> {
+) -> Result<(), ApiError> {
     let method = request.method();
     if let Some(allow) = known_path(segments)
         && !allow
             .split(", ")
             .any(|m| m == method.as_str() || (m == "GET" && method == Method::HEAD))
     {
-        return Err(Box::new(method_not_allowed(allow)));
+        return Err(ApiError::MethodNotAllowed(allow));
     }
     let read = method == Method::GET || method == Method::HEAD;
     let authorized = authorized(Some(token), request);
@@ -129,35 +146,29 @@ fn admit(
         && (!read || !open_reads)
         && !matches!(segments, ["healthz"] | ["readyz"] | ["ui", ..])
     {
-        return Err(Box::new(unauthorized()));
+        return Err(ApiError::Unauthorized);
     }
     check_flags(request, &["dry_run", "secrets"])?;
     if !authorized && with_secrets(request) {
-        return Err(Box::new(unauthorized()));
+        return Err(ApiError::Unauthorized);
     }
     Ok(())
 }
 
 /// `/readyz`: a configuration applied (when there is a store) and every Kafka cluster it
 /// uses able to take writes.
-async fn readiness(app: &App) -> Answer {
+async fn readiness(app: &App) -> Result<Answer, ApiError> {
     let revision = app.status().live_revision;
     if revision.is_none() && app.store().is_some() {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "no configuration applied yet",
-        );
+        return Err(ApiError::NotReady(
+            "no configuration applied yet".to_owned(),
+        ));
     }
-    match app.kafka_ready().await {
-        Ok(()) => json_answer(
-            StatusCode::OK,
-            &json!({ "status": "ready", "revision": revision }),
-        ),
-        Err(reason) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            &reason.to_string(),
-        ),
-    }
+    app.kafka_ready()
+        .await
+        .map_err(|reason| ApiError::NotReady(reason.to_string()))?;
+    Ok(json_answer(
+        StatusCode::OK,
+        &json!({ "status": "ready", "revision": revision }),
+    ))
 }

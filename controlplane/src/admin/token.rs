@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use http::{HeaderValue, Request, StatusCode, header};
+use http::{Request, header};
 use hyper::body::Incoming;
 
-use super::answer::{Answer, problem};
+use super::answer::Answer;
+use super::error::ApiError;
 
 /// The admin token, compared in constant time.
 #[derive(Clone)]
@@ -47,14 +48,5 @@ pub(crate) fn authorized(token: Option<&Token>, request: &Request<Incoming>) -> 
 
 /// 401 with the admin realm.
 pub(crate) fn unauthorized() -> Answer {
-    let mut answer = problem(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "this needs 'authorization: Bearer <admin token>'",
-    );
-    answer.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(r#"Bearer realm="sluice-admin""#),
-    );
-    answer
+    ApiError::Unauthorized.into_answer()
 }

@@ -10,7 +10,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 
-use super::answer::{Answer, problem};
+use super::answer::Answer;
+use super::error::NotFound;
 
 /// Every asset: its name under `/ui/`, content type and bytes.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -45,14 +46,11 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self' http: https:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The answer to `GET /ui/<file>`.
-pub(crate) fn asset(file: &str) -> Answer {
-    let Some((_, content_type, text)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no web UI file '{file}'"),
-        );
-    };
+pub(crate) fn asset(file: &str) -> Result<Answer, NotFound> {
+    let (_, content_type, text) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or_else(|| NotFound::NoFile(file.to_owned()))?;
     let mut answer = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     let headers = answer.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -70,7 +68,7 @@ pub(crate) fn asset(file: &str) -> Answer {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    answer
+    Ok(answer)
 }
 
 /// `GET /ui`: to `/ui/`, where the relative asset paths resolve.
@@ -90,7 +88,7 @@ mod tests {
     #[test]
     fn assets_are_served_with_a_strict_policy_and_no_inline_code() {
         for (name, _, text) in ASSETS {
-            let answer = asset(name);
+            let answer = asset(name).expect("a listed asset");
             assert_eq!(answer.status(), StatusCode::OK);
             let csp = answer.headers()[header::CONTENT_SECURITY_POLICY]
                 .to_str()
@@ -103,6 +101,6 @@ mod tests {
                 assert!(!text.contains("http://") && !text.contains("https://"));
             }
         }
-        assert_eq!(asset("../Cargo.toml").status(), StatusCode::NOT_FOUND);
+        assert!(asset("../Cargo.toml").is_err());
     }
 }
