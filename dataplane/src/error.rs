@@ -30,6 +30,24 @@ pub enum DataPlaneError {
     /// The request has both `content-length` and `transfer-encoding`.
     #[error("a request must not have both content-length and transfer-encoding")]
     AmbiguousLength,
+    /// A line of the request head ends in a bare LF.
+    #[error("request lines must end in CR LF, not a bare LF")]
+    BareLineFeed,
+    /// The first request head did not arrive within the header-read timeout.
+    #[error("the request head did not arrive in time")]
+    HeadTimeout,
+    /// The request line alone is over the head limit.
+    #[error("the request target is longer than the head limit")]
+    UriTooLong,
+    /// The request head is over the head limit.
+    #[error("the request head is over the limit of {limit} bytes")]
+    HeadersTooLarge {
+        /// The listener's `max-header-bytes`.
+        limit: u64,
+    },
+    /// The listener is at its `max-connections`.
+    #[error("this listener is at its connection limit; retry later")]
+    TooManyConnections,
     /// A challenge answer names no live session.
     #[error("{0}")]
     NoSession(String),
@@ -117,7 +135,11 @@ impl DataPlaneError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NoRoute { .. } | Self::NoRecord | Self::NoSession(_) => ErrorCode::NotFound,
-            Self::AmbiguousLength => ErrorCode::BadRequest,
+            Self::AmbiguousLength | Self::BareLineFeed => ErrorCode::BadRequest,
+            Self::HeadTimeout => ErrorCode::RequestTimeout,
+            Self::UriTooLong => ErrorCode::UriTooLong,
+            Self::HeadersTooLarge { .. } => ErrorCode::HeadersTooLarge,
+            Self::TooManyConnections => ErrorCode::Overloaded,
             Self::RenewalRefused => ErrorCode::Forbidden,
             Self::Unauthorized { .. } => ErrorCode::Unauthorized,
             Self::InsufficientScope { .. } | Self::CorsRefused(_) => ErrorCode::Forbidden,

@@ -119,13 +119,17 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
         }
-        DataPlaneError::AmbiguousLength | DataPlaneError::BodyStalled { .. } => {
+        // The connection cannot go on after these: its framing is unknown, or it is cut.
+        DataPlaneError::AmbiguousLength
+        | DataPlaneError::BodyStalled { .. }
+        | DataPlaneError::BareLineFeed
+        | DataPlaneError::HeadTimeout
+        | DataPlaneError::UriTooLong
+        | DataPlaneError::HeadersTooLarge { .. }
+        | DataPlaneError::TooManyConnections => {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         _ => {}
-    }
-    if code == ErrorCode::ShuttingDown {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

@@ -112,12 +112,12 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request headers are over the configured limit.
     HeadersTooLarge,
+    /// The request target alone is over the head limit.
+    UriTooLong,
     /// The client was too slow to send its request.
     RequestTimeout,
     /// Kafka is unreachable or the producer queue is full; retry later.
     KafkaUnavailable,
-    /// Kafka did not answer in time.
-    KafkaTimeout,
     /// Kafka refused the record as too large.
     RecordTooLarge,
     /// The topic does not exist on the cluster.
@@ -132,8 +132,6 @@ pub enum ErrorCode {
     CacheLoading,
     /// The record was evicted from the topic cache at its memory bound.
     CacheEvicted,
-    /// The gateway is shutting down.
-    ShuttingDown,
     /// The gateway's memory budget for request bodies is used up; retry later.
     Overloaded,
     /// A bug or an unexpected state in Sluice.
@@ -152,13 +150,12 @@ impl ErrorCode {
             Self::NotAcceptable => 406,
             Self::PayloadTooLarge | Self::RecordTooLarge => 413,
             Self::HeadersTooLarge => 431,
+            Self::UriTooLong => 414,
             Self::RequestTimeout => 408,
-            Self::KafkaUnavailable
-            | Self::ShuttingDown
-            | Self::Overloaded
-            | Self::CacheLoading
-            | Self::CacheEvicted => 503,
-            Self::KafkaTimeout | Self::ReplyTimeout => 504,
+            Self::KafkaUnavailable | Self::Overloaded | Self::CacheLoading | Self::CacheEvicted => {
+                503
+            }
+            Self::ReplyTimeout => 504,
             Self::UnknownTopic | Self::KafkaRejected | Self::BadReply => 502,
             Self::Internal => 500,
         }
@@ -175,9 +172,9 @@ impl ErrorCode {
             Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::HeadersTooLarge => "headers_too_large",
+            Self::UriTooLong => "uri_too_long",
             Self::RequestTimeout => "request_timeout",
             Self::KafkaUnavailable => "kafka_unavailable",
-            Self::KafkaTimeout => "kafka_timeout",
             Self::RecordTooLarge => "record_too_large",
             Self::UnknownTopic => "unknown_topic",
             Self::KafkaRejected => "kafka_rejected",
@@ -185,7 +182,6 @@ impl ErrorCode {
             Self::BadReply => "bad_reply",
             Self::CacheLoading => "cache_loading",
             Self::CacheEvicted => "cache_evicted",
-            Self::ShuttingDown => "shutting_down",
             Self::Overloaded => "overloaded",
             Self::Internal => "internal",
         }
@@ -202,19 +198,17 @@ impl ErrorCode {
             | Self::NotAcceptable
             | Self::PayloadTooLarge
             | Self::HeadersTooLarge
+            | Self::UriTooLong
             | Self::RequestTimeout
             | Self::RecordTooLarge => Party::Client,
             Self::KafkaUnavailable
-            | Self::KafkaTimeout
             | Self::UnknownTopic
             | Self::KafkaRejected
             | Self::ReplyTimeout
             | Self::BadReply => Party::Kafka,
-            Self::ShuttingDown
-            | Self::Overloaded
-            | Self::Internal
-            | Self::CacheLoading
-            | Self::CacheEvicted => Party::Gateway,
+            Self::Overloaded | Self::Internal | Self::CacheLoading | Self::CacheEvicted => {
+                Party::Gateway
+            }
         }
     }
 
@@ -222,7 +216,7 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Self::KafkaUnavailable | Self::ShuttingDown | Self::Overloaded | Self::CacheLoading
+            Self::KafkaUnavailable | Self::Overloaded | Self::CacheLoading
         )
     }
 }

@@ -1,41 +1,35 @@
 //! The first request head of a plaintext connection, read before hyper sees the socket:
 //! Sluice answers a late head with 408, refuses ambiguous framing and bare LFs, and finds
-//! the HTTP/1.1 event-stream requests that the SSE fast path serves without hyper. The raw
-//! answers written here are the only ones not built by `response`.
+//! the HTTP/1.1 event-stream requests that the SSE fast path serves without hyper. Its
+//! answers are built from `ErrorCode`s like every other error, and serialized by
+//! `serialize`.
 
 use std::time::Duration;
 
 use sluice_shared::table::HttpLimits;
 use tokio::net::TcpStream;
 
-/// The answer to a client whose first request head is not complete in time.
-pub(super) const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 78\r\n\r\n{\"code\":\"request_timeout\",\"message\":\"the request head did not arrive in time\"}";
-/// The answer to a connection over the listener's limit.
-pub(super) const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 2\r\ncontent-length: 0\r\n\r\n";
+use super::serialize::response_bytes;
+use crate::error::DataPlaneError;
+use crate::response;
 
-/// The answer to a first request with both `content-length` and `transfer-encoding`.
-pub(super) const AMBIGUOUS_LENGTH: &[u8] = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\":\"bad_request\",\"message\":\"a request must not have both content-length and transfer-encoding\"}";
-
-/// The answer to a request line or header line that ends in a bare LF.
-pub(super) const BARE_LF: &[u8] = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 81\r\n\r\n{\"code\":\"bad_request\",\"message\":\"request lines must end in CR LF, not a bare LF\"}";
-/// The answer to a request line longer than the head limit.
-pub(super) const URI_TOO_LONG: &[u8] = b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 84\r\n\r\n{\"code\":\"uri_too_long\",\"message\":\"the request target is longer than the head limit\"}";
+/// The answer to `failure` as bytes, written on a socket hyper never saw: built by
+/// `response::error` from its `ErrorCode`, like every other error answer.
+pub(super) fn raw_answer(failure: &DataPlaneError) -> Vec<u8> {
+    response_bytes(response::error(failure))
+}
 
 /// What the first bytes of a connection are.
 pub(super) enum FirstHead {
-    /// A line of the head ends in a bare LF.
-    BareLf,
-    /// The request line alone is over the head limit.
-    UriTooLong,
-    /// The head did not arrive in time.
-    Late {
-        /// The client started the HTTP/2 preface.
-        h2: bool,
-    },
+    /// Refused before any routing: a late head (408), a bare LF or ambiguous framing (400),
+    /// a request line or head over the limit (414, 431). The connection closes after the
+    /// answer.
+    Refused(DataPlaneError),
+    /// An HTTP/2 preface that did not complete in time: closed without an answer (an
+    /// HTTP/1.1 answer would mean nothing to the client).
+    LatePreface,
     /// The client closed (or the socket failed) before sending a head.
     Closed,
-    /// An HTTP/1.1 head with both `content-length` and `transfer-encoding`.
-    Ambiguous,
     /// An HTTP/1.1 `GET` asking for `text/event-stream`, every byte read, and where the
     /// head ends in them.
     EventStream(Box<http::request::Parts>, Vec<u8>, usize),
@@ -56,9 +50,12 @@ pub(super) async fn first_head(stream: &TcpStream, limits: &HttpLimits) -> First
     loop {
         match tokio::time::timeout_at(deadline, stream.readable()).await {
             Err(_) => {
-                return FirstHead::Late {
-                    h2: buffer.starts_with(&PREFACE[..buffer.len().min(PREFACE.len())])
-                        && !buffer.is_empty(),
+                let h2 = buffer.starts_with(&PREFACE[..buffer.len().min(PREFACE.len())])
+                    && !buffer.is_empty();
+                return if h2 {
+                    FirstHead::LatePreface
+                } else {
+                    FirstHead::Refused(DataPlaneError::HeadTimeout)
                 };
             }
             Ok(Err(_)) => return FirstHead::Closed,
@@ -92,13 +89,15 @@ pub(super) async fn first_head(stream: &TcpStream, limits: &HttpLimits) -> First
             .enumerate()
             .any(|(at, byte)| *byte == b'\n' && (at == 0 || buffer[at - 1] != b'\r'))
         {
-            return FirstHead::BareLf;
+            return FirstHead::Refused(DataPlaneError::BareLineFeed);
         }
         if buffer.len() > max {
             if !buffer.windows(2).any(|w| w == b"\r\n") {
-                return FirstHead::UriTooLong;
+                return FirstHead::Refused(DataPlaneError::UriTooLong);
             }
-            return FirstHead::Other(buffer); // hyper answers 431
+            return FirstHead::Refused(DataPlaneError::HeadersTooLarge {
+                limit: limits.max_header_bytes,
+            });
         }
     }
 }
@@ -128,7 +127,7 @@ fn classify(buffer: Vec<u8>, end: usize) -> FirstHead {
             .any(|h| h.name.eq_ignore_ascii_case(name))
     };
     if has("transfer-encoding") && has("content-length") {
-        return FirstHead::Ambiguous;
+        return FirstHead::Refused(DataPlaneError::AmbiguousLength);
     }
     if !wants_stream
         || request.method != Some("GET")
@@ -160,22 +159,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raw_answers_declare_their_body_length() {
-        for answer in [
-            REQUEST_TIMEOUT,
-            TOO_MANY_CONNECTIONS,
-            AMBIGUOUS_LENGTH,
-            BARE_LF,
-            URI_TOO_LONG,
+    fn raw_answers_have_their_code_status_and_body_length() {
+        for (failure, status, code) in [
+            (DataPlaneError::HeadTimeout, "408", "request_timeout"),
+            (DataPlaneError::TooManyConnections, "503", "overloaded"),
+            (DataPlaneError::AmbiguousLength, "400", "bad_request"),
+            (DataPlaneError::BareLineFeed, "400", "bad_request"),
+            (DataPlaneError::UriTooLong, "414", "uri_too_long"),
+            (
+                DataPlaneError::HeadersTooLarge { limit: 8192 },
+                "431",
+                "headers_too_large",
+            ),
         ] {
-            let text = std::str::from_utf8(answer).expect("ascii");
+            let answer = raw_answer(&failure);
+            let text = std::str::from_utf8(&answer).expect("ascii");
             let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+            assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+            assert!(head.contains("connection: close"), "{head}");
             let declared: usize = head
                 .lines()
                 .find_map(|line| line.strip_prefix("content-length: "))
                 .and_then(|n| n.parse().ok())
                 .expect("content-length");
             assert_eq!(declared, body.len(), "{head}");
+            let json: serde_json::Value = serde_json::from_str(body).expect("json");
+            assert_eq!(json["code"], code, "{body}");
         }
     }
 }

@@ -18,14 +18,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use super::head::{
-    AMBIGUOUS_LENGTH, BARE_LF, FirstHead, REQUEST_TIMEOUT, TOO_MANY_CONNECTIONS, URI_TOO_LONG,
-    first_head,
-};
+use super::head::{FirstHead, first_head, raw_answer};
 use super::idle::{Activity, IdleIo, Tracked};
 use super::prefixed::Prefixed;
 use super::stream::{serve_stream, write_response};
 use crate::admit::{self, Connection, Opened};
+use crate::error::DataPlaneError;
 use crate::handler;
 use crate::metrics::Gauged;
 use crate::snapshot::Snapshot;
@@ -110,7 +108,7 @@ fn serve(
     if open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
         open.fetch_sub(1, Ordering::Relaxed);
         metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+        let _ = stream.try_write(&raw_answer(&DataPlaneError::TooManyConnections));
         warn!(%peer, port, limit = limits.max_connections, "connection refused: listener at max-connections");
         return;
     }
@@ -163,27 +161,16 @@ async fn serve_plain(
 ) {
     let connection = Arc::new(Connection::default());
     let head = match first_head(&stream, limits).await {
-        FirstHead::Late { h2 } => {
-            // HTTP/2 clients start with "PRI"; an HTTP/1.1 answer would mean nothing to them.
-            if !h2 {
-                let _ = stream.try_write(REQUEST_TIMEOUT);
-            }
-            debug!(%peer, "request head not received in time; connection closed");
+        FirstHead::Refused(failure) => {
+            debug!(%peer, error = %failure, "first request head refused; connection closed");
+            let _ = stream.try_write(&raw_answer(&failure));
+            return;
+        }
+        FirstHead::LatePreface => {
+            debug!(%peer, "http/2 preface not received in time; connection closed");
             return;
         }
         FirstHead::Closed => return,
-        FirstHead::Ambiguous => {
-            let _ = stream.try_write(AMBIGUOUS_LENGTH);
-            return;
-        }
-        FirstHead::BareLf => {
-            let _ = stream.try_write(BARE_LF);
-            return;
-        }
-        FirstHead::UriTooLong => {
-            let _ = stream.try_write(URI_TOO_LONG);
-            return;
-        }
         FirstHead::EventStream(parts, bytes, end) => {
             let current = active.load_full();
             match admit::open_stream(&current, &connection, port, &parts).await {

@@ -5,6 +5,7 @@
 //!   answers).
 //! - `stream`: the SSE fast path, an event stream written straight to its socket.
 //! - `prefixed`: a socket whose first bytes were already read.
+//! - `serialize`: the one HTTP/1.1 serializer for what is written without hyper.
 //! - `idle`: closing connections with nothing in progress.
 //! - `cors`: CORS preflights and response headers, before routing.
 
@@ -13,4 +14,5 @@ mod head;
 pub(crate) mod idle;
 pub(crate) mod listener;
 mod prefixed;
+mod serialize;
 mod stream;

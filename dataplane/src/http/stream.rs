@@ -1,10 +1,10 @@
 //! The SSE fast path: an event stream opened by the first request of an HTTP/1.1
 //! connection is written straight to the socket, so that an idle stream costs only its task.
 
-use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::Response;
 use tokio::net::TcpStream;
 
+use super::serialize::{response_bytes, stream_head};
 use crate::proxy::sink::{Sink, SocketSink};
 use crate::proxy::stream::Stream;
 use crate::response::Body;
@@ -23,8 +23,7 @@ async fn write_stream_head(
     headers: &http::HeaderMap,
 ) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
-    let head = serialize_head(StatusCode::OK, headers, Framing::Chunked);
-    stream.write_all(&head).await
+    stream.write_all(&stream_head(headers)).await
 }
 
 /// Writes a whole response (an answer of the fast path, such as a 401) on a socket hyper
@@ -33,13 +32,7 @@ pub(super) async fn write_response(
     stream: &TcpStream,
     response: Response<Body>,
 ) -> std::io::Result<()> {
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Full(Some(bytes)) => bytes,
-        _ => Bytes::new(),
-    };
-    let mut out = serialize_head(parts.status, &parts.headers, Framing::Length(body.len()));
-    out.extend_from_slice(&body);
+    let out = response_bytes(response);
     let mut written = 0;
     while written < out.len() {
         stream.writable().await?;
@@ -50,36 +43,4 @@ pub(super) async fn write_response(
         }
     }
     Ok(())
-}
-
-/// How a response served without hyper delimits its body.
-enum Framing {
-    Chunked,
-    Length(usize),
-}
-
-/// The one HTTP/1.1 head serializer of the fast path: status line, headers, `date`, framing.
-fn serialize_head(status: StatusCode, headers: &http::HeaderMap, framing: Framing) -> Vec<u8> {
-    let mut head = Vec::with_capacity(256);
-    head.extend_from_slice(b"HTTP/1.1 ");
-    head.extend_from_slice(status.as_str().as_bytes());
-    head.push(b' ');
-    head.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    head.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
-    }
-    head.extend_from_slice(b"date: ");
-    head.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
-    head.extend_from_slice(b"\r\n");
-    match framing {
-        Framing::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n"),
-        Framing::Length(length) => {
-            head.extend_from_slice(format!("content-length: {length}\r\n\r\n").as_bytes());
-        }
-    }
-    head
 }
