@@ -545,7 +545,44 @@ impl EventStream {
     }
 }
 
+/// Waits until `condition` holds, asking every 20 ms, for at most `within`; the error says
+/// `what` was awaited. Use it instead of a sleep wherever a condition can be observed.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut condition: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if condition().await {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 impl Sluice {
+    /// The value of one series of `/metrics` (name and labels exactly as rendered, e.g.
+    /// `sluice_fetch_waiters`), or `None` when it is not rendered.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.app.render_metrics();
+        text.lines().find_map(|line| {
+            let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+            value.trim().parse().ok()
+        })
+    }
+
+    /// Waits until `series` reaches at least `value` (a request parked, a stream open).
+    pub async fn gauge_at_least(&self, series: &str, value: f64) -> Result<()> {
+        eventually(Duration::from_secs(10), series, || async {
+            self.metric(series).is_some_and(|v| v >= value)
+        })
+        .await
+    }
+
     /// Opens an SSE stream with HTTP/1.1.
     pub async fn stream(
         &self,

@@ -390,19 +390,16 @@ async fn a_client_that_disconnects_frees_its_waiter() -> Result<()> {
     let waiting = sluice.clone();
     let request =
         tokio::spawn(async move { waiting.send(PORT, Method::PUT, "/sync/1", &[], "x").await });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sluice.app.reply_waiters() == 0 {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the request never started waiting"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    sluice_tests::eventually(Duration::from_secs(10), "the request waiting", || async {
+        sluice.app.reply_waiters() != 0
+    })
+    .await?;
     request.abort(); // drops the client connection
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while sluice.app.reply_waiters() != 0 {
-        anyhow::ensure!(Instant::now() < deadline, "the waiter outlived its client");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    sluice_tests::eventually(
+        Duration::from_secs(5),
+        "the waiter gone with its client",
+        || async { sluice.app.reply_waiters() == 0 },
+    )
+    .await?;
     Ok(())
 }

@@ -174,7 +174,8 @@ async fn lists_leave_out_deleted_keys_and_are_always_json() -> Result<()> {
             anyhow::Ok((response.status(), started.elapsed()))
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The long-poll is parked once the gauge counts it.
+    sluice.gauge_at_least("sluice_fetch_waiters", 1.0).await?;
     let produced = Instant::now();
     broker()
         .produce(&topic, "d", Some(br#"{"n":4}"#), &[])
@@ -252,7 +253,7 @@ async fn long_poll_wakes_within_a_second_of_the_produce_or_304s_after_the_wait()
             anyhow::Ok((response.status(), Instant::now()))
         }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sluice.gauge_at_least("sluice_fetch_waiters", 1.0).await?;
     broker().produce(&topic, "k", Some(b"v2"), &[]).await?;
     let acked = Instant::now();
     let (status, answered) = waiter.await??;
@@ -270,7 +271,7 @@ async fn long_poll_wakes_within_a_second_of_the_produce_or_304s_after_the_wait()
             .body(http_body_util::Full::new(bytes::Bytes::new()))?;
         anyhow::Ok(Sluice::client().request(request).await?.status())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    sluice.gauge_at_least("sluice_fetch_waiters", 1.0).await?;
     broker().produce(&topic, "late", Some(b"here"), &[]).await?;
     assert_eq!(waiter.await??, StatusCode::OK);
     sluice.app.shutdown(Duration::from_secs(1)).await;

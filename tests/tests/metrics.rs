@@ -83,7 +83,9 @@ async fn requests_streams_waiters_errors_and_lag_are_counted() -> Result<()> {
     let conditions = [("if-none-match", etag.as_str()), ("prefer", "wait=10")];
     let waiter = sluice.send(PORT, Method::GET, "/items/a", &conditions, "");
     let meanwhile = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        sluice.gauge_at_least("sluice_fetch_waiters", 1.0).await?;
+        // Held long enough to land above the 0.5 s latency bucket (checked below).
+        tokio::time::sleep(Duration::from_millis(600)).await;
         let waiting = sluice.app.render_metrics();
         let (status, _, events) = sluice.stream(PORT, "/events", &[]).await?;
         let during = sluice.app.render_metrics();
@@ -188,14 +190,12 @@ async fn requests_streams_waiters_errors_and_lag_are_counted() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     drop(events);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while expect(&sluice.app.render_metrics(), "sluice_sse_streams_open")? != 0.0 {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the closed stream is still counted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    sluice_tests::eventually(
+        Duration::from_secs(10),
+        "the closed stream uncounted",
+        || async { sluice.metric("sluice_sse_streams_open") == Some(0.0) },
+    )
+    .await?;
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
