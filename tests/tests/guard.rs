@@ -1,21 +1,18 @@
 //! JWT guards end to end: 401 / 403, identity in records and SSE filters, JWKS rotation and
 //! outage, and continuous authorization of SSE streams over HTTP/1.1 and HTTP/2.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
-use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
+use sluice_tests::jwks::JwksServer;
 use sluice_tests::jwt::{self, RSA1, RSA2, claims, public_jwk, token};
 use sluice_tests::{EventStream, Sluice, broker, config};
-use tokio::net::TcpListener;
 
 const PORT: u16 = 8080;
 const WAIT: Duration = Duration::from_secs(20);
@@ -165,43 +162,6 @@ async fn sse_filters_on_the_callers_identity() -> Result<()> {
     assert_eq!(stream.next(WAIT).await?.data, "for alice");
     assert_eq!(stream.next(WAIT).await?.data, "alice again");
     Ok(())
-}
-
-/// A JWKS endpoint whose document the test changes, and can stop.
-struct JwksServer {
-    url: String,
-    document: Arc<Mutex<Value>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl JwksServer {
-    async fn start(document: Value) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/jwks.json", listener.local_addr()?);
-        let document = Arc::new(Mutex::new(document));
-        let served = document.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let served = served.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |_request| {
-                        let body = served.lock().map(|d| d.to_string()).unwrap_or_default();
-                        async move {
-                            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(body))))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self {
-            url,
-            document,
-            task,
-        })
-    }
 }
 
 #[tokio::test]

@@ -3,16 +3,14 @@
 //! certificate files.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::StatusCode;
+use http_body_util::BodyExt;
 use sluice_controlplane::ConfigSource;
-use sluice_tests::tls::{Issued, TestCa, alpn, peer_certificate, with_tls};
+use sluice_tests::load::{Load, h1, h2, post};
+use sluice_tests::tls::{Issued, TestCa, alpn, with_tls};
 use sluice_tests::{Sluice, broker, config};
 
 const PORT: u16 = 8080;
@@ -21,33 +19,6 @@ fn routes(topic: &str) -> String {
     format!(
         "      - when: [ {{ method: POST, path: /items }} ]\n        exit: cache\n        with: {{ capability: produce, topic: {topic} }}"
     )
-}
-
-type H2 = hyper::client::conn::http2::SendRequest<Full<Bytes>>;
-type H1 = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn h2(ca: &TestCa, addr: std::net::SocketAddr) -> Result<(H2, Vec<u8>)> {
-    let stream = ca.connect(addr, &["h2", "http/1.1"]).await?;
-    assert_eq!(alpn(&stream).as_deref(), Some("h2"));
-    let certificate = peer_certificate(&stream).context("no server certificate")?;
-    let (sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok((sender, certificate))
-}
-
-async fn h1(ca: &TestCa, addr: std::net::SocketAddr) -> Result<(H1, Vec<u8>)> {
-    let stream = ca.connect(addr, &["http/1.1"]).await?;
-    assert_eq!(alpn(&stream).as_deref(), Some("http/1.1"));
-    let certificate = peer_certificate(&stream).context("no server certificate")?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok((sender, certificate))
-}
-
-fn post(path: &str, body: &str) -> Result<Request<Full<Bytes>>> {
-    Ok(Request::post(format!("https://localhost{path}"))
-        .body(Full::new(Bytes::from(body.to_owned())))?)
 }
 
 #[tokio::test]
@@ -131,106 +102,6 @@ async fn http1_only_server_offers_only_http1() -> Result<()> {
         .await?;
     assert_eq!(alpn(&stream).as_deref(), Some("http/1.1"));
     Ok(())
-}
-
-struct Load {
-    ok: Arc<AtomicU64>,
-    failed: Arc<AtomicU64>,
-    certificates: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
-    stop: Arc<AtomicBool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Load {
-    /// `persistent` tasks keep one h2 connection each; `fresh` tasks open a new h1
-    /// connection (a new handshake) for every request and note the certificate they saw.
-    fn start(
-        ca: &Arc<TestCa>,
-        addr: std::net::SocketAddr,
-        persistent: usize,
-        fresh: usize,
-    ) -> Self {
-        let load = Self {
-            ok: Arc::default(),
-            failed: Arc::default(),
-            certificates: Arc::default(),
-            stop: Arc::default(),
-            tasks: Vec::new(),
-        };
-        let mut tasks = Vec::new();
-        for _ in 0..persistent {
-            let (ca, ok, failed, stop) = (
-                ca.clone(),
-                load.ok.clone(),
-                load.failed.clone(),
-                load.stop.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let Ok((mut sender, _)) = h2(&ca, addr).await else {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                    return;
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    let Ok(request) = post("/echo", "persistent") else {
-                        return;
-                    };
-                    match sender.send_request(request).await {
-                        Ok(r) if r.status() == StatusCode::OK => ok.fetch_add(1, Ordering::Relaxed),
-                        _ => failed.fetch_add(1, Ordering::Relaxed),
-                    };
-                }
-            }));
-        }
-        for _ in 0..fresh {
-            let (ca, ok, failed, stop, seen) = (
-                ca.clone(),
-                load.ok.clone(),
-                load.failed.clone(),
-                load.stop.clone(),
-                load.certificates.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let answer = async {
-                        let (mut sender, certificate) = h1(&ca, addr).await?;
-                        let response = sender.send_request(post("/echo", "fresh")?).await?;
-                        anyhow::ensure!(response.status() == StatusCode::OK);
-                        Ok(certificate)
-                    };
-                    match answer.await {
-                        Ok(certificate) => {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                            if let Ok(mut seen) = seen.lock() {
-                                seen.push(certificate);
-                            }
-                        }
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-            }));
-        }
-        Self { tasks, ..load }
-    }
-
-    fn certificates_seen(&self) -> Vec<Vec<u8>> {
-        self.certificates
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
-    }
-
-    async fn stop(self) -> (u64, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        for task in self.tasks {
-            let _ = task.await;
-        }
-        (
-            self.ok.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
-    }
 }
 
 /// Waits until fresh connections have seen `der` (or gives up after 10 s).
