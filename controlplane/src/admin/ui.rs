@@ -31,9 +31,64 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../../web-ui/app.js"),
     ),
     (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/api.js"),
+    ),
+    (
         "diff.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web-ui/diff.js"),
+    ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/dom.js"),
+    ),
+    (
+        "guards.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/guards.js"),
+    ),
+    (
+        "history.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/history.js"),
+    ),
+    (
+        "model.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/model.js"),
+    ),
+    (
+        "nav.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/nav.js"),
+    ),
+    (
+        "route-editor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/route-editor.js"),
+    ),
+    (
+        "routes.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/routes.js"),
+    ),
+    (
+        "signin.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/signin.js"),
+    ),
+    (
+        "status.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/status.js"),
+    ),
+    (
+        "try-it.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/try-it.js"),
     ),
     (
         "style.css",
@@ -102,5 +157,21 @@ mod tests {
             }
         }
         assert!(asset("../Cargo.toml").is_err());
+    }
+
+    #[test]
+    fn every_module_the_ui_imports_is_served() {
+        for (name, _, text) in ASSETS {
+            for line in text.lines().filter(|l| l.starts_with("import ")) {
+                let Some(module) = line.split('\'').nth(1) else {
+                    continue;
+                };
+                let file = module.trim_start_matches("./");
+                assert!(
+                    ASSETS.iter().any(|(served, ..)| *served == file),
+                    "{name} imports {module}, which /ui/ does not serve"
+                );
+            }
+        }
     }
 }
