@@ -143,10 +143,9 @@ fn serve(
         });
         return;
     }
-    tokio::spawn(async move {
-        let _counted = counted;
-        serve_plain(stream, peer, port, &limits, active, watcher).await;
-    });
+    tokio::spawn(serve_plain(
+        stream, peer, port, limits, active, watcher, counted,
+    ));
 }
 
 /// Serves a plaintext connection: its first request head first (raw answers for a late or
@@ -155,12 +154,13 @@ async fn serve_plain(
     stream: TcpStream,
     peer: SocketAddr,
     port: u16,
-    limits: &HttpLimits,
+    limits: HttpLimits,
     active: Arc<ArcSwap<Snapshot>>,
     watcher: Watcher,
+    counted: (OpenConnection, Gauged),
 ) {
     let connection = Arc::new(Connection::default());
-    let head = match first_head(&stream, limits).await {
+    let head = match first_head(&stream, &limits).await {
         FirstHead::Refused(failure) => {
             debug!(%peer, error = %failure, "first request head refused; connection closed");
             let _ = stream.try_write(&raw_answer(&failure));
@@ -175,10 +175,11 @@ async fn serve_plain(
             let current = active.load_full();
             match admit::open_stream(&current, &connection, port, &parts).await {
                 Opened::Stream(headers, sse) => {
-                    // Keep nothing but the stream and the socket for the stream's life:
-                    // this task is all an idle stream costs.
+                    // The stream goes on in a task of its own, which holds nothing but the
+                    // stream, the socket and the connection's count: the hyper path of
+                    // this task is never part of an idle stream's cost.
                     drop((current, parts, bytes, connection, active, watcher));
-                    serve_stream(stream, headers, sse).await;
+                    tokio::spawn(serve_stream(stream, headers, sse, counted));
                     return;
                 }
                 Opened::Answered(response) => {
@@ -196,6 +197,7 @@ async fn serve_plain(
     };
     let io = Prefixed::new(head, stream);
     serve_hyper(io, false, peer, port, active, watcher, connection).await;
+    drop(counted);
 }
 
 /// Serves a connection with hyper, with the limits of the listener's `http` binding.

@@ -9,8 +9,15 @@ use crate::proxy::sink::{Sink, SocketSink};
 use crate::proxy::stream::Stream;
 use crate::response::Body;
 
-/// Serves an event stream on a connection hyper never saw.
-pub(super) async fn serve_stream(mut socket: TcpStream, headers: http::HeaderMap, stream: Stream) {
+/// Serves an event stream on a connection hyper never saw, in a task of its own: this
+/// future (with `kept`, what counts the connection) is all an idle stream costs.
+pub(super) async fn serve_stream<K: Send>(
+    mut socket: TcpStream,
+    headers: http::HeaderMap,
+    stream: Stream,
+    kept: K,
+) {
+    let _kept = kept;
     if write_stream_head(&mut socket, &headers).await.is_ok() {
         drop(headers);
         stream.run(Sink::Socket(SocketSink::new(socket))).await;
