@@ -192,7 +192,8 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
             "vaults" | "catalogs" | "stores" | "telemetry" => errors.push(
                 pointer,
                 format!(
-                    "'{key}' is not supported by sluice; remove it (metrics are served on the admin listener)"
+                    "'{key}' is not supported by sluice; remove it ({})",
+                    unsupported_hint(&key)
                 ),
             ),
             _ => errors.push(
@@ -326,6 +327,16 @@ fn route(
         with,
         guarded: raw.guarded,
     })
+}
+
+/// What a user of a top-level section Sluice does not support can do instead.
+fn unsupported_hint(section: &str) -> &'static str {
+    match section {
+        "telemetry" => "metrics are served on the admin listener at /metrics",
+        "vaults" => "give tls bindings PEM files in options.certificate and options.key",
+        "catalogs" => "schemas and models are not supported yet",
+        _ => "sluice keeps its state in its own store",
+    }
 }
 
 #[cfg(test)]

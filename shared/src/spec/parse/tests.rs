@@ -172,3 +172,20 @@ fn kafka_properties_take_numbers_and_booleans_as_text() {
         "{found:?}"
     );
 }
+
+#[test]
+fn each_unsupported_section_says_what_to_do_instead() {
+    let text = "name: x\nbindings: {}\ntelemetry: {}\nvaults: {}\ncatalogs: {}\n";
+    let found = errors(text);
+    let message = |pointer: &str| {
+        found
+            .iter()
+            .find(|(p, _)| p == pointer)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_else(|| panic!("no error at {pointer}: {found:?}"))
+    };
+    assert!(message("/telemetry").contains("/metrics"));
+    assert!(message("/vaults").contains("PEM files"));
+    assert!(message("/catalogs").contains("schemas"));
+    assert!(!message("/vaults").contains("metrics"));
+}
