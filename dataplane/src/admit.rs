@@ -82,16 +82,30 @@ pub(crate) fn caller<'a>(
     (caller, identity)
 }
 
+/// The `sse-kafka` route a request resolved to.
+pub(crate) struct SseMatch<'a> {
+    pub server: &'a SseServer,
+    pub route: &'a SseKafkaRoute,
+    pub params: &'a Params,
+    /// A guarded route on the way admitted the caller: the stream lives on the caller's
+    /// session, challenged before expiry and ended at expiry.
+    pub guarded: bool,
+}
+
 pub(crate) fn sse_request<'a>(
     active: &Snapshot,
     connection: &Connection,
     identity: Option<Identity<'a>>,
-    server: &'a SseServer,
-    route: &'a SseKafkaRoute,
-    params: &'a Params,
+    found: SseMatch<'a>,
     parts: &'a Parts,
 ) -> proxy::sse::SseRequest<'a> {
-    let session = match (identity, route.is_guarded()) {
+    let SseMatch {
+        server,
+        route,
+        params,
+        guarded,
+    } = found;
+    let session = match (identity, guarded) {
         (Some(identity), true) => Some(connection.sessions.join(
             &active.sessions,
             identity.principal,
@@ -194,26 +208,32 @@ async fn admit_stream<'a>(
         .as_ref()
         .map(|(principal, token)| (principal.as_ref(), token.as_str()));
     let (caller, identity) = caller(active, authenticated, rejected);
-    let (sse_server, route, params) = match active.table.resolve(port, &Head(parts), caller) {
-        Resolved::Sse {
-            server,
-            route,
-            params,
-        } => (server, route, params),
-        Resolved::NotFound => {
-            return Err(DataPlaneError::NoRoute {
-                method: parts.method.to_string(),
-                path: parts.uri.path().to_owned(),
-            });
-        }
-        Resolved::Denied(denial) => return Err(DataPlaneError::from(denial)),
-        Resolved::BadParam(bad) => return Err(DataPlaneError::BadRequest(bad.to_string())),
-        Resolved::Echo | Resolved::HttpKafka { .. } => return Ok(None),
-    };
+    let (sse_server, route, params, guarded) =
+        match active.table.resolve(port, &Head(parts), caller) {
+            Resolved::Sse {
+                server,
+                route,
+                params,
+                guarded,
+            } => (server, route, params, guarded),
+            Resolved::NotFound => {
+                return Err(DataPlaneError::NoRoute {
+                    method: parts.method.to_string(),
+                    path: parts.uri.path().to_owned(),
+                });
+            }
+            Resolved::Denied(denial) => return Err(DataPlaneError::from(denial)),
+            Resolved::BadParam(bad) => return Err(DataPlaneError::BadRequest(bad.to_string())),
+            Resolved::Echo | Resolved::HttpKafka { .. } => return Ok(None),
+        };
     *stats = active.stats.route(route);
-    let request = sse_request(
-        active, connection, identity, sse_server, route, &params, parts,
-    );
+    let found = SseMatch {
+        server: sse_server,
+        route,
+        params: &params,
+        guarded,
+    };
+    let request = sse_request(active, connection, identity, found, parts);
     let stream = proxy::sse::open(active, request).await?;
     let mut response = Response::new(());
     proxy::sse::insert_headers(response.headers_mut());

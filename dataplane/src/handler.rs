@@ -12,7 +12,7 @@ use sluice_shared::table::{
     Action, HttpKafkaBinding, HttpKafkaRoute, HttpLimits, HttpServer, RequestHead, Resolved,
 };
 
-use crate::admit::{Connection, authenticate, caller, sse_request};
+use crate::admit::{Connection, SseMatch, authenticate, caller, sse_request};
 use crate::challenge::{answer_challenge, is_challenge_answer};
 use crate::error::DataPlaneError;
 use crate::head::Head;
@@ -105,9 +105,16 @@ async fn respond<'a>(
             server,
             route,
             params,
+            guarded,
         } => {
             *stats = active.stats.route(route);
-            let request = sse_request(active, connection, identity, server, route, &params, parts);
+            let found = SseMatch {
+                server,
+                route,
+                params: &params,
+                guarded,
+            };
+            let request = sse_request(active, connection, identity, found, parts);
             proxy::sse::stream(active, request).await
         }
         Resolved::HttpKafka {

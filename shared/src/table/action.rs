@@ -149,13 +149,6 @@ pub struct ReplyAction {
     pub timeout_ms: u64,
 }
 
-impl SseKafkaRoute {
-    /// Whether the route requires a guard (its streams then end when the token expires).
-    pub fn is_guarded(&self) -> bool {
-        !self.guarded.is_empty()
-    }
-}
-
 impl ReplyAction {
     /// The correlation id in a GET path that polls for a reply, if the path is a location.
     pub fn correlation_id_in(&self, path: &str) -> Option<String> {

@@ -30,6 +30,9 @@ pub enum Resolved<'t> {
         route: &'t SseKafkaRoute,
         /// Path parameters, percent-decoded.
         params: Params,
+        /// Whether a guarded route on the way (http, sse or sse-kafka) admitted the caller:
+        /// the stream then lives on the caller's authorization and ends when it expires.
+        guarded: bool,
     },
     /// A route matched but a path parameter is not valid UTF-8.
     BadParam(BadParam),
@@ -88,23 +91,30 @@ impl Caller<'_> {
     }
 }
 
-/// The first guard refusal seen while routing, kept in case no route matches.
+/// The first guard refusal seen while routing, kept in case no route matches, and whether
+/// a guarded step of the chain admitted the caller.
 #[derive(Default)]
-pub(crate) struct Refusals(Option<Denial>);
+pub(crate) struct Refusals {
+    first: Option<Denial>,
+    guarded: bool,
+}
 
 impl Refusals {
     fn admits(&mut self, caller: Caller<'_>, guarded: &Guarded) -> bool {
         match caller.admitted(guarded) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.guarded |= !guarded.is_empty();
+                true
+            }
             Err(denial) => {
-                self.0.get_or_insert(denial);
+                self.first.get_or_insert(denial);
                 false
             }
         }
     }
 
     fn not_found<'t>(self) -> Resolved<'t> {
-        self.0.map_or(Resolved::NotFound, Resolved::Denied)
+        self.first.map_or(Resolved::NotFound, Resolved::Denied)
     }
 }
 
@@ -188,8 +198,11 @@ impl RouteTable {
         let exit = server
             .routes
             .iter()
-            .find(|(when, _)| when.is_empty() || when.iter().any(|t| t.matches(path).is_some()))
-            .map(|(_, exit)| *exit)
+            .find(|route| {
+                (route.when.is_empty() || route.when.iter().any(|t| t.matches(path).is_some()))
+                    && refusals.admits(caller, &route.guarded)
+            })
+            .map(|route| route.exit)
             .or(server.exit);
         let Some(binding) = exit.and_then(|index| self.sse_kafka.get(index)) else {
             return Resolved::NotFound;
@@ -209,6 +222,7 @@ impl RouteTable {
                             server,
                             route,
                             params,
+                            guarded: refusals.guarded,
                         };
                     }
                 }

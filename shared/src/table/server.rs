@@ -129,8 +129,16 @@ pub struct SseServer {
     pub retry_ms: u64,
     /// Seconds between keep-alive comments; 0 for none.
     pub keepalive_seconds: u64,
-    pub(crate) routes: Vec<(Vec<PathTemplate>, usize)>,
+    pub(crate) routes: Vec<SseServerRoute>,
     pub(crate) exit: Option<usize>,
+}
+
+/// A route of an `sse` server: paths, guards, and the `sse-kafka` binding it exits to.
+#[derive(Debug)]
+pub(crate) struct SseServerRoute {
+    pub(crate) when: Vec<PathTemplate>,
+    pub(crate) guarded: Guarded,
+    pub(crate) exit: usize,
 }
 
 #[derive(Debug)]

@@ -426,6 +426,7 @@ fn sse_routes_compile_and_resolve() {
         server,
         route,
         params,
+        guarded,
     } = resolved
     else {
         panic!("expected an sse route, got {resolved:?}");
@@ -434,6 +435,7 @@ fn sse_routes_compile_and_resolve() {
     assert!(route.action.key_in_id);
     assert_eq!(route.action.start, crate::spec::SseStart::Live);
     assert_eq!(params, vec![("id".to_owned(), "7".to_owned())]);
+    assert!(!guarded, "no route on the way is guarded");
 }
 
 #[test]

@@ -280,14 +280,17 @@ impl<'a> Compiler<'a> {
         for (name, binding) in &self.spec.bindings {
             let guardable = matches!(
                 binding.binding_type,
-                BindingType::Http | BindingType::HttpKafka | BindingType::SseKafka
+                BindingType::Http
+                    | BindingType::Sse
+                    | BindingType::HttpKafka
+                    | BindingType::SseKafka
             );
             for (index, route) in binding.routes.iter().enumerate() {
                 if !guardable && !route.guarded.is_empty() {
                     self.errors.push(
                         format!("{}/routes/{index}/guarded", binding_pointer(name)),
                         format!(
-                            "guarded applies to routes of http, http-kafka and sse-kafka bindings, not {}",
+                            "guarded applies to routes of http, sse, http-kafka and sse-kafka bindings, not {}",
                             binding.binding_type.as_str()
                         ),
                     );

@@ -6,7 +6,7 @@ use crate::spec::{
     BindingType, ConditionSpec, OptionsSpec, RouteSpec, SseKafkaWithSpec, SseStart, WithSpec,
 };
 use crate::table::action::{SseAction, SseKafkaBinding, SseKafkaRoute};
-use crate::table::server::{RequestCondition, SseServer};
+use crate::table::server::{RequestCondition, SseServer, SseServerRoute};
 
 /// Default `retry:`.
 const DEFAULT_RETRY_MS: u64 = 2000;
@@ -203,12 +203,17 @@ impl Compiler<'_> {
             for (index, route) in binding.routes.iter().enumerate() {
                 let route_at = format!("{at}/routes/{index}");
                 let when = self.paths(route, &route_at);
+                let guarded = self.guarded(route);
                 if let Some(exit) = route
                     .exit
                     .as_deref()
                     .and_then(|e| self.sse_exit(&format!("{route_at}/exit"), e))
                 {
-                    server.routes.push((when, exit));
+                    server.routes.push(SseServerRoute {
+                        when,
+                        guarded,
+                        exit,
+                    });
                 }
             }
             if let Some(exit) = &binding.exit {
