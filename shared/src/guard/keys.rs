@@ -127,7 +127,7 @@ fn parse_key(entry: &Value) -> Result<Option<VerifyKey>, (&'static str, String)>
                 .to_owned(),
         ));
     }
-    let jwk: Jwk = serde_json::from_value(entry.clone())
+    let jwk: Jwk = serde_json::from_value(url_safe_members(entry))
         .map_err(|e| ("", format!("not a usable JWK: {e}")))?;
     if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
         return Ok(None);
@@ -166,6 +166,27 @@ fn parse_key(entry: &Value) -> Result<Option<VerifyKey>, (&'static str, String)>
         algorithm,
         key,
     }))
+}
+
+/// Key members that RFC 7518 writes in base64url.
+const KEY_MEMBERS: [&str; 4] = ["n", "e", "x", "y"];
+
+/// `entry` with its key members in base64url without padding. Zilla, and many hand-written
+/// JWKs, write them in standard base64 (`+`, `/`, `=`); both spell the same bytes, so both are
+/// accepted rather than refusing a key a migrating user copied from a working Zilla setup.
+fn url_safe_members(entry: &Value) -> Value {
+    let mut entry = entry.clone();
+    for member in KEY_MEMBERS {
+        if let Some(Value::String(text)) = entry.get_mut(member)
+            && text.contains(['+', '/', '='])
+        {
+            *text = text
+                .trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_");
+        }
+    }
+    entry
 }
 
 fn key_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {

@@ -111,6 +111,29 @@ fn roles_may_be_an_array_at_a_nested_path() {
     );
 }
 
+/// Zilla's examples write RSA moduli in standard base64 with `+`, `/` and `=`.
+#[test]
+fn key_members_in_standard_base64_verify_like_base64url() {
+    let url = jwk(&rsa(RSA1), Algorithm::RS256, Some("k1"));
+    let mut standard = url.clone();
+    for member in ["n", "e"] {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(url[member].as_str().expect("member"))
+            .expect("base64url");
+        standard[member] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+    }
+    let written = standard["n"].as_str().expect("n");
+    assert!(
+        written.contains(['+', '/']) || written.ends_with('='),
+        "the test key must exercise the standard alphabet: {written}"
+    );
+    let token = sign(Algorithm::RS256, Some("k1"), &claims(300), &rsa(RSA1));
+    let principal = guard()
+        .verify(0, &token, &keys(json!([standard])))
+        .expect("a standard-base64 key verifies");
+    assert_eq!(principal.identity.as_deref(), Some("alice"));
+}
+
 #[test]
 fn alg_none_is_rejected() {
     let header = json!({ "alg": "none", "kid": "k1", "typ": "JWT" });

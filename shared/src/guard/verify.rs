@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use super::keys::{GuardKeys, KeySet};
 
-/// Default clock skew allowed on `exp` and `nbf`, seconds.
-pub const DEFAULT_LEEWAY_SECONDS: u64 = 60;
+/// Default clock skew allowed on `exp` and `nbf`, seconds: none, as in Zilla, so a token
+/// is refused, and a stream living on it ends, at its `exp`. `leeway-seconds` allows skew.
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 0;
 
 /// Largest leeway accepted.
 pub const MAX_LEEWAY_SECONDS: u64 = 300;

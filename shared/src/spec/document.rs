@@ -63,7 +63,8 @@ pub struct JwtOptionsSpec {
     /// JWKs, or a JWKS URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<serde_json::Value>,
-    /// Sluice: clock skew allowed on `exp` and `nbf`, seconds (default 60, at most 300).
+    /// Sluice: clock skew allowed on `exp` and `nbf`, seconds (default 0 as in Zilla, at most
+    /// 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leeway_seconds: Option<u64>,
     /// Sluice: how often a JWKS URL is read again, seconds (default 600).
