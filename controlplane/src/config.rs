@@ -48,10 +48,18 @@ pub fn read_file(path: &Path) -> Result<String, ConfigLoadError> {
 }
 
 /// Parses `text` (from `source_name`).
+///
+/// When the document has shape errors, it is also compiled as far as it could be read, so
+/// the errors list every problem of the document, not only the first kind.
 pub fn parse(text: &str, source_name: &str) -> Result<ConfigSpec, ConfigLoadError> {
-    parse_config(text).map_err(|errors| ConfigLoadError::Invalid {
-        source_name: source_name.to_owned(),
-        errors,
+    parse_config(text).map_err(|shape| {
+        let errors = sluice_shared::load_config(text, &CompileOptions::default())
+            .err()
+            .unwrap_or(shape);
+        ConfigLoadError::Invalid {
+            source_name: source_name.to_owned(),
+            errors,
+        }
     })
 }
 

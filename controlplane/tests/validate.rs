@@ -241,3 +241,48 @@ fn serve_with_an_invalid_config_exits_before_binding() {
         "no port may be bound: {stdout}"
     );
 }
+
+/// A binding type Sluice does not implement is named as such, and does not hide the
+/// other errors of the document (here a dangling exit elsewhere) nor add wrong ones.
+#[test]
+fn one_pass_lists_every_error_with_its_pointer() {
+    let text = quickstart_with(
+        "bindings:\n",
+        "bindings:\n  files:\n    type: grpc\n    kind: server\n  stray:\n    type: http\n    kind: server\n    exit: nowhere\n",
+    );
+    let outcome = validate(&text, "yaml");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "/bindings/files/type: 'grpc' is a Zilla binding type that sluice does not implement"
+        ),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("/bindings/stray/exit: exit 'nowhere' names no binding"),
+        "the semantic error is reported in the same pass: {}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn telemetry_is_checked_at_its_pointers() {
+    let telemetry = "telemetry:\n  metrics: [ http.*, grpc.duration, http.latency ]\n  exporters:\n    out: { type: stdout }\n    otel: { type: otlp, options: { endpoint: { location: http://127.0.0.1:4318 } } }\nbindings:\n";
+    let text = quickstart_with("bindings:\n", telemetry);
+    assert_rejected_at(&text, "/telemetry/metrics/1", "grpc bindings");
+    assert_rejected_at(
+        &text,
+        "/telemetry/metrics/2",
+        "unknown metric 'http.latency'",
+    );
+    assert_rejected_at(&text, "/telemetry/exporters/otel/type", "otlp");
+    let valid = quickstart_with(
+        "bindings:\n",
+        "telemetry:\n  attributes: { service.namespace: example }\n  metrics: [ http.*, stream.* ]\n  exporters:\n    out: { type: stdout }\n    scrape: { type: prometheus, options: { endpoints: [ { scheme: http, port: 7190, path: /metrics } ] } }\nbindings:\n",
+    );
+    let outcome = validate(&valid, "yaml");
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+}

@@ -58,7 +58,16 @@ pub(crate) async fn authenticate(
     .await
     {
         Ok(principal) => (Some((principal, token.into_owned())), false),
-        Err(_) => (None, true),
+        Err(rejection) => {
+            if let Some(guard) = active.table.guards.get(authorization.guard) {
+                active.events.emit(
+                    &guard.name,
+                    "JWT_AUTHORIZATION_FAILED",
+                    format_args!("JWT token authorization failed: {rejection}"),
+                );
+            }
+            (None, true)
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::challenge::{answer_challenge, is_challenge_answer};
 use crate::error::DataPlaneError;
 use crate::head::Head;
 use crate::http::cors::{self, Verdict};
-use crate::metrics::RouteStats;
+use crate::metrics::{Gauged, RouteStats};
 use crate::proxy;
 use crate::proxy::context::{Identity, ProduceRequest};
 use crate::rescue::rescue;
@@ -32,6 +32,7 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Response<Body> {
     let started = Instant::now();
+    let _active_request = Gauged::new(&active.metrics, |m| &m.requests_active);
     let (parts, body) = request.into_parts();
     let server = active.table.server_for_port(port);
     // Counted under the server until a route matches.
@@ -39,6 +40,21 @@ pub(crate) async fn handle(
     let response = answer(&active, &connection, server, port, &parts, body, &mut stats).await;
     if let Some(stats) = stats {
         stats.observe(response.status().as_u16(), started.elapsed());
+    }
+    if active.events.enabled() {
+        let head = Head(&parts);
+        active.events.emit(
+            server.map_or("", |s| s.binding.as_str()),
+            "HTTP_REQUEST_ACCEPTED",
+            format_args!(
+                "{} {}://{}{} {}",
+                parts.method,
+                head.scheme(),
+                head.authority(),
+                parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+                response.status().as_u16()
+            ),
+        );
     }
     response
 }

@@ -37,6 +37,8 @@ mod admit;
 pub mod budget;
 mod challenge;
 pub mod error;
+mod events;
+mod exporter;
 mod guard;
 mod handler;
 mod head;

@@ -12,6 +12,7 @@
 //! - `http_request_duration_seconds{binding,route,kind}`: histogram, request start to
 //!   response head (for SSE, to the stream's first byte; for long-polls, the wait included).
 //! - `sse_streams_open`, `fetch_waiters`, `reply_waiters`: gauges.
+//! - `http_requests_active`: requests being answered (to the response head).
 //! - `http_connections_open`, `http_connections_refused_total`: connections.
 //! - `kafka_produce_errors_total{topic,code}`: records Kafka did not take.
 //! - `kafka_consumer_lag{purpose,topic}`: records between the shared consumer of a topic
@@ -106,6 +107,8 @@ pub struct Metrics {
     pub(crate) sse_streams: AtomicI64,
     pub(crate) fetch_waiters: AtomicI64,
     pub(crate) connections_open: AtomicI64,
+    /// Requests being answered (an open SSE stream counts until its head is sent).
+    pub(crate) requests_active: AtomicI64,
     pub(crate) connections_refused: AtomicU64,
     /// SSE streams ended because their client stopped reading.
     pub(crate) sse_dropped: AtomicU64,
@@ -247,7 +250,13 @@ impl Metrics {
     }
 
     fn render_gauges(&self, out: &mut String, reply_waiters: usize) {
-        let gauges: [(&str, &str, &str, i64); 6] = [
+        let gauges: [(&str, &str, &str, i64); 7] = [
+            (
+                "sluice_http_requests_active",
+                "gauge",
+                "Requests being answered.",
+                self.requests_active.load(Ordering::Relaxed),
+            ),
             (
                 "sluice_sse_streams_open",
                 "gauge",

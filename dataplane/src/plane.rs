@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::budget::BodyBudget;
+use crate::events::Events;
+use crate::exporter::{Exporters, Source};
 use crate::guard::GuardKeySets;
 use crate::guard::jwks::JwksPool;
 use crate::guard::session::SessionRegistry;
@@ -98,6 +100,8 @@ pub struct DataPlane {
     /// The last Kafka readiness probe.
     kafka_probe: KafkaProbe,
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
+    /// The `prometheus` endpoints of the configuration's telemetry.
+    exporters: Exporters,
     /// Watches open connections; taken by [`DataPlane::shutdown`].
     graceful: std::sync::Mutex<Option<Arc<GracefulShutdown>>>,
     shutdown: watch::Sender<bool>,
@@ -127,6 +131,7 @@ impl DataPlane {
             )),
             kafka_probe: KafkaProbe::default(),
             listeners: Mutex::new(HashMap::new()),
+            exporters: Exporters::default(),
             graceful: std::sync::Mutex::new(Some(Arc::new(GracefulShutdown::new()))),
             options,
         };
@@ -162,6 +167,7 @@ impl DataPlane {
             )
             .await?;
         let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
+        let events = Events::new(&table.name, table.telemetry.stdout);
         let table = Arc::new(table);
         let active = Snapshot {
             stats: self.metrics.attach(&table),
@@ -177,6 +183,7 @@ impl DataPlane {
             shutdown: self.shutdown.subscribe(),
             tls,
             body_budget: self.body_budget.clone(),
+            events,
         };
         self.swap(active).await?;
         self.end_changed_streams();
@@ -222,6 +229,18 @@ impl DataPlane {
                 bound.push((key.clone(), self.bind(key).await?));
             }
         }
+        let source = Source {
+            active: self.active.clone(),
+            budget: self.body_budget.clone(),
+        };
+        self.exporters
+            .reconcile(&table.telemetry, &source, self.options.bind_host)
+            .await
+            .map_err(|error| ApplyError::Listen {
+                host: error.host,
+                port: error.port,
+                reason: error.reason,
+            })?;
         let name = table.name.clone();
         self.active.store(Arc::new(active));
         for (key, listener) in bound {
@@ -329,39 +348,12 @@ impl DataPlane {
 
     /// Appends the data plane's metrics, Prometheus text format, to `out`.
     pub fn render_metrics(&self, out: &mut String) {
-        let active = self.active.load();
-        let mut lags = Vec::new();
-        for (_, topic, cache) in active.caches.iter() {
-            lags.push(("cache", topic, cache.lag()));
-        }
-        for (_, topic, feed) in active.feeds.iter() {
-            lags.push(("feed", topic, feed.lag()));
-        }
-        let lags: Vec<(&str, &str, i64)> = lags
-            .into_iter()
-            .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
-            .collect();
-        active.metrics.render(out, &lags, active.taps.waiting());
-        crate::kafka::health::render(out);
-        {
-            use std::fmt::Write as _;
-            let budget = &self.body_budget;
-            out.push_str("# HELP sluice_body_budget_used_bytes Bytes held by request bodies being received.\n# TYPE sluice_body_budget_used_bytes gauge\n");
-            let _ = writeln!(out, "sluice_body_budget_used_bytes {}", budget.used());
-            out.push_str("# HELP sluice_body_budget_limit_bytes The memory budget for request bodies being received.\n# TYPE sluice_body_budget_limit_bytes gauge\n");
-            let _ = writeln!(out, "sluice_body_budget_limit_bytes {}", budget.limit());
-        }
-        let expiries = active.tls.expiries();
-        if !expiries.is_empty() {
-            use std::fmt::Write as _;
-            out.push_str("# HELP sluice_tls_certificate_expiry_timestamp_seconds When the certificate a tls binding serves expires.\n");
-            out.push_str("# TYPE sluice_tls_certificate_expiry_timestamp_seconds gauge\n");
-            for (binding, not_after) in expiries {
-                out.push_str("sluice_tls_certificate_expiry_timestamp_seconds{binding=\"");
-                crate::metrics::escape_into(out, binding);
-                let _ = writeln!(out, "\"}} {not_after}");
-            }
-        }
+        crate::exporter::render(&self.active.load(), &self.body_budget, out);
+    }
+
+    /// Where the `prometheus` exporter endpoint configured on `port` is bound.
+    pub async fn exporter_addr(&self, port: u16) -> Option<SocketAddr> {
+        self.exporters.local_addr(port).await
     }
 
     /// The active route table.
@@ -374,6 +366,7 @@ impl DataPlane {
     pub async fn shutdown(&self, grace: Duration) {
         // Event streams never end on their own: end them, so clients reconnect elsewhere.
         self.shutdown.send_replace(true);
+        self.exporters.stop().await;
         let listeners = std::mem::take(&mut *self.listeners.lock().await);
         for (_, running) in listeners {
             let _ = running.stop.send(true);

@@ -11,6 +11,7 @@ use sluice_shared::RouteTable;
 use tokio::sync::watch;
 
 use crate::budget::BodyBudget;
+use crate::events::Events;
 use crate::guard::GuardKeySets;
 use crate::guard::session::SessionRegistry;
 use crate::kafka::Producers;
@@ -43,6 +44,8 @@ pub(crate) struct Snapshot {
     pub tls: Acceptors,
     /// The process's memory budget for request bodies, across configurations.
     pub body_budget: Arc<BodyBudget>,
+    /// Events on standard output, when the table's telemetry has a `stdout` exporter.
+    pub events: Events,
 }
 
 impl Snapshot {
@@ -62,7 +65,33 @@ impl Snapshot {
             stats: TableStats::default(),
             tls: Acceptors::default(),
             body_budget: Arc::default(),
+            events: Events::default(),
         }
+    }
+
+    /// Passes `sent`, the outcome of producing to `topic` (as configured) on cluster
+    /// `cluster`, through, counting and reporting a record Kafka did not take.
+    pub(crate) fn produced<T>(
+        &self,
+        cluster: usize,
+        topic: &str,
+        sent: Result<T, crate::error::DataPlaneError>,
+    ) -> Result<T, crate::error::DataPlaneError> {
+        if let Err(failure) = &sent
+            && self.events.enabled()
+        {
+            let binding = self
+                .table
+                .clusters
+                .get(cluster)
+                .map_or("", |c| c.binding.as_str());
+            self.events.emit(
+                binding,
+                "KAFKA_PRODUCE_FAILED",
+                format_args!("Produce to topic ({topic}) failed: {failure}"),
+            );
+        }
+        self.metrics.counted(topic, sent)
     }
 }
 

@@ -27,6 +27,7 @@
 
 pub mod error;
 pub mod guard;
+mod load;
 pub mod path;
 pub mod request;
 pub mod secrets;
@@ -37,6 +38,7 @@ pub mod template;
 pub mod wire;
 
 pub use error::{ConfigError, ConfigErrors, ErrorCode, Party};
+pub use load::{load_config, load_config_with_env};
 pub use spec::{ConfigSpec, parse_config};
 pub use table::{CompileOptions, RouteTable};
 

@@ -109,11 +109,7 @@ impl App {
         sluice_shared::secrets::restore(&mut change.config, head.map(|h| &h.config))
             .map_err(ChangeError::Invalid)?;
         let text = change.config.to_string();
-        sluice_shared::parse_config(&text)
-            .and_then(|spec| {
-                RouteTable::compile(&spec, &self.compile_options).map(|table| (spec, table))
-            })
-            .map_err(ChangeError::Invalid)
+        sluice_shared::load_config(&text, &self.compile_options).map_err(ChangeError::Invalid)
     }
 
     /// Step 3: topics on the embedded broker, then the data plane's one swap.

@@ -323,9 +323,7 @@ fn compile(received: &Received, options: &CompileOptions) -> Result<RouteTable, 
         return Err(RevisionError::Redacted(redacted.join(", ")));
     }
     let text = received.config.to_string();
-    let table = sluice_shared::parse_config(&text)
-        .and_then(|spec| RouteTable::compile(&spec, options))
-        .map_err(RevisionError::Invalid)?;
+    let (_, table) = sluice_shared::load_config(&text, options).map_err(RevisionError::Invalid)?;
     if let Some(cluster) = table.clusters.iter().find(|c| c.servers.is_empty()) {
         return Err(RevisionError::NoServers(cluster.binding.clone()));
     }

@@ -136,7 +136,8 @@ async fn send_and_wait(
             reply_response(&known)
         };
     }
-    active.metrics.counted(
+    active.produced(
+        action.cluster,
         action.topic.as_str(),
         producer
             .send(Record {

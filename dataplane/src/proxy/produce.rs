@@ -63,7 +63,8 @@ pub(crate) async fn oneway(
     } else {
         Some(read_body(parts, body, limits, &active.body_budget).await?)
     };
-    active.metrics.counted(
+    active.produced(
+        action.cluster,
         action.topic.as_str(),
         producer
             .send(Record {

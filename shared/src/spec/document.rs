@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::options::OptionsSpec;
 use super::route::RouteSpec;
+use super::telemetry::{BindingTelemetrySpec, TelemetrySpec};
 
 /// A whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,6 +18,14 @@ pub struct ConfigSpec {
     pub guards: IndexMap<String, GuardSpec>,
     /// Bindings by name, in document order.
     pub bindings: IndexMap<String, BindingSpec>,
+    /// Metrics and events, and where they are exported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<TelemetrySpec>,
+    /// Bindings and guards present in the document that could not be read (their errors are reported
+    /// where they are): the table compiler treats them as existing, so a refused binding
+    /// does not add a wrong "exit does not exist" to its own error.
+    #[serde(skip)]
+    pub unparsed: Vec<String>,
 }
 
 /// A guard: something that authorizes requests.
@@ -89,6 +98,9 @@ pub struct BindingSpec {
     /// The default exit when no route matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit: Option<String>,
+    /// The binding's own metrics and attributes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<BindingTelemetrySpec>,
 }
 
 /// Binding types.

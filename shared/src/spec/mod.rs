@@ -6,7 +6,7 @@
 //! [`parse_config`] reads YAML or JSON and reports every shape error with its JSON pointer.
 //!
 //! Modules: `document` (the top level, guards, binding types), `options` (each binding
-//! type's options), `route` (conditions, `with`, capabilities), `port` (port ranges),
+//! type's options), `route` (conditions, `with`, capabilities), `port` (port ranges), `telemetry` (metrics and exporters),
 //! `parse` (reading a document). This file only declares and re-exports.
 
 pub(crate) mod document;
@@ -14,9 +14,14 @@ pub(crate) mod options;
 mod parse;
 mod port;
 pub(crate) mod route;
+mod telemetry;
+mod typed;
 
 pub use document::*;
 pub use options::*;
+pub(crate) use parse::parse_partial;
 pub use parse::{MAX_DOCUMENT_BYTES, parse_config, parse_config_with_env};
 pub use port::PortSpec;
 pub use route::*;
+pub use telemetry::*;
+pub(crate) use typed::typed as typed_value;

@@ -5,14 +5,12 @@
 //! deserialized on its own, so one mistake never hides the next.
 
 use indexmap::IndexMap;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::typed::typed;
 use crate::error::{ConfigErrors, pointer_token};
-use crate::spec::document::{BindingKind, BindingSpec, BindingType, ConfigSpec, GuardSpec};
-use crate::spec::options::OptionsSpec;
-use crate::spec::route::{ConditionSpec, RouteSpec, WithSpec};
+use crate::spec::document::{ConfigSpec, GuardSpec};
+use binding::binding;
 
 /// Largest configuration document accepted, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
@@ -27,24 +25,37 @@ pub fn parse_config_with_env(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConfigSpec, ConfigErrors> {
+    let (spec, errors) = parse_partial(text, env);
+    match spec {
+        Some(spec) => errors.into_result(spec),
+        None => Err(errors),
+    }
+}
+
+/// The spec of every part that could be read, and every shape error; `None` when the
+/// document is not a document at all.
+pub(crate) fn parse_partial(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Option<ConfigSpec>, ConfigErrors) {
     let mut errors = ConfigErrors::default();
     if text.len() > MAX_DOCUMENT_BYTES {
         errors.push(
             "",
             format!("document is larger than {MAX_DOCUMENT_BYTES} bytes"),
         );
-        return Err(errors);
+        return (None, errors);
     }
     let mut value = match read_document(text) {
         Ok(value) => value,
         Err(message) => {
             errors.push("", message);
-            return Err(errors);
+            return (None, errors);
         }
     };
     substitute_env(&mut value, String::new(), env, &mut errors);
     let spec = config(value, &mut errors);
-    errors.into_result(spec)
+    (Some(spec), errors)
 }
 
 fn read_document(text: &str) -> Result<Value, DocumentError> {
@@ -119,38 +130,13 @@ fn substitute_env(
     }
 }
 
-/// Deserializes `value`, recording a failure at `pointer` plus the path inside `value`.
-pub(crate) fn typed<T: DeserializeOwned>(
-    value: Value,
-    pointer: &str,
-    errors: &mut ConfigErrors,
-) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(typed) => Some(typed),
-        Err(error) => {
-            let mut at = pointer.to_owned();
-            for segment in error.path().iter() {
-                use serde_path_to_error::Segment;
-                match segment {
-                    Segment::Seq { index } => at.push_str(&format!("/{index}")),
-                    Segment::Map { key } => {
-                        at.push('/');
-                        at.push_str(&pointer_token(key));
-                    }
-                    Segment::Enum { .. } | Segment::Unknown => {}
-                }
-            }
-            errors.push(at, error.into_inner().to_string());
-            None
-        }
-    }
-}
-
 fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
     let mut spec = ConfigSpec {
         name: String::new(),
         guards: IndexMap::new(),
         bindings: IndexMap::new(),
+        telemetry: None,
+        unparsed: Vec::new(),
     };
     let Value::Object(top) = value else {
         errors.push(
@@ -169,27 +155,10 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
                     spec.name = name;
                 }
             }
-            "guards" => {
-                if let Some(map) = typed::<IndexMap<String, Value>>(value, &pointer, errors) {
-                    for (name, guard) in map {
-                        let at = format!("/guards/{}", pointer_token(&name));
-                        if let Some(guard) = typed::<GuardSpec>(guard, &at, errors) {
-                            spec.guards.insert(name, guard);
-                        }
-                    }
-                }
-            }
-            "bindings" => {
-                if let Some(map) = typed::<IndexMap<String, Value>>(value, &pointer, errors) {
-                    for (name, binding_value) in map {
-                        let at = format!("/bindings/{}", pointer_token(&name));
-                        if let Some(binding) = binding(binding_value, &at, errors) {
-                            spec.bindings.insert(name, binding);
-                        }
-                    }
-                }
-            }
-            "vaults" | "catalogs" | "stores" | "telemetry" => errors.push(
+            "guards" => guards(value, &mut spec, errors),
+            "bindings" => bindings(value, &mut spec, errors),
+            "telemetry" => spec.telemetry = typed(value, &pointer, errors),
+            "vaults" | "catalogs" | "stores" => errors.push(
                 pointer,
                 format!(
                     "'{key}' is not supported by sluice; remove it ({})",
@@ -198,7 +167,7 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
             ),
             _ => errors.push(
                 pointer,
-                format!("unknown field '{key}', expected one of name, guards, bindings"),
+                format!("unknown field '{key}', expected one of name, guards, bindings, telemetry"),
             ),
         }
     }
@@ -208,136 +177,45 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
     spec
 }
 
-/// A binding's fields before its type is known.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBinding {
-    #[serde(rename = "type")]
-    binding_type: BindingType,
-    kind: BindingKind,
-    #[serde(default)]
-    options: Option<Value>,
-    #[serde(default)]
-    routes: Vec<Value>,
-    #[serde(default)]
-    exit: Option<String>,
-}
-
-/// A route's fields before the binding type gives them meaning.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoute {
-    #[serde(default)]
-    when: Vec<Value>,
-    #[serde(default)]
-    exit: Option<String>,
-    #[serde(default)]
-    with: Option<Value>,
-    #[serde(default)]
-    guarded: IndexMap<String, Vec<String>>,
-}
-
-fn binding(value: Value, pointer: &str, errors: &mut ConfigErrors) -> Option<BindingSpec> {
-    let raw: RawBinding = typed(value, pointer, errors)?;
-    let binding_type = raw.binding_type;
-    let options = raw.options.and_then(|options| {
-        let at = format!("{pointer}/options");
-        match binding_type {
-            BindingType::Tcp => typed(options, &at, errors).map(OptionsSpec::Tcp),
-            BindingType::Http => typed(options, &at, errors).map(OptionsSpec::Http),
-            BindingType::HttpKafka => typed(options, &at, errors).map(OptionsSpec::HttpKafka),
-            BindingType::Kafka => typed(options, &at, errors).map(OptionsSpec::Kafka),
-            BindingType::Sse => typed(options, &at, errors).map(OptionsSpec::Sse),
-            BindingType::Tls => typed(options, &at, errors).map(OptionsSpec::Tls),
-            other => {
-                errors.push(
-                    at,
-                    format!("a {} binding takes no options here", other.as_str()),
-                );
-                None
+fn guards(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
+    let Some(map) = typed::<IndexMap<String, Value>>(value, "/guards", errors) else {
+        return;
+    };
+    for (name, guard) in map {
+        let at = format!("/guards/{}", pointer_token(&name));
+        match typed::<GuardSpec>(guard, &at, errors) {
+            Some(guard) => {
+                spec.guards.insert(name, guard);
             }
-        }
-    });
-    let mut routes = Vec::with_capacity(raw.routes.len());
-    for (index, route_value) in raw.routes.into_iter().enumerate() {
-        let at = format!("{pointer}/routes/{index}");
-        if let Some(route) = route(binding_type, route_value, &at, errors) {
-            routes.push(route);
+            None => spec.unparsed.push(name),
         }
     }
-    Some(BindingSpec {
-        binding_type,
-        kind: raw.kind,
-        options,
-        routes,
-        exit: raw.exit,
-    })
 }
 
-fn route(
-    binding_type: BindingType,
-    value: Value,
-    pointer: &str,
-    errors: &mut ConfigErrors,
-) -> Option<RouteSpec> {
-    let raw: RawRoute = typed(value, pointer, errors)?;
-    let mut when = Vec::with_capacity(raw.when.len());
-    for (index, condition) in raw.when.into_iter().enumerate() {
-        let at = format!("{pointer}/when/{index}");
-        let parsed = match binding_type {
-            BindingType::Tcp => typed(condition, &at, errors).map(ConditionSpec::Tcp),
-            BindingType::Http => typed(condition, &at, errors).map(ConditionSpec::Http),
-            BindingType::HttpKafka => typed(condition, &at, errors).map(ConditionSpec::HttpKafka),
-            BindingType::Sse | BindingType::SseKafka => {
-                typed(condition, &at, errors).map(ConditionSpec::Path)
+fn bindings(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
+    let Some(map) = typed::<IndexMap<String, Value>>(value, "/bindings", errors) else {
+        return;
+    };
+    for (name, binding_value) in map {
+        let at = format!("/bindings/{}", pointer_token(&name));
+        match binding(binding_value, &at, errors) {
+            Some(binding) => {
+                spec.bindings.insert(name, binding);
             }
-            other => {
-                errors.push(
-                    at,
-                    format!(
-                        "routes of a {} binding take no conditions here",
-                        other.as_str()
-                    ),
-                );
-                None
-            }
-        };
-        when.extend(parsed);
-    }
-    let with = raw.with.and_then(|with| {
-        let at = format!("{pointer}/with");
-        match binding_type {
-            BindingType::HttpKafka => {
-                typed(with, &at, errors).map(|with| WithSpec::HttpKafka(Box::new(with)))
-            }
-            BindingType::Http => Some(WithSpec::Http(with)),
-            BindingType::SseKafka => typed(with, &at, errors).map(WithSpec::SseKafka),
-            other => {
-                errors.push(
-                    at,
-                    format!("routes of a {} binding take no 'with'", other.as_str()),
-                );
-                None
-            }
+            None => spec.unparsed.push(name),
         }
-    });
-    Some(RouteSpec {
-        when,
-        exit: raw.exit,
-        with,
-        guarded: raw.guarded,
-    })
+    }
 }
 
 /// What a user of a top-level section Sluice does not support can do instead.
 fn unsupported_hint(section: &str) -> &'static str {
     match section {
-        "telemetry" => "metrics are served on the admin listener at /metrics",
         "vaults" => "give tls bindings PEM files in options.certificate and options.key",
         "catalogs" => "schemas and models are not supported yet",
         _ => "sluice keeps its state in its own store",
     }
 }
 
+mod binding;
 #[cfg(test)]
 mod tests;

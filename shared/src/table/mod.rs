@@ -11,7 +11,7 @@
 //! Modules: `route_table` ([`RouteTable`] and what the data plane asks of it), `resolve`
 //! (routing one request), `server` (listeners, `http` and `sse` servers), `action` (the
 //! `http-kafka` and `sse-kafka` bindings and their routes), `cluster` (Kafka clusters),
-//! `limits` (HTTP limits and their defaults), `compile` (validation and compilation). This
+//! `limits` (HTTP limits and their defaults), `telemetry` (metrics and exporters), `compile` (validation and compilation). This
 //! file only declares and re-exports.
 
 pub(crate) mod action;
@@ -21,6 +21,7 @@ pub(crate) mod limits;
 pub(crate) mod resolve;
 pub(crate) mod route_table;
 pub(crate) mod server;
+pub mod telemetry;
 
 pub use crate::request::RequestHead;
 pub use action::*;

@@ -6,6 +6,7 @@ use super::action::{
 };
 use super::cluster::KafkaCluster;
 use super::server::{HttpServer, Listener, SseServer};
+use super::telemetry::Telemetry;
 use crate::guard::Guard;
 
 /// The compiled configuration.
@@ -23,6 +24,8 @@ pub struct RouteTable {
     pub(crate) http_kafka: Vec<HttpKafkaBinding>,
     pub(crate) sse_servers: Vec<SseServer>,
     pub(crate) sse_kafka: Vec<SseKafkaBinding>,
+    /// Metrics selection, labels and exporters.
+    pub telemetry: Telemetry,
 }
 
 impl RouteTable {
@@ -37,6 +40,7 @@ impl RouteTable {
             http_kafka: Vec::new(),
             sse_servers: Vec::new(),
             sse_kafka: Vec::new(),
+            telemetry: Telemetry::default(),
         }
     }
 

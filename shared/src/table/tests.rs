@@ -756,7 +756,10 @@ fn a_guarded_chain_compiles_with_identity_templates() {
     ))
     .expect("valid");
     assert_eq!(table.guards.len(), 1);
-    assert_eq!(table.guards[0].leeway_seconds, 0, "no clock skew by default, as in Zilla");
+    assert_eq!(
+        table.guards[0].leeway_seconds, 0,
+        "no clock skew by default, as in Zilla"
+    );
     let server = table.server_for_port(8080).expect("server");
     assert_eq!(server.authorization.as_ref().map(|a| a.guard), Some(0));
     assert!(server.cors.is_none());

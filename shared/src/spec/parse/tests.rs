@@ -1,4 +1,5 @@
 use super::*;
+use crate::spec::OptionsSpec;
 
 fn env(name: &str) -> Option<String> {
     (name == "KAFKA").then(|| "broker:9092".to_owned())
@@ -66,11 +67,18 @@ fn syntax_errors_name_the_line() {
 #[test]
 fn unknown_binding_type_and_kind_are_reported() {
     let found = errors(
-        "name: t\nbindings:\n  a:\n    type: grpc\n    kind: server\n  b:\n    type: http\n    kind: sideways\n",
+        "name: t\nbindings:\n  a:\n    type: grpc\n    kind: server\n  b:\n    type: http\n    kind: sideways\n  c:\n    type: gopher\n    kind: server\n",
     );
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     assert_eq!(found[0].0, "/bindings/a/type");
-    assert!(found[0].1.contains("unknown variant `grpc`"), "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .contains("'grpc' is a Zilla binding type that sluice does not implement"),
+        "{found:?}"
+    );
+    assert_eq!(found[2].0, "/bindings/c/type");
+    assert!(found[2].1.contains("unknown variant `gopher`"), "{found:?}");
     assert_eq!(found[1].0, "/bindings/b/kind");
     assert!(
         found[1].1.contains("unknown variant `sideways`"),
@@ -132,8 +140,8 @@ fn missing_topic_is_reported_at_with() {
 
 #[test]
 fn unsupported_top_level_sections_are_rejected_not_ignored() {
-    let found = errors("name: t\ntelemetry: {}\nbindings: {}\n");
-    assert_eq!(found[0].0, "/telemetry");
+    let found = errors("name: t\nstores: {}\nbindings: {}\n");
+    assert_eq!(found[0].0, "/stores");
     assert!(found[0].1.contains("not supported"));
 }
 
@@ -175,7 +183,7 @@ fn kafka_properties_take_numbers_and_booleans_as_text() {
 
 #[test]
 fn each_unsupported_section_says_what_to_do_instead() {
-    let text = "name: x\nbindings: {}\ntelemetry: {}\nvaults: {}\ncatalogs: {}\n";
+    let text = "name: x\nbindings: {}\nvaults: {}\ncatalogs: {}\n";
     let found = errors(text);
     let message = |pointer: &str| {
         found
@@ -184,7 +192,6 @@ fn each_unsupported_section_says_what_to_do_instead() {
             .map(|(_, m)| m.clone())
             .unwrap_or_else(|| panic!("no error at {pointer}: {found:?}"))
     };
-    assert!(message("/telemetry").contains("/metrics"));
     assert!(message("/vaults").contains("PEM files"));
     assert!(message("/catalogs").contains("schemas"));
     assert!(!message("/vaults").contains("metrics"));

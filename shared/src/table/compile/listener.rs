@@ -21,8 +21,13 @@ impl<'a> Compiler<'a> {
                 self.tcp_server(name, binding, &mut scan);
             }
         }
+        // A binding that could not be read may be the missing link of a chain: "no listener"
+        // would then be wrong, and its own error says what to fix.
+        let traceable = self.spec.unparsed.is_empty();
         for (name, binding) in &self.spec.bindings {
-            if binding.binding_type == BindingType::Tls && !scan.tls_reached.contains(name.as_str())
+            if traceable
+                && binding.binding_type == BindingType::Tls
+                && !scan.tls_reached.contains(name.as_str())
             {
                 self.errors.push(
                     binding_pointer(name),
@@ -31,7 +36,7 @@ impl<'a> Compiler<'a> {
             }
         }
         for (server, reached) in self.servers.iter().zip(&scan.reached) {
-            if !reached {
+            if traceable && !reached {
                 self.errors.push(
                     binding_pointer(&server.binding),
                     format!("http binding '{}' is not the exit of any tcp server, so it has no listener", server.binding),

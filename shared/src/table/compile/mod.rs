@@ -5,7 +5,7 @@
 //!
 //! One file per part of the document: `guard` (guards, CORS, authorization), `http`
 //! (servers), `listener` (tcp listeners and TLS), `kafka` (clusters), `http_kafka` (routes
-//! and produce actions), `fetch`, `correlate` (request-response), `sse`.
+//! and produce actions), `fetch`, `correlate` (request-response), `sse`, `telemetry`.
 
 mod correlate;
 mod fetch;
@@ -15,6 +15,7 @@ mod http_kafka;
 mod kafka;
 mod listener;
 mod sse;
+mod telemetry;
 
 use std::collections::HashMap;
 
@@ -84,6 +85,8 @@ impl RouteTable {
         compiler.compile_sse_servers();
         compiler.compile_servers();
         let listeners = compiler.compile_listeners();
+        let telemetry = compiler.compile_telemetry();
+        compiler.check_telemetry_ports(&telemetry, &listeners);
         let table = RouteTable {
             name: spec.name.clone(),
             listeners,
@@ -93,6 +96,7 @@ impl RouteTable {
             http_kafka: compiler.http_kafka,
             sse_servers: compiler.sse_servers,
             sse_kafka: compiler.sse_kafka,
+            telemetry,
         };
         compiler.errors.into_result(table)
     }
@@ -218,7 +222,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn check_exit_exists(&mut self, pointer: &str, exit: &str) {
-        if !self.spec.bindings.contains_key(exit) {
+        if !self.spec.bindings.contains_key(exit) && !self.spec.unparsed.iter().any(|u| u == exit) {
             self.errors
                 .push(pointer, format!("exit '{exit}' names no binding"));
         }
@@ -302,7 +306,8 @@ impl<'a> Compiler<'a> {
                         binding_pointer(name),
                         pointer_token(guard)
                     );
-                    if !self.spec.guards.contains_key(guard) {
+                    if !self.spec.guards.contains_key(guard) && !self.spec.unparsed.contains(guard)
+                    {
                         self.errors
                             .push(at, format!("guard '{guard}' is not defined under /guards"));
                     }
