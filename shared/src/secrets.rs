@@ -22,6 +22,27 @@ const BINDING_SECRETS: &[&[&str]] = &[
 /// JSON pointers of the secret fields present in `config`, and their values.
 fn secrets(config: &Value) -> Vec<(String, &Value)> {
     let mut found = Vec::new();
+    if let Some(vaults) = config.get("vaults").and_then(Value::as_object) {
+        for (name, vault) in vaults {
+            for role in ["keys", "trust", "signers"] {
+                if let Some(password) = vault.pointer(&format!("/options/{role}/password")) {
+                    let pointer =
+                        format!("/vaults/{}/options/{role}/password", pointer_token(name));
+                    found.push((pointer, password));
+                }
+            }
+        }
+    }
+    if let Some(guards) = config.get("guards").and_then(Value::as_object) {
+        for (name, guard) in guards {
+            if guard.get("type").and_then(Value::as_str) == Some("inline")
+                && let Some(credentials) = guard.pointer("/options/credentials")
+            {
+                let pointer = format!("/guards/{}/options/credentials", pointer_token(name));
+                found.push((pointer, credentials));
+            }
+        }
+    }
     let Some(bindings) = config.get("bindings").and_then(Value::as_object) else {
         return found;
     };
@@ -123,7 +144,9 @@ mod tests {
                     "sasl": { "mechanism": "plain", "username": "u", "password": password },
                     "tls": { "key": "k.pem", "key-password": "kp-secret" } } },
                 "http": { "type": "http", "kind": "server" }
-            }
+            },
+            "vaults": { "v": { "type": "filesystem", "options": {
+                "keys": { "store": "k.p12", "password": "vault-secret" } } } }
         })
     }
 
@@ -133,6 +156,10 @@ mod tests {
         redact(&mut shown);
         assert_eq!(
             shown.pointer("/bindings/kafka~1a/options/sasl/password"),
+            Some(&json!("***"))
+        );
+        assert_eq!(
+            shown.pointer("/vaults/v/options/keys/password"),
             Some(&json!("***"))
         );
         assert_eq!(
@@ -181,6 +208,7 @@ mod tests {
         assert_eq!(
             pointers,
             [
+                "/vaults/v/options/keys/password",
                 "/bindings/kafka~1a/options/sasl/password",
                 "/bindings/kafka~1a/options/tls/key-password"
             ]

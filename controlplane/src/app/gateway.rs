@@ -69,6 +69,7 @@ impl App {
                 _ => None,
             },
             fallback_servers: None,
+            base_dir: app_config.config.base_dir(),
         };
         let table = config::compile(&spec, &compile_options, &source)?;
         let embedded = embedded_broker(&app_config.kafka, &table, &mut compile_options)?;

@@ -1,7 +1,7 @@
 //! Where the configuration and Kafka come from, and what starting an [`App`](super::App)
 //! needs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sluice_dataplane::DataPlaneOptions;
 use sluice_shared::QUICKSTART_CONFIG;
@@ -25,6 +25,18 @@ impl ConfigSource {
             Self::Quickstart => "the quick-start configuration".to_owned(),
             Self::File(path) => path.display().to_string(),
             Self::Text(_) => "the configuration".to_owned(),
+        }
+    }
+
+    /// The directory relative paths of the configuration (vault stores) are read from:
+    /// the file's own directory, as in Zilla; the working directory otherwise.
+    pub(super) fn base_dir(&self) -> Option<PathBuf> {
+        match self {
+            Self::File(path) => {
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                absolute.parent().map(Path::to_path_buf)
+            }
+            Self::Quickstart | Self::Text(_) => None,
         }
     }
 

@@ -89,6 +89,7 @@ impl Follower {
         let compile_options = CompileOptions {
             kafka_servers: config.kafka.clone(),
             fallback_servers: None,
+            base_dir: None,
         };
         let client = Client::builder(TokioExecutor::new()).build_http();
         let mut state = FollowState::default();

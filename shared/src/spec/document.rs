@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::options::OptionsSpec;
 use super::route::RouteSpec;
 use super::telemetry::{BindingTelemetrySpec, TelemetrySpec};
+use super::vault::VaultSpec;
 
 /// A whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,6 +19,9 @@ pub struct ConfigSpec {
     pub guards: IndexMap<String, GuardSpec>,
     /// Bindings by name, in document order.
     pub bindings: IndexMap<String, BindingSpec>,
+    /// Key stores by name, for `tls` bindings.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub vaults: IndexMap<String, VaultSpec>,
     /// Metrics and events, and where they are exported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<TelemetrySpec>,
@@ -98,6 +102,9 @@ pub struct BindingSpec {
     /// The default exit when no route matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit: Option<String>,
+    /// The vault a `tls` binding reads its keys and trusted certificates from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault: Option<String>,
     /// The binding's own metrics and attributes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<BindingTelemetrySpec>,

@@ -16,6 +16,7 @@ mod port;
 pub(crate) mod route;
 mod telemetry;
 mod typed;
+mod vault;
 
 pub use document::*;
 pub use options::*;
@@ -25,3 +26,4 @@ pub use port::PortSpec;
 pub use route::*;
 pub use telemetry::*;
 pub(crate) use typed::typed as typed_value;
+pub use vault::*;

@@ -23,11 +23,11 @@ pub enum OptionsSpec {
     Tls(TlsOptionsSpec),
 }
 
-/// `tls` server binding options.
+/// `tls` binding options.
 ///
-/// Sluice reads the certificate chain and private key from PEM files. Zilla's names for keys
-/// held in a vault (`keys`, `trust`, `sni`, `mutual`) are recognised so that a configuration
-/// using them is refused with a clear message instead of an unknown-field error.
+/// A server's certificate and key come from PEM files (`certificate`, `key`, Sluice's own
+/// form) or from the binding's vault (`keys`: aliases in its `keys` store, Zilla's form).
+/// A client (in front of Kafka) uses `trust`, `trustcacerts`, `keys` and `sni`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TlsOptionsSpec {
@@ -40,18 +40,29 @@ pub struct TlsOptionsSpec {
     /// Protocols offered by ALPN, in preference order: `h2`, `http/1.1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpn: Option<Vec<String>>,
-    /// Zilla: key aliases in a vault (not supported).
+    /// Aliases of keys in the vault's `keys` store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<serde_json::Value>,
-    /// Zilla: trusted certificate aliases in a vault (not supported).
+    pub keys: Option<Vec<String>>,
+    /// Aliases of trusted certificates in the vault's `trust` store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust: Option<serde_json::Value>,
-    /// Zilla: server names (not supported).
+    pub trust: Option<Vec<String>>,
+    /// Also trust the system's certificate authorities (clients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sni: Option<serde_json::Value>,
-    /// Zilla: client certificate policy (not supported).
+    pub trustcacerts: Option<bool>,
+    /// Server names: a server accepts only these in the client's SNI; a client sends the
+    /// first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mutual: Option<serde_json::Value>,
+    pub sni: Option<Vec<String>>,
+    /// Client certificates: `required`, `requested` or `none` (default `none`, or
+    /// `required` when `trust` is set, as in Zilla).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual: Option<super::vault::MutualSpec>,
+    /// Aliases of certificate authorities in the vault's `signers` store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signers: Option<Vec<String>>,
+    /// Zilla: an x509 guard on client certificates (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<serde_json::Value>,
 }
 
 /// `sse` binding options.

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::typed::typed;
 use crate::error::{ConfigErrors, pointer_token};
 use crate::spec::document::{ConfigSpec, GuardSpec};
+use crate::spec::vault::VaultSpec;
 use binding::binding;
 
 /// Largest configuration document accepted, in bytes.
@@ -135,6 +136,7 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
         name: String::new(),
         guards: IndexMap::new(),
         bindings: IndexMap::new(),
+        vaults: IndexMap::new(),
         telemetry: None,
         unparsed: Vec::new(),
     };
@@ -158,7 +160,8 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
             "guards" => guards(value, &mut spec, errors),
             "bindings" => bindings(value, &mut spec, errors),
             "telemetry" => spec.telemetry = typed(value, &pointer, errors),
-            "vaults" | "catalogs" | "stores" => errors.push(
+            "vaults" => vaults(value, &mut spec, errors),
+            "catalogs" | "stores" => errors.push(
                 pointer,
                 format!(
                     "'{key}' is not supported by sluice; remove it ({})",
@@ -167,7 +170,7 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
             ),
             _ => errors.push(
                 pointer,
-                format!("unknown field '{key}', expected one of name, guards, bindings, telemetry"),
+                format!("unknown field '{key}', expected one of name, vaults, guards, bindings, telemetry"),
             ),
         }
     }
@@ -192,6 +195,21 @@ fn guards(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
     }
 }
 
+fn vaults(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
+    let Some(map) = typed::<IndexMap<String, Value>>(value, "/vaults", errors) else {
+        return;
+    };
+    for (name, vault) in map {
+        let at = format!("/vaults/{}", pointer_token(&name));
+        match typed::<VaultSpec>(vault, &at, errors) {
+            Some(vault) => {
+                spec.vaults.insert(name, vault);
+            }
+            None => spec.unparsed.push(name),
+        }
+    }
+}
+
 fn bindings(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
     let Some(map) = typed::<IndexMap<String, Value>>(value, "/bindings", errors) else {
         return;
@@ -210,7 +228,6 @@ fn bindings(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
 /// What a user of a top-level section Sluice does not support can do instead.
 fn unsupported_hint(section: &str) -> &'static str {
     match section {
-        "vaults" => "give tls bindings PEM files in options.certificate and options.key",
         "catalogs" => "schemas and models are not supported yet",
         _ => "sluice keeps its state in its own store",
     }

@@ -34,6 +34,20 @@ pub enum ConditionSpec {
     HttpKafka(HttpKafkaConditionSpec),
     /// `sse` and `sse-kafka`: path.
     Path(PathConditionSpec),
+    /// `tls`: server name and ALPN protocol.
+    Tls(TlsConditionSpec),
+}
+
+/// `tls` route condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConditionSpec {
+    /// The server name the client asked for (SNI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// The protocol negotiated by ALPN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
 }
 
 /// `sse` / `sse-kafka` route condition.

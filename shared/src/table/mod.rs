@@ -30,7 +30,10 @@ pub use compile::{BadTopicName, CompileOptions, check_topic_name};
 pub use limits::*;
 pub use resolve::{Caller, Denial, Resolved};
 pub use route_table::RouteTable;
-pub use server::{Cors, HttpServer, Listener, SseServer, TlsListener, normalize_origin};
+pub use server::{
+    ClientTrust, Cors, HttpServer, Listener, SseServer, StoreFile, StoreFormat, TlsIdentity,
+    TlsListener, normalize_origin,
+};
 
 #[cfg(test)]
 mod tests;

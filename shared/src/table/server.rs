@@ -24,12 +24,80 @@ pub struct Listener {
 pub struct TlsListener {
     /// The `tls` binding.
     pub binding: String,
-    /// PEM file with the certificate chain, leaf first.
-    pub certificate: String,
-    /// PEM file with the private key.
-    pub key: String,
+    /// Where the certificate chain and key come from.
+    pub identity: TlsIdentity,
     /// ALPN protocols offered, in preference order (`h2`, `http/1.1`).
     pub alpn: Vec<String>,
+    /// Server names accepted in the client's SNI; empty for any.
+    pub sni: Vec<String>,
+    /// Client certificates asked for, and who signs them.
+    pub clients: Option<ClientTrust>,
+}
+
+/// Where a `tls` server's certificate chain and key come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsIdentity {
+    /// PEM files (Sluice's `certificate` and `key`).
+    Pem {
+        /// PEM file with the certificate chain, leaf first.
+        certificate: String,
+        /// PEM file with the private key.
+        key: String,
+    },
+    /// Keys of a vault's `keys` store, by alias (Zilla's `keys`); with several, the one
+    /// whose certificate names the client's SNI is served.
+    Store {
+        /// The store.
+        store: StoreFile,
+        /// The aliases.
+        aliases: Vec<String>,
+    },
+}
+
+/// Client certificates a `tls` server asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTrust {
+    /// The store holding the authorities that sign client certificates.
+    pub store: StoreFile,
+    /// Their aliases; empty for every certificate of the store.
+    pub aliases: Vec<String>,
+    /// Whether a client without a certificate is refused (`mutual: required`).
+    pub required: bool,
+}
+
+/// One key store file of a vault.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreFile {
+    /// The vault.
+    pub vault: String,
+    /// Which of its stores: `keys`, `trust` or `signers`.
+    pub role: &'static str,
+    /// The file, resolved against the configuration's directory.
+    pub path: String,
+    /// Its format.
+    pub format: StoreFormat,
+    /// Its password (never shown by `Debug`).
+    pub password: String,
+}
+
+impl std::fmt::Debug for StoreFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreFile")
+            .field("vault", &self.vault)
+            .field("role", &self.role)
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key store formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// PKCS#12.
+    Pkcs12,
+    /// Java KeyStore.
+    Jks,
 }
 
 /// An `http` server binding.

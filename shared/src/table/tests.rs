@@ -959,8 +959,11 @@ fn tls_listener_takes_pem_files_and_alpn_from_the_http_versions() {
         .clone()
         .unwrap_or_else(|| panic!("no tls"));
     assert_eq!(
-        (tls.certificate.as_str(), tls.key.as_str()),
-        ("c.pem", "k.pem")
+        tls.identity,
+        TlsIdentity::Pem {
+            certificate: "c.pem".to_owned(),
+            key: "k.pem".to_owned()
+        }
     );
     assert_eq!(tls.alpn, vec!["h2", "http/1.1"]);
     let table = compile(&with_tls(
@@ -987,7 +990,7 @@ fn tls_listener_takes_pem_files_and_alpn_from_the_http_versions() {
 fn tls_mistakes_are_named_where_they_are() {
     let e = errors(&with_tls("{ key: k.pem }", ""));
     assert!(
-        has(&e, "/bindings/tls/options", "needs options.certificate"),
+        has(&e, "/bindings/tls/options", "options.certificate"),
         "{e:?}"
     );
     let e = errors(&with_tls(
@@ -1188,6 +1191,87 @@ fn kafka_security_mistakes_are_named_where_they_are() {
             &e,
             "/bindings/client/options/authorization",
             "use options.sasl"
+        ),
+        "{e:?}"
+    );
+}
+
+/// Zilla's form: keys by alias in the binding's vault, SNI, ALPN routes, mutual TLS.
+#[test]
+fn tls_listener_takes_keys_from_its_vault() {
+    let vault = "vaults:\n  certs:\n    type: filesystem\n    options:\n      keys: { store: tls/server.p12, password: pw }\n      trust: { store: /abs/trust.jks, type: jks, password: tpw }\nbindings:\n";
+    let text = with_tls(
+        "{ keys: [ localhost ], sni: [ localhost ], trust: [ ca ], alpn: [ h2 ] }",
+        "",
+    )
+    .replacen("bindings:\n", vault, 1)
+    .replace(
+        "    kind: server\n    options: { keys",
+        "    kind: server\n    vault: certs\n    routes:\n      - when: [ { alpn: h2 } ]\n        exit: http\n    options: { keys",
+    );
+    let spec = parse_config_with_env(&text, &no_env).unwrap_or_else(|e| panic!("{e:?}"));
+    let options = CompileOptions {
+        base_dir: Some("/etc/zilla".into()),
+        ..CompileOptions::default()
+    };
+    let table = RouteTable::compile(&spec, &options).unwrap_or_else(|e| panic!("{e:?}"));
+    let tls = table.listeners[0]
+        .tls
+        .clone()
+        .unwrap_or_else(|| panic!("no tls"));
+    let TlsIdentity::Store { store, aliases } = &tls.identity else {
+        panic!("{:?}", tls.identity);
+    };
+    assert_eq!(
+        store.path, "/etc/zilla/tls/server.p12",
+        "relative to the configuration"
+    );
+    assert_eq!(store.format, StoreFormat::Pkcs12);
+    assert_eq!(aliases, &vec!["localhost".to_owned()]);
+    assert_eq!(tls.sni, vec!["localhost"]);
+    let clients = tls
+        .clients
+        .unwrap_or_else(|| panic!("trust means mutual: required"));
+    assert!(clients.required);
+    assert_eq!(clients.store.path, "/abs/trust.jks");
+    assert_eq!(clients.store.format, StoreFormat::Jks);
+    assert!(
+        !format!("{:?}", clients.store).contains("tpw"),
+        "passwords stay out of Debug"
+    );
+
+    // A vault that does not exist, a store the vault lacks, an x509 guard.
+    let e = errors(&text.replace("vault: certs", "vault: nothing"));
+    assert!(
+        has(
+            &e,
+            "/bindings/tls/vault",
+            "'nothing' is not defined under /vaults"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&text.replace(
+        "      trust: { store: /abs/trust.jks, type: jks, password: tpw }\n",
+        "",
+    ));
+    assert!(
+        has(&e, "/bindings/tls/options/trust", "has no 'trust' store"),
+        "{e:?}"
+    );
+    let e = errors(&text.replace("alpn: [ h2 ] }", "alpn: [ h2 ], authorization: { x: {} } }"));
+    assert!(
+        has(&e, "/bindings/tls/options/authorization", "x509 guard"),
+        "{e:?}"
+    );
+    let e = errors(&text.replace(
+        "keys: { store: tls/server.p12, password: pw }",
+        "keys: { store: tls/server.p12 }",
+    ));
+    assert!(
+        has(
+            &e,
+            "/vaults/certs/options/keys/password",
+            "needs its password"
         ),
         "{e:?}"
     );

@@ -27,6 +27,8 @@ struct RawBinding {
     exit: Option<String>,
     #[serde(default)]
     telemetry: Option<BindingTelemetrySpec>,
+    #[serde(default)]
+    vault: Option<String>,
 }
 
 /// A route's fields before the binding type gives them meaning.
@@ -124,6 +126,7 @@ pub(super) fn binding(
         routes,
         exit: raw.exit,
         telemetry: raw.telemetry,
+        vault: raw.vault,
     })
 }
 
@@ -144,6 +147,7 @@ fn route(
             BindingType::Sse | BindingType::SseKafka => {
                 typed(condition, &at, errors).map(ConditionSpec::Path)
             }
+            BindingType::Tls => typed(condition, &at, errors).map(ConditionSpec::Tls),
             other => {
                 errors.push(
                     at,

@@ -183,7 +183,7 @@ fn kafka_properties_take_numbers_and_booleans_as_text() {
 
 #[test]
 fn each_unsupported_section_says_what_to_do_instead() {
-    let text = "name: x\nbindings: {}\nvaults: {}\ncatalogs: {}\n";
+    let text = "name: x\nbindings: {}\nstores: {}\ncatalogs: {}\n";
     let found = errors(text);
     let message = |pointer: &str| {
         found
@@ -192,7 +192,7 @@ fn each_unsupported_section_says_what_to_do_instead() {
             .map(|(_, m)| m.clone())
             .unwrap_or_else(|| panic!("no error at {pointer}: {found:?}"))
     };
-    assert!(message("/vaults").contains("PEM files"));
+    assert!(message("/stores").contains("its own store"));
     assert!(message("/catalogs").contains("schemas"));
-    assert!(!message("/vaults").contains("metrics"));
+    assert!(!message("/stores").contains("metrics"));
 }

@@ -4,9 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Compiler, binding_pointer};
 use crate::spec::{
-    BindingKind, BindingSpec, BindingType, ConditionSpec, OptionsSpec, TlsOptionsSpec,
+    BindingKind, BindingSpec, BindingType, ConditionSpec, MutualSpec, OptionsSpec, TlsOptionsSpec,
 };
-use crate::table::server::{HttpServer, Listener, TlsListener};
+use crate::table::server::{ClientTrust, HttpServer, Listener, TlsIdentity, TlsListener};
 
 impl<'a> Compiler<'a> {
     pub(super) fn compile_listeners(&mut self) -> Vec<Listener> {
@@ -160,20 +160,14 @@ impl<'a> Compiler<'a> {
         let report = !self.tls_checked.contains(name);
         self.tls_checked.insert(name);
         let mut errors = Vec::new();
-        if !binding.routes.is_empty() {
-            errors.push((
-                format!("{at}/routes"),
-                "routes on a tls binding are not supported; name the http server in 'exit'"
-                    .to_owned(),
-            ));
-        }
         let default = TlsOptionsSpec::default();
         let options = match &binding.options {
             Some(OptionsSpec::Tls(options)) => options,
             _ => &default,
         };
-        let (certificate, key) = pem_files(options, &at, &mut errors);
-        let exit = match binding.exit.as_deref() {
+        let identity = self.identity(name, options, &at, &mut errors);
+        let clients = self.client_trust(name, options, &at, &mut errors);
+        let exit = match tls_exit(binding, &at, &mut errors) {
             Some(exit) => exit,
             None => {
                 errors.push((at.clone(), "missing field 'exit'".to_owned()));
@@ -204,9 +198,10 @@ impl<'a> Compiler<'a> {
             exit,
             TlsListener {
                 binding: name.to_owned(),
-                certificate,
-                key,
+                identity: identity?,
                 alpn,
+                sni: options.sni.clone().unwrap_or_default(),
+                clients,
             },
         ))
     }
@@ -270,37 +265,113 @@ fn alpn(
     alpn
 }
 
-/// The PEM certificate and key files of a tls binding's options; vault options (`keys`,
-/// `trust`, `sni`, `mutual`) are refused.
-fn pem_files(
-    options: &TlsOptionsSpec,
+/// The exit of a tls server: its binding-level `exit`, or the one exit all its routes
+/// share. Routes by `authority` (SNI) or `alpn` to different bindings are refused: a tls
+/// listener of Sluice leads to one http server.
+fn tls_exit<'a>(
+    binding: &'a BindingSpec,
     at: &str,
     errors: &mut Vec<(String, String)>,
-) -> (String, String) {
-    for (field, present) in [
-        ("keys", options.keys.is_some()),
-        ("trust", options.trust.is_some()),
-        ("sni", options.sni.is_some()),
-        ("mutual", options.mutual.is_some()),
-    ] {
-        if present {
+) -> Option<&'a str> {
+    let mut exits = binding
+        .routes
+        .iter()
+        .filter_map(|route| route.exit.as_deref())
+        .chain(binding.exit.as_deref());
+    let first = exits.next()?;
+    if let Some(other) = exits.find(|exit| *exit != first) {
+        errors.push((
+            format!("{at}/routes"),
+            format!("the routes of a tls binding lead to '{first}' and '{other}'; sluice serves one http server per tls listener, so every route must exit to the same binding"),
+        ));
+    }
+    for (index, route) in binding.routes.iter().enumerate() {
+        if !route.guarded.is_empty() {
             errors.push((
-                format!("{at}/options/{field}"),
-                format!("'{field}' names keys in a vault, which sluice does not have; set options.certificate and options.key to PEM files"),
+                format!("{at}/routes/{index}/guarded"),
+                "guarded on tls routes needs an x509 guard, which sluice does not implement"
+                    .to_owned(),
             ));
         }
     }
-    let mut file = |field: &str, value: &Option<String>| match value.as_deref() {
-        Some(path) if !path.trim().is_empty() => path.to_owned(),
-        _ => {
+    Some(first)
+}
+
+impl Compiler<'_> {
+    /// Where a tls server's certificate and key come from: PEM files, or key aliases in
+    /// the binding's vault.
+    fn identity(
+        &self,
+        binding: &str,
+        options: &TlsOptionsSpec,
+        at: &str,
+        errors: &mut Vec<(String, String)>,
+    ) -> Option<TlsIdentity> {
+        if options.authorization.is_some() {
             errors.push((
-                format!("{at}/options"),
-                format!("a tls server needs options.{field}, the path of a PEM file"),
+                format!("{at}/options/authorization"),
+                "authorization of client certificates needs an x509 guard, which sluice does not implement; mutual and trust check that a trusted authority signed them".to_owned(),
             ));
-            String::new()
         }
-    };
-    let certificate = file("certificate", &options.certificate);
-    let key = file("key", &options.key);
-    (certificate, key)
+        if let Some(aliases) = &options.keys {
+            if options.certificate.is_some() || options.key.is_some() {
+                errors.push((
+                    format!("{at}/options"),
+                    "give either keys (aliases in the vault) or certificate and key (PEM files), not both".to_owned(),
+                ));
+            }
+            if aliases.is_empty() {
+                errors.push((
+                    format!("{at}/options/keys"),
+                    "name at least one alias".to_owned(),
+                ));
+            }
+            let store = self.store_file(binding, "keys", &format!("{at}/options/keys"), errors)?;
+            return Some(TlsIdentity::Store {
+                store,
+                aliases: aliases.clone(),
+            });
+        }
+        let mut file = |field: &str, value: &Option<String>| match value.as_deref() {
+            Some(path) if !path.trim().is_empty() => Some(path.to_owned()),
+            _ => {
+                errors.push((
+                    format!("{at}/options"),
+                    format!("a tls server needs options.keys (aliases in its vault) or options.{field}, the path of a PEM file"),
+                ));
+                None
+            }
+        };
+        let certificate = file("certificate", &options.certificate);
+        let key = file("key", &options.key);
+        Some(TlsIdentity::Pem {
+            certificate: certificate?,
+            key: key?,
+        })
+    }
+
+    /// The client certificates a tls server asks for (`mutual`, `trust`).
+    fn client_trust(
+        &self,
+        binding: &str,
+        options: &TlsOptionsSpec,
+        at: &str,
+        errors: &mut Vec<(String, String)>,
+    ) -> Option<ClientTrust> {
+        let mutual = options.mutual.unwrap_or(if options.trust.is_some() {
+            MutualSpec::Required
+        } else {
+            MutualSpec::None
+        });
+        if mutual == MutualSpec::None {
+            return None;
+        }
+        let pointer = format!("{at}/options/trust");
+        let store = self.store_file(binding, "trust", &pointer, errors)?;
+        Some(ClientTrust {
+            store,
+            aliases: options.trust.clone().unwrap_or_default(),
+            required: mutual == MutualSpec::Required,
+        })
+    }
 }

@@ -16,6 +16,7 @@ mod kafka;
 mod listener;
 mod sse;
 mod telemetry;
+mod vault;
 
 use std::collections::HashMap;
 
@@ -34,6 +35,8 @@ pub struct CompileOptions {
     pub kafka_servers: Option<Vec<String>>,
     /// Servers for `kafka` client bindings that name none (the embedded broker).
     pub fallback_servers: Option<Vec<String>>,
+    /// The directory relative vault store paths are read from: the configuration file's.
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 /// librdkafka properties Sluice sets itself; the configuration has its own field for each.
@@ -75,6 +78,7 @@ impl RouteTable {
         compiler.check_name();
         compiler.check_bindings();
         compiler.check_exit_cycles();
+        compiler.check_vaults();
         compiler.check_guards();
         compiler.compile_guards();
         compiler.guard_refresh();

@@ -1,0 +1,29 @@
+//! TLS termination for `tls` server bindings.
+//!
+//! The certificate chain and key come from PEM files named in the configuration, or from a
+//! vault's PKCS#12 or JKS key store by alias (Zilla's `vault` and `keys`). They are read and
+//! checked on every apply (so a bad file fails the apply, and nothing changes) and again on
+//! [`DataPlane::reload_certificates`](crate::DataPlane::reload_certificates) (SIGHUP). A
+//! reload swaps the listener's `rustls` configuration: handshakes from then on present the
+//! new certificate, connections already open keep theirs.
+//!
+//! TLS 1.2 and 1.3 only, `ring` as the crypto provider, ALPN as configured (`h2`,
+//! `http/1.1`), the client's SNI checked against `sni`, client certificates checked against
+//! the vault's `trust` store when `mutual` asks for them.
+//!
+//! Modules: `acceptor` (the listeners' configurations and their reload), `config` (one
+//! binding's `rustls` configuration), `pem` (PEM files and validity), `store` (key stores),
+//! `jks` (the Java KeyStore format), `error`. This file only declares and re-exports.
+
+mod acceptor;
+mod config;
+mod error;
+mod jks;
+mod pem;
+mod store;
+
+pub(crate) use acceptor::Acceptors;
+pub use error::{TlsError, TlsErrors};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+use sluice_shared::table::{ClientTrust, StoreFile, StoreFormat, TlsIdentity, TlsListener};
+
+use super::config::server_config;
+
+struct Files {
+    dir: std::path::PathBuf,
+}
+
+impl Files {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("sluice-tls-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        Self { dir }
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).unwrap_or_default();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn settings(certificate: String, key: String) -> TlsListener {
+    TlsListener {
+        binding: "tls".to_owned(),
+        identity: TlsIdentity::Pem { certificate, key },
+        alpn: vec!["h2".to_owned(), "http/1.1".to_owned()],
+        sni: Vec::new(),
+        clients: None,
+    }
+}
+
+fn generate(
+    not_before: (i32, u8, u8),
+    not_after: (i32, u8, u8),
+) -> Result<(String, String), rcgen::Error> {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
+    params.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let key = rcgen::KeyPair::generate()?;
+    let certificate = params.self_signed(&key)?;
+    Ok((certificate.pem(), key.serialize_pem()))
+}
+
+#[test]
+fn a_valid_pair_loads_with_alpn() -> Result<(), Box<dyn std::error::Error>> {
+    let files = Files::new("valid");
+    let (certificate, key) = generate((2020, 1, 1), (2999, 1, 1))?;
+    let (config, _) = server_config(&settings(
+        files.write("cert.pem", &certificate),
+        files.write("key.pem", &key),
+    ))?;
+    assert_eq!(
+        config.alpn_protocols,
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
+    Ok(())
+}
+
+#[test]
+fn every_bad_file_is_named_with_its_problem() -> Result<(), Box<dyn std::error::Error>> {
+    let files = Files::new("bad");
+    let (certificate, key) = generate((2020, 1, 1), (2999, 1, 1))?;
+    let (_, other_key) = generate((2020, 1, 1), (2999, 1, 1))?;
+    let (expired, expired_key) = generate((2020, 1, 1), (2021, 1, 1))?;
+    let (future, future_key) = generate((2998, 1, 1), (2999, 1, 1))?;
+    let cert = files.write("cert.pem", &certificate);
+    let key = files.write("key.pem", &key);
+    let cases = [
+        (
+            settings(
+                files.dir.join("missing.pem").display().to_string(),
+                key.clone(),
+            ),
+            "options/certificate): cannot read",
+        ),
+        (
+            settings(cert.clone(), files.write("empty.pem", "")),
+            "holds no unencrypted private key",
+        ),
+        (
+            settings(files.write("text.pem", "hello\n"), key.clone()),
+            "holds no CERTIFICATE block",
+        ),
+        (
+            settings(cert.clone(), files.write("other.pem", &other_key)),
+            "does not belong to the certificate",
+        ),
+        (
+            settings(
+                files.write("expired.pem", &expired),
+                files.write("expired-key.pem", &expired_key),
+            ),
+            "expired on Fri, 01 Jan 2021",
+        ),
+        (
+            settings(
+                files.write("future.pem", &future),
+                files.write("future-key.pem", &future_key),
+            ),
+            "not valid before",
+        ),
+        (
+            // The key file named as the certificate, and the other way round.
+            settings(key.clone(), cert.clone()),
+            "holds no CERTIFICATE block",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let error = server_config(&settings)
+            .err()
+            .ok_or_else(|| format!("{settings:?} loaded"))?
+            .to_string();
+        assert!(
+            error.contains(expected)
+                && error.starts_with("tls binding 'tls' (/bindings/tls/options/"),
+            "{error:?} does not say {expected:?}"
+        );
+    }
+    Ok(())
+}
+
+/// The test stores of `testdata/vault`, made with OpenSSL and keytool (see its README).
+fn vault_file(name: &str, role: &'static str, password: &str) -> StoreFile {
+    StoreFile {
+        vault: "v".to_owned(),
+        role,
+        path: format!("{}/../testdata/vault/{name}", env!("CARGO_MANIFEST_DIR")),
+        format: if name.ends_with(".jks") {
+            StoreFormat::Jks
+        } else {
+            StoreFormat::Pkcs12
+        },
+        password: password.to_owned(),
+    }
+}
+
+fn from_store(name: &str, aliases: &[&str]) -> TlsListener {
+    TlsListener {
+        identity: TlsIdentity::Store {
+            store: vault_file(name, "keys", "generated"),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        },
+        ..settings(String::new(), String::new())
+    }
+}
+
+#[test]
+fn keys_load_from_pkcs12_and_jks_stores_by_alias() -> Result<(), Box<dyn std::error::Error>> {
+    for store in ["localhost.p12", "localhost.jks"] {
+        let (config, not_after) = server_config(&from_store(store, &["localhost"]))?;
+        assert!(
+            not_after > 4_000_000_000,
+            "{store}: the test certificate runs to 2126"
+        );
+        assert_eq!(config.alpn_protocols.len(), 2);
+    }
+    // keytool writes aliases in lower case; they compare without case.
+    server_config(&from_store("localhost.jks", &["LocalHost"]))?;
+    Ok(())
+}
+
+#[test]
+fn store_mistakes_are_named() -> Result<(), Box<dyn std::error::Error>> {
+    let cases = [
+        (
+            from_store("localhost.p12", &["other"]),
+            "has no key with alias 'other' (it holds: localhost)",
+        ),
+        (
+            from_store("localhost.jks", &["other"]),
+            "has no key with alias 'other' (it holds: localhost)",
+        ),
+        (from_store("missing.p12", &["localhost"]), "cannot read"),
+        (
+            from_store("trust.jks", &["ca"]),
+            "has no key with alias 'ca' (it holds: ca)",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let error = server_config(&settings).err().ok_or("loaded")?.to_string();
+        assert!(
+            error.contains(expected),
+            "{error:?} does not say {expected:?}"
+        );
+        assert!(
+            error.starts_with("tls binding 'tls' (/bindings/tls/options/keys)"),
+            "{error}"
+        );
+    }
+    for store in ["localhost.p12", "localhost.jks"] {
+        let mut wrong = from_store(store, &["localhost"]);
+        if let TlsIdentity::Store { store, .. } = &mut wrong.identity {
+            store.password = "wrong".to_owned();
+        }
+        let error = server_config(&wrong).err().ok_or("loaded")?.to_string();
+        assert!(error.contains("password"), "{store}: {error}");
+    }
+    Ok(())
+}
+
+#[test]
+fn client_trust_comes_from_the_trust_store() -> Result<(), Box<dyn std::error::Error>> {
+    for store in ["trust.p12", "trust.jks"] {
+        let mut mutual = from_store("localhost.p12", &["localhost"]);
+        mutual.clients = Some(ClientTrust {
+            store: vault_file(store, "trust", "generated"),
+            aliases: vec!["ca".to_owned()],
+            required: true,
+        });
+        server_config(&mutual)?;
+        mutual.clients = Some(ClientTrust {
+            store: vault_file(store, "trust", "generated"),
+            aliases: vec!["nobody".to_owned()],
+            required: true,
+        });
+        let error = server_config(&mutual).err().ok_or("loaded")?.to_string();
+        assert!(
+            error.contains("has no trusted certificate with alias 'nobody' (it holds: ca)"),
+            "{error}"
+        );
+    }
+    Ok(())
+}

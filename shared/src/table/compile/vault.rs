@@ -1,0 +1,115 @@
+//! `vaults` and the `vault` field of bindings.
+
+use std::path::Path;
+
+use super::{Compiler, binding_pointer};
+use crate::error::pointer_token;
+use crate::spec::{BindingType, StoreSpec, StoreType};
+use crate::table::server::{StoreFile, StoreFormat};
+
+impl Compiler<'_> {
+    /// Each vault's stores, and each binding's `vault`.
+    pub(super) fn check_vaults(&mut self) {
+        for (name, vault) in &self.spec.vaults {
+            let at = format!("/vaults/{}", pointer_token(name));
+            let Some(options) = &vault.options else {
+                self.errors.push(
+                    at,
+                    "a filesystem vault needs options with keys, trust or signers",
+                );
+                continue;
+            };
+            for (role, store) in [
+                ("keys", &options.keys),
+                ("trust", &options.trust),
+                ("signers", &options.signers),
+            ] {
+                let Some(store) = store else { continue };
+                let here = format!("{at}/options/{role}");
+                if store.store.trim().is_empty() {
+                    self.errors
+                        .push(format!("{here}/store"), "name the store file");
+                }
+                if store.password.as_deref().is_none_or(str::is_empty) {
+                    self.errors.push(
+                        format!("{here}/password"),
+                        "a key store needs its password (for example ${{env.KEYSTORE_PASSWORD}})",
+                    );
+                }
+            }
+        }
+        for (name, binding) in &self.spec.bindings {
+            let Some(vault) = &binding.vault else {
+                continue;
+            };
+            let at = format!("{}/vault", binding_pointer(name));
+            if binding.binding_type != BindingType::Tls {
+                self.errors.push(
+                    at,
+                    format!(
+                        "only tls bindings read a vault, not {}",
+                        binding.binding_type.as_str()
+                    ),
+                );
+            } else if !self.spec.vaults.contains_key(vault) && !self.spec.unparsed.contains(vault) {
+                self.errors
+                    .push(at, format!("vault '{vault}' is not defined under /vaults"));
+            }
+        }
+    }
+
+    /// The `role` store (`keys`, `trust`, `signers`) of the vault of `binding`; `None`,
+    /// with an error at `pointer`, when there is none.
+    pub(super) fn store_file(
+        &self,
+        binding: &str,
+        role: &'static str,
+        pointer: &str,
+        errors: &mut Vec<(String, String)>,
+    ) -> Option<StoreFile> {
+        let Some(vault_name) = self
+            .spec
+            .bindings
+            .get(binding)
+            .and_then(|b| b.vault.as_ref())
+        else {
+            errors.push((
+                pointer.to_owned(),
+                format!("'{role}' names aliases in a vault: give the binding a 'vault'"),
+            ));
+            return None;
+        };
+        let vault = self.spec.vaults.get(vault_name)?;
+        let options = vault.options.as_ref()?;
+        let store: Option<&StoreSpec> = match role {
+            "keys" => options.keys.as_ref(),
+            "trust" => options.trust.as_ref(),
+            _ => options.signers.as_ref(),
+        };
+        let Some(store) = store else {
+            errors.push((
+                pointer.to_owned(),
+                format!("vault '{vault_name}' has no '{role}' store"),
+            ));
+            return None;
+        };
+        Some(StoreFile {
+            vault: vault_name.clone(),
+            role,
+            path: resolve(&store.store, self.options.base_dir.as_deref()),
+            format: match store.store_type {
+                Some(StoreType::Jks) => StoreFormat::Jks,
+                Some(StoreType::Pkcs12) | None => StoreFormat::Pkcs12,
+            },
+            password: store.password.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// `path`, or `path` under `base` when it is relative and a base is known.
+fn resolve(path: &str, base: Option<&Path>) -> String {
+    match base {
+        Some(base) if Path::new(path).is_relative() => base.join(path).display().to_string(),
+        _ => path.to_owned(),
+    }
+}
