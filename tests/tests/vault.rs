@@ -21,7 +21,11 @@ fn vault_dir() -> String {
 
 /// tcp → tls (vault keys, sni, alpn routes, mutual) → http → echo.
 fn config(keys: &str, mutual: &str) -> String {
-    let kind = if keys.ends_with(".jks") { "jks" } else { "pkcs12" };
+    let kind = if keys.ends_with(".jks") {
+        "jks"
+    } else {
+        "pkcs12"
+    };
     format!(
         r#"name: vaulted
 vaults:
@@ -138,13 +142,15 @@ async fn requested_client_certificates_are_optional() -> Result<()> {
 
 #[tokio::test]
 async fn a_wrong_store_password_is_refused_with_its_reason() -> Result<()> {
-    let text = config("localhost.jks", "none").replacen("password: generated", "password: wrong", 1);
+    let text =
+        config("localhost.jks", "none").replacen("password: generated", "password: wrong", 1);
     let error = match Sluice::with_config(&text).await {
         Ok(_) => anyhow::bail!("a store with a wrong password was applied"),
         Err(error) => format!("{error:#}"),
     };
     assert!(
-        error.contains("integrity check failed") && error.contains("/bindings/north_tls_server/options/keys"),
+        error.contains("integrity check failed")
+            && error.contains("/bindings/north_tls_server/options/keys"),
         "{error}"
     );
     Ok(())

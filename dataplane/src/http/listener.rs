@@ -87,6 +87,22 @@ impl Drop for OpenConnection {
     }
 }
 
+/// The limits and metrics of the listener configured on `port`, and whether it is a TCP
+/// echo; `None` when the configuration no longer has it.
+fn listener_settings(
+    active: &Arc<ArcSwap<Snapshot>>,
+    port: u16,
+) -> Option<(HttpLimits, Arc<crate::metrics::Metrics>, bool)> {
+    let current = active.load();
+    match current.table.server_for_port(port) {
+        Some(server) => Some((server.limits, current.metrics.clone(), false)),
+        None if current.table.raw_echo(port) => {
+            Some((HttpLimits::default(), current.metrics.clone(), true))
+        }
+        None => None,
+    }
+}
+
 fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -98,12 +114,8 @@ fn serve(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%peer, error = %error, "cannot set TCP_NODELAY");
     }
-    let (limits, metrics) = {
-        let current = active.load();
-        match current.table.server_for_port(port) {
-            Some(server) => (server.limits, current.metrics.clone()),
-            None => return, // listener removed; the connection is dropped
-        }
+    let Some((limits, metrics, raw_echo)) = listener_settings(active, port) else {
+        return; // listener removed; the connection is dropped
     };
     if open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
         open.fetch_sub(1, Ordering::Relaxed);
@@ -133,6 +145,10 @@ fn serve(
             let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
             let timeout = Duration::from_millis(limits.header_read_timeout_ms);
             match tokio::time::timeout(timeout, accept).await {
+                Ok(Ok(stream)) if raw_echo => {
+                    super::raw_echo::echo(stream, Duration::from_millis(limits.idle_timeout_ms))
+                        .await;
+                }
                 Ok(Ok(stream)) => {
                     let connection = Arc::new(Connection::default());
                     serve_hyper(stream, true, peer, port, active, watcher, connection).await;
@@ -140,6 +156,13 @@ fn serve(
                 Ok(Err(error)) => debug!(%peer, error = %error, "tls handshake failed"),
                 Err(_) => debug!(%peer, "tls handshake not finished in time; connection closed"),
             }
+        });
+        return;
+    }
+    if raw_echo {
+        tokio::spawn(async move {
+            let _counted = counted;
+            super::raw_echo::echo(stream, Duration::from_millis(limits.idle_timeout_ms)).await;
         });
         return;
     }

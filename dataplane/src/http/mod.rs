@@ -14,5 +14,6 @@ mod head;
 pub(crate) mod idle;
 pub(crate) mod listener;
 mod prefixed;
+mod raw_echo;
 mod serialize;
 mod stream;

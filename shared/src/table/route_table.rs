@@ -92,7 +92,15 @@ impl RouteTable {
         self.listeners
             .iter()
             .find(|listener| listener.port == port)
-            .and_then(|listener| self.servers.get(listener.server))
+            .and_then(|listener| listener.server)
+            .and_then(|server| self.servers.get(server))
+    }
+
+    /// Whether the listener configured on `port` echoes its connections' bytes.
+    pub fn raw_echo(&self, port: u16) -> bool {
+        self.listeners
+            .iter()
+            .any(|listener| listener.port == port && listener.server.is_none())
     }
 
     /// Every produce action, for preparing the producers a table needs.

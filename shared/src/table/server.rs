@@ -14,7 +14,9 @@ pub struct Listener {
     pub host: String,
     /// Port to bind; `0` asks the system for a free port (tests).
     pub port: u16,
-    pub(crate) server: usize,
+    /// The `http` server; `None` when the port leads to an `echo` binding, which echoes
+    /// the bytes of the connection (TCP level, as Zilla's tcp.echo and tls.echo).
+    pub(crate) server: Option<usize>,
     /// TLS termination, when the tcp binding exits to a `tls` binding.
     pub tls: Option<TlsListener>,
 }

@@ -82,7 +82,9 @@ impl<'a> Compiler<'a> {
             let Some((server, tls)) = self.port_exit(binding, port, &at, scan) else {
                 continue;
             };
-            scan.reached[server] = true;
+            if let Some(server) = server {
+                scan.reached[server] = true;
+            }
             scan.listeners.push(Listener {
                 binding: name.to_owned(),
                 host: host.clone(),
@@ -112,15 +114,15 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// The `http` server (index) and TLS settings that `port` of a tcp binding leads to:
-    /// tcp -> [tls ->] http.
+    /// The `http` server (index; `None` for a TCP echo) and TLS settings that `port` of a
+    /// tcp binding leads to: tcp -> [tls ->] http or echo.
     fn port_exit(
         &mut self,
         binding: &'a BindingSpec,
         port: u16,
         at: &str,
         scan: &mut ListenerScan<'a>,
-    ) -> Option<(usize, Option<TlsListener>)> {
+    ) -> Option<(Option<usize>, Option<TlsListener>)> {
         let exit = binding
             .routes
             .iter()
@@ -142,6 +144,7 @@ impl<'a> Compiler<'a> {
                 let (http, tls) = self.tls_listener(exit)?;
                 (http, Some(tls))
             }
+            Some(target) if target.binding_type == BindingType::Echo => (exit, None),
             _ => {
                 if !self.expect_exit(at, exit, BindingType::Http, &[BindingKind::Server]) {
                     return None;
@@ -149,7 +152,12 @@ impl<'a> Compiler<'a> {
                 (exit, None)
             }
         };
-        self.server_index.get(exit).map(|&server| (server, tls))
+        if self.spec.bindings.get(exit).map(|b| b.binding_type) == Some(BindingType::Echo) {
+            return Some((None, tls));
+        }
+        self.server_index
+            .get(exit)
+            .map(|&server| (Some(server), tls))
     }
 
     /// A `tls` server binding: its settings and the `http` server it exits to. Errors are
@@ -174,17 +182,24 @@ impl<'a> Compiler<'a> {
                 ""
             }
         };
+        let echo = self.spec.bindings.get(exit).map(|b| b.binding_type) == Some(BindingType::Echo);
         let exit_ok = !exit.is_empty()
-            && (!report
-                || self.expect_exit(
-                    &format!("{at}/exit"),
-                    exit,
-                    BindingType::Http,
-                    &[BindingKind::Server],
-                ))
-            && self.server_index.contains_key(exit);
+            && (echo
+                || (!report
+                    || self.expect_exit(
+                        &format!("{at}/exit"),
+                        exit,
+                        BindingType::Http,
+                        &[BindingKind::Server],
+                    ))
+                    && self.server_index.contains_key(exit));
         let server = self.server_index.get(exit).map(|&i| &self.servers[i]);
-        let alpn = alpn(options.alpn.as_deref(), server, exit, &at, &mut errors);
+        let alpn = if echo {
+            // A TCP echo speaks whatever protocol its clients name.
+            options.alpn.clone().unwrap_or_default()
+        } else {
+            alpn(options.alpn.as_deref(), server, exit, &at, &mut errors)
+        };
         let failed = !errors.is_empty() || !exit_ok;
         if report {
             for (pointer, message) in errors {
