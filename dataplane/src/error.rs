@@ -125,6 +125,15 @@ pub enum DataPlaneError {
     /// No record for this item.
     #[error("no record for this item")]
     NoRecord,
+    /// No file at this path (or one Sluice does not serve: a directory, a link).
+    #[error("no file at {0}")]
+    NoFile(String),
+    /// Files are served to GET and HEAD only.
+    #[error("{method} is not allowed here; files are served to GET and HEAD")]
+    ReadOnly {
+        /// The request's method.
+        method: String,
+    },
     /// An internal failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -134,7 +143,9 @@ impl DataPlaneError {
     /// The error code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoRoute { .. } | Self::NoRecord | Self::NoSession(_) => ErrorCode::NotFound,
+            Self::NoRoute { .. } | Self::NoRecord | Self::NoFile(_) | Self::NoSession(_) => {
+                ErrorCode::NotFound
+            }
             Self::AmbiguousLength | Self::BareLineFeed => ErrorCode::BadRequest,
             Self::HeadTimeout => ErrorCode::RequestTimeout,
             Self::UriTooLong => ErrorCode::UriTooLong,
@@ -143,7 +154,7 @@ impl DataPlaneError {
             Self::RenewalRefused => ErrorCode::Forbidden,
             Self::Unauthorized { .. } => ErrorCode::Unauthorized,
             Self::InsufficientScope { .. } | Self::CorsRefused(_) => ErrorCode::Forbidden,
-            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::MethodNotAllowed { .. } | Self::ReadOnly { .. } => ErrorCode::MethodNotAllowed,
             Self::NotAcceptable => ErrorCode::NotAcceptable,
             Self::CacheLoading { .. } => ErrorCode::CacheLoading,
             Self::CacheEvicted => ErrorCode::CacheEvicted,

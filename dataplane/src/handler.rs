@@ -117,6 +117,7 @@ async fn respond<'a>(
         Resolved::Denied(denial) => Err(DataPlaneError::from(denial)),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
+        Resolved::File { route, params } => proxy::files::serve(route, &params, parts).await,
         Resolved::Sse {
             server,
             route,

@@ -99,7 +99,11 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
         );
     }
     if code == ErrorCode::MethodNotAllowed {
-        headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+        let allow = match error {
+            DataPlaneError::ReadOnly { .. } => "GET, HEAD",
+            _ => "GET",
+        };
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     match error {
         DataPlaneError::Unauthorized { invalid, .. } => {

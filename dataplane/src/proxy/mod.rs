@@ -19,6 +19,7 @@ pub(crate) mod context;
 pub(crate) mod correlate;
 pub(crate) mod echo;
 pub(crate) mod fetch;
+pub(crate) mod files;
 pub(crate) mod produce;
 pub(crate) mod sink;
 pub(crate) mod sse;

@@ -129,8 +129,13 @@ pub enum BindingType {
     /// Kafka client and cache.
     Kafka,
     /// Answers every HTTP request with its own body, without Kafka (Sluice: health checks and
-    /// the HTTP baseline of benchmarks).
+    /// the HTTP baseline of benchmarks); behind a `tcp` or `tls` server directly, echoes the
+    /// connection's bytes.
     Echo,
+    /// Maps HTTP requests onto files of a `filesystem` binding.
+    HttpFilesystem,
+    /// Files under a directory.
+    Filesystem,
 }
 
 impl BindingType {
@@ -145,6 +150,8 @@ impl BindingType {
             Self::SseKafka => "sse-kafka",
             Self::Kafka => "kafka",
             Self::Echo => "echo",
+            Self::HttpFilesystem => "http-filesystem",
+            Self::Filesystem => "filesystem",
         }
     }
 }

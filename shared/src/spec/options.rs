@@ -21,6 +21,30 @@ pub enum OptionsSpec {
     Sse(SseOptionsSpec),
     /// `tls` options.
     Tls(TlsOptionsSpec),
+    /// `filesystem` options.
+    Filesystem(FilesystemOptionsSpec),
+}
+
+/// `filesystem` server options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesystemOptionsSpec {
+    /// The directory files are served from.
+    pub location: String,
+    /// `follow` symbolic links that stay inside `location`, or `ignore` them (default, as
+    /// in Zilla: a link is answered 404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symlinks: Option<SymlinksSpec>,
+}
+
+/// What a `filesystem` server does with symbolic links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SymlinksSpec {
+    /// Follow links whose target is inside `location`.
+    Follow,
+    /// Answer 404 for a path through a link.
+    Ignore,
 }
 
 /// `tls` binding options.

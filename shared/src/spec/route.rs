@@ -96,6 +96,20 @@ pub enum WithSpec {
     Http(serde_json::Value),
     /// `sse-kafka`.
     SseKafka(SseKafkaWithSpec),
+    /// `http-filesystem`.
+    HttpFilesystem(HttpFilesystemWithSpec),
+}
+
+/// Which file an `http-filesystem` route serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFilesystemWithSpec {
+    /// The file's path under the filesystem's location, a template (`${params.path}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Zilla: a directory to list or write to (not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
 }
 
 /// What an `sse-kafka` route streams.

@@ -17,6 +17,7 @@
 pub(crate) mod action;
 pub(crate) mod cluster;
 mod compile;
+pub(crate) mod files;
 pub(crate) mod limits;
 pub(crate) mod resolve;
 pub(crate) mod route_table;
@@ -27,6 +28,7 @@ pub use crate::request::RequestHead;
 pub use action::*;
 pub use cluster::*;
 pub use compile::{BadTopicName, CompileOptions, check_topic_name};
+pub use files::{FileRoute, FilesBinding};
 pub use limits::*;
 pub use resolve::{Caller, Denial, Resolved};
 pub use route_table::RouteTable;

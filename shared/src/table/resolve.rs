@@ -2,6 +2,7 @@
 //! [`Resolved`] outcome.
 
 use super::action::{HttpKafkaBinding, HttpKafkaRoute, SseKafkaRoute};
+use super::files::{FileRoute, FilesBinding};
 use super::route_table::RouteTable;
 use super::server::{Exit, Guarded, RequestCondition, SseServer};
 use crate::guard::Principal;
@@ -33,6 +34,13 @@ pub enum Resolved<'t> {
         /// Whether a guarded route on the way (http, sse or sse-kafka) admitted the caller:
         /// the stream then lives on the caller's authorization and ends when it expires.
         guarded: bool,
+    },
+    /// An `http-filesystem` route matched.
+    File {
+        /// The route.
+        route: &'t FileRoute,
+        /// Path parameters, percent-decoded.
+        params: Params,
     },
     /// A route matched but a path parameter is not valid UTF-8.
     BadParam(BadParam),
@@ -148,6 +156,9 @@ impl RouteTable {
             Some(Exit::HttpKafka(index)) => {
                 self.resolve_http_kafka(&self.http_kafka[index], request, caller, &mut refusals)
             }
+            Some(Exit::Files(index)) => {
+                self.resolve_files(&self.files[index], request, caller, &mut refusals)
+            }
         };
         match resolved {
             Resolved::NotFound => refusals.not_found(),
@@ -162,31 +173,35 @@ impl RouteTable {
         caller: Caller<'_>,
         refusals: &mut Refusals,
     ) -> Resolved<'t> {
-        for route in &binding.routes {
-            let matched = if route.when.is_empty() {
-                Some(Ok(Vec::new()))
-            } else {
-                route.when.iter().find_map(|c| c.matches(request))
-            };
-            match matched {
-                None => continue,
-                Some(Err(bad)) => return Resolved::BadParam(bad),
-                Some(Ok(params)) => {
-                    if refusals.admits(caller, &route.guarded) {
-                        return Resolved::HttpKafka {
-                            binding,
-                            route,
-                            params,
-                        };
-                    }
-                }
-            }
+        let routes = binding.routes.iter().map(|r| (r, &r.when[..], &r.guarded));
+        match first_admitted(routes, request, caller, refusals) {
+            Ok(Some((route, params))) => Resolved::HttpKafka {
+                binding,
+                route,
+                params,
+            },
+            Ok(None) => Resolved::NotFound,
+            Err(bad) => Resolved::BadParam(bad),
         }
-        Resolved::NotFound
     }
 }
 
 impl RouteTable {
+    fn resolve_files<'t>(
+        &'t self,
+        binding: &'t FilesBinding,
+        request: &dyn RequestHead,
+        caller: Caller<'_>,
+        refusals: &mut Refusals,
+    ) -> Resolved<'t> {
+        let routes = binding.routes.iter().map(|r| (r, &r.when[..], &r.guarded));
+        match first_admitted(routes, request, caller, refusals) {
+            Ok(Some((route, params))) => Resolved::File { route, params },
+            Ok(None) => Resolved::NotFound,
+            Err(bad) => Resolved::BadParam(bad),
+        }
+    }
+
     fn resolve_sse<'t>(
         &'t self,
         server: &'t SseServer,
@@ -230,6 +245,33 @@ impl RouteTable {
         }
         Resolved::NotFound
     }
+}
+
+/// The first route whose method and path match `request` and whose guards admit `caller`,
+/// with its path parameters.
+fn first_admitted<'t, R: 't>(
+    routes: impl Iterator<Item = (&'t R, &'t [RequestCondition], &'t Guarded)>,
+    request: &dyn RequestHead,
+    caller: Caller<'_>,
+    refusals: &mut Refusals,
+) -> Result<Option<(&'t R, Params)>, BadParam> {
+    for (route, when, guarded) in routes {
+        let matched = if when.is_empty() {
+            Some(Ok(Vec::new()))
+        } else {
+            when.iter().find_map(|c| c.matches(request))
+        };
+        match matched {
+            None => continue,
+            Some(Err(bad)) => return Err(bad),
+            Some(Ok(params)) => {
+                if refusals.admits(caller, guarded) {
+                    return Ok(Some((route, params)));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 impl RequestCondition {

@@ -5,6 +5,7 @@ use super::action::{
     Action, HttpKafkaBinding, HttpKafkaRoute, ProduceAction, SseKafkaBinding, SseKafkaRoute,
 };
 use super::cluster::KafkaCluster;
+use super::files::FilesBinding;
 use super::server::{HttpServer, Listener, SseServer};
 use super::telemetry::Telemetry;
 use crate::guard::Guard;
@@ -24,6 +25,7 @@ pub struct RouteTable {
     pub(crate) http_kafka: Vec<HttpKafkaBinding>,
     pub(crate) sse_servers: Vec<SseServer>,
     pub(crate) sse_kafka: Vec<SseKafkaBinding>,
+    pub(crate) files: Vec<FilesBinding>,
     /// Metrics selection, labels and exporters.
     pub telemetry: Telemetry,
 }
@@ -40,6 +42,7 @@ impl RouteTable {
             http_kafka: Vec::new(),
             sse_servers: Vec::new(),
             sse_kafka: Vec::new(),
+            files: Vec::new(),
             telemetry: Telemetry::default(),
         }
     }

@@ -188,6 +188,7 @@ pub(crate) enum Exit {
     HttpKafka(usize),
     Echo,
     Sse(usize),
+    Files(usize),
 }
 
 /// An `sse` server binding.

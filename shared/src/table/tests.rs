@@ -1276,3 +1276,55 @@ fn tls_listener_takes_keys_from_its_vault() {
         "{e:?}"
     );
 }
+
+/// http-filesystem routes serve files read-only, from a filesystem server's location.
+#[test]
+fn file_routes_are_checked() {
+    let base = "name: t\nbindings:\n  tcp: { type: tcp, kind: server, options: { port: 8080 }, exit: http }\n  http: { type: http, kind: server, exit: files }\n  files:\n    type: http-filesystem\n    kind: proxy\n    routes:\n      - when: [ { path: \"/{path}\" } ]\n        exit: disk\n        with: { path: \"${params.path}\" }\n  disk: { type: filesystem, kind: server, options: { location: /var/www } }\n";
+    compile(base).unwrap_or_else(|e| panic!("{e:?}"));
+    let e = errors(&base.replace(
+        "[ { path: \"/{path}\" } ]",
+        "[ { method: PUT, path: \"/{path}\" } ]",
+    ));
+    assert!(
+        has(&e, "/bindings/files/routes/0/when/0/method", "read-only"),
+        "{e:?}"
+    );
+    let e = errors(&base.replace(
+        "with: { path: \"${params.path}\" }",
+        "with: { directory: \"${params.path}\" }",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/files/routes/0/with/directory",
+            "not supported"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&base.replace(
+        "with: { path: \"${params.path}\" }",
+        "with: { path: \"${params.file}\" }",
+    ));
+    assert!(
+        has(&e, "/bindings/files/routes/0/with/path", "not captured"),
+        "{e:?}"
+    );
+    let e = errors(&base.replace("exit: disk", "exit: http"));
+    assert!(
+        has(
+            &e,
+            "/bindings/files/routes/0/exit",
+            "expected a filesystem server binding"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&base.replace(
+        "options: { location: /var/www }",
+        "options: { location: \"\" }",
+    ));
+    assert!(
+        has(&e, "/bindings/disk/options/location", "directory"),
+        "{e:?}"
+    );
+}

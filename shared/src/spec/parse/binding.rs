@@ -50,10 +50,8 @@ const ZILLA_ONLY_TYPES: &[&str] = &[
     "amqp",
     "asyncapi",
     "fan",
-    "filesystem",
     "grpc",
     "grpc-kafka",
-    "http-filesystem",
     "mcp",
     "mcp-http",
     "mcp-openapi",
@@ -80,7 +78,7 @@ pub(super) fn binding(
         errors.push(
             format!("{pointer}/type"),
             format!(
-                "'{name}' is a Zilla binding type that sluice does not implement; sluice implements tcp, tls, http, sse, http-kafka, sse-kafka, kafka and echo"
+                "'{name}' is a Zilla binding type that sluice does not implement; sluice implements tcp, tls, http, sse, http-kafka, sse-kafka, kafka, http-filesystem, filesystem and echo"
             ),
         );
         return None;
@@ -100,6 +98,7 @@ pub(super) fn binding(
             BindingType::Kafka => typed(options, &at, errors).map(OptionsSpec::Kafka),
             BindingType::Sse => typed(options, &at, errors).map(OptionsSpec::Sse),
             BindingType::Tls => typed(options, &at, errors).map(OptionsSpec::Tls),
+            BindingType::Filesystem => typed(options, &at, errors).map(OptionsSpec::Filesystem),
             other => {
                 errors.push(
                     at,
@@ -143,7 +142,9 @@ fn route(
         let parsed = match binding_type {
             BindingType::Tcp => typed(condition, &at, errors).map(ConditionSpec::Tcp),
             BindingType::Http => typed(condition, &at, errors).map(ConditionSpec::Http),
-            BindingType::HttpKafka => typed(condition, &at, errors).map(ConditionSpec::HttpKafka),
+            BindingType::HttpKafka | BindingType::HttpFilesystem => {
+                typed(condition, &at, errors).map(ConditionSpec::HttpKafka)
+            }
             BindingType::Sse | BindingType::SseKafka => {
                 typed(condition, &at, errors).map(ConditionSpec::Path)
             }
@@ -169,6 +170,7 @@ fn route(
             }
             BindingType::Http => Some(WithSpec::Http(with)),
             BindingType::SseKafka => typed(with, &at, errors).map(WithSpec::SseKafka),
+            BindingType::HttpFilesystem => typed(with, &at, errors).map(WithSpec::HttpFilesystem),
             other => {
                 errors.push(
                     at,

@@ -212,11 +212,12 @@ impl<'a> Compiler<'a> {
             BindingType::HttpKafka => self.http_kafka_index.get(exit).map(|i| Exit::HttpKafka(*i)),
             BindingType::Echo => Some(Exit::Echo),
             BindingType::Sse => self.sse_server_index.get(exit).map(|i| Exit::Sse(*i)),
+            BindingType::HttpFilesystem => self.files_index.get(exit).map(|i| Exit::Files(*i)),
             other => {
                 self.errors.push(
                     pointer,
                     format!(
-                        "exit '{exit}' is a {} binding; an http server exits to http-kafka, sse or echo",
+                        "exit '{exit}' is a {} binding; an http server exits to http-kafka, sse, http-filesystem or echo",
                         other.as_str()
                     ),
                 );

@@ -76,31 +76,7 @@ impl Compiler<'_> {
     ) -> Option<HttpKafkaRoute> {
         self.route_guards = route.guarded.keys().cloned().collect();
         let guarded = self.guarded(route);
-        let mut when = Vec::with_capacity(route.when.len());
-        for (position, condition) in route.when.iter().enumerate() {
-            let ConditionSpec::HttpKafka(condition) = condition else {
-                continue;
-            };
-            let method = condition.method.as_ref().map(|m| m.to_ascii_uppercase());
-            if let Some(method) = &method
-                && (method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()))
-            {
-                self.errors.push(
-                    format!("{at}/when/{position}/method"),
-                    format!("'{method}' is not an HTTP method"),
-                );
-            }
-            let path = match condition.path.as_deref().map(PathTemplate::parse) {
-                None => None,
-                Some(Ok(path)) => Some(path),
-                Some(Err(error)) => {
-                    self.errors
-                        .push(format!("{at}/when/{position}/path"), error.to_string());
-                    None
-                }
-            };
-            when.push(RequestCondition { method, path });
-        }
+        let when = self.request_conditions(route, at);
         let Some(WithSpec::HttpKafka(with)) = &route.with else {
             self.errors.push(at, "missing field 'with'");
             return None;
@@ -198,6 +174,40 @@ impl Compiler<'_> {
             overrides,
             reply: None,
         })
+    }
+
+    /// The method and path conditions of an `http-kafka` or `http-filesystem` route.
+    pub(super) fn request_conditions(
+        &mut self,
+        route: &RouteSpec,
+        at: &str,
+    ) -> Vec<RequestCondition> {
+        let mut when = Vec::with_capacity(route.when.len());
+        for (position, condition) in route.when.iter().enumerate() {
+            let ConditionSpec::HttpKafka(condition) = condition else {
+                continue;
+            };
+            let method = condition.method.as_ref().map(|m| m.to_ascii_uppercase());
+            if let Some(method) = &method
+                && (method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()))
+            {
+                self.errors.push(
+                    format!("{at}/when/{position}/method"),
+                    format!("'{method}' is not an HTTP method"),
+                );
+            }
+            let path = match condition.path.as_deref().map(PathTemplate::parse) {
+                None => None,
+                Some(Ok(path)) => Some(path),
+                Some(Err(error)) => {
+                    self.errors
+                        .push(format!("{at}/when/{position}/path"), error.to_string());
+                    None
+                }
+            };
+            when.push(RequestCondition { method, path });
+        }
+        when
     }
 
     /// Parses a template and checks that every `${params.x}` is captured by every path of

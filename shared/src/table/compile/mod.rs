@@ -5,10 +5,11 @@
 //!
 //! One file per part of the document: `guard` (guards, CORS, authorization), `http`
 //! (servers), `listener` (tcp listeners and TLS), `kafka` (clusters), `http_kafka` (routes
-//! and produce actions), `fetch`, `correlate` (request-response), `sse`, `telemetry`.
+//! and produce actions), `fetch`, `correlate` (request-response), `sse`, `files` (http-filesystem), `telemetry`, `vault`.
 
 mod correlate;
 mod fetch;
+mod files;
 mod guard;
 mod http;
 mod http_kafka;
@@ -25,6 +26,7 @@ use crate::guard::Guard;
 use crate::spec::{BindingKind, BindingSpec, BindingType, ConfigSpec};
 use crate::table::action::{HttpKafkaBinding, SseKafkaBinding};
 use crate::table::cluster::KafkaCluster;
+use crate::table::files::FilesBinding;
 use crate::table::route_table::RouteTable;
 use crate::table::server::{HttpServer, SseServer};
 
@@ -70,6 +72,8 @@ impl RouteTable {
             sse_kafka_index: HashMap::new(),
             sse_servers: Vec::new(),
             sse_server_index: HashMap::new(),
+            files: Vec::new(),
+            files_index: HashMap::new(),
             guards: Vec::new(),
             guard_index: HashMap::new(),
             route_guards: Vec::new(),
@@ -87,6 +91,7 @@ impl RouteTable {
         compiler.compile_http_kafka();
         compiler.compile_sse_kafka();
         compiler.compile_sse_servers();
+        compiler.compile_files();
         compiler.compile_servers();
         let listeners = compiler.compile_listeners();
         let telemetry = compiler.compile_telemetry();
@@ -100,6 +105,7 @@ impl RouteTable {
             http_kafka: compiler.http_kafka,
             sse_servers: compiler.sse_servers,
             sse_kafka: compiler.sse_kafka,
+            files: compiler.files,
             telemetry,
         };
         compiler.errors.into_result(table)
@@ -120,6 +126,8 @@ struct Compiler<'a> {
     sse_kafka_index: HashMap<&'a str, usize>,
     sse_servers: Vec<SseServer>,
     sse_server_index: HashMap<&'a str, usize>,
+    files: Vec<FilesBinding>,
+    files_index: HashMap<&'a str, usize>,
     guards: Vec<Guard>,
     guard_index: HashMap<&'a str, usize>,
     /// Guards of the route being compiled, for checking `${guarded[...]}` placeholders.
@@ -210,6 +218,8 @@ impl<'a> Compiler<'a> {
             Tls => &[Server],
             Sse => &[Server],
             SseKafka => &[Proxy],
+            HttpFilesystem => &[Proxy],
+            Filesystem => &[Server],
         };
         if !allowed.contains(&binding.kind) {
             let expected: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
