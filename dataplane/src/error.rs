@@ -125,6 +125,15 @@ pub enum DataPlaneError {
     /// No record for this item.
     #[error("no record for this item")]
     NoRecord,
+    /// The topic named by the request does not exist.
+    #[error("no topic '{0}' on the kafka cluster")]
+    NoTopic(String),
+    /// A route with a topic from the path streams as many topics as it may.
+    #[error("this route already streams {limit} topics (its max-topics); try again later")]
+    TooManyTopics {
+        /// The route's `max-topics`.
+        limit: usize,
+    },
     /// No file at this path (or one Sluice does not serve: a directory, a link).
     #[error("no file at {0}")]
     NoFile(String),
@@ -143,9 +152,11 @@ impl DataPlaneError {
     /// The error code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoRoute { .. } | Self::NoRecord | Self::NoFile(_) | Self::NoSession(_) => {
-                ErrorCode::NotFound
-            }
+            Self::NoRoute { .. }
+            | Self::NoRecord
+            | Self::NoFile(_)
+            | Self::NoTopic(_)
+            | Self::NoSession(_) => ErrorCode::NotFound,
             Self::AmbiguousLength | Self::BareLineFeed => ErrorCode::BadRequest,
             Self::HeadTimeout => ErrorCode::RequestTimeout,
             Self::UriTooLong => ErrorCode::UriTooLong,
@@ -161,7 +172,7 @@ impl DataPlaneError {
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::BodyStalled { .. } => ErrorCode::RequestTimeout,
-            Self::Overloaded { .. } => ErrorCode::Overloaded,
+            Self::Overloaded { .. } | Self::TooManyTopics { .. } => ErrorCode::Overloaded,
             Self::Kafka { code, .. } => *code,
             Self::ReplyTimeout { .. } => ErrorCode::ReplyTimeout,
             Self::BadReply(_) => ErrorCode::BadReply,

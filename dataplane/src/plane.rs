@@ -28,6 +28,7 @@ use crate::guard::jwks::JwksPool;
 use crate::guard::session::SessionRegistry;
 use crate::http::listener::accept_loop;
 use crate::kafka::cache::CachePool;
+use crate::kafka::dynamic::DynamicFeeds;
 use crate::kafka::feed::FeedPool;
 use crate::kafka::reply::TapPool;
 use crate::kafka::{ClientError, ProducerPool, Producers};
@@ -48,6 +49,9 @@ pub struct DataPlaneOptions {
     /// Memory budget for request bodies being received, bytes; `None` for the default
     /// ([`crate::budget::DEFAULT_BODY_BUDGET_BYTES`]).
     pub body_budget_bytes: Option<u64>,
+    /// How often feeds of topics named by the request are checked for idleness (retired
+    /// after two idle checks); `None` for 30 s.
+    pub topic_feed_sweep: Option<Duration>,
 }
 
 struct RunningListener {
@@ -112,7 +116,15 @@ impl DataPlane {
     /// Binds the listeners of `table` and starts serving it.
     pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, ApplyError> {
         let shutdown = watch::Sender::new(false);
-        let active = Arc::new(ArcSwap::from_pointee(Snapshot::empty(shutdown.subscribe())));
+        let dynamic_feeds = DynamicFeeds::start(
+            options
+                .topic_feed_sweep
+                .unwrap_or(crate::kafka::dynamic::SWEEP),
+        );
+        let active = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
+            shutdown.subscribe(),
+            dynamic_feeds.clone(),
+        )));
         let data_plane = Self {
             active,
             shutdown,
@@ -168,6 +180,7 @@ impl DataPlane {
             .await?;
         let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
         let events = Events::new(&table.name, table.telemetry.stdout);
+        let current_dynamic = self.active.load().dynamic_feeds.clone();
         let table = Arc::new(table);
         let active = Snapshot {
             stats: self.metrics.attach(&table),
@@ -184,6 +197,7 @@ impl DataPlane {
             tls,
             body_budget: self.body_budget.clone(),
             events,
+            dynamic_feeds: current_dynamic,
         };
         self.swap(active).await?;
         self.end_changed_streams();

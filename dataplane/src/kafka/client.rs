@@ -156,6 +156,17 @@ pub enum ClientError {
     Unwritable(String),
 }
 
+impl ClientError {
+    /// Whether the failure is a topic the cluster does not have.
+    pub(crate) fn is_no_topic(&self) -> bool {
+        match self {
+            Self::NoTopic => true,
+            Self::Topic { source, .. } => source.is_no_topic(),
+            _ => false,
+        }
+    }
+}
+
 /// Sets every consumer property of `cluster` on `config`.
 pub(crate) fn set_consumer_properties(config: &mut ClientConfig, cluster: &KafkaCluster) {
     for (key, value) in cluster.consumer_properties() {

@@ -23,6 +23,7 @@ pub mod cache;
 mod client;
 mod consumer;
 mod context;
+pub(crate) mod dynamic;
 pub mod embedded;
 pub mod feed;
 pub(crate) mod health;

@@ -26,7 +26,7 @@ use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use sluice_shared::path::Params;
 use sluice_shared::spec::SseStart;
-use sluice_shared::table::{SseAction, SseKafkaRoute, SseServer};
+use sluice_shared::table::{SseAction, SseKafkaRoute, SseServer, check_topic_name};
 use sluice_shared::wire::event_id::parse_last_event_id;
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -36,6 +36,7 @@ use super::sink::Sink;
 use super::stream::{Authorization, Stream};
 use crate::error::DataPlaneError;
 use crate::guard::session::Session;
+use crate::kafka::dynamic::OpenError;
 use crate::kafka::feed::TopicFeed;
 use crate::metrics::Gauged;
 use crate::response::Body;
@@ -118,14 +119,10 @@ pub(crate) async fn open(
     }
     let action = &route.action;
     let last_event_id = last_event_id(parts)?;
-    let feed = active
-        .feeds
-        .get(action.cluster, &action.topic)
-        .ok_or_else(|| DataPlaneError::Internal("no feed for this route".to_owned()))?
-        .clone();
+    let (feed, topic) = feed_of(active, route, params).await?;
     if !feed.ready(CATCH_UP_WAIT).await {
         return Err(DataPlaneError::CacheLoading {
-            topic: action.topic.clone(),
+            topic: topic.clone(),
         });
     }
     let resume = last_event_id.as_deref().map(parse_last_event_id);
@@ -144,7 +141,7 @@ pub(crate) async fn open(
         skip_before,
         greeting: Some(Bytes::from(greeting)),
         keepalive: Duration::from_secs(server.keepalive_seconds),
-        topic: action.topic.clone(),
+        topic,
         shutdown: active.shutdown.clone(),
         retired: active.routes.watch(route.fingerprint),
         authorization: session.map(|session| Authorization {
@@ -155,6 +152,50 @@ pub(crate) async fn open(
             challenged_for: 0,
         }),
     })
+}
+
+/// The feed a stream of `route` reads, and its topic: the route's own, or the topic its
+/// path names (opened on demand).
+async fn feed_of(
+    active: &Snapshot,
+    route: &SseKafkaRoute,
+    params: &Params,
+) -> Result<(Arc<TopicFeed>, String), DataPlaneError> {
+    let action = &route.action;
+    let Some(template) = &action.topic_template else {
+        let feed = active
+            .feeds
+            .get(action.cluster, &action.topic)
+            .ok_or_else(|| DataPlaneError::Internal("no feed for this route".to_owned()))?;
+        return Ok((feed.clone(), action.topic.clone()));
+    };
+    let values = super::context::Values {
+        params,
+        idempotency_key: String::new(),
+        correlation_id: None,
+        identity: None,
+    };
+    let topic = template.render(&values).into_owned();
+    if check_topic_name(&topic).is_err() {
+        return Err(DataPlaneError::NoTopic(topic));
+    }
+    let cluster = active
+        .table
+        .clusters
+        .get(action.cluster)
+        .ok_or_else(|| DataPlaneError::Internal("no cluster for this route".to_owned()))?;
+    match active
+        .dynamic_feeds
+        .open(cluster, &topic, route.fingerprint, action.max_topics)
+        .await
+    {
+        Ok(feed) => Ok((feed, topic)),
+        Err(OpenError::NoTopic(topic)) => Err(DataPlaneError::NoTopic(topic)),
+        Err(OpenError::TooMany { limit }) => Err(DataPlaneError::TooManyTopics { limit }),
+        Err(OpenError::Client(error)) => Err(DataPlaneError::CacheLoading {
+            topic: format!("{topic} ({error})"),
+        }),
+    }
 }
 
 /// Where a stream starts in the feed: after the client's last event id when it gave one

@@ -127,6 +127,10 @@ pub struct SseKafkaWithSpec {
     /// Sluice: where a stream without `Last-Event-ID` starts: `historical` (default) or `live`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<SseStart>,
+    /// Sluice: with a topic from the path (`${params.topic}`), how many topics the route may
+    /// stream at once (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_topics: Option<u32>,
 }
 
 /// `with.event` of `sse-kafka`.

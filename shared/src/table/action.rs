@@ -49,8 +49,13 @@ pub struct SseKafkaRoute {
 pub struct SseAction {
     /// Index into [`RouteTable::clusters`].
     pub cluster: usize,
-    /// The topic.
+    /// The topic as configured (a template when it comes from the path).
     pub topic: String,
+    /// The topic from the request's path (`${params.topic}`): feeds are opened on demand,
+    /// shared by every stream of a topic, and retired when idle.
+    pub topic_template: Option<Template>,
+    /// How many topics a route with a topic from the path may stream at once.
+    pub max_topics: usize,
     /// Any-of filters; empty means every record.
     pub filters: Vec<FetchFilter>,
     /// Event ids carry the key: `["<base64url key>","<progress>"]`.

@@ -82,6 +82,9 @@ impl RouteTable {
             .iter()
             .flat_map(|binding| binding.routes.iter())
         {
+            if route.action.topic_template.is_some() {
+                continue; // opened on demand
+            }
             let entry = (route.action.cluster, route.action.topic.as_str());
             if !topics.contains(&entry) {
                 topics.push(entry);

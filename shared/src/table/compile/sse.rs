@@ -7,9 +7,12 @@ use crate::spec::{
 };
 use crate::table::action::{SseAction, SseKafkaBinding, SseKafkaRoute};
 use crate::table::server::{RequestCondition, SseServer, SseServerRoute};
+use crate::template::{Allowed, Template};
 
 /// Default `retry:`.
 const DEFAULT_RETRY_MS: u64 = 2000;
+/// Default bound on the topics a route with a topic from the path streams at once.
+const DEFAULT_MAX_TOPICS: usize = 100;
 /// Default keep-alive period.
 const DEFAULT_KEEPALIVE_SECONDS: u64 = 15;
 /// The two event id formats Zilla knows.
@@ -83,9 +86,6 @@ impl Compiler<'_> {
             _ => return None,
         };
         let with_at = format!("{route_at}/with");
-        if !self.one_topic(&with.topic, &with_at, "an sse topic") {
-            return None;
-        }
         let key_in_id = self.event_id_format(with, &with_at)?;
         let when_conditions: Vec<RequestCondition> = when
             .iter()
@@ -94,13 +94,14 @@ impl Compiler<'_> {
                 path: Some(path.clone()),
             })
             .collect();
+        let (topic_template, max_topics) = self.sse_topic(with, &when_conditions, &with_at)?;
         let filters = self.filters(
             with.filters.as_deref().unwrap_or_default(),
             &when_conditions,
             &with_at,
         )?;
         let topics = &mut self.clusters[cluster].topics;
-        if !topics.contains(&with.topic) {
+        if topic_template.is_none() && !topics.contains(&with.topic) {
             topics.push(with.topic.clone());
         }
         let fingerprint = self.stream_fingerprint(name, index, route, cluster);
@@ -112,11 +113,49 @@ impl Compiler<'_> {
             action: SseAction {
                 cluster,
                 topic: with.topic.clone(),
+                topic_template,
+                max_topics,
                 filters,
                 key_in_id,
                 start: with.start.unwrap_or(SseStart::Historical),
             },
         })
+    }
+
+    /// The topic of an `sse-kafka` route: one named topic, or a template over the path's
+    /// parameters (with the route's `max-topics`).
+    fn sse_topic(
+        &mut self,
+        with: &SseKafkaWithSpec,
+        when_conditions: &[RequestCondition],
+        with_at: &str,
+    ) -> Option<(Option<Template>, usize)> {
+        let topic_template = if with.topic.contains("${") {
+            let allowed = Allowed {
+                params: true,
+                ..Allowed::default()
+            };
+            Some(self.template(
+                &with.topic,
+                allowed,
+                when_conditions,
+                &format!("{with_at}/topic"),
+            )?)
+        } else if self.one_topic(&with.topic, with_at, "an sse topic") {
+            None
+        } else {
+            return None;
+        };
+        let max_topics = match with.max_topics {
+            Some(0) => {
+                self.errors
+                    .push(format!("{with_at}/max-topics"), "must be at least 1");
+                return None;
+            }
+            Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+            None => DEFAULT_MAX_TOPICS,
+        };
+        Some((topic_template, max_topics))
     }
 
     /// `event.id`: whether event ids carry the record's key.

@@ -1,0 +1,167 @@
+//! Feeds of topics named by the request (`sse-kafka` routes with `topic: ${params.topic}`):
+//! opened on the first stream of a topic, shared by every stream of it, and retired once no
+//! stream has used it for a while. Each route may have at most its `max-topics` open.
+//!
+//! A topic the cluster does not have is refused (the caller answers 404) without being
+//! created: the feed's consumer reads metadata without asking for automatic creation.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice_shared::sync::lock;
+use sluice_shared::table::KafkaCluster;
+use tokio::sync::OnceCell;
+use tracing::info;
+
+use super::client::{ClientError, ClientIdentity, consumer_identity};
+use super::feed::{self, TopicFeed};
+
+/// How often idle feeds are looked for by default; a feed unused for two sweeps in a row
+/// is retired.
+pub(crate) const SWEEP: Duration = Duration::from_secs(30);
+
+type Key = (ClientIdentity, String);
+
+/// One topic's feed, started once.
+struct Entry {
+    feed: Arc<OnceCell<Arc<TopicFeed>>>,
+    /// Unused at the last sweep.
+    idle: bool,
+}
+
+/// The feeds opened on demand, across configurations.
+pub(crate) struct DynamicFeeds {
+    entries: Mutex<HashMap<Key, Entry>>,
+    /// The topics each route (by fingerprint) has open.
+    by_route: Mutex<HashMap<u64, HashSet<Key>>>,
+}
+
+/// Why a feed could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    /// The route already streams `limit` topics.
+    #[error("this route already streams {limit} topics (its max-topics)")]
+    TooMany {
+        /// The route's bound.
+        limit: usize,
+    },
+    /// The topic does not exist.
+    #[error("no topic '{0}' on the kafka cluster")]
+    NoTopic(String),
+    /// The feed could not start.
+    #[error(transparent)]
+    Client(ClientError),
+}
+
+impl DynamicFeeds {
+    /// An empty set, and the task that looks for idle feeds every `sweep` while the set is
+    /// alive.
+    pub(crate) fn start(sweep: Duration) -> Arc<Self> {
+        let feeds = Arc::new(Self {
+            entries: Mutex::new(HashMap::new()),
+            by_route: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&feeds);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(sweep).await;
+                let Some(feeds) = weak.upgrade() else { break };
+                feeds.sweep();
+            }
+        });
+        feeds
+    }
+
+    /// The feed of `topic` on `cluster` for the route `route` (fingerprint), started when
+    /// new; the route may have at most `limit` topics open.
+    pub(crate) async fn open(
+        &self,
+        cluster: &KafkaCluster,
+        topic: &str,
+        route: u64,
+        limit: usize,
+    ) -> Result<Arc<TopicFeed>, OpenError> {
+        let key: Key = (consumer_identity(cluster), topic.to_owned());
+        {
+            let mut by_route = lock(&self.by_route);
+            let open = by_route.entry(route).or_default();
+            if !open.contains(&key) && open.len() >= limit {
+                return Err(OpenError::TooMany { limit });
+            }
+            open.insert(key.clone());
+        }
+        let cell = {
+            let mut entries = lock(&self.entries);
+            let entry = entries.entry(key.clone()).or_insert_with(|| Entry {
+                feed: Arc::new(OnceCell::new()),
+                idle: false,
+            });
+            entry.idle = false;
+            entry.feed.clone()
+        };
+        let started = cell
+            .get_or_try_init(|| async {
+                let feed = feed::start(cluster, topic).await?;
+                info!(topic, "feed opened on demand");
+                Ok::<_, ClientError>(Arc::new(feed))
+            })
+            .await;
+        match started {
+            Ok(feed) => Ok(feed.clone()),
+            Err(error) => {
+                self.forget(&key);
+                if error.is_no_topic() {
+                    Err(OpenError::NoTopic(topic.to_owned()))
+                } else {
+                    Err(OpenError::Client(error))
+                }
+            }
+        }
+    }
+
+    /// Retires feeds no stream held at this sweep and the last one.
+    fn sweep(&self) {
+        let mut retired = Vec::new();
+        {
+            let mut entries = lock(&self.entries);
+            entries.retain(|key, entry| {
+                // Held only by this set: no stream reads it.
+                let unused = entry
+                    .feed
+                    .get()
+                    .is_none_or(|feed| Arc::strong_count(feed) == 1);
+                if !unused {
+                    entry.idle = false;
+                    return true;
+                }
+                if entry.idle {
+                    retired.push(key.clone());
+                    return false;
+                }
+                entry.idle = true;
+                true
+            });
+        }
+        for key in &retired {
+            info!(topic = %key.1, "idle feed retired");
+        }
+        let mut by_route = lock(&self.by_route);
+        for open in by_route.values_mut() {
+            open.retain(|key| !retired.contains(key));
+        }
+        by_route.retain(|_, open| !open.is_empty());
+    }
+
+    fn forget(&self, key: &Key) {
+        lock(&self.entries).remove(key);
+        for open in lock(&self.by_route).values_mut() {
+            open.remove(key);
+        }
+    }
+
+    /// How many feeds are open.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+}
