@@ -456,7 +456,7 @@ fn sse_mistakes_are_reported() {
     );
     let text = chain("      - exit: cache\n        with: { capability: produce, topic: t }")
         + &SSE_BINDINGS
-            .replace("topic: items", "topic: \"t-${params.id}\"")
+            .replace("topic: items", "topic: \"t-${params.nope}\"")
             .replace("exit: sse_kafka", "exit: cache")
             .replace("'[\"${base64(key)}\",\"${etag}\"]'", "custom");
     let found = errors(&text);
@@ -468,7 +468,7 @@ fn sse_mistakes_are_reported() {
         has(
             &found,
             "/bindings/sse_kafka/routes/0/with/topic",
-            "one topic"
+            "'${params.nope}' is not captured"
         ),
         "{found:?}"
     );

@@ -86,7 +86,7 @@ impl Compiler<'_> {
             _ => return None,
         };
         let with_at = format!("{route_at}/with");
-        let key_in_id = self.event_id_format(with, &with_at)?;
+        let key_in_id = self.event_id_format(with, &with_at);
         let when_conditions: Vec<RequestCondition> = when
             .iter()
             .map(|path| RequestCondition {
@@ -94,7 +94,8 @@ impl Compiler<'_> {
                 path: Some(path.clone()),
             })
             .collect();
-        let (topic_template, max_topics) = self.sse_topic(with, &when_conditions, &with_at)?;
+        let topic = self.sse_topic(with, &when_conditions, &with_at);
+        let ((topic_template, max_topics), key_in_id) = (topic?, key_in_id?);
         let filters = self.filters(
             with.filters.as_deref().unwrap_or_default(),
             &when_conditions,
