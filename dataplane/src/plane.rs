@@ -153,10 +153,11 @@ impl DataPlane {
 
     /// Validated `table` replaces the active one: new requests use it, requests in flight
     /// finish with the table they started with. On error nothing changes.
-    pub async fn apply(&self, table: RouteTable) -> Result<(), ApplyError> {
+    pub async fn apply(&self, mut table: RouteTable) -> Result<(), ApplyError> {
         // Certificates first: a missing or bad file fails the apply before anything starts.
         let tls = Acceptors::load(&table)?;
         crate::kafka::check_files(&table.clusters)?;
+        crate::tls::kafka_stores(&mut table.clusters)?;
         let producers = attach(&self.pool, &table)?;
         let taps = self
             .taps
@@ -329,6 +330,7 @@ impl DataPlane {
     pub fn check_files(table: &RouteTable) -> Result<(), ApplyError> {
         Acceptors::load(table)?;
         crate::kafka::check_files(&table.clusters)?;
+        crate::tls::kafka_stores(&mut table.clusters.clone())?;
         Ok(())
     }
 

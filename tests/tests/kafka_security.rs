@@ -12,61 +12,17 @@
 
 use std::net::SocketAddr;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use http::{Method, StatusCode};
-use rustls::server::WebPkiClientVerifier;
 use sluice_tests::Sluice;
 use sluice_tests::tansu::Broker;
-use sluice_tests::tls::{Issued, TestCa};
-use tokio::net::{TcpListener, TcpStream};
+use sluice_tests::tls::{TestCa, tls_proxy};
+use tokio::net::TcpListener;
 
 const PORT: u16 = 8080;
-
-/// Terminates TLS (server certificate `server`, client certificates signed by `ca`
-/// required) and forwards the bytes to `target`. Counts handshakes that completed.
-async fn tls_proxy(
-    ca: &TestCa,
-    server: &Issued,
-    listener: TcpListener,
-    target: SocketAddr,
-) -> Result<Arc<AtomicU64>> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(ca.pem().as_bytes())?)?;
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
-    let chain =
-        CertificateDer::pem_file_iter(&server.certificate)?.collect::<Result<Vec<_>, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(&server.key)?;
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let handshakes = Arc::new(AtomicU64::new(0));
-    let counted = handshakes.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let (acceptor, counted) = (acceptor.clone(), counted.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(socket).await else {
-                    return;
-                };
-                counted.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut upstream) = TcpStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
-                }
-            });
-        }
-    });
-    Ok(handshakes)
-}
 
 /// Produce on POST /items; with `stream`, an SSE stream of the topic on /events.
 fn config(servers: &str, client_options: &str, topic: &str, stream: bool) -> String {
@@ -117,8 +73,9 @@ async fn records_go_to_kafka_and_back_over_mutual_tls() -> Result<()> {
     let proxy_port = proxy.local_addr()?.port();
     let broker = Broker::start(Some(proxy_port), &[]).await?;
     let handshakes = tls_proxy(
-        &ca,
-        &server,
+        &ca.pem(),
+        &server.certificate,
+        &server.key,
         proxy,
         SocketAddr::from(([127, 0, 0, 1], broker.port)),
     )

@@ -64,6 +64,21 @@ impl QuietContext {
 }
 
 impl ClientContext for QuietContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    /// The bearer token of an `oauthbearer` client: the token its inline guard holds,
+    /// which Sluice passes as `sasl.oauthbearer.config`. librdkafka asks again before the
+    /// token's `exp` (or an hour when it has none).
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        let token = config
+            .filter(|t| !t.is_empty())
+            .ok_or("no oauthbearer token")?;
+        Ok(super::oauth::token(token, std::time::SystemTime::now()))
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         if error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {
             return;
@@ -115,6 +130,15 @@ impl ConsumerContext for QuietContext {}
 pub(crate) struct SharedContext(pub(crate) Arc<QuietContext>);
 
 impl ClientContext for SharedContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        self.0.generate_oauth_token(config)
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         self.0.error(error, reason);
     }

@@ -27,6 +27,7 @@ pub(crate) mod dynamic;
 pub mod embedded;
 pub mod feed;
 pub(crate) mod health;
+mod oauth;
 mod pool;
 mod producer;
 pub mod reply;

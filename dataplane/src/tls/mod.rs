@@ -13,17 +13,19 @@
 //!
 //! Modules: `acceptor` (the listeners' configurations and their reload), `config` (one
 //! binding's `rustls` configuration), `pem` (PEM files and validity), `store` (key stores),
-//! `jks` (the Java KeyStore format), `error`. This file only declares and re-exports.
+//! `jks` (the Java KeyStore format), `kafka` (key stores of Kafka clients' TLS), `error`. This file only declares and re-exports.
 
 mod acceptor;
 mod config;
 mod error;
 mod jks;
+mod kafka;
 mod pem;
 mod store;
 
 pub(crate) use acceptor::Acceptors;
 pub use error::{TlsError, TlsErrors};
+pub(crate) use kafka::kafka_stores;
 
 #[cfg(test)]
 mod tests;

@@ -32,15 +32,43 @@ pub struct ConfigSpec {
     pub unparsed: Vec<String>,
 }
 
-/// A guard: something that authorizes requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A guard: something that authorizes requests (`jwt`), or that holds credentials for
+/// Kafka (`inline`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuardSpec {
-    /// The guard type; only `jwt`.
+    /// The guard type.
     #[serde(rename = "type")]
     pub guard_type: GuardType,
     /// The guard's options.
-    pub options: JwtOptionsSpec,
+    pub options: GuardOptionsSpec,
+}
+
+impl GuardSpec {
+    /// The options of a `jwt` guard.
+    pub fn jwt(&self) -> Option<&JwtOptionsSpec> {
+        match &self.options {
+            GuardOptionsSpec::Jwt(options) => Some(options),
+            GuardOptionsSpec::Inline(_) => None,
+        }
+    }
+
+    /// The options of an `inline` guard.
+    pub fn inline(&self) -> Option<&InlineGuardSpec> {
+        match &self.options {
+            GuardOptionsSpec::Inline(options) => Some(options),
+            GuardOptionsSpec::Jwt(_) => None,
+        }
+    }
+}
+
+/// Options, by guard type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum GuardOptionsSpec {
+    /// `jwt`.
+    Jwt(Box<JwtOptionsSpec>),
+    /// `inline`.
+    Inline(InlineGuardSpec),
 }
 
 /// Guard types.
@@ -49,6 +77,21 @@ pub struct GuardSpec {
 pub enum GuardType {
     /// JSON Web Tokens.
     Jwt,
+    /// A fixed identity and credentials, for Kafka SASL (Zilla 2.x): the kafka client's
+    /// `options.authorization` names it.
+    Inline,
+}
+
+/// Options of an `inline` guard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlineGuardSpec {
+    /// The identity (a SASL user name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The credentials (a SASL password or an OAuth bearer token); secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
 }
 
 /// Options of a `jwt` guard.

@@ -10,6 +10,7 @@
 //! `parse` (reading a document). This file only declares and re-exports.
 
 pub(crate) mod document;
+mod kafka;
 pub(crate) mod options;
 mod parse;
 mod port;
@@ -19,6 +20,7 @@ mod typed;
 mod vault;
 
 pub use document::*;
+pub use kafka::*;
 pub use options::*;
 pub(crate) use parse::parse_partial;
 pub use parse::{MAX_DOCUMENT_BYTES, parse_config, parse_config_with_env};

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::typed::typed;
 use crate::error::{ConfigErrors, pointer_token};
-use crate::spec::document::{ConfigSpec, GuardSpec};
+use crate::spec::document::{ConfigSpec, GuardOptionsSpec, GuardSpec, GuardType};
 use crate::spec::vault::VaultSpec;
 use binding::binding;
 
@@ -186,13 +186,40 @@ fn guards(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
     };
     for (name, guard) in map {
         let at = format!("/guards/{}", pointer_token(&name));
-        match typed::<GuardSpec>(guard, &at, errors) {
+        match guard_spec(guard, &at, errors) {
             Some(guard) => {
                 spec.guards.insert(name, guard);
             }
             None => spec.unparsed.push(name),
         }
     }
+}
+
+/// A guard's fields before its type is known.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    #[serde(rename = "type")]
+    guard_type: GuardType,
+    #[serde(default)]
+    options: Option<Value>,
+}
+
+fn guard_spec(value: Value, at: &str, errors: &mut ConfigErrors) -> Option<GuardSpec> {
+    let raw: RawGuard = typed(value, at, errors)?;
+    let options_at = format!("{at}/options");
+    let Some(options) = raw.options else {
+        errors.push(at, "missing field 'options'");
+        return None;
+    };
+    let options = match raw.guard_type {
+        GuardType::Jwt => GuardOptionsSpec::Jwt(Box::new(typed(options, &options_at, errors)?)),
+        GuardType::Inline => GuardOptionsSpec::Inline(typed(options, &options_at, errors)?),
+    };
+    Some(GuardSpec {
+        guard_type: raw.guard_type,
+        options,
+    })
 }
 
 fn vaults(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {

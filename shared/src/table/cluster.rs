@@ -111,13 +111,42 @@ pub struct KafkaSecurity {
     pub(crate) properties: Vec<(String, String)>,
     /// Files the properties name: (JSON pointer of the option, path).
     pub(crate) files: Vec<(String, String)>,
+    /// Key stores of a `tls` client binding's vault, read by the data plane into
+    /// `ssl.ca.pem`, `ssl.certificate.pem` and `ssl.key.pem`.
+    pub stores: Vec<KafkaStore>,
+}
+
+/// A key store a Kafka client's TLS reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaStore {
+    /// What it provides.
+    pub role: KafkaStoreRole,
+    /// The store.
+    pub file: super::server::StoreFile,
+    /// The JSON pointer of the option naming it.
+    pub pointer: String,
+}
+
+/// What a Kafka client reads from a key store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KafkaStoreRole {
+    /// Trusted certificate authorities, by alias (every certificate when empty).
+    Trust(Vec<String>),
+    /// The client's key and certificate chain, by alias.
+    Key(String),
 }
 
 /// librdkafka properties whose values are secrets.
-pub const SECRET_PROPERTIES: &[&str] = &["sasl.password", "ssl.key.password"];
+pub const SECRET_PROPERTIES: &[&str] = &[
+    "sasl.password",
+    "ssl.key.password",
+    "ssl.key.pem",
+    "sasl.oauthbearer.config",
+];
 
 impl KafkaSecurity {
-    pub(crate) fn set(&mut self, key: &str, value: impl Into<String>) {
+    /// Sets `key`; the data plane sets the PEM properties read from `stores` this way.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.properties.push((key.to_owned(), value.into()));
     }
 

@@ -1185,12 +1185,14 @@ fn kafka_security_mistakes_are_named_where_they_are() {
         ),
         "{e:?}"
     );
-    let e = errors(&kafka_options("      authorization: { jwt: {} }\n"));
+    let e = errors(&kafka_options(
+        "      authorization: { jwt: { credentials: { mechanism: plain } } }\n",
+    ));
     assert!(
         has(
             &e,
-            "/bindings/client/options/authorization",
-            "use options.sasl"
+            "/bindings/client/options/authorization/jwt",
+            "not defined under /guards"
         ),
         "{e:?}"
     );
@@ -1325,6 +1327,84 @@ fn file_routes_are_checked() {
     ));
     assert!(
         has(&e, "/bindings/disk/options/location", "directory"),
+        "{e:?}"
+    );
+}
+
+/// Zilla 2.x kafka client security: an inline guard's credentials through
+/// `options.authorization`, and a tls client binding with a vault.
+#[test]
+fn kafka_credentials_come_from_an_inline_guard_and_tls_from_a_tls_client() {
+    let text = "name: t\nvaults:\n  clients:\n    type: filesystem\n    options:\n      trust: { store: trust.jks, type: jks, password: pw }\nguards:\n  creds:\n    type: inline\n    options: { identity: alice, credentials: s3cret }\nbindings:\n  tcp: { type: tcp, kind: server, options: { port: 8080 }, exit: http }\n  http: { type: http, kind: server, exit: mapping }\n  mapping:\n    type: http-kafka\n    kind: proxy\n    routes:\n      - exit: client\n        with: { capability: produce, topic: t }\n  client:\n    type: kafka\n    kind: client\n    options:\n      servers: [ \"k:9093\" ]\n      authorization:\n        creds:\n          credentials: { mechanism: scram-sha-512, username: \"{identity}\", password: \"{credentials}\" }\n    exit: tls_client\n  tls_client:\n    type: tls\n    kind: client\n    vault: clients\n    options: { trust: [ kafka ], sni: [ kafka ] }\n    exit: tcp_client\n  tcp_client: { type: tcp, kind: client }\n";
+    let table = compile(text).unwrap_or_else(|e| panic!("{e:?}"));
+    let security = &table.clusters[0].security;
+    let properties: Vec<(&str, &str)> = security.properties().collect();
+    for expected in [
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "SCRAM-SHA-512"),
+        ("sasl.username", "alice"),
+        ("sasl.password", "s3cret"),
+    ] {
+        assert!(
+            properties.contains(&expected),
+            "{expected:?} in {properties:?}"
+        );
+    }
+    assert_eq!(security.stores.len(), 1);
+    assert!(
+        !format!("{security:?}").contains("s3cret"),
+        "secrets stay out of Debug"
+    );
+
+    let oauth = text.replace(
+        "{ mechanism: scram-sha-512, username: \"{identity}\", password: \"{credentials}\" }",
+        "{ mechanism: oauthbearer, token: \"{credentials}\" }",
+    );
+    let table = compile(&oauth).unwrap_or_else(|e| panic!("{e:?}"));
+    let properties: Vec<(&str, &str)> = table.clusters[0].security.properties().collect();
+    assert!(properties.contains(&("sasl.mechanism", "OAUTHBEARER")));
+    assert!(properties.contains(&("sasl.oauthbearer.config", "s3cret")));
+
+    let e = errors(&text.replace(
+        "    type: inline\n    options: { identity: alice, credentials: s3cret }",
+        "    type: jwt\n    options: { issuer: https://i }",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/authorization/creds",
+            "jwt guard"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&text.replace("        creds:\n", "        nobody:\n"));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/authorization/nobody",
+            "not defined"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&text.replace(
+        "with: { capability: produce, topic: t }",
+        "with: { capability: produce, topic: t }\n        guarded: { creds: [ r ] }",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/mapping/routes/0/guarded/creds",
+            "inline guard"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&text.replace("mechanism: scram-sha-512", "mechanism: gssapi"));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/authorization/creds/credentials/mechanism",
+            "unknown mechanism"
+        ),
         "{e:?}"
     );
 }

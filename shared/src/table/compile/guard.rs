@@ -18,7 +18,9 @@ impl Compiler<'_> {
     pub(super) fn compile_guards(&mut self) {
         for (name, spec) in &self.spec.guards {
             let at = format!("/guards/{}/options", pointer_token(name));
-            let options = &spec.options;
+            let Some(options) = spec.jwt() else {
+                continue; // inline guards hold Kafka credentials; see compile/kafka.rs
+            };
             let keys = self.guard_keys(options, &at);
             let leeway_seconds = options.leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
             if leeway_seconds > MAX_LEEWAY_SECONDS {
@@ -120,8 +122,11 @@ impl Compiler<'_> {
 
     /// Applies `jwks-refresh-seconds` once the guards exist.
     pub(super) fn guard_refresh(&mut self) {
-        for (index, (name, spec)) in self.spec.guards.iter().enumerate() {
-            let Some(seconds) = spec.options.jwks_refresh_seconds else {
+        for (name, spec) in &self.spec.guards {
+            let Some(seconds) = spec.jwt().and_then(|o| o.jwks_refresh_seconds) else {
+                continue;
+            };
+            let Some(&index) = self.guard_index.get(name.as_str()) else {
                 continue;
             };
             let at = format!(

@@ -263,7 +263,7 @@ impl Compiler<'_> {
                 );
             }
             if let Some(name) = attribute
-                && !spec.options.attributes.contains_key(name)
+                && !spec.jwt().is_some_and(|o| o.attributes.contains_key(name))
             {
                 valid = false;
                 self.errors.push(

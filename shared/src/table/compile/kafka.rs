@@ -2,10 +2,11 @@
 
 use indexmap::IndexMap;
 
+use super::kafka_zilla::{Credentials, ZillaSecurity};
 use super::{Compiler, RESERVED_PROPERTIES, binding_pointer, check_topic_name, not_yet};
 use crate::error::pointer_token;
 use crate::spec::{
-    BindingKind, BindingType, KafkaOptionsSpec, KafkaTlsSpec, OptionsSpec, SaslSpec,
+    BindingKind, BindingSpec, BindingType, KafkaOptionsSpec, KafkaTlsSpec, OptionsSpec, SaslSpec,
 };
 use crate::table::cluster::{KafkaCluster, KafkaSecurity};
 
@@ -38,14 +39,16 @@ impl Compiler<'_> {
                 security: KafkaSecurity::default(),
             };
             if let Some(options) = options {
-                self.client_options(&mut cluster, options, &at);
+                self.client_options(&mut cluster, binding, options, &at);
             }
             if let Some(servers) = &self.options.kafka_servers {
                 cluster.servers = servers.clone();
             } else if cluster.servers.is_empty() {
                 cluster.servers = self.options.fallback_servers.clone().unwrap_or_default();
             }
-            if let Some(exit) = &binding.exit {
+            if let Some(exit) = &binding.exit
+                && self.spec.bindings.get(exit).map(|b| b.binding_type) != Some(BindingType::Tls)
+            {
                 self.expect_exit(
                     &format!("{at}/exit"),
                     exit,
@@ -92,20 +95,24 @@ impl Compiler<'_> {
     }
 
     /// The options of a kafka `client`: servers, properties, security, cache size.
-    fn client_options(&mut self, cluster: &mut KafkaCluster, options: &KafkaOptionsSpec, at: &str) {
+    fn client_options(
+        &mut self,
+        cluster: &mut KafkaCluster,
+        binding: &BindingSpec,
+        options: &KafkaOptionsSpec,
+        at: &str,
+    ) {
         if options.bootstrap.is_some() || options.topics.is_some() {
             self.errors.push(
                 format!("{at}/options"),
                 "'bootstrap' and 'topics' belong on the kafka cache_server binding",
             );
         }
-        if options.authorization.is_some() {
-            self.errors.push(
-                format!("{at}/options/authorization"),
-                not_yet("guard-based authorization to Kafka (use options.sasl)"),
-            );
-        }
-        cluster.security = self.kafka_security(at, options);
+        let zilla = ZillaSecurity {
+            credentials: self.kafka_authorization(options, at),
+            tls: self.tls_client(binding, at),
+        };
+        cluster.security = self.kafka_security(at, options, zilla);
         for (index, server) in options.servers.iter().flatten().enumerate() {
             match server.rsplit_once(':') {
                 Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
@@ -152,13 +159,41 @@ impl Compiler<'_> {
         }
     }
 
-    /// `options.sasl` and `options.tls` of a kafka client, as librdkafka properties.
-    fn kafka_security(&mut self, at: &str, options: &KafkaOptionsSpec) -> KafkaSecurity {
+    /// The security of a kafka client, as librdkafka properties: `options.sasl` or an
+    /// inline guard's credentials, `options.tls` or a `tls` client binding.
+    fn kafka_security(
+        &mut self,
+        at: &str,
+        options: &KafkaOptionsSpec,
+        zilla: ZillaSecurity,
+    ) -> KafkaSecurity {
         let mut security = KafkaSecurity::default();
-        if let Some(sasl) = &options.sasl {
-            self.sasl(&mut security, sasl, at);
+        if options.sasl.is_some() && zilla.credentials.is_some() {
+            self.errors.push(
+                format!("{at}/options"),
+                "give either options.sasl or options.authorization, not both",
+            );
         }
-        let protocol = match (options.sasl.is_some(), options.tls.is_some()) {
+        if options.tls.is_some() && zilla.tls.is_some() {
+            self.errors.push(
+                format!("{at}/options/tls"),
+                "the kafka client exits to a tls binding already; give either options.tls or the tls binding",
+            );
+        }
+        let sasl_on = options.sasl.is_some() || zilla.credentials.is_some();
+        if let Some(sasl) = &options.sasl {
+            self.sasl(&mut security, sasl, &format!("{at}/options/sasl"));
+        }
+        match zilla.credentials {
+            Some(Credentials::Sasl(sasl, pointer)) => self.sasl(&mut security, &sasl, &pointer),
+            Some(Credentials::OAuthBearer(token)) => {
+                security.set("sasl.mechanism", "OAUTHBEARER");
+                security.set("sasl.oauthbearer.config", token);
+            }
+            None => {}
+        }
+        let tls_on = options.tls.is_some() || zilla.tls.is_some();
+        let protocol = match (sasl_on, tls_on) {
             (false, false) => return security,
             (true, false) => "SASL_PLAINTEXT",
             (false, true) => "SSL",
@@ -168,10 +203,13 @@ impl Compiler<'_> {
         if let Some(tls) = &options.tls {
             self.client_tls(&mut security, tls, at);
         }
+        if let Some(client) = zilla.tls {
+            client.apply(&mut security);
+        }
         security
     }
 
-    /// `options.sasl`: the mechanism, user name and password.
+    /// SASL at `at`: the mechanism, user name and password.
     fn sasl(&mut self, security: &mut KafkaSecurity, sasl: &SaslSpec, at: &str) {
         let mechanism = match sasl.mechanism.to_ascii_lowercase().as_str() {
             "plain" => Some("PLAIN"),
@@ -179,14 +217,14 @@ impl Compiler<'_> {
             "scram-sha-512" => Some("SCRAM-SHA-512"),
             "scram-sha-1" => {
                 self.errors.push(
-                    format!("{at}/options/sasl/mechanism"),
+                    format!("{at}/mechanism"),
                     "scram-sha-1 is not supported by the Kafka client sluice uses; use scram-sha-256 or scram-sha-512",
                 );
                 None
             }
             other => {
                 self.errors.push(
-                    format!("{at}/options/sasl/mechanism"),
+                    format!("{at}/mechanism"),
                     format!("unknown mechanism '{other}'; expected plain, scram-sha-256 or scram-sha-512"),
                 );
                 None
@@ -195,7 +233,7 @@ impl Compiler<'_> {
         for (field, value) in [("username", &sasl.username), ("password", &sasl.password)] {
             if value.is_empty() {
                 self.errors.push(
-                    format!("{at}/options/sasl/{field}"),
+                    format!("{at}/{field}"),
                     format!("{field} must not be empty"),
                 );
             }

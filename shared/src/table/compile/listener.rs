@@ -27,6 +27,7 @@ impl<'a> Compiler<'a> {
         for (name, binding) in &self.spec.bindings {
             if traceable
                 && binding.binding_type == BindingType::Tls
+                && binding.kind == BindingKind::Server
                 && !scan.tls_reached.contains(name.as_str())
             {
                 self.errors.push(

@@ -14,6 +14,7 @@ mod guard;
 mod http;
 mod http_kafka;
 mod kafka;
+mod kafka_zilla;
 mod listener;
 mod sse;
 mod telemetry;
@@ -215,7 +216,7 @@ impl<'a> Compiler<'a> {
             Http | Echo => &[Server],
             HttpKafka => &[Proxy],
             Kafka => &[CacheClient, CacheServer, Client],
-            Tls => &[Server],
+            Tls => &[Server, Client],
             Sse => &[Server],
             SseKafka => &[Proxy],
             HttpFilesystem => &[Proxy],
@@ -320,7 +321,18 @@ impl<'a> Compiler<'a> {
                         binding_pointer(name),
                         pointer_token(guard)
                     );
-                    if !self.spec.guards.contains_key(guard) && !self.spec.unparsed.contains(guard)
+                    if self
+                        .spec
+                        .guards
+                        .get(guard)
+                        .is_some_and(|g| g.jwt().is_none())
+                    {
+                        self.errors.push(
+                            at,
+                            format!("guard '{guard}' is an inline guard: it holds Kafka credentials and cannot guard routes; use a jwt guard"),
+                        );
+                    } else if !self.spec.guards.contains_key(guard)
+                        && !self.spec.unparsed.contains(guard)
                     {
                         self.errors
                             .push(at, format!("guard '{guard}' is not defined under /guards"));
