@@ -1329,6 +1329,34 @@ fn file_routes_are_checked() {
         has(&e, "/bindings/disk/options/location", "directory"),
         "{e:?}"
     );
+    let table = compile(base).unwrap_or_else(|e| panic!("{e:?}"));
+    let request = Request {
+        method: "GET",
+        path: "/index.html",
+    };
+    let found = resolve(&table, 8080, &request);
+    let Resolved::File { route, params } = found else {
+        panic!("{found:?}");
+    };
+    assert_eq!(route.root, "/var/www");
+    assert_eq!(params, vec![("path".to_owned(), "index.html".to_owned())]);
+    // A guarded file route refuses a caller without credentials.
+    let guarded = format!(
+        "guards:\n  jwt:\n    type: jwt\n    options: {{ issuer: https://i }}\n{}",
+        base.replace("        exit: disk\n", "        exit: disk\n        guarded: { jwt: [ read ] }\n")
+            .replace(
+                "  http: { type: http, kind: server, exit: files }",
+                "  http: { type: http, kind: server, exit: files, options: { authorization: { jwt: { credentials: { headers: { authorization: \"Bearer {credentials}\" } } } } } }"
+            )
+    );
+    let table = compile(&guarded.replacen("name: t\n", "", 1).replacen(
+        "guards:",
+        "name: t\nguards:",
+        1,
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let found = resolve(&table, 8080, &request);
+    assert!(matches!(found, Resolved::Denied(_)), "{found:?}");
 }
 
 /// Zilla 2.x kafka client security: an inline guard's credentials through

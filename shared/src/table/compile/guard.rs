@@ -308,6 +308,7 @@ impl Compiler<'_> {
                     | BindingType::Sse
                     | BindingType::HttpKafka
                     | BindingType::SseKafka
+                    | BindingType::HttpFilesystem
             ) {
                 continue;
             }
@@ -329,6 +330,7 @@ impl Compiler<'_> {
                 }
                 if binding.binding_type != BindingType::HttpKafka
                     && binding.binding_type != BindingType::SseKafka
+                    && binding.binding_type != BindingType::HttpFilesystem
                     && let Some(exit) = route.exit.as_deref()
                 {
                     pending.push(exit);

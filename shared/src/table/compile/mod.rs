@@ -303,13 +303,14 @@ impl<'a> Compiler<'a> {
                     | BindingType::Sse
                     | BindingType::HttpKafka
                     | BindingType::SseKafka
+                    | BindingType::HttpFilesystem
             );
             for (index, route) in binding.routes.iter().enumerate() {
                 if !guardable && !route.guarded.is_empty() {
                     self.errors.push(
                         format!("{}/routes/{index}/guarded", binding_pointer(name)),
                         format!(
-                            "guarded applies to routes of http, sse, http-kafka and sse-kafka bindings, not {}",
+                            "guarded applies to routes of http, sse, http-kafka, sse-kafka and http-filesystem bindings, not {}",
                             binding.binding_type.as_str()
                         ),
                     );
