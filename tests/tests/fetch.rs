@@ -134,6 +134,17 @@ async fn items_answer_the_latest_value_with_etags_304_and_404_after_a_tombstone(
 #[tokio::test]
 async fn lists_leave_out_deleted_keys_and_are_always_json() -> Result<()> {
     let topic = broker().topic("list").await?;
+    // An empty list has the ETag Zilla's http.kafka.cache example shows, quoted, and takes
+    // it back bare as the example's curl sends it.
+    {
+        let sluice = Sluice::with_config(&fetch_config(&topic, "")).await?;
+        let empty = get(&sluice, "/items", &[]).await?;
+        assert_eq!(empty.status, StatusCode::OK, "{empty:?}");
+        assert_eq!(empty.body, "[]");
+        assert_eq!(empty.headers["etag"], "\"AQIAAQ==\"");
+        let again = get(&sluice, "/items", &[("if-none-match", "AQIAAQ==")]).await?;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    }
     broker()
         .produce(&topic, "a", Some(br#"{"n":1}"#), &[])
         .await?;

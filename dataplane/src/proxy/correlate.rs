@@ -315,11 +315,12 @@ fn request_headers(
                 .and_then(|h| h.to_str().ok())
         })
         .unwrap_or_default();
+    // Zilla's order, as its examples' records show: scheme, method, path, authority.
     let pseudo = [
-        (":method", parts.method.as_str()),
         (":scheme", parts.uri.scheme_str().unwrap_or("http")),
-        (":authority", authority),
+        (":method", parts.method.as_str()),
         (":path", target(parts)),
+        (":authority", authority),
     ];
     let mut headers = OwnedHeaders::new_with_capacity(parts.headers.len() + overrides.len() + 6);
     for (key, value) in pseudo {

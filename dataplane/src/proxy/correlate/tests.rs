@@ -70,11 +70,12 @@ fn request_headers_forward_safely_and_rewrite_if_match() {
             )
         })
         .collect();
+    // Zilla's order: scheme, method, path, authority, then the request's headers.
     let expected = [
-        (":method", "PUT"),
         (":scheme", "http"),
-        (":authority", "example.com:7114"),
+        (":method", "PUT"),
         (":path", "/items/1?a=b"),
+        (":authority", "example.com:7114"),
         ("if-match", "\"v7\""),
         ("x-request", "1"),
         ("zilla:reply-to", "replies"),
