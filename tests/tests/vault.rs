@@ -122,6 +122,9 @@ async fn keys_by_alias_from_pkcs12_and_jks_with_required_client_certificates() -
             echo(addr, "localhost", false).await.is_err(),
             "{store}: a client without a certificate must be refused"
         );
+        // No server name at all (a client connecting by IP address sends none): served,
+        // as Zilla serves it.
+        assert_eq!(echo(addr, "127.0.0.1", true).await?, "HTTP/1.1 200 OK");
         // A server name outside `sni`: no certificate is served.
         assert!(
             echo(addr, "other.localhost", true).await.is_err(),

@@ -131,16 +131,25 @@ fn certified(
             reason,
         })?;
     let names = dns_names(leaf);
-    let key = CertifiedKey::from_der(chain, key, provider).map_err(|error| match error {
-        rustls::Error::InconsistentKeys(_) => FileProblem::KeyMismatch {
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|error| FileProblem::Refused {
+            path: key_path.to_owned(),
+            reason: error.to_string(),
+        })?;
+    // The key must belong to the leaf. Compared here rather than by rustls, whose check
+    // parses the leaf with webpki and so refuses X.509 v1 certificates, which test
+    // authorities (Zilla's examples among them) still issue and clients accept.
+    if let (Some(public), Some(certified)) = (signing.public_key(), leaf_public_key(leaf))
+        && public.as_ref() != certified.as_slice()
+    {
+        return Err(FileProblem::KeyMismatch {
             key: key_path.to_owned(),
             certificate: certificate_path.to_owned(),
-        },
-        other => FileProblem::Refused {
-            path: key_path.to_owned(),
-            reason: other.to_string(),
-        },
-    })?;
+        });
+    }
+    let key = CertifiedKey::new(chain, signing);
     let not_after = not_after
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -151,6 +160,17 @@ fn certified(
         },
         not_after,
     ))
+}
+
+/// The DER `SubjectPublicKeyInfo` of a certificate.
+fn leaf_public_key(leaf: &CertificateDer<'_>) -> Option<Vec<u8>> {
+    use x509_cert::der::Encode;
+    let certificate = x509_cert::Certificate::from_der(leaf.as_ref()).ok()?;
+    certificate
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .ok()
 }
 
 /// The DNS names of a certificate's subject alternative names, lower case.
@@ -196,8 +216,8 @@ fn client_verifier(
 }
 
 /// Chooses the certificate for a handshake: refuses a server name outside `sni` (when
-/// set), then serves the key whose certificate names the client's server name, or the
-/// first.
+/// set; a handshake without a server name is served), then serves the key whose
+/// certificate names the client's server name, or the first.
 #[derive(Debug)]
 struct Resolver {
     served: Vec<Served>,
@@ -207,7 +227,10 @@ struct Resolver {
 impl ResolvesServerCert for Resolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let name = hello.server_name().map(str::to_ascii_lowercase);
-        if !self.sni.is_empty() && !name.as_ref().is_some_and(|n| self.sni.contains(n)) {
+        // A client that names another server is refused; one that names none (OpenSSL's
+        // s_client for `localhost`, clients connecting by IP address) is served, as Zilla
+        // serves it.
+        if !self.sni.is_empty() && name.as_ref().is_some_and(|n| !self.sni.contains(n)) {
             return None;
         }
         let chosen = name

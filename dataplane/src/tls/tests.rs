@@ -228,3 +228,24 @@ fn client_trust_comes_from_the_trust_store() -> Result<(), Box<dyn std::error::E
     }
     Ok(())
 }
+
+/// Test authorities (Zilla's examples among them) still issue X.509 version 1
+/// certificates; clients accept them, so Sluice serves them.
+#[test]
+fn a_version_1_certificate_is_served() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = format!("{}/../testdata/vault", env!("CARGO_MANIFEST_DIR"));
+    server_config(&settings(format!("{dir}/v1.pem"), format!("{dir}/v1.key")))?;
+    // Its key must still be its own.
+    let error = server_config(&settings(
+        format!("{dir}/v1.pem"),
+        format!("{dir}/server.key"),
+    ))
+    .err()
+    .ok_or("a foreign key loaded")?
+    .to_string();
+    assert!(
+        error.contains("does not belong to the certificate"),
+        "{error}"
+    );
+    Ok(())
+}
