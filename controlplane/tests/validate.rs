@@ -270,7 +270,7 @@ fn one_pass_lists_every_error_with_its_pointer() {
 
 #[test]
 fn telemetry_is_checked_at_its_pointers() {
-    let telemetry = "telemetry:\n  metrics: [ http.*, grpc.duration, http.latency ]\n  exporters:\n    out: { type: stdout }\n    otel: { type: otlp, options: { endpoint: { location: http://127.0.0.1:4318 } } }\nbindings:\n";
+    let telemetry = "telemetry:\n  metrics: [ http.*, grpc.duration, http.latency ]\n  exporters:\n    out: { type: stdout }\n    otel: { type: otlp, options: { endpoint: { location: https://collector:4318 } } }\n    slow: { type: otlp, options: { interval: 0, endpoint: { location: http://collector:4318 } } }\nbindings:\n";
     let text = quickstart_with("bindings:\n", telemetry);
     assert_rejected_at(&text, "/telemetry/metrics/1", "grpc bindings");
     assert_rejected_at(
@@ -278,7 +278,16 @@ fn telemetry_is_checked_at_its_pointers() {
         "/telemetry/metrics/2",
         "unknown metric 'http.latency'",
     );
-    assert_rejected_at(&text, "/telemetry/exporters/otel/type", "otlp");
+    assert_rejected_at(
+        &text,
+        "/telemetry/exporters/otel/options/endpoint/location",
+        "https is not supported yet",
+    );
+    assert_rejected_at(
+        &text,
+        "/telemetry/exporters/slow/options/interval",
+        "outside 1..=3600",
+    );
     let valid = quickstart_with(
         "bindings:\n",
         "telemetry:\n  attributes: { service.namespace: example }\n  metrics: [ http.*, stream.* ]\n  exporters:\n    out: { type: stdout }\n    scrape: { type: prometheus, options: { endpoints: [ { scheme: http, port: 7190, path: /metrics } ] } }\nbindings:\n",

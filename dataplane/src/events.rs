@@ -1,5 +1,6 @@
 //! Events written on standard output when the configuration has a `stdout` exporter, one
-//! line each, in the shape of Zilla's stdout exporter:
+//! line each, in the shape of Zilla's stdout exporter (and sent as OTLP log records when an
+//! `otlp` exporter sends logs):
 //!
 //! ```text
 //! <namespace>:<binding> [03/Dec/2026:16:02:11 +0000] <EVENT_NAME> <message>
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry_sdk::logs::SdkLogger;
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
 
@@ -25,7 +28,8 @@ const QUEUE: usize = 4096;
 /// Events dropped because standard output did not keep up, across configurations.
 pub(crate) static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Where a configuration's events go; does nothing when it has no `stdout` exporter.
+/// Where a configuration's events go; does nothing when it has neither a `stdout` nor an
+/// `otlp` exporter with logs.
 #[derive(Clone, Default)]
 pub(crate) struct Events {
     out: Option<Arc<Out>>,
@@ -33,29 +37,44 @@ pub(crate) struct Events {
 
 struct Out {
     namespace: Box<str>,
-    lines: mpsc::Sender<String>,
+    lines: Option<mpsc::Sender<String>>,
+    loggers: Vec<SdkLogger>,
+    /// Keeps the OTLP exporters running while this configuration is live.
+    _otlp: Arc<dyn std::any::Any + Send + Sync>,
 }
 
 impl Events {
-    /// Events of the namespace `namespace`, written to standard output when `enabled`.
-    pub(crate) fn new(namespace: &str, enabled: bool) -> Self {
-        if !enabled {
+    /// Events of the namespace `namespace`, written to standard output when `stdout`, and
+    /// sent as log records to `loggers`; `otlp` (their exporters) is kept running as long as
+    /// these events are.
+    pub(crate) fn new(
+        namespace: &str,
+        stdout: bool,
+        loggers: Vec<SdkLogger>,
+        otlp: Arc<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        if !stdout && loggers.is_empty() {
             return Self::default();
         }
-        let (lines, mut queued) = mpsc::channel::<String>(QUEUE);
-        tokio::spawn(async move {
-            let mut stdout = tokio::io::stdout();
-            while let Some(line) = queued.recv().await {
-                if stdout.write_all(line.as_bytes()).await.is_err() {
-                    break;
+        let lines = stdout.then(|| {
+            let (lines, mut queued) = mpsc::channel::<String>(QUEUE);
+            tokio::spawn(async move {
+                let mut stdout = tokio::io::stdout();
+                while let Some(line) = queued.recv().await {
+                    if stdout.write_all(line.as_bytes()).await.is_err() {
+                        break;
+                    }
+                    let _ = stdout.flush().await;
                 }
-                let _ = stdout.flush().await;
-            }
+            });
+            lines
         });
         Self {
             out: Some(Arc::new(Out {
                 namespace: namespace.into(),
                 lines,
+                loggers,
+                _otlp: otlp,
             })),
         }
     }
@@ -66,16 +85,29 @@ impl Events {
     }
 
     /// Writes one event of `binding`.
-    pub(crate) fn emit(&self, binding: &str, name: &str, message: std::fmt::Arguments<'_>) {
+    pub(crate) fn emit(&self, binding: &str, name: &'static str, message: std::fmt::Arguments<'_>) {
         let Some(out) = &self.out else {
             return;
         };
-        let mut line = String::with_capacity(128);
-        let _ = write!(line, "{}:{binding} [", out.namespace);
-        clf_time(&mut line, SystemTime::now());
-        let _ = writeln!(line, "] {name} {message}");
-        if out.lines.try_send(line).is_err() {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
+        let now = SystemTime::now();
+        if let Some(lines) = &out.lines {
+            let mut line = String::with_capacity(128);
+            let _ = write!(line, "{}:{binding} [", out.namespace);
+            clf_time(&mut line, now);
+            let _ = writeln!(line, "] {name} {message}");
+            if lines.try_send(line).is_err() {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        for logger in &out.loggers {
+            let mut record = logger.create_log_record();
+            record.set_event_name(name);
+            record.set_timestamp(now);
+            record.set_severity_number(Severity::Info);
+            record.set_body(AnyValue::from(message.to_string()));
+            record.add_attribute("binding", binding.to_owned());
+            record.add_attribute("namespace", out.namespace.to_string());
+            logger.emit(record);
         }
     }
 }

@@ -45,6 +45,7 @@ mod head;
 mod http;
 pub mod kafka;
 mod metrics;
+mod otlp;
 pub mod plane;
 mod proxy;
 pub mod readiness;

@@ -33,9 +33,11 @@ use crate::kafka::feed::FeedPool;
 use crate::kafka::reply::TapPool;
 use crate::kafka::{ClientError, ProducerPool, Producers};
 use crate::metrics::Metrics;
+use crate::otlp::OtlpRunning;
 use crate::readiness::{KafkaProbe, NotReady};
 use crate::snapshot::{RouteLiveness, Snapshot};
 use crate::tls::{Acceptors, TlsError, TlsErrors};
+use sluice_shared::table::telemetry::Telemetry;
 
 /// Settings of the data plane that do not come from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -106,6 +108,8 @@ pub struct DataPlane {
     listeners: Mutex<HashMap<ListenerKey, RunningListener>>,
     /// The `prometheus` endpoints of the configuration's telemetry.
     exporters: Exporters,
+    /// The running `otlp` exporters and the telemetry (and namespace) they were made for.
+    otlp: std::sync::Mutex<Option<(Telemetry, String, Arc<OtlpRunning>)>>,
     /// Watches open connections; taken by [`DataPlane::shutdown`].
     graceful: std::sync::Mutex<Option<Arc<GracefulShutdown>>>,
     shutdown: watch::Sender<bool>,
@@ -144,6 +148,7 @@ impl DataPlane {
             kafka_probe: KafkaProbe::default(),
             listeners: Mutex::new(HashMap::new()),
             exporters: Exporters::default(),
+            otlp: std::sync::Mutex::new(None),
             graceful: std::sync::Mutex::new(Some(Arc::new(GracefulShutdown::new()))),
             options,
         };
@@ -180,7 +185,9 @@ impl DataPlane {
             )
             .await?;
         let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
-        let events = Events::new(&table.name, table.telemetry.stdout);
+        let otlp = self.otlp_for(&table);
+        let loggers = otlp.loggers();
+        let events = Events::new(&table.name, table.telemetry.stdout, loggers, otlp);
         let current_dynamic = self.active.load().dynamic_feeds.clone();
         let table = Arc::new(table);
         let active = Snapshot {
@@ -365,6 +372,25 @@ impl DataPlane {
     /// Appends the data plane's metrics, Prometheus text format, to `out`.
     pub fn render_metrics(&self, out: &mut String) {
         crate::exporter::render(&self.active.load(), &self.body_budget, out);
+    }
+
+    /// The `otlp` exporters `table` asks for: the running ones when its telemetry did not
+    /// change, else new ones (the old ones stop when their last configuration goes).
+    fn otlp_for(&self, table: &RouteTable) -> Arc<OtlpRunning> {
+        let mut current = lock(&self.otlp);
+        if let Some((telemetry, namespace, running)) = current.as_ref()
+            && *telemetry == table.telemetry
+            && *namespace == table.name
+        {
+            return running.clone();
+        }
+        let source = Source {
+            active: self.active.clone(),
+            budget: self.body_budget.clone(),
+        };
+        let running = Arc::new(crate::otlp::start(&table.telemetry, &table.name, &source));
+        *current = Some((table.telemetry.clone(), table.name.clone(), running.clone()));
+        running
     }
 
     /// Where the `prometheus` exporter endpoint configured on `port` is bound.

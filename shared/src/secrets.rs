@@ -33,6 +33,20 @@ fn secrets(config: &Value) -> Vec<(String, &Value)> {
             }
         }
     }
+    if let Some(exporters) = config
+        .pointer("/telemetry/exporters")
+        .and_then(Value::as_object)
+    {
+        for (name, exporter) in exporters {
+            if let Some(value) = exporter.pointer("/options/credentials/headers/authorization") {
+                let pointer = format!(
+                    "/telemetry/exporters/{}/options/credentials/headers/authorization",
+                    pointer_token(name)
+                );
+                found.push((pointer, value));
+            }
+        }
+    }
     if let Some(guards) = config.get("guards").and_then(Value::as_object) {
         for (name, guard) in guards {
             if guard.get("type").and_then(Value::as_str) == Some("inline")

@@ -96,3 +96,76 @@ pub struct BindingTelemetrySpec {
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub attributes: IndexMap<String, String>,
 }
+
+/// `options` of an `otlp` exporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpOptionsSpec {
+    /// Seconds between exports (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+    /// `metrics`, `logs` (events); both by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<Vec<OtlpSignal>>,
+    /// Where to send.
+    pub endpoint: OtlpEndpointSpec,
+    /// TLS to the collector (https; not supported yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<serde_json::Value>,
+    /// Headers sent with every export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<OtlpCredentialsSpec>,
+}
+
+/// OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OtlpSignal {
+    /// The metrics the telemetry selects.
+    Metrics,
+    /// The events the `stdout` exporter writes, as log records.
+    Logs,
+}
+
+/// `endpoint` of an `otlp` exporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpEndpointSpec {
+    /// Only `http` (OTLP/HTTP with protobuf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The collector, `http://host:port`.
+    pub location: String,
+    /// Paths per signal (default `/v1/metrics` and `/v1/logs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<OtlpOverridesSpec>,
+}
+
+/// Per-signal paths of an `otlp` endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpOverridesSpec {
+    /// Path of metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+    /// Path of logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
+}
+
+/// `credentials` of an `otlp` exporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpCredentialsSpec {
+    /// Headers.
+    pub headers: OtlpHeadersSpec,
+}
+
+/// Headers of an `otlp` exporter's requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpHeadersSpec {
+    /// The `authorization` header; secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
+}

@@ -82,6 +82,8 @@ pub struct Telemetry {
     pub prometheus: Vec<PrometheusEndpoint>,
     /// Whether events are written to standard output.
     pub stdout: bool,
+    /// OTLP/HTTP exporters.
+    pub otlp: Vec<OtlpExporter>,
 }
 
 impl Telemetry {
@@ -104,4 +106,30 @@ pub struct PrometheusEndpoint {
     pub port: u16,
     /// Path of the metrics.
     pub path: String,
+}
+
+/// One `otlp` exporter.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtlpExporter {
+    /// The exporter's name.
+    pub exporter: String,
+    /// Where metrics go, when the exporter sends them.
+    pub metrics_url: Option<String>,
+    /// Where events go as log records, when the exporter sends them.
+    pub logs_url: Option<String>,
+    /// Seconds between metric exports.
+    pub interval_seconds: u64,
+    /// The `authorization` header sent with each export (never shown by `Debug`).
+    pub authorization: Option<String>,
+}
+
+impl std::fmt::Debug for OtlpExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpExporter")
+            .field("exporter", &self.exporter)
+            .field("metrics_url", &self.metrics_url)
+            .field("logs_url", &self.logs_url)
+            .field("interval_seconds", &self.interval_seconds)
+            .finish_non_exhaustive()
+    }
 }

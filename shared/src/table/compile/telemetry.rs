@@ -2,9 +2,9 @@
 
 use super::{Compiler, binding_pointer};
 use crate::error::pointer_token;
-use crate::spec::{ExporterType, PrometheusOptionsSpec};
+use crate::spec::{ExporterType, OtlpOptionsSpec, OtlpSignal, PrometheusOptionsSpec};
 use crate::table::telemetry::{
-    FOREIGN_METRICS, METRICS, PrometheusEndpoint, Telemetry, matching_metrics,
+    FOREIGN_METRICS, METRICS, OtlpExporter, PrometheusEndpoint, Telemetry, matching_metrics,
 };
 
 impl Compiler<'_> {
@@ -86,8 +86,10 @@ impl Compiler<'_> {
         match exporter.exporter_type {
             ExporterType::Stdout => {
                 if exporter.options.is_some() {
-                    self.errors
-                        .push(format!("{at}/options"), "a stdout exporter takes no options");
+                    self.errors.push(
+                        format!("{at}/options"),
+                        "a stdout exporter takes no options",
+                    );
                 }
                 telemetry.stdout = true;
             }
@@ -108,23 +110,30 @@ impl Compiler<'_> {
                             format!("scheme '{}' is not supported; use http", endpoint.scheme),
                         );
                     }
-                    let path = endpoint.path.clone().unwrap_or_else(|| "/metrics".to_owned());
+                    let path = endpoint
+                        .path
+                        .clone()
+                        .unwrap_or_else(|| "/metrics".to_owned());
                     if !path.starts_with('/') {
                         self.errors
                             .push(format!("{here}/path"), "the path must start with '/'");
                     }
                     telemetry.prometheus.push(PrometheusEndpoint {
                         exporter: name.to_owned(),
-                        host: endpoint.host.clone().unwrap_or_else(|| "127.0.0.1".to_owned()),
+                        host: endpoint
+                            .host
+                            .clone()
+                            .unwrap_or_else(|| "127.0.0.1".to_owned()),
                         port: endpoint.port,
                         path,
                     });
                 }
             }
-            ExporterType::Otlp => self.errors.push(
-                format!("{at}/type"),
-                "otlp exporters are not supported by this version of sluice yet; use prometheus (scrape) or stdout",
-            ),
+            ExporterType::Otlp => {
+                if let Some(otlp) = self.otlp(name, exporter, at) {
+                    telemetry.otlp.push(otlp);
+                }
+            }
         }
     }
 
@@ -152,6 +161,72 @@ impl Compiler<'_> {
                 );
             }
         }
+    }
+}
+
+impl Compiler<'_> {
+    /// An `otlp` exporter: OTLP/HTTP (protobuf) to an `http://` collector.
+    fn otlp(
+        &mut self,
+        name: &str,
+        exporter: &crate::spec::ExporterSpec,
+        at: &str,
+    ) -> Option<OtlpExporter> {
+        let options = crate::spec::typed_value::<OtlpOptionsSpec>(
+            exporter.options.clone().unwrap_or_default(),
+            &format!("{at}/options"),
+            &mut self.errors,
+        )?;
+        let endpoint = &options.endpoint;
+        let here = format!("{at}/options/endpoint");
+        let mut valid = true;
+        if endpoint.protocol.as_deref().is_some_and(|p| p != "http") {
+            self.errors
+                .push(format!("{here}/protocol"), "only http is supported");
+            valid = false;
+        }
+        let location = endpoint.location.trim_end_matches('/');
+        if location.starts_with("https://") || options.tls.is_some() || exporter.vault.is_some() {
+            self.errors.push(
+                format!("{here}/location"),
+                "OTLP over https is not supported yet: send to an http:// collector (or a local agent)",
+            );
+            valid = false;
+        } else if !location.starts_with("http://") || location.len() <= "http://".len() {
+            self.errors.push(
+                format!("{here}/location"),
+                format!("'{location}' is not an http:// URL"),
+            );
+            valid = false;
+        }
+        let interval = options.interval.unwrap_or(30);
+        if !(1..=3600).contains(&interval) {
+            self.errors.push(
+                format!("{at}/options/interval"),
+                format!("{interval} is outside 1..=3600 seconds"),
+            );
+            valid = false;
+        }
+        let signals = options
+            .signals
+            .clone()
+            .unwrap_or_else(|| vec![OtlpSignal::Metrics, OtlpSignal::Logs]);
+        let overrides = endpoint.overrides.as_ref();
+        let path = |given: Option<&String>, default: &str| {
+            let path = given.map_or(default, String::as_str);
+            format!("{location}{path}")
+        };
+        valid.then(|| OtlpExporter {
+            exporter: name.to_owned(),
+            metrics_url: signals
+                .contains(&OtlpSignal::Metrics)
+                .then(|| path(overrides.and_then(|o| o.metrics.as_ref()), "/v1/metrics")),
+            logs_url: signals
+                .contains(&OtlpSignal::Logs)
+                .then(|| path(overrides.and_then(|o| o.logs.as_ref()), "/v1/logs")),
+            interval_seconds: interval,
+            authorization: options.credentials.and_then(|c| c.headers.authorization),
+        })
     }
 }
 

@@ -1,0 +1,327 @@
+//! The `otlp` exporters of the configuration's telemetry: Sluice's series (those the
+//! telemetry selects) sent every `interval` as OTLP/HTTP (protobuf) metrics, and the events
+//! of the `stdout` exporter sent as OTLP log records, with the opentelemetry crates.
+//!
+//! The series are observed from the same counters `/metrics` renders: each family becomes an
+//! observable instrument (a counter for counters and histogram parts, a gauge otherwise)
+//! whose callback reads the current values. Exports run on the SDK's own threads and reach
+//! the collector through a hyper client spawned on Sluice's runtime, so a slow or absent
+//! collector never touches the request path; the SDK drops what it cannot send.
+
+use std::collections::HashMap;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry_http::{HttpClient, HttpError, Request, Response};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use sluice_shared::table::telemetry::{OtlpExporter, Telemetry};
+use tracing::warn;
+
+use crate::exporter::Source;
+
+/// How long one export may take.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The running exporters of one configuration; dropped (and shut down) with it.
+#[derive(Default)]
+pub(crate) struct OtlpRunning {
+    meters: Vec<SdkMeterProvider>,
+    loggers: Vec<SdkLoggerProvider>,
+}
+
+impl Drop for OtlpRunning {
+    fn drop(&mut self) {
+        if self.meters.is_empty() && self.loggers.is_empty() {
+            return;
+        }
+        // Shutting down flushes and waits: never on a runtime thread.
+        let (meters, loggers) = (
+            std::mem::take(&mut self.meters),
+            std::mem::take(&mut self.loggers),
+        );
+        std::thread::spawn(move || {
+            for meter in meters {
+                let _ = meter.shutdown_with_timeout(Duration::from_secs(2));
+            }
+            for logger in loggers {
+                let _ = logger.shutdown_with_timeout(Duration::from_secs(2));
+            }
+        });
+    }
+}
+
+impl OtlpRunning {
+    /// The loggers events go to.
+    pub(crate) fn loggers(&self) -> Vec<opentelemetry_sdk::logs::SdkLogger> {
+        use opentelemetry::logs::LoggerProvider as _;
+        self.loggers
+            .iter()
+            .map(|provider| provider.logger("sluice"))
+            .collect()
+    }
+}
+
+/// Starts the exporters `telemetry` names. Failing ones are logged and left out.
+pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> OtlpRunning {
+    let mut running = OtlpRunning::default();
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return running;
+    };
+    let mut attributes = vec![
+        KeyValue::new("service.name", "sluice"),
+        KeyValue::new("service.namespace", namespace.to_owned()),
+    ];
+    for (name, value) in &telemetry.attributes {
+        attributes.push(KeyValue::new(name.replace('_', "."), value.clone()));
+    }
+    let resource = Resource::builder().with_attributes(attributes).build();
+    for exporter in &telemetry.otlp {
+        let client = RuntimeClient {
+            handle: handle.clone(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        if let Some(url) = &exporter.metrics_url {
+            match meter_provider(exporter, url, client.clone(), resource.clone()) {
+                Ok(provider) => {
+                    observe(&provider, telemetry, source);
+                    running.meters.push(provider);
+                }
+                Err(error) => {
+                    warn!(exporter = %exporter.exporter, error = %error, "otlp metrics exporter not started")
+                }
+            }
+        }
+        if let Some(url) = &exporter.logs_url {
+            match logger_provider(exporter, url, client, resource.clone()) {
+                Ok(provider) => running.loggers.push(provider),
+                Err(error) => {
+                    warn!(exporter = %exporter.exporter, error = %error, "otlp logs exporter not started")
+                }
+            }
+        }
+    }
+    running
+}
+
+fn headers(exporter: &OtlpExporter) -> HashMap<String, String> {
+    exporter
+        .authorization
+        .iter()
+        .map(|value| ("authorization".to_owned(), value.clone()))
+        .collect()
+}
+
+fn meter_provider(
+    exporter: &OtlpExporter,
+    url: &str,
+    client: RuntimeClient,
+    resource: Resource,
+) -> Result<SdkMeterProvider, opentelemetry_otlp::ExporterBuildError> {
+    let metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_endpoint(url)
+        .with_timeout(EXPORT_TIMEOUT)
+        .with_headers(headers(exporter))
+        .build()?;
+    let reader = PeriodicReader::builder(metrics)
+        .with_interval(Duration::from_secs(exporter.interval_seconds))
+        .build();
+    Ok(SdkMeterProvider::builder()
+        .with_reader(reader)
+        .with_resource(resource)
+        .build())
+}
+
+fn logger_provider(
+    exporter: &OtlpExporter,
+    url: &str,
+    client: RuntimeClient,
+    resource: Resource,
+) -> Result<SdkLoggerProvider, opentelemetry_otlp::ExporterBuildError> {
+    let logs = opentelemetry_otlp::LogExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_endpoint(url)
+        .with_timeout(EXPORT_TIMEOUT)
+        .with_headers(headers(exporter))
+        .build()?;
+    Ok(SdkLoggerProvider::builder()
+        .with_batch_exporter(logs)
+        .with_resource(resource)
+        .build())
+}
+
+/// One observable instrument per exported family, reading the current text each time.
+fn observe(provider: &SdkMeterProvider, telemetry: &Telemetry, source: &Source) {
+    let meter = provider.meter("sluice");
+    let mut text = String::new();
+    crate::exporter::render(&source.active.load(), &source.budget, &mut text);
+    for (family, kind) in families(&text) {
+        if !telemetry.exports(&family) {
+            continue;
+        }
+        let names: Vec<String> = if kind == "histogram" {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|suffix| format!("{family}{suffix}"))
+                .collect()
+        } else {
+            vec![family.clone()]
+        };
+        for name in names {
+            let source = source.clone();
+            let sample = name.clone();
+            let read = move || {
+                let mut text = String::new();
+                crate::exporter::render(&source.active.load(), &source.budget, &mut text);
+                samples(&text, &sample)
+            };
+            if kind == "gauge" {
+                meter
+                    .f64_observable_gauge(name)
+                    .with_callback(move |observer| {
+                        for (value, labels) in read() {
+                            observer.observe(value, &labels);
+                        }
+                    })
+                    .build();
+            } else {
+                meter
+                    .f64_observable_counter(name)
+                    .with_callback(move |observer| {
+                        for (value, labels) in read() {
+                            observer.observe(value, &labels);
+                        }
+                    })
+                    .build();
+            }
+        }
+    }
+}
+
+/// Every family of a Prometheus text with its type.
+fn families(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_once(' '))
+        .map(|(name, kind)| (name.to_owned(), kind.trim().to_owned()))
+        .collect()
+}
+
+/// The samples of the series `name`: values with their labels.
+fn samples(text: &str, name: &str) -> Vec<(f64, Vec<KeyValue>)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (labels, value) = match rest.strip_prefix('{') {
+                Some(labelled) => labelled.rsplit_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            let value: f64 = value.trim().parse().ok()?;
+            Some((value, labels_of(labels)))
+        })
+        .collect()
+}
+
+/// `a="x",b="y"` as attributes (values unescaped).
+fn labels_of(text: &str) -> Vec<KeyValue> {
+    let mut labels = Vec::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                '"' => {
+                    end = at + 1;
+                    break;
+                }
+                other => value.push(other),
+            }
+        }
+        labels.push(KeyValue::new(key.trim_start_matches(',').to_owned(), value));
+        rest = &after[end..];
+    }
+    labels
+}
+
+/// An HTTP client for the exporters: each request runs on Sluice's runtime, whichever
+/// thread the SDK exports from.
+#[derive(Clone)]
+struct RuntimeClient {
+    handle: tokio::runtime::Handle,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for RuntimeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RuntimeClient")
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for RuntimeClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let client = self.client.clone();
+        let sent = self.handle.spawn(async move {
+            let (parts, body) = request.into_parts();
+            let request = Request::from_parts(parts, Full::new(body));
+            let response = tokio::time::timeout(EXPORT_TIMEOUT, client.request(request))
+                .await
+                .map_err(|_| "the collector did not answer in time".to_owned())?
+                .map_err(|e| e.to_string())?;
+            let (parts, body) = response.into_parts();
+            let body = tokio::time::timeout(EXPORT_TIMEOUT, body.collect())
+                .await
+                .map_err(|_| "the collector's answer did not arrive in time".to_owned())?
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            Ok::<_, String>(Response::from_parts(parts, body))
+        });
+        let response = sent.await.map_err(|e| Box::new(e) as HttpError)?;
+        response.map_err(|e| e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_keep_their_labels() {
+        let text = "# TYPE sluice_x counter\nsluice_x{binding=\"a\\\"b\",route=\"1\"} 3\nsluice_x 4\nsluice_xy 9\n";
+        assert_eq!(
+            families(text),
+            vec![("sluice_x".to_owned(), "counter".to_owned())]
+        );
+        let found = samples(text, "sluice_x");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0, 3.0);
+        assert_eq!(
+            found[0].1,
+            vec![
+                KeyValue::new("binding", "a\"b"),
+                KeyValue::new("route", "1")
+            ]
+        );
+        assert_eq!(found[1], (4.0, Vec::new()));
+    }
+}
