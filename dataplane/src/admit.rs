@@ -233,7 +233,10 @@ async fn admit_stream<'a>(
             }
             Resolved::Denied(denial) => return Err(DataPlaneError::from(denial)),
             Resolved::BadParam(bad) => return Err(DataPlaneError::BadRequest(bad.to_string())),
-            Resolved::Echo | Resolved::HttpKafka { .. } | Resolved::File { .. } => return Ok(None),
+            Resolved::Echo
+            | Resolved::HttpKafka { .. }
+            | Resolved::File { .. }
+            | Resolved::Upstream(_) => return Ok(None),
         };
     *stats = active.stats.route(route);
     let found = SseMatch {

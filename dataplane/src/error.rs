@@ -125,6 +125,15 @@ pub enum DataPlaneError {
     /// No record for this item.
     #[error("no record for this item")]
     NoRecord,
+    /// The upstream HTTP server could not be reached, or broke the exchange.
+    #[error("the upstream server failed: {0}")]
+    Upstream(String),
+    /// The upstream HTTP server sent no response head in time.
+    #[error("the upstream server did not answer within {seconds} s")]
+    UpstreamTimeout {
+        /// The wait.
+        seconds: u64,
+    },
     /// The topic named by the request does not exist.
     #[error("no topic '{0}' on the kafka cluster")]
     NoTopic(String),
@@ -176,6 +185,8 @@ impl DataPlaneError {
             Self::Kafka { code, .. } => *code,
             Self::ReplyTimeout { .. } => ErrorCode::ReplyTimeout,
             Self::BadReply(_) => ErrorCode::BadReply,
+            Self::Upstream(_) => ErrorCode::UpstreamFailed,
+            Self::UpstreamTimeout { .. } => ErrorCode::UpstreamTimeout,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -118,6 +118,9 @@ async fn respond<'a>(
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
         Resolved::File { route, params } => proxy::files::serve(route, &params, parts).await,
+        Resolved::Upstream(index) => {
+            proxy::upstream::forward(&active.upstreams, index, parts, body, &limits).await
+        }
         Resolved::Sse {
             server,
             route,

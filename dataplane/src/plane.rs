@@ -34,6 +34,7 @@ use crate::kafka::reply::TapPool;
 use crate::kafka::{ClientError, ProducerPool, Producers};
 use crate::metrics::Metrics;
 use crate::otlp::OtlpRunning;
+use crate::proxy::upstream::UpstreamClients;
 use crate::readiness::{KafkaProbe, NotReady};
 use crate::snapshot::{RouteLiveness, Snapshot};
 use crate::tls::{Acceptors, TlsError, TlsErrors};
@@ -161,6 +162,7 @@ impl DataPlane {
     pub async fn apply(&self, mut table: RouteTable) -> Result<(), ApplyError> {
         // Certificates first: a missing or bad file fails the apply before anything starts.
         let tls = Acceptors::load(&table)?;
+        let upstreams = UpstreamClients::build(&table)?;
         crate::kafka::check_files(&table.clusters)?;
         crate::tls::kafka_stores(&mut table.clusters)?;
         let producers = attach(&self.pool, &table)?;
@@ -206,6 +208,7 @@ impl DataPlane {
             body_budget: self.body_budget.clone(),
             events,
             dynamic_feeds: current_dynamic,
+            upstreams,
         };
         self.swap(active).await?;
         self.end_changed_streams();
@@ -336,6 +339,7 @@ impl DataPlane {
     /// files) without applying anything: the check a dry run makes.
     pub fn check_files(table: &RouteTable) -> Result<(), ApplyError> {
         Acceptors::load(table)?;
+        UpstreamClients::build(table)?;
         crate::kafka::check_files(&table.clusters)?;
         crate::tls::kafka_stores(&mut table.clusters.clone())?;
         Ok(())

@@ -37,6 +37,9 @@ fn log(parts: &Parts, failure: &DataPlaneError) {
         Party::Client => {
             debug!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "request refused")
         }
+        Party::Upstream => {
+            warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "the upstream server failed the request")
+        }
         Party::Kafka => {
             warn!(method = %parts.method, path = parts.uri.path(), code = code.as_str(), error = %failure, "kafka failed the request")
         }

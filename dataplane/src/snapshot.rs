@@ -20,6 +20,7 @@ use crate::kafka::dynamic::DynamicFeeds;
 use crate::kafka::feed::TopicFeeds;
 use crate::kafka::reply::ReplyTaps;
 use crate::metrics::{Metrics, TableStats};
+use crate::proxy::upstream::UpstreamClients;
 use crate::tls::Acceptors;
 
 /// What requests are served from: one configuration and its Kafka clients.
@@ -49,6 +50,8 @@ pub(crate) struct Snapshot {
     pub events: Events,
     /// Feeds of topics named by the request, across configurations.
     pub dynamic_feeds: Arc<DynamicFeeds>,
+    /// Clients of this table's upstream HTTP servers.
+    pub upstreams: UpstreamClients,
 }
 
 impl Snapshot {
@@ -70,6 +73,7 @@ impl Snapshot {
             body_budget: Arc::default(),
             events: Events::default(),
             dynamic_feeds,
+            upstreams: UpstreamClients::default(),
         }
     }
 

@@ -89,6 +89,8 @@ pub enum Party {
     Kafka,
     /// Sluice itself failed (5xx, logged as an error).
     Gateway,
+    /// The upstream HTTP server of an `http` client failed (5xx, logged as a warning).
+    Upstream,
 }
 
 /// The closed set of failures a request can end with; decides the HTTP status and the JSON
@@ -134,6 +136,10 @@ pub enum ErrorCode {
     CacheEvicted,
     /// The gateway's memory budget for request bodies is used up; retry later.
     Overloaded,
+    /// The upstream HTTP server of an `http` client is unreachable or broke the exchange.
+    UpstreamFailed,
+    /// The upstream HTTP server did not answer in time.
+    UpstreamTimeout,
     /// A bug or an unexpected state in Sluice.
     Internal,
 }
@@ -155,8 +161,8 @@ impl ErrorCode {
             Self::KafkaUnavailable | Self::Overloaded | Self::CacheLoading | Self::CacheEvicted => {
                 503
             }
-            Self::ReplyTimeout => 504,
-            Self::UnknownTopic | Self::KafkaRejected | Self::BadReply => 502,
+            Self::ReplyTimeout | Self::UpstreamTimeout => 504,
+            Self::UnknownTopic | Self::KafkaRejected | Self::BadReply | Self::UpstreamFailed => 502,
             Self::Internal => 500,
         }
     }
@@ -183,6 +189,8 @@ impl ErrorCode {
             Self::CacheLoading => "cache_loading",
             Self::CacheEvicted => "cache_evicted",
             Self::Overloaded => "overloaded",
+            Self::UpstreamFailed => "upstream_failed",
+            Self::UpstreamTimeout => "upstream_timeout",
             Self::Internal => "internal",
         }
     }
@@ -209,6 +217,7 @@ impl ErrorCode {
             Self::Overloaded | Self::Internal | Self::CacheLoading | Self::CacheEvicted => {
                 Party::Gateway
             }
+            Self::UpstreamFailed | Self::UpstreamTimeout => Party::Upstream,
         }
     }
 

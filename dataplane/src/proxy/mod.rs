@@ -24,3 +24,4 @@ pub(crate) mod produce;
 pub(crate) mod sink;
 pub(crate) mod sse;
 pub(crate) mod stream;
+pub(crate) mod upstream;

@@ -9,6 +9,17 @@ pub struct TlsError {
     pub(super) problem: FileProblem,
 }
 
+impl TlsError {
+    /// A TLS configuration `rustls` refused, for binding `binding`.
+    pub(crate) fn config(binding: &str, reason: String) -> Self {
+        Self {
+            binding: binding.to_owned(),
+            field: "alpn",
+            problem: FileProblem::Config(reason),
+        }
+    }
+}
+
 /// Every listener whose files did not load on a reload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]

@@ -11,11 +11,13 @@
 //! `http/1.1`), the client's SNI checked against `sni`, client certificates checked against
 //! the vault's `trust` store when `mutual` asks for them.
 //!
-//! Modules: `acceptor` (the listeners' configurations and their reload), `config` (one
+//! Modules: `acceptor` (the listeners' configurations and their reload), `client` (tls client
+//! bindings in front of upstream HTTP servers), `config` (one
 //! binding's `rustls` configuration), `pem` (PEM files and validity), `store` (key stores),
 //! `jks` (the Java KeyStore format), `kafka` (key stores of Kafka clients' TLS), `error`. This file only declares and re-exports.
 
 mod acceptor;
+mod client;
 mod config;
 mod error;
 mod jks;
@@ -24,6 +26,7 @@ mod pem;
 mod store;
 
 pub(crate) use acceptor::Acceptors;
+pub(crate) use client::client_config;
 pub use error::{TlsError, TlsErrors};
 pub(crate) use kafka::kafka_stores;
 

@@ -23,6 +23,7 @@ pub(crate) mod resolve;
 pub(crate) mod route_table;
 pub(crate) mod server;
 pub mod telemetry;
+pub(crate) mod upstream;
 
 pub use crate::request::RequestHead;
 pub use action::*;
@@ -36,6 +37,7 @@ pub use server::{
     ClientTrust, Cors, HttpServer, Listener, SseServer, StoreFile, StoreFormat, TlsIdentity,
     TlsListener, normalize_origin,
 };
+pub use upstream::{Upstream, UpstreamTls};
 
 #[cfg(test)]
 mod tests;

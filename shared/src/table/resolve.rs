@@ -42,6 +42,9 @@ pub enum Resolved<'t> {
         /// Path parameters, percent-decoded.
         params: Params,
     },
+    /// An `http` client: the request is proxied to the upstream server of this index in
+    /// [`RouteTable::upstreams`].
+    Upstream(usize),
     /// A route matched but a path parameter is not valid UTF-8.
     BadParam(BadParam),
     /// Routes matched but their guards refused the caller, and no other route matched.
@@ -156,6 +159,7 @@ impl RouteTable {
             Some(Exit::HttpKafka(index)) => {
                 self.resolve_http_kafka(&self.http_kafka[index], request, caller, &mut refusals)
             }
+            Some(Exit::Upstream(index)) => Resolved::Upstream(index),
             Some(Exit::Files(index)) => {
                 self.resolve_files(&self.files[index], request, caller, &mut refusals)
             }

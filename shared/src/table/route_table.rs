@@ -8,6 +8,7 @@ use super::cluster::KafkaCluster;
 use super::files::FilesBinding;
 use super::server::{HttpServer, Listener, SseServer};
 use super::telemetry::Telemetry;
+use super::upstream::Upstream;
 use crate::guard::Guard;
 
 /// The compiled configuration.
@@ -26,6 +27,8 @@ pub struct RouteTable {
     pub(crate) sse_servers: Vec<SseServer>,
     pub(crate) sse_kafka: Vec<SseKafkaBinding>,
     pub(crate) files: Vec<FilesBinding>,
+    /// Upstream HTTP servers of `http` client bindings, by index.
+    pub upstreams: Vec<Upstream>,
     /// Metrics selection, labels and exporters.
     pub telemetry: Telemetry,
 }
@@ -43,6 +46,7 @@ impl RouteTable {
             sse_servers: Vec::new(),
             sse_kafka: Vec::new(),
             files: Vec::new(),
+            upstreams: Vec::new(),
             telemetry: Telemetry::default(),
         }
     }

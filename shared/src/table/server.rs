@@ -189,6 +189,7 @@ pub(crate) enum Exit {
     Echo,
     Sse(usize),
     Files(usize),
+    Upstream(usize),
 }
 
 /// An `sse` server binding.

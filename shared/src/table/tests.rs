@@ -1436,3 +1436,52 @@ fn kafka_credentials_come_from_an_inline_guard_and_tls_from_a_tls_client() {
         "{e:?}"
     );
 }
+
+/// An http server's route to an http client: proxied to the tcp client's host and port,
+/// through a tls client with the vault's trust.
+#[test]
+fn http_clients_proxy_to_their_tcp_client() {
+    let text = "name: t\nvaults:\n  clients:\n    type: filesystem\n    options:\n      trust: { store: trust.jks, type: jks, password: pw }\nbindings:\n  tcp: { type: tcp, kind: server, options: { port: 8080 }, exit: http }\n  http:\n    type: http\n    kind: server\n    routes:\n      - when: [ { headers: { \":path\": \"/*\" } } ]\n        exit: client\n  client: { type: http, kind: client, options: { versions: [ h2 ] }, exit: tls_client }\n  tls_client:\n    type: tls\n    kind: client\n    vault: clients\n    options: { trust: [ nginx ], sni: [ nginx ], alpn: [ h2 ] }\n    exit: tcp_client\n  tcp_client: { type: tcp, kind: client, options: { host: nginx, port: 443 } }\n";
+    let table = compile(text).unwrap_or_else(|e| panic!("{e:?}"));
+    let upstream = &table.upstreams[0];
+    assert_eq!((upstream.host.as_str(), upstream.port), ("nginx", 443));
+    assert!(upstream.h2 && !upstream.http1);
+    let tls = upstream.tls.as_ref().unwrap_or_else(|| panic!("tls"));
+    assert_eq!(tls.sni.as_deref(), Some("nginx"));
+    assert!(!tls.system_authorities, "trust without trustcacerts");
+    let found = resolve(
+        &table,
+        8080,
+        &Request {
+            method: "GET",
+            path: "/demo.html",
+        },
+    );
+    assert!(matches!(found, Resolved::Upstream(0)), "{found:?}");
+
+    let e = errors(&text.replace(
+        "options: { host: nginx, port: 443 }",
+        "options: { host: nginx }",
+    ));
+    assert!(
+        has(&e, "/bindings/tcp_client/options", "host and one port"),
+        "{e:?}"
+    );
+    let e = errors(&text.replace("alpn: [ h2 ]", "alpn: [ echo ]"));
+    assert!(
+        has(&e, "/bindings/tls_client/options/alpn", "h2 or http/1.1"),
+        "{e:?}"
+    );
+    let e = errors(&text.replace(
+        "  client: { type: http, kind: client, options: { versions: [ h2 ] }, exit: tls_client }",
+        "  client: { type: http, kind: client, options: { versions: [ h2 ], limits: { max-body-bytes: 10 } }, exit: tls_client }",
+    ));
+    assert!(
+        has(
+            &e,
+            "/bindings/client/options/limits",
+            "applies to http servers"
+        ),
+        "{e:?}"
+    );
+}

@@ -2,7 +2,8 @@
 
 use super::{Compiler, MAX_BODY_LIMIT, MAX_HEADER_LIMIT, binding_pointer, not_yet};
 use crate::spec::{
-    BindingType, ConditionSpec, HttpLimitsSpec, HttpOptionsSpec, OptionsSpec, RouteSpec,
+    BindingKind, BindingType, ConditionSpec, HttpLimitsSpec, HttpOptionsSpec, OptionsSpec,
+    RouteSpec,
 };
 use crate::table::limits::HttpLimits;
 use crate::table::server::{Exit, HttpRoute, HttpServer};
@@ -10,7 +11,7 @@ use crate::table::server::{Exit, HttpRoute, HttpServer};
 impl<'a> Compiler<'a> {
     pub(super) fn compile_servers(&mut self) {
         for (name, binding) in &self.spec.bindings {
-            if binding.binding_type != BindingType::Http {
+            if binding.binding_type != BindingType::Http || binding.kind != BindingKind::Server {
                 continue;
             }
             let at = binding_pointer(name);
@@ -213,11 +214,14 @@ impl<'a> Compiler<'a> {
             BindingType::Echo => Some(Exit::Echo),
             BindingType::Sse => self.sse_server_index.get(exit).map(|i| Exit::Sse(*i)),
             BindingType::HttpFilesystem => self.files_index.get(exit).map(|i| Exit::Files(*i)),
+            BindingType::Http if target.kind == BindingKind::Client => {
+                self.upstream_index.get(exit).map(|i| Exit::Upstream(*i))
+            }
             other => {
                 self.errors.push(
                     pointer,
                     format!(
-                        "exit '{exit}' is a {} binding; an http server exits to http-kafka, sse, http-filesystem or echo",
+                        "exit '{exit}' is a {} binding; an http server exits to http-kafka, sse, http-filesystem, an http client or echo",
                         other.as_str()
                     ),
                 );

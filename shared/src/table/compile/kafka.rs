@@ -48,16 +48,32 @@ impl Compiler<'_> {
             }
             if let Some(exit) = &binding.exit
                 && self.spec.bindings.get(exit).map(|b| b.binding_type) != Some(BindingType::Tls)
-            {
-                self.expect_exit(
+                && self.expect_exit(
                     &format!("{at}/exit"),
                     exit,
                     BindingType::Tcp,
                     &[BindingKind::Client],
-                );
+                )
+            {
+                self.unused_tcp_options(exit);
             }
             self.cluster_index.insert(name, self.clusters.len());
             self.clusters.push(cluster);
+        }
+    }
+
+    /// The tcp client of a kafka chain takes no options: librdkafka connects to `servers`.
+    pub(super) fn unused_tcp_options(&mut self, tcp: &str) {
+        if self
+            .spec
+            .bindings
+            .get(tcp)
+            .is_some_and(|b| b.options.is_some())
+        {
+            self.errors.push(
+                format!("{}/options", binding_pointer(tcp)),
+                "tcp client options are not used; set servers on the kafka client binding",
+            );
         }
     }
 

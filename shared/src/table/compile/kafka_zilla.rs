@@ -126,12 +126,14 @@ impl Compiler<'_> {
         }
         match tls.exit.as_deref() {
             Some(next) => {
-                self.expect_exit(
+                if self.expect_exit(
                     &format!("{tls_at}/exit"),
                     next,
                     BindingType::Tcp,
                     &[BindingKind::Client],
-                );
+                ) {
+                    self.unused_tcp_options(next);
+                }
             }
             None => self
                 .errors
@@ -143,15 +145,15 @@ impl Compiler<'_> {
                 system_authorities: true,
             });
         };
-        let stores = self.client_stores(exit, options, &tls_at);
+        let stores = self.client_stores_of(exit, options, &tls_at);
         Some(TlsClient {
             stores,
             system_authorities: options.trustcacerts.unwrap_or(options.trust.is_none()),
         })
     }
 
-    /// The stores a tls client in front of Kafka reads: `trust` and one key of `keys`.
-    fn client_stores(
+    /// The stores a tls client reads: `trust` and one key of `keys`.
+    pub(super) fn client_stores_of(
         &mut self,
         exit: &str,
         options: &crate::spec::TlsOptionsSpec,
@@ -197,7 +199,7 @@ impl Compiler<'_> {
             if present {
                 problems.push((
                     format!("{tls_at}/options/{field}"),
-                    format!("'{field}' applies to tls servers; a tls client in front of Kafka takes trust, trustcacerts, keys, sni and alpn"),
+                    format!("'{field}' applies to tls servers; a tls client takes trust, trustcacerts, keys, sni and alpn"),
                 ));
             }
         }

@@ -18,6 +18,7 @@ mod kafka_zilla;
 mod listener;
 mod sse;
 mod telemetry;
+mod upstream;
 mod vault;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use crate::table::cluster::KafkaCluster;
 use crate::table::files::FilesBinding;
 use crate::table::route_table::RouteTable;
 use crate::table::server::{HttpServer, SseServer};
+use crate::table::upstream::Upstream;
 
 /// Settings that come from the command line rather than the document.
 #[derive(Debug, Clone, Default)]
@@ -75,6 +77,8 @@ impl RouteTable {
             sse_server_index: HashMap::new(),
             files: Vec::new(),
             files_index: HashMap::new(),
+            upstreams: Vec::new(),
+            upstream_index: HashMap::new(),
             guards: Vec::new(),
             guard_index: HashMap::new(),
             route_guards: Vec::new(),
@@ -93,6 +97,7 @@ impl RouteTable {
         compiler.compile_sse_kafka();
         compiler.compile_sse_servers();
         compiler.compile_files();
+        compiler.compile_upstreams();
         compiler.compile_servers();
         let listeners = compiler.compile_listeners();
         let telemetry = compiler.compile_telemetry();
@@ -107,6 +112,7 @@ impl RouteTable {
             sse_servers: compiler.sse_servers,
             sse_kafka: compiler.sse_kafka,
             files: compiler.files,
+            upstreams: compiler.upstreams,
             telemetry,
         };
         compiler.errors.into_result(table)
@@ -129,6 +135,8 @@ struct Compiler<'a> {
     sse_server_index: HashMap<&'a str, usize>,
     files: Vec<FilesBinding>,
     files_index: HashMap<&'a str, usize>,
+    upstreams: Vec<Upstream>,
+    upstream_index: HashMap<&'a str, usize>,
     guards: Vec<Guard>,
     guard_index: HashMap<&'a str, usize>,
     /// Guards of the route being compiled, for checking `${guarded[...]}` placeholders.
@@ -161,7 +169,6 @@ impl<'a> Compiler<'a> {
 
     /// Binding type and kind combinations, and per-binding fields that do not depend on others.
     fn check_bindings(&mut self) {
-        use BindingKind::*;
         use BindingType::*;
         for (name, binding) in &self.spec.bindings {
             let at = binding_pointer(name);
@@ -198,10 +205,6 @@ impl<'a> Compiler<'a> {
                         "an echo binding takes no options, routes or exit",
                     )
                 }
-                Tcp if binding.kind == Client && binding.options.is_some() => self.errors.push(
-                    format!("{at}/options"),
-                    "tcp client options are not used; set servers on the kafka client binding",
-                ),
                 _ => {}
             }
         }
@@ -213,7 +216,8 @@ impl<'a> Compiler<'a> {
         use BindingType::*;
         let allowed: &[BindingKind] = match binding.binding_type {
             Tcp => &[Server, Client],
-            Http | Echo => &[Server],
+            Http => &[Server, Client],
+            Echo => &[Server],
             HttpKafka => &[Proxy],
             Kafka => &[CacheClient, CacheServer, Client],
             Tls => &[Server, Client],
