@@ -18,7 +18,7 @@ use crate::proxy::stream::Stream;
 use crate::rescue::rescue;
 use crate::response::Body;
 
-use crate::guard::session::ConnectionSessions;
+use crate::guard::session::{ConnectionSessions, Session};
 use crate::guard::{self, TokenCache};
 use crate::http::cors::{self, Verdict};
 use crate::proxy;
@@ -101,6 +101,40 @@ pub(crate) struct SseMatch<'a> {
     pub guarded: bool,
 }
 
+/// The session a stream of `identity` lives on when a guarded route admitted it.
+pub(crate) fn sse_session(
+    active: &Snapshot,
+    connection: &Connection,
+    identity: Option<Identity<'_>>,
+    guarded: bool,
+) -> Option<Arc<Session>> {
+    match (identity, guarded) {
+        (Some(identity), true) => Some(connection.sessions.join(
+            &active.sessions,
+            identity.principal,
+            identity.guard,
+            identity.token,
+        )),
+        _ => None,
+    }
+}
+
+/// The session of a relayed stream, with its guard's leeway and challenge (seconds).
+pub(crate) fn relayed_session(
+    active: &Snapshot,
+    connection: &Connection,
+    identity: Option<Identity<'_>>,
+    guarded: bool,
+) -> Option<(Arc<Session>, u64, Option<u64>)> {
+    let session = sse_session(active, connection, identity, guarded)?;
+    let guard = identity.and_then(|i| active.table.guards.get(i.principal.guard));
+    Some((
+        session,
+        guard.map_or(0, |g| g.leeway_seconds),
+        guard.and_then(|g| g.challenge_seconds),
+    ))
+}
+
 pub(crate) fn sse_request<'a>(
     active: &Snapshot,
     connection: &Connection,
@@ -114,15 +148,7 @@ pub(crate) fn sse_request<'a>(
         params,
         guarded,
     } = found;
-    let session = match (identity, guarded) {
-        (Some(identity), true) => Some(connection.sessions.join(
-            &active.sessions,
-            identity.principal,
-            identity.guard,
-            identity.token,
-        )),
-        _ => None,
-    };
+    let session = sse_session(active, connection, identity, guarded);
     let challenge = identity
         .and_then(|i| active.table.guards.get(i.principal.guard))
         .and_then(|g| g.challenge_seconds);
@@ -236,7 +262,8 @@ async fn admit_stream<'a>(
             Resolved::Echo
             | Resolved::HttpKafka { .. }
             | Resolved::File { .. }
-            | Resolved::Upstream(_) => return Ok(None),
+            | Resolved::Upstream(_)
+            | Resolved::SseUpstream { .. } => return Ok(None),
         };
     *stats = active.stats.route(route);
     let found = SseMatch {

@@ -158,6 +158,14 @@ pub enum DataPlaneError {
 }
 
 impl DataPlaneError {
+    /// No route for the request.
+    pub(crate) fn no_route(parts: &http::request::Parts) -> Self {
+        Self::NoRoute {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+        }
+    }
+
     /// The error code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -12,7 +12,7 @@ use sluice_shared::table::{
     Action, HttpKafkaBinding, HttpKafkaRoute, HttpLimits, HttpServer, RequestHead, Resolved,
 };
 
-use crate::admit::{Connection, SseMatch, authenticate, caller, sse_request};
+use crate::admit::{Connection, SseMatch, authenticate, caller, relayed_session, sse_request};
 use crate::challenge::{answer_challenge, is_challenge_answer};
 use crate::error::DataPlaneError;
 use crate::head::Head;
@@ -110,14 +110,17 @@ async fn respond<'a>(
     }
     let (caller, identity) = caller(active, authenticated, rejected);
     match table.resolve(port, &Head(parts), caller) {
-        Resolved::NotFound => Err(DataPlaneError::NoRoute {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-        }),
+        Resolved::NotFound => Err(DataPlaneError::no_route(parts)),
         Resolved::Denied(denial) => Err(DataPlaneError::from(denial)),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
         Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
         Resolved::File { route, params } => proxy::files::serve(route, &params, parts).await,
+        Resolved::SseUpstream {
+            upstream, guarded, ..
+        } => {
+            let session = relayed_session(active, connection, identity, guarded);
+            proxy::sse_upstream::stream(active, upstream, parts, session).await
+        }
         Resolved::Upstream(index) => {
             proxy::upstream::forward(&active.upstreams, index, parts, body, &limits).await
         }

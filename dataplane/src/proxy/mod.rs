@@ -23,5 +23,6 @@ pub(crate) mod files;
 pub(crate) mod produce;
 pub(crate) mod sink;
 pub(crate) mod sse;
+pub(crate) mod sse_upstream;
 pub(crate) mod stream;
 pub(crate) mod upstream;

@@ -144,13 +144,7 @@ pub(crate) async fn open(
         topic,
         shutdown: active.shutdown.clone(),
         retired: active.routes.watch(route.fingerprint),
-        authorization: session.map(|session| Authorization {
-            expiry: session.expiry(),
-            session,
-            leeway,
-            challenge: challenge.map(Duration::from_secs),
-            challenged_for: 0,
-        }),
+        authorization: session.map(|session| Authorization::new(session, leeway, challenge)),
     })
 }
 
@@ -239,7 +233,7 @@ fn start_at(
     }
 }
 
-fn accepts_event_stream(parts: &Parts) -> bool {
+pub(super) fn accepts_event_stream(parts: &Parts) -> bool {
     let mut accept = parts.headers.get_all(header::ACCEPT).iter().peekable();
     if accept.peek().is_none() {
         return true;

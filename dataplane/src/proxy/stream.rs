@@ -73,15 +73,27 @@ enum Step {
 }
 
 /// What an authorization asks of its stream now.
-enum Due {
+pub(super) enum Due {
     Nothing,
     Challenge,
     End,
 }
 
 impl Authorization {
+    /// The authorization of a stream living on `session`, ended `leeway` seconds after its
+    /// expiry and challenged `challenge` seconds before.
+    pub(crate) fn new(session: Arc<Session>, leeway: u64, challenge: Option<u64>) -> Self {
+        Self {
+            expiry: session.expiry(),
+            session,
+            leeway,
+            challenge: challenge.map(Duration::from_secs),
+            challenged_for: 0,
+        }
+    }
+
     /// When the stream ends, and when it is challenged (if it still has to be).
-    fn deadlines(&self) -> (Instant, Option<Instant>) {
+    pub(super) fn deadlines(&self) -> (Instant, Option<Instant>) {
         let end = *self.expiry.borrow() + self.leeway;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -95,7 +107,7 @@ impl Authorization {
         (at_end, challenge)
     }
 
-    fn due(&self) -> Due {
+    pub(super) fn due(&self) -> Due {
         let (end, challenge) = self.deadlines();
         let now = Instant::now();
         if end <= now {
@@ -107,7 +119,7 @@ impl Authorization {
         }
     }
 
-    fn challenge_event(&mut self) -> Bytes {
+    pub(super) fn challenge_event(&mut self) -> Bytes {
         self.challenged_for = *self.expiry.borrow();
         let data = serde_json::json!({
             "method": "POST",

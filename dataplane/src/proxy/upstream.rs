@@ -38,7 +38,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Response chunks buffered ahead of a slow client.
 const AHEAD: usize = 8;
 
-type UpstreamBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+pub(crate) type UpstreamBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The clients of one configuration's upstreams, by the table's index.
 #[derive(Default)]
@@ -122,6 +122,23 @@ pub(crate) async fn forward(
     body: Incoming,
     limits: &HttpLimits,
 ) -> Result<Response<Body>, DataPlaneError> {
+    let limit = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
+    let body = Limited::new(body, limit).boxed();
+    let response = send(clients, index, parts, body).await?;
+    let (head, incoming) = response.into_parts();
+    let mut answer = Response::new(stream(incoming));
+    *answer.status_mut() = head.status;
+    copy_end_to_end(&head.headers, answer.headers_mut());
+    Ok(answer)
+}
+
+/// Sends `parts` with `body` to upstream `index` and waits for its response head.
+pub(crate) async fn send(
+    clients: &UpstreamClients,
+    index: usize,
+    parts: &Parts,
+    body: UpstreamBody,
+) -> Result<Response<Incoming>, DataPlaneError> {
     let upstream = clients
         .clients
         .get(index)
@@ -130,8 +147,6 @@ pub(crate) async fn forward(
     let uri: Uri = format!("{}{target}", upstream.base)
         .parse()
         .map_err(|e| DataPlaneError::BadRequest(format!("request target: {e}")))?;
-    let limit = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
-    let body = Limited::new(body, limit).boxed();
     let mut request = Request::builder()
         .method(parts.method.clone())
         .uri(uri)
@@ -139,20 +154,20 @@ pub(crate) async fn forward(
         .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     copy_end_to_end(&parts.headers, request.headers_mut());
     let sent = tokio::time::timeout(RESPONSE_TIMEOUT, upstream.client.request(request)).await;
-    let response = match sent {
-        Err(_) => {
-            return Err(DataPlaneError::UpstreamTimeout {
-                seconds: RESPONSE_TIMEOUT.as_secs(),
-            });
-        }
-        Ok(Err(error)) => return Err(DataPlaneError::Upstream(describe(&error))),
-        Ok(Ok(response)) => response,
-    };
-    let (head, incoming) = response.into_parts();
-    let mut answer = Response::new(stream(incoming));
-    *answer.status_mut() = head.status;
-    copy_end_to_end(&head.headers, answer.headers_mut());
-    Ok(answer)
+    match sent {
+        Err(_) => Err(DataPlaneError::UpstreamTimeout {
+            seconds: RESPONSE_TIMEOUT.as_secs(),
+        }),
+        Ok(Err(error)) => Err(DataPlaneError::Upstream(describe(&error))),
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+/// An empty request body.
+pub(crate) fn empty() -> UpstreamBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// Why the exchange with the upstream failed, for the client and the log.
@@ -208,7 +223,7 @@ const HOP_BY_HOP: [&str; 9] = [
 
 /// Copies the headers of `from` but the hop-by-hop ones (and `host`: the URI carries the
 /// authority) and those `connection` names.
-fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
+pub(super) fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
     let named: Vec<String> = from
         .get_all(header::CONNECTION)
         .iter()

@@ -4,7 +4,7 @@
 use super::action::{HttpKafkaBinding, HttpKafkaRoute, SseKafkaRoute};
 use super::files::{FileRoute, FilesBinding};
 use super::route_table::RouteTable;
-use super::server::{Exit, Guarded, RequestCondition, SseServer};
+use super::server::{Exit, Guarded, RequestCondition, SseExit, SseServer};
 use crate::guard::Principal;
 use crate::path::{BadParam, Params, wildcard_match};
 use crate::request::RequestHead;
@@ -41,6 +41,16 @@ pub enum Resolved<'t> {
         route: &'t FileRoute,
         /// Path parameters, percent-decoded.
         params: Params,
+    },
+    /// An `sse` client: the event stream of the upstream server of this index in
+    /// [`RouteTable::upstreams`] is relayed.
+    SseUpstream {
+        /// The `sse` server binding.
+        server: &'t SseServer,
+        /// The upstream's index.
+        upstream: usize,
+        /// Whether a guarded route on the way admitted the caller (see [`Resolved::Sse`]).
+        guarded: bool,
     },
     /// An `http` client: the request is proxied to the upstream server of this index in
     /// [`RouteTable::upstreams`].
@@ -223,7 +233,18 @@ impl RouteTable {
             })
             .map(|route| route.exit)
             .or(server.exit);
-        let Some(binding) = exit.and_then(|index| self.sse_kafka.get(index)) else {
+        let index = match exit {
+            Some(SseExit::Kafka(index)) => index,
+            Some(SseExit::Upstream(upstream)) => {
+                return Resolved::SseUpstream {
+                    server,
+                    upstream,
+                    guarded: refusals.guarded,
+                };
+            }
+            None => return Resolved::NotFound,
+        };
+        let Some(binding) = self.sse_kafka.get(index) else {
             return Resolved::NotFound;
         };
         for route in &binding.routes {

@@ -202,7 +202,16 @@ pub struct SseServer {
     /// Seconds between keep-alive comments; 0 for none.
     pub keepalive_seconds: u64,
     pub(crate) routes: Vec<SseServerRoute>,
-    pub(crate) exit: Option<usize>,
+    pub(crate) exit: Option<SseExit>,
+}
+
+/// Where an `sse` server's route leads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SseExit {
+    /// An `sse-kafka` binding, by index.
+    Kafka(usize),
+    /// An `sse` client to an upstream event stream: the upstream's index.
+    Upstream(usize),
 }
 
 /// A route of an `sse` server: paths, guards, and the `sse-kafka` binding it exits to.
@@ -210,7 +219,7 @@ pub struct SseServer {
 pub(crate) struct SseServerRoute {
     pub(crate) when: Vec<PathTemplate>,
     pub(crate) guarded: Guarded,
-    pub(crate) exit: usize,
+    pub(crate) exit: SseExit,
 }
 
 #[derive(Debug)]

@@ -1485,3 +1485,38 @@ fn http_clients_proxy_to_their_tcp_client() {
         "{e:?}"
     );
 }
+
+/// An sse server's route to an sse client, which exits to an http client.
+#[test]
+fn sse_clients_relay_an_upstream_stream() {
+    let text = "name: t\nbindings:\n  tcp: { type: tcp, kind: server, options: { port: 8080 }, exit: http }\n  http: { type: http, kind: server, exit: sse }\n  sse: { type: sse, kind: server, exit: sse_client }\n  sse_client: { type: sse, kind: client, exit: http_client }\n  http_client: { type: http, kind: client, exit: tcp_client }\n  tcp_client: { type: tcp, kind: client, options: { host: events, port: 8001 } }\n";
+    let table = compile(text).unwrap_or_else(|e| panic!("{e:?}"));
+    let found = resolve(
+        &table,
+        8080,
+        &Request {
+            method: "GET",
+            path: "/events",
+        },
+    );
+    assert!(
+        matches!(
+            found,
+            Resolved::SseUpstream {
+                upstream: 0,
+                guarded: false,
+                ..
+            }
+        ),
+        "{found:?}"
+    );
+    let e = errors(&text.replace("exit: http_client }", "exit: tcp_client }"));
+    assert!(
+        has(
+            &e,
+            "/bindings/sse_client/exit",
+            "expected a http client binding"
+        ),
+        "{e:?}"
+    );
+}

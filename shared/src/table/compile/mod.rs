@@ -93,11 +93,11 @@ impl RouteTable {
         compiler.guard_refresh();
         compiler.prepare_guards();
         compiler.compile_clusters();
+        compiler.compile_upstreams();
         compiler.compile_http_kafka();
         compiler.compile_sse_kafka();
         compiler.compile_sse_servers();
         compiler.compile_files();
-        compiler.compile_upstreams();
         compiler.compile_servers();
         let listeners = compiler.compile_listeners();
         let telemetry = compiler.compile_telemetry();
@@ -221,7 +221,7 @@ impl<'a> Compiler<'a> {
             HttpKafka => &[Proxy],
             Kafka => &[CacheClient, CacheServer, Client],
             Tls => &[Server, Client],
-            Sse => &[Server],
+            Sse => &[Server, Client],
             SseKafka => &[Proxy],
             HttpFilesystem => &[Proxy],
             Filesystem => &[Server],

@@ -3,10 +3,11 @@
 use super::{Compiler, binding_pointer};
 use crate::path::PathTemplate;
 use crate::spec::{
-    BindingType, ConditionSpec, OptionsSpec, RouteSpec, SseKafkaWithSpec, SseStart, WithSpec,
+    BindingKind, BindingType, ConditionSpec, OptionsSpec, RouteSpec, SseKafkaWithSpec, SseStart,
+    WithSpec,
 };
 use crate::table::action::{SseAction, SseKafkaBinding, SseKafkaRoute};
-use crate::table::server::{RequestCondition, SseServer, SseServerRoute};
+use crate::table::server::{RequestCondition, SseExit, SseServer, SseServerRoute};
 use crate::template::{Allowed, Template};
 
 /// Default `retry:`.
@@ -207,7 +208,7 @@ impl Compiler<'_> {
 
     pub(super) fn compile_sse_servers(&mut self) {
         for (name, binding) in &self.spec.bindings {
-            if binding.binding_type != BindingType::Sse {
+            if binding.binding_type != BindingType::Sse || binding.kind != BindingKind::Server {
                 continue;
             }
             let at = binding_pointer(name);
@@ -264,18 +265,42 @@ impl Compiler<'_> {
         }
     }
 
-    fn sse_exit(&mut self, pointer: &str, exit: &str) -> Option<usize> {
+    fn sse_exit(&mut self, pointer: &str, exit: &str) -> Option<SseExit> {
         let target = self.spec.bindings.get(exit)?;
-        if target.binding_type != BindingType::SseKafka {
-            self.errors.push(
-                pointer,
-                format!(
-                    "exit '{exit}' is a {} binding; an sse server exits to sse-kafka",
-                    target.binding_type.as_str()
-                ),
-            );
-            return None;
+        match (target.binding_type, target.kind) {
+            (BindingType::SseKafka, _) => {
+                self.sse_kafka_index.get(exit).copied().map(SseExit::Kafka)
+            }
+            (BindingType::Sse, BindingKind::Client) => {
+                let at = binding_pointer(exit);
+                let Some(http) = target.exit.as_deref() else {
+                    self.errors
+                        .push(at, "missing field 'exit' (an http client)");
+                    return None;
+                };
+                if !self.expect_exit(
+                    &format!("{at}/exit"),
+                    http,
+                    BindingType::Http,
+                    &[BindingKind::Client],
+                ) {
+                    return None;
+                }
+                self.upstream_index
+                    .get(http)
+                    .copied()
+                    .map(SseExit::Upstream)
+            }
+            (other, _) => {
+                self.errors.push(
+                    pointer,
+                    format!(
+                        "exit '{exit}' is a {} binding; an sse server exits to sse-kafka or an sse client",
+                        other.as_str()
+                    ),
+                );
+                None
+            }
         }
-        self.sse_kafka_index.get(exit).copied()
     }
 }
