@@ -44,11 +44,11 @@ pub(crate) fn render(active: &Snapshot, budget: &BodyBudget, out: &mut String) {
     let _ = writeln!(out, "sluice_body_budget_used_bytes {}", budget.used());
     out.push_str("# HELP sluice_body_budget_limit_bytes The memory budget for request bodies being received.\n# TYPE sluice_body_budget_limit_bytes gauge\n");
     let _ = writeln!(out, "sluice_body_budget_limit_bytes {}", budget.limit());
-    out.push_str("# HELP sluice_sse_topic_feeds_open Feeds of topics named by the request (topic from the path) open now.\n# TYPE sluice_sse_topic_feeds_open gauge\n");
+    out.push_str("# HELP sluice_topics_opened_on_demand Feeds and caches of topics named by the request (topic from the path) open now.\n# TYPE sluice_topics_opened_on_demand gauge\n");
     let _ = writeln!(
         out,
-        "sluice_sse_topic_feeds_open {}",
-        active.dynamic_feeds.len()
+        "sluice_topics_opened_on_demand {}",
+        active.dynamic.len()
     );
     out.push_str("# HELP sluice_events_dropped_total Events not written on standard output because it did not keep up.\n# TYPE sluice_events_dropped_total counter\n");
     let _ = writeln!(

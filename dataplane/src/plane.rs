@@ -28,7 +28,7 @@ use crate::guard::jwks::JwksPool;
 use crate::guard::session::SessionRegistry;
 use crate::http::listener::accept_loop;
 use crate::kafka::cache::CachePool;
-use crate::kafka::dynamic::DynamicFeeds;
+use crate::kafka::dynamic::Dynamic;
 use crate::kafka::feed::FeedPool;
 use crate::kafka::reply::TapPool;
 use crate::kafka::{ClientError, ProducerPool, Producers};
@@ -121,14 +121,14 @@ impl DataPlane {
     /// Binds the listeners of `table` and starts serving it.
     pub async fn start(table: RouteTable, options: DataPlaneOptions) -> Result<Self, ApplyError> {
         let shutdown = watch::Sender::new(false);
-        let dynamic_feeds = DynamicFeeds::start(
+        let dynamic = Dynamic::start(
             options
                 .topic_feed_sweep
                 .unwrap_or(crate::kafka::dynamic::SWEEP),
         );
         let active = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
             shutdown.subscribe(),
-            dynamic_feeds.clone(),
+            dynamic.clone(),
         )));
         let data_plane = Self {
             active,
@@ -190,7 +190,7 @@ impl DataPlane {
         let otlp = self.otlp_for(&table);
         let loggers = otlp.loggers();
         let events = Events::new(&table.name, table.telemetry.stdout, loggers, otlp);
-        let current_dynamic = self.active.load().dynamic_feeds.clone();
+        let current_dynamic = self.active.load().dynamic.clone();
         let table = Arc::new(table);
         let active = Snapshot {
             stats: self.metrics.attach(&table),
@@ -207,7 +207,7 @@ impl DataPlane {
             tls,
             body_budget: self.body_budget.clone(),
             events,
-            dynamic_feeds: current_dynamic,
+            dynamic: current_dynamic,
             upstreams,
         };
         self.swap(active).await?;

@@ -16,7 +16,7 @@ use crate::guard::GuardKeySets;
 use crate::guard::session::SessionRegistry;
 use crate::kafka::Producers;
 use crate::kafka::cache::TopicCaches;
-use crate::kafka::dynamic::DynamicFeeds;
+use crate::kafka::dynamic::Dynamic;
 use crate::kafka::feed::TopicFeeds;
 use crate::kafka::reply::ReplyTaps;
 use crate::metrics::{Metrics, TableStats};
@@ -49,14 +49,14 @@ pub(crate) struct Snapshot {
     /// Events on standard output, when the table's telemetry has a `stdout` exporter.
     pub events: Events,
     /// Feeds of topics named by the request, across configurations.
-    pub dynamic_feeds: Arc<DynamicFeeds>,
+    pub dynamic: Arc<Dynamic>,
     /// Clients of this table's upstream HTTP servers.
     pub upstreams: UpstreamClients,
 }
 
 impl Snapshot {
     /// The state before the first configuration: nothing routes.
-    pub(crate) fn empty(shutdown: watch::Receiver<bool>, dynamic_feeds: Arc<DynamicFeeds>) -> Self {
+    pub(crate) fn empty(shutdown: watch::Receiver<bool>, dynamic: Arc<Dynamic>) -> Self {
         Self {
             table: Arc::new(RouteTable::empty()),
             producers: Producers::default(),
@@ -72,7 +72,7 @@ impl Snapshot {
             tls: Acceptors::default(),
             body_budget: Arc::default(),
             events: Events::default(),
-            dynamic_feeds,
+            dynamic,
             upstreams: UpstreamClients::default(),
         }
     }

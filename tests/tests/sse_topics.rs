@@ -75,10 +75,10 @@ async fn each_topic_named_by_the_path_gets_one_shared_feed() -> Result<()> {
     // A topic the cluster does not have: 404, and nothing stays open for it.
     let (missing, _, _) = sluice.stream(PORT, "/no-such-topic-here", &[]).await?;
     assert_eq!(missing, StatusCode::NOT_FOUND);
-    assert_eq!(sluice.metric("sluice_sse_topic_feeds_open"), Some(1.0));
+    assert_eq!(sluice.metric("sluice_topics_opened_on_demand"), Some(1.0));
     let (_, _, mut b1) = sluice.stream(PORT, &format!("/{second}"), &[]).await?;
     assert_eq!(
-        sluice.metric("sluice_sse_topic_feeds_open"),
+        sluice.metric("sluice_topics_opened_on_demand"),
         Some(2.0),
         "two streams of one topic share its feed"
     );
@@ -110,12 +110,56 @@ async fn each_topic_named_by_the_path_gets_one_shared_feed() -> Result<()> {
     // Once their streams are gone the feeds are retired, and the bound frees up.
     drop((a1, a2, b1));
     eventually(WAIT, "idle feeds retired", || async {
-        sluice.metric("sluice_sse_topic_feeds_open") == Some(0.0)
+        sluice.metric("sluice_topics_opened_on_demand") == Some(0.0)
     })
     .await?;
     let (status, _, mut c1) = sluice.stream(PORT, &format!("/{third}"), &[]).await?;
     assert_eq!(status, StatusCode::OK);
     broker().produce(&third, "k", Some(b"to c"), &[]).await?;
     assert_eq!(c1.next(WAIT).await?.data, "to c");
+    Ok(())
+}
+
+/// The same for fetch routes, as Zilla resolves `${params...}` in a fetch route's topic.
+#[tokio::test]
+async fn fetch_routes_read_the_topic_their_path_names() -> Result<()> {
+    let topic = broker().topic("fetched").await?;
+    broker()
+        .produce(&topic, "a", Some(br#"{"n":1}"#), &[])
+        .await?;
+    broker()
+        .produce(&topic, "b", Some(br#"{"n":2}"#), &[])
+        .await?;
+    let text = config().replace(
+        "    routes:\n      - when: [ { headers: { \":path\": \"/*\" } } ]\n        exit: north_sse_server\n",
+        "    routes:\n      - when: [ { headers: { \":path\": \"/items/*\" } } ]\n        exit: north_http_kafka_mapping\n      - when: [ { headers: { \":path\": \"/*\" } } ]\n        exit: north_sse_server\n",
+    ) + "  north_http_kafka_mapping:\n    type: http-kafka\n    kind: proxy\n    routes:\n      - when: [ { method: GET, path: \"/items/{topic}\" } ]\n        exit: north_kafka_cache_client\n        with:\n          capability: fetch\n          topic: \"${params.topic}\"\n          max-topics: 5\n          merge: { content-type: application/json, patch: { initial: \"[]\", path: /- } }\n      - when: [ { method: GET, path: \"/items/{topic}/{id}\" } ]\n        exit: north_kafka_cache_client\n        with: { capability: fetch, topic: \"${params.topic}\", filters: [ { key: \"${params.id}\" } ] }\n";
+    let sluice = Sluice::with_config(&text).await?;
+    let list = sluice
+        .send(PORT, http::Method::GET, &format!("/items/{topic}"), &[], "")
+        .await?;
+    assert_eq!(list.status, StatusCode::OK, "{list:?}");
+    assert_eq!(list.json()?, serde_json::json!([{"n": 1}, {"n": 2}]));
+    let item = sluice
+        .send(
+            PORT,
+            http::Method::GET,
+            &format!("/items/{topic}/b"),
+            &[],
+            "",
+        )
+        .await?;
+    assert_eq!(item.json()?, serde_json::json!({"n": 2}));
+    let missing = sluice
+        .send(
+            PORT,
+            http::Method::GET,
+            "/items/no-such-topic-at-all",
+            &[],
+            "",
+        )
+        .await?;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(sluice.metric("sluice_topics_opened_on_demand") >= Some(1.0));
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! Feeds of topics named by the request (`sse-kafka` routes with `topic: ${params.topic}`):
-//! opened on the first stream of a topic, shared by every stream of it, and retired once no
-//! stream has used it for a while. Each route may have at most its `max-topics` open.
+//! Feeds and caches of topics named by the request (`sse-kafka` and fetch routes with
+//! `topic: ${params.topic}`): opened on the first request for a topic, shared by every
+//! request for it, and retired once none has used it for a while. Each route may have at
+//! most its `max-topics` open.
 //!
 //! A topic the cluster does not have is refused (the caller answers 404) without being
 //! created: the feed's consumer reads metadata without asking for automatic creation.
@@ -14,8 +15,9 @@ use sluice_shared::table::KafkaCluster;
 use tokio::sync::OnceCell;
 use tracing::info;
 
+use super::cache::TopicCache;
 use super::client::{ClientError, ClientIdentity, consumer_identity};
-use super::feed::{self, TopicFeed};
+use super::feed::TopicFeed;
 
 /// How often idle feeds are looked for by default; a feed unused for two sweeps in a row
 /// is retired.
@@ -23,16 +25,37 @@ pub(crate) const SWEEP: Duration = Duration::from_secs(30);
 
 type Key = (ClientIdentity, String);
 
-/// One topic's feed, started once.
-struct Entry {
-    feed: Arc<OnceCell<Arc<TopicFeed>>>,
+/// The feeds (SSE) and caches (fetch) of topics named by requests.
+pub(crate) struct Dynamic {
+    pub feeds: Arc<DynamicTopics<TopicFeed>>,
+    pub caches: Arc<DynamicTopics<TopicCache>>,
+}
+
+impl Dynamic {
+    /// Both sets, swept every `sweep`.
+    pub(crate) fn start(sweep: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            feeds: DynamicTopics::start(sweep),
+            caches: DynamicTopics::start(sweep),
+        })
+    }
+
+    /// How many feeds and caches are open.
+    pub(crate) fn len(&self) -> usize {
+        self.feeds.len() + self.caches.len()
+    }
+}
+
+/// One topic's view, started once.
+struct Entry<T> {
+    feed: Arc<OnceCell<Arc<T>>>,
     /// Unused at the last sweep.
     idle: bool,
 }
 
-/// The feeds opened on demand, across configurations.
-pub(crate) struct DynamicFeeds {
-    entries: Mutex<HashMap<Key, Entry>>,
+/// The views (feeds or caches) opened on demand, across configurations.
+pub(crate) struct DynamicTopics<T> {
+    entries: Mutex<HashMap<Key, Entry<T>>>,
     /// The topics each route (by fingerprint) has open.
     by_route: Mutex<HashMap<u64, HashSet<Key>>>,
 }
@@ -54,8 +77,23 @@ pub(crate) enum OpenError {
     Client(ClientError),
 }
 
-impl DynamicFeeds {
-    /// An empty set, and the task that looks for idle feeds every `sweep` while the set is
+impl OpenError {
+    /// What the HTTP client is told: 404 for a topic the cluster lacks, 503 past the
+    /// route's bound or while the topic cannot be read.
+    pub(crate) fn into_error(self, topic: &str) -> crate::error::DataPlaneError {
+        use crate::error::DataPlaneError;
+        match self {
+            Self::NoTopic(topic) => DataPlaneError::NoTopic(topic),
+            Self::TooMany { limit } => DataPlaneError::TooManyTopics { limit },
+            Self::Client(error) => DataPlaneError::CacheLoading {
+                topic: format!("{topic} ({error})"),
+            },
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> DynamicTopics<T> {
+    /// An empty set, and the task that looks for idle views every `sweep` while the set is
     /// alive.
     pub(crate) fn start(sweep: Duration) -> Arc<Self> {
         let feeds = Arc::new(Self {
@@ -73,15 +111,16 @@ impl DynamicFeeds {
         feeds
     }
 
-    /// The feed of `topic` on `cluster` for the route `route` (fingerprint), started when
-    /// new; the route may have at most `limit` topics open.
+    /// The view of `topic` on `cluster` for the route `route` (a stable key), started with
+    /// `start` when new; the route may have at most `limit` topics open.
     pub(crate) async fn open(
         &self,
         cluster: &KafkaCluster,
         topic: &str,
         route: u64,
         limit: usize,
-    ) -> Result<Arc<TopicFeed>, OpenError> {
+        start: impl AsyncFn(&KafkaCluster, &str) -> Result<T, ClientError>,
+    ) -> Result<Arc<T>, OpenError> {
         let key: Key = (consumer_identity(cluster), topic.to_owned());
         {
             let mut by_route = lock(&self.by_route);
@@ -102,9 +141,9 @@ impl DynamicFeeds {
         };
         let started = cell
             .get_or_try_init(|| async {
-                let feed = feed::start(cluster, topic).await?;
-                info!(topic, "feed opened on demand");
-                Ok::<_, ClientError>(Arc::new(feed))
+                let view = start(cluster, topic).await?;
+                info!(topic, "topic opened on demand");
+                Ok::<_, ClientError>(Arc::new(view))
             })
             .await;
         match started {
@@ -144,7 +183,7 @@ impl DynamicFeeds {
             });
         }
         for key in &retired {
-            info!(topic = %key.1, "idle feed retired");
+            info!(topic = %key.1, "idle topic retired");
         }
         let mut by_route = lock(&self.by_route);
         for open in by_route.values_mut() {

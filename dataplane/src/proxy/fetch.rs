@@ -53,6 +53,61 @@ enum Outcome {
     Evicted,
 }
 
+/// The cache a fetch route reads, and its topic: the route's own, or the topic its path
+/// names (opened on demand, at most the route's `max-topics` at once).
+async fn cache_of(
+    active: &Snapshot,
+    binding: &HttpKafkaBinding,
+    action: &FetchAction,
+    params: &Params,
+) -> Result<(std::sync::Arc<TopicCache>, String), DataPlaneError> {
+    let Some(template) = &action.topic_template else {
+        let cache = active
+            .caches
+            .get(action.cluster, &action.topic)
+            .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
+        return Ok((cache.clone(), action.topic.clone()));
+    };
+    let values = super::context::Values {
+        params,
+        idempotency_key: String::new(),
+        correlation_id: None,
+        identity: None,
+    };
+    let topic = template.render(&values).into_owned();
+    if sluice_shared::table::check_topic_name(&topic).is_err() {
+        return Err(DataPlaneError::NoTopic(topic));
+    }
+    let cluster = active
+        .table
+        .clusters
+        .get(action.cluster)
+        .ok_or_else(|| DataPlaneError::Internal("no cluster for this route".to_owned()))?;
+    // A key that stays the same across configurations: the binding and the topic template.
+    let route = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        binding.binding.hash(&mut hasher);
+        action.topic.hash(&mut hasher);
+        hasher.finish()
+    };
+    match active
+        .dynamic
+        .caches
+        .open(
+            cluster,
+            &topic,
+            route,
+            action.max_topics,
+            crate::kafka::cache::start,
+        )
+        .await
+    {
+        Ok(cache) => Ok((cache, topic)),
+        Err(error) => Err(error.into_error(&topic)),
+    }
+}
+
 /// Answers a fetch route.
 pub(crate) async fn fetch(
     active: &Snapshot,
@@ -65,10 +120,8 @@ pub(crate) async fn fetch(
         parts,
         identity,
     } = request;
-    let cache = active
-        .caches
-        .get(action.cluster, &action.topic)
-        .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
+    let (cache, topic) = cache_of(active, binding, action, params).await?;
+    let cache = &*cache;
     let prefer =
         Prefer::parse(&parts.headers).map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     prefer
@@ -77,9 +130,7 @@ pub(crate) async fn fetch(
     let condition = IfNoneMatch::parse(&parts.headers)
         .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     if !cache.ready(CATCH_UP_WAIT).await {
-        return Err(DataPlaneError::CacheLoading {
-            topic: action.topic.clone(),
-        });
+        return Err(DataPlaneError::CacheLoading { topic });
     }
     let filters = resolve_filters(&action.filters, params, identity);
     let wait = prefer

@@ -36,7 +36,6 @@ use super::sink::Sink;
 use super::stream::{Authorization, Stream};
 use crate::error::DataPlaneError;
 use crate::guard::session::Session;
-use crate::kafka::dynamic::OpenError;
 use crate::kafka::feed::TopicFeed;
 use crate::metrics::Gauged;
 use crate::response::Body;
@@ -179,16 +178,19 @@ async fn feed_of(
         .get(action.cluster)
         .ok_or_else(|| DataPlaneError::Internal("no cluster for this route".to_owned()))?;
     match active
-        .dynamic_feeds
-        .open(cluster, &topic, route.fingerprint, action.max_topics)
+        .dynamic
+        .feeds
+        .open(
+            cluster,
+            &topic,
+            route.fingerprint,
+            action.max_topics,
+            crate::kafka::feed::start,
+        )
         .await
     {
         Ok(feed) => Ok((feed, topic)),
-        Err(OpenError::NoTopic(topic)) => Err(DataPlaneError::NoTopic(topic)),
-        Err(OpenError::TooMany { limit }) => Err(DataPlaneError::TooManyTopics { limit }),
-        Err(OpenError::Client(error)) => Err(DataPlaneError::CacheLoading {
-            topic: format!("{topic} ({error})"),
-        }),
+        Err(error) => Err(error.into_error(&topic)),
     }
 }
 

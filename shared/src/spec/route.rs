@@ -180,6 +180,10 @@ pub struct HttpKafkaWithSpec {
     /// Sluice: how long a sync request waits for its reply, milliseconds (default 30000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_timeout_ms: Option<u64>,
+    /// Sluice, `fetch` with a topic from the path (`${params.topic}`): how many topics the
+    /// route may serve at once (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_topics: Option<u32>,
     /// Fetch filters: any may match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<FilterSpec>>,

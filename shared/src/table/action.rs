@@ -101,8 +101,13 @@ pub enum Action {
 pub struct FetchAction {
     /// Index into [`RouteTable::clusters`].
     pub cluster: usize,
-    /// The topic.
+    /// The topic as configured (a template when it comes from the path).
     pub topic: String,
+    /// The topic from the request's path (`${params.topic}`): caches are opened on demand,
+    /// shared by every request for a topic, and retired when idle.
+    pub topic_template: Option<Template>,
+    /// How many topics a route with a topic from the path may serve at once.
+    pub max_topics: usize,
     /// Any-of filters; empty means every record.
     pub filters: Vec<FetchFilter>,
     /// Answer with a JSON list (`merge`) instead of one record.

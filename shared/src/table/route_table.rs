@@ -132,7 +132,9 @@ impl RouteTable {
             .iter()
             .flat_map(|binding| binding.routes.iter())
         {
-            if let Action::Fetch(fetch) = &route.action {
+            if let Action::Fetch(fetch) = &route.action
+                && fetch.topic_template.is_none()
+            {
                 let entry = (fetch.cluster, fetch.topic.as_str());
                 if !topics.contains(&entry) {
                     topics.push(entry);

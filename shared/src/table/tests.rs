@@ -332,7 +332,7 @@ fn fetch_mistakes_are_reported() {
         with: { capability: fetch, topic: t, reply-to: r, key: k }
       - exit: cache
         when: [ { path: "/t/{name}" } ]
-        with: { capability: fetch, topic: "t-${params.name}" }
+        with: { capability: fetch, topic: "t-${params.nope}" }
       - exit: cache
         with: { capability: fetch, topic: t, merge: { content-type: text/plain } }
       - exit: cache
@@ -357,7 +357,11 @@ fn fetch_mistakes_are_reported() {
         "{found:?}"
     );
     assert!(
-        has(&found, "/bindings/mapping/routes/1/with/topic", "one topic"),
+        has(
+            &found,
+            "/bindings/mapping/routes/1/with/topic",
+            "'${params.nope}' is not captured"
+        ),
         "{found:?}"
     );
     assert!(

@@ -5,7 +5,10 @@ use crate::error::pointer_token;
 use crate::spec::{FilterSpec, HttpKafkaWithSpec};
 use crate::table::action::{FetchAction, FetchFilter};
 use crate::table::server::RequestCondition;
-use crate::template::Allowed;
+use crate::template::{Allowed, Template};
+
+/// Default bound on the topics a route with a topic from the path serves at once.
+const DEFAULT_MAX_TOPICS: usize = 100;
 
 impl Compiler<'_> {
     pub(super) fn fetch_action(
@@ -15,6 +18,12 @@ impl Compiler<'_> {
         at: &str,
         cluster: usize,
     ) -> Option<FetchAction> {
+        if with.max_topics.is_some() && !with.topic.contains("${") {
+            self.errors.push(
+                format!("{at}/max-topics"),
+                "max-topics applies to a topic from the path (${params...})",
+            );
+        }
         let produce_only = [
             ("acks", with.acks.is_some()),
             ("key", with.key.is_some()),
@@ -32,22 +41,58 @@ impl Compiler<'_> {
                 );
             }
         }
-        let topic_ok = self.one_topic(&with.topic, at, "a fetch topic");
+        let topic = self.route_topic(&with.topic, with.max_topics, when, at, "a fetch topic");
         let merge_ok = self.merge(with, at);
         let filters = self.filters(with.filters.as_deref().unwrap_or_default(), when, at);
-        let (Some(filters), true, true) = (filters, topic_ok, merge_ok) else {
+        let (Some(filters), Some((topic_template, max_topics)), true) = (filters, topic, merge_ok)
+        else {
             return None;
         };
         let topics = &mut self.clusters[cluster].topics;
-        if !topics.contains(&with.topic) {
+        if topic_template.is_none() && !topics.contains(&with.topic) {
             topics.push(with.topic.clone());
         }
         Some(FetchAction {
             cluster,
             topic: with.topic.clone(),
+            topic_template,
+            max_topics,
             filters,
             merge: with.merge.is_some(),
         })
+    }
+
+    /// The topic of a fetch or sse route (`what`): one named topic, or a template over the
+    /// path's parameters, whose topics are opened on demand, at most `max_topics` at once.
+    pub(super) fn route_topic(
+        &mut self,
+        topic: &str,
+        max_topics: Option<u32>,
+        when: &[RequestCondition],
+        with_at: &str,
+        what: &str,
+    ) -> Option<(Option<Template>, usize)> {
+        let template = if topic.contains("${") {
+            let allowed = Allowed {
+                params: true,
+                ..Allowed::default()
+            };
+            Some(self.template(topic, allowed, when, &format!("{with_at}/topic"))?)
+        } else if self.one_topic(topic, with_at, what) {
+            None
+        } else {
+            return None;
+        };
+        let max_topics = match max_topics {
+            Some(0) => {
+                self.errors
+                    .push(format!("{with_at}/max-topics"), "must be at least 1");
+                return None;
+            }
+            Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+            None => DEFAULT_MAX_TOPICS,
+        };
+        Some((template, max_topics))
     }
 
     /// A fetch or sse topic (`what`) names one topic: one shared consumer per topic.

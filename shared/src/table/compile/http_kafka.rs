@@ -119,6 +119,7 @@ impl Compiler<'_> {
         for (field, present) in [
             ("filters", with.filters.is_some()),
             ("merge", with.merge.is_some()),
+            ("max-topics", with.max_topics.is_some()),
         ] {
             if present {
                 self.errors.push(

@@ -8,12 +8,9 @@ use crate::spec::{
 };
 use crate::table::action::{SseAction, SseKafkaBinding, SseKafkaRoute};
 use crate::table::server::{RequestCondition, SseExit, SseServer, SseServerRoute};
-use crate::template::{Allowed, Template};
 
 /// Default `retry:`.
 const DEFAULT_RETRY_MS: u64 = 2000;
-/// Default bound on the topics a route with a topic from the path streams at once.
-const DEFAULT_MAX_TOPICS: usize = 100;
 /// Default keep-alive period.
 const DEFAULT_KEEPALIVE_SECONDS: u64 = 15;
 /// The two event id formats Zilla knows.
@@ -74,18 +71,7 @@ impl Compiler<'_> {
             self.errors.push(route_at, "missing field 'with'");
             return None;
         };
-        let cluster = match &route.exit {
-            Some(exit) if self.expect_kafka_exit(&format!("{route_at}/exit"), exit) => {
-                match self.cluster_of(exit) {
-                    Ok(cluster) => cluster,
-                    Err(message) => {
-                        self.errors.push(format!("{route_at}/exit"), message);
-                        return None;
-                    }
-                }
-            }
-            _ => return None,
-        };
+        let cluster = self.route_cluster(route, route_at)?;
         let with_at = format!("{route_at}/with");
         let key_in_id = self.event_id_format(with, &with_at);
         let when_conditions: Vec<RequestCondition> = when
@@ -95,7 +81,13 @@ impl Compiler<'_> {
                 path: Some(path.clone()),
             })
             .collect();
-        let topic = self.sse_topic(with, &when_conditions, &with_at);
+        let topic = self.route_topic(
+            &with.topic,
+            with.max_topics,
+            &when_conditions,
+            &with_at,
+            "an sse topic",
+        );
         let ((topic_template, max_topics), key_in_id) = (topic?, key_in_id?);
         let filters = self.filters(
             with.filters.as_deref().unwrap_or_default(),
@@ -126,38 +118,20 @@ impl Compiler<'_> {
 
     /// The topic of an `sse-kafka` route: one named topic, or a template over the path's
     /// parameters (with the route's `max-topics`).
-    fn sse_topic(
-        &mut self,
-        with: &SseKafkaWithSpec,
-        when_conditions: &[RequestCondition],
-        with_at: &str,
-    ) -> Option<(Option<Template>, usize)> {
-        let topic_template = if with.topic.contains("${") {
-            let allowed = Allowed {
-                params: true,
-                ..Allowed::default()
-            };
-            Some(self.template(
-                &with.topic,
-                allowed,
-                when_conditions,
-                &format!("{with_at}/topic"),
-            )?)
-        } else if self.one_topic(&with.topic, with_at, "an sse topic") {
-            None
-        } else {
+    /// The cluster a route's kafka exit leads to; `None`, with an error, when it leads to
+    /// none.
+    fn route_cluster(&mut self, route: &RouteSpec, route_at: &str) -> Option<usize> {
+        let exit = route.exit.as_ref()?;
+        if !self.expect_kafka_exit(&format!("{route_at}/exit"), exit) {
             return None;
-        };
-        let max_topics = match with.max_topics {
-            Some(0) => {
-                self.errors
-                    .push(format!("{with_at}/max-topics"), "must be at least 1");
-                return None;
+        }
+        match self.cluster_of(exit) {
+            Ok(cluster) => Some(cluster),
+            Err(message) => {
+                self.errors.push(format!("{route_at}/exit"), message);
+                None
             }
-            Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
-            None => DEFAULT_MAX_TOPICS,
-        };
-        Some((topic_template, max_topics))
+        }
     }
 
     /// `event.id`: whether event ids carry the record's key.
