@@ -190,6 +190,13 @@ impl Compiler<'_> {
                 });
             }
         }
+        if options.signers.is_some() {
+            problems.push((
+                format!("{tls_at}/options/signers"),
+                "choosing the client key by its signer is not supported yet; name it in keys"
+                    .to_owned(),
+            ));
+        }
         for (field, present) in [
             ("certificate", options.certificate.is_some()),
             ("key", options.key.is_some()),

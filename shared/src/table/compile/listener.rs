@@ -323,6 +323,13 @@ impl Compiler<'_> {
         at: &str,
         errors: &mut Vec<(String, String)>,
     ) -> Option<TlsIdentity> {
+        if options.signers.is_some() {
+            errors.push((
+                format!("{at}/options/signers"),
+                "signers apply to tls clients choosing their key; a server names its keys in keys"
+                    .to_owned(),
+            ));
+        }
         if options.authorization.is_some() {
             errors.push((
                 format!("{at}/options/authorization"),
