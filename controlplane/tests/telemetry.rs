@@ -134,6 +134,11 @@ fn prometheus_and_stdout_exporters_follow_the_telemetry_section() {
         "the selected series carry the attributes: {scraped}"
     );
     assert!(
+        scraped.contains("sluice_http_request_size_bytes_count{service_namespace=\"shop\",")
+            && scraped.contains("sluice_http_request_size_bytes_sum{service_namespace=\"shop\",binding=\"north_http_server\",route=\"\",kind=\"unrouted\"} 6"),
+        "the binding's http.* selects the request sizes (3 bodies of 2 bytes): {scraped}"
+    );
+    assert!(
         !scraped.contains("sluice_sse_streams_open"),
         "series that no listed metric selects are not exported: {scraped}"
     );

@@ -80,10 +80,22 @@ pub(crate) fn select(text: &str, telemetry: &Telemetry) -> String {
         extra.push('"');
     }
     let mut out = String::with_capacity(text.len());
+    // The family of the last `# HELP` / `# TYPE`: a histogram's samples carry suffixes.
+    let mut current = "";
     for line in text.lines() {
         let family = match line.strip_prefix("# ") {
-            Some(comment) => comment.split(' ').nth(1).unwrap_or(""),
-            None => family_of(line.split(['{', ' ']).next().unwrap_or("")),
+            Some(comment) => {
+                current = comment.split(' ').nth(1).unwrap_or("");
+                current
+            }
+            None => {
+                let sample = line.split(['{', ' ']).next().unwrap_or("");
+                if !current.is_empty() && sample.starts_with(current) {
+                    current
+                } else {
+                    sample
+                }
+            }
         };
         if !telemetry.exports(family) {
             continue;
@@ -98,15 +110,6 @@ pub(crate) fn select(text: &str, telemetry: &Telemetry) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The family a sample belongs to: histogram samples carry a suffix.
-fn family_of(sample: &str) -> &str {
-    ["_bucket", "_sum", "_count"]
-        .iter()
-        .find_map(|suffix| sample.strip_suffix(suffix))
-        .filter(|base| base.ends_with("_seconds"))
-        .unwrap_or(sample)
 }
 
 /// An endpoint that cannot listen.

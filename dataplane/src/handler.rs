@@ -40,6 +40,7 @@ pub(crate) async fn handle(
     let response = answer(&active, &connection, server, port, &parts, body, &mut stats).await;
     if let Some(stats) = stats {
         stats.observe(response.status().as_u16(), started.elapsed());
+        stats.observe_sizes(content_length(&parts.headers), response.body().exact_len());
     }
     if active.events.enabled() {
         let head = Head(&parts);
@@ -57,6 +58,14 @@ pub(crate) async fn handle(
         );
     }
     response
+}
+
+/// The declared length of a request's body.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 pub(crate) async fn answer<'a>(

@@ -11,6 +11,8 @@
 //!   requests that matched no route count under their `http` binding with `route=""`.
 //! - `http_request_duration_seconds{binding,route,kind}`: histogram, request start to
 //!   response head (for SSE, to the stream's first byte; for long-polls, the wait included).
+//! - `http_request_size_bytes`, `http_response_size_bytes` (same labels): histograms of body
+//!   sizes, where declared (`content-length`) or complete.
 //! - `sse_streams_open`, `fetch_waiters`, `reply_waiters`: gauges.
 //! - `http_requests_active`: requests being answered (to the response head).
 //! - `http_connections_open`, `http_connections_refused_total`: connections.
@@ -28,6 +30,12 @@ use std::time::Duration;
 use sluice_shared::RouteTable;
 use sluice_shared::sync::lock;
 use sluice_shared::table::Action;
+
+mod size;
+mod text;
+use size::SizeHistogram;
+pub(crate) use text::escape_into;
+use text::render_lags;
 
 /// Statuses counted under their own label; any other is counted as `status="other"`.
 const STATUSES: [u16; 30] = [
@@ -48,9 +56,22 @@ pub(crate) struct RouteStats {
     buckets: [AtomicU64; BUCKETS_MS.len()],
     sum_micros: AtomicU64,
     count: AtomicU64,
+    request_size: SizeHistogram,
+    response_size: SizeHistogram,
 }
 
 impl RouteStats {
+    /// Counts the body sizes of one exchange, when they are known (a declared or complete
+    /// body; a stream's is not).
+    pub(crate) fn observe_sizes(&self, request: Option<u64>, response: Option<u64>) {
+        if let Some(bytes) = request {
+            self.request_size.observe(bytes);
+        }
+        if let Some(bytes) = response {
+            self.response_size.observe(bytes);
+        }
+    }
+
     fn new(labels: String) -> Self {
         Self {
             labels: labels.into_boxed_str(),
@@ -58,6 +79,8 @@ impl RouteStats {
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             sum_micros: AtomicU64::new(0),
             count: AtomicU64::new(0),
+            request_size: SizeHistogram::default(),
+            response_size: SizeHistogram::default(),
         }
     }
 
@@ -150,18 +173,6 @@ fn labels(binding: &str, route: Option<usize>, kind: &str) -> String {
     out
 }
 
-/// Escapes a label value: backslash, double quote and newline.
-pub(crate) fn escape_into(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
 impl Metrics {
     /// The stats of every route of `table`, reusing the counters of routes that stay and
     /// forgetting the routes that are gone.
@@ -244,6 +255,18 @@ impl Metrics {
         };
         render_statuses(out, &routes);
         render_durations(out, &routes);
+        size::render(
+            out,
+            "sluice_http_request_size_bytes",
+            "Request body sizes, where declared or complete.",
+            routes.iter().map(|r| (&*r.labels, &r.request_size)),
+        );
+        size::render(
+            out,
+            "sluice_http_response_size_bytes",
+            "Response body sizes, where complete (streams are not counted).",
+            routes.iter().map(|r| (&*r.labels, &r.response_size)),
+        );
         self.render_gauges(out, reply_waiters);
         self.render_produce_errors(out);
         render_lags(out, lags);
@@ -366,18 +389,6 @@ fn render_durations(out: &mut String, routes: &[Arc<RouteStats>]) {
             out,
             "sluice_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {count}\nsluice_http_request_duration_seconds_sum{{{}}} {sum}\nsluice_http_request_duration_seconds_count{{{}}} {count}",
             route.labels, route.labels, route.labels
-        );
-    }
-}
-
-fn render_lags(out: &mut String, lags: &[(&str, &str, i64)]) {
-    out.push_str("# HELP sluice_kafka_consumer_lag Records between a shared consumer and the partition ends it last heard of.\n# TYPE sluice_kafka_consumer_lag gauge\n");
-    for (purpose, topic, lag) in lags {
-        let mut topic_label = String::new();
-        escape_into(&mut topic_label, topic);
-        let _ = writeln!(
-            out,
-            "sluice_kafka_consumer_lag{{purpose=\"{purpose}\",topic=\"{topic_label}\"}} {lag}"
         );
     }
 }

@@ -24,6 +24,17 @@ pub enum Body {
     Stream(mpsc::Receiver<Result<Bytes, Aborted>>),
 }
 
+impl Body {
+    /// The length of a complete body; `None` for a stream.
+    pub(crate) fn exact_len(&self) -> Option<u64> {
+        match self {
+            Self::Empty => Some(0),
+            Self::Full(bytes) => Some(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Self::Stream(_) => None,
+        }
+    }
+}
+
 /// A stream cut on purpose, e.g. when its authorization expired.
 #[derive(Debug, thiserror::Error)]
 #[error("stream ended: {0}")]

@@ -14,8 +14,8 @@ pub const METRICS: &[(&str, &[&str])] = &[
         ],
     ),
     ("http.active.requests", &["sluice_http_requests_active"]),
-    ("http.request.size", &[]),
-    ("http.response.size", &[]),
+    ("http.request.size", &["sluice_http_request_size_bytes"]),
+    ("http.response.size", &["sluice_http_response_size_bytes"]),
     ("stream.opens.received", &["sluice_http_requests_total"]),
     ("stream.opens.sent", &["sluice_http_requests_total"]),
     (
@@ -39,8 +39,8 @@ pub const METRICS: &[(&str, &[&str])] = &[
         "stream.errors.sent",
         &["sluice_http_connections_refused_total"],
     ),
-    ("stream.data.received", &[]),
-    ("stream.data.sent", &[]),
+    ("stream.data.received", &["sluice_http_request_size_bytes"]),
+    ("stream.data.sent", &["sluice_http_response_size_bytes"]),
 ];
 
 /// Metric families of Zilla bindings that Sluice does not implement.
