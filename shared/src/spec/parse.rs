@@ -206,6 +206,15 @@ struct RawGuard {
 }
 
 fn guard_spec(value: Value, at: &str, errors: &mut ConfigErrors) -> Option<GuardSpec> {
+    if let Some(name) = value.get("type").and_then(Value::as_str)
+        && name == "x509"
+    {
+        errors.push(
+            format!("{at}/type"),
+            "'x509' is a Zilla guard type that sluice does not implement; sluice implements jwt and inline (tls trust and mutual check that a trusted authority signed a client certificate)",
+        );
+        return None;
+    }
     let raw: RawGuard = typed(value, at, errors)?;
     let options_at = format!("{at}/options");
     let Some(options) = raw.options else {

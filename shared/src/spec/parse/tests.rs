@@ -196,3 +196,14 @@ fn each_unsupported_section_says_what_to_do_instead() {
     assert!(message("/catalogs").contains("schemas"));
     assert!(!message("/stores").contains("metrics"));
 }
+
+#[test]
+fn a_zilla_guard_type_sluice_lacks_is_named() {
+    let found =
+        errors("name: t\nguards:\n  clients:\n    type: x509\n    options: {}\nbindings: {}\n");
+    assert_eq!(found[0].0, "/guards/clients/type");
+    assert!(
+        found[0].1.contains("'x509' is a Zilla guard type"),
+        "{found:?}"
+    );
+}
