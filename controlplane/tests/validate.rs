@@ -270,7 +270,7 @@ fn one_pass_lists_every_error_with_its_pointer() {
 
 #[test]
 fn telemetry_is_checked_at_its_pointers() {
-    let telemetry = "telemetry:\n  metrics: [ http.*, grpc.duration, http.latency ]\n  exporters:\n    out: { type: stdout }\n    otel: { type: otlp, options: { endpoint: { location: https://collector:4318 } } }\n    slow: { type: otlp, options: { interval: 0, endpoint: { location: http://collector:4318 } } }\nbindings:\n";
+    let telemetry = "telemetry:\n  metrics: [ http.*, grpc.duration, http.latency ]\n  exporters:\n    out: { type: stdout }\n    otel: { type: otlp, options: { endpoint: { location: ftp://collector:4318 } } }\n    secure: { type: otlp, options: { endpoint: { location: https://collector:4318 }, tls: { trust: [ ca ] } } }\n    nowhere: { type: otlp, vault: missing, options: { endpoint: { location: https://collector:4318 } } }\n    slow: { type: otlp, options: { interval: 0, endpoint: { location: http://collector:4318 } } }\nbindings:\n";
     let text = quickstart_with("bindings:\n", telemetry);
     assert_rejected_at(&text, "/telemetry/metrics/1", "grpc bindings");
     assert_rejected_at(
@@ -281,7 +281,17 @@ fn telemetry_is_checked_at_its_pointers() {
     assert_rejected_at(
         &text,
         "/telemetry/exporters/otel/options/endpoint/location",
-        "https is not supported yet",
+        "is not an http:// or https:// URL",
+    );
+    assert_rejected_at(
+        &text,
+        "/telemetry/exporters/secure/options/tls/trust",
+        "give the exporter a 'vault'",
+    );
+    assert_rejected_at(
+        &text,
+        "/telemetry/exporters/nowhere/vault",
+        "vault 'missing' is not defined",
     );
     assert_rejected_at(
         &text,

@@ -5,8 +5,9 @@
 //! The series are observed from the same counters `/metrics` renders: each family becomes an
 //! observable instrument (a counter for counters and histogram parts, a gauge otherwise)
 //! whose callback reads the current values. Exports run on the SDK's own threads and reach
-//! the collector through a hyper client spawned on Sluice's runtime, so a slow or absent
-//! collector never touches the request path; the SDK drops what it cannot send.
+//! the collector through a hyper client spawned on Sluice's runtime (over TLS for an
+//! `https://` collector, with the exporter's vault or the system's authorities), so a slow or
+//! absent collector never touches the request path; the SDK drops what it cannot send.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -28,6 +30,7 @@ use sluice_shared::table::telemetry::{OtlpExporter, Telemetry};
 use tracing::warn;
 
 use crate::exporter::Source;
+use crate::tls::{TlsError, client_config};
 
 /// How long one export may take.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,9 +89,16 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
     }
     let resource = Resource::builder().with_attributes(attributes).build();
     for exporter in &telemetry.otlp {
+        let connector = match connector(exporter) {
+            Ok(connector) => connector,
+            Err(error) => {
+                warn!(exporter = %exporter.exporter, error = %error.reason(), "otlp exporter not started: its TLS settings cannot be used");
+                continue;
+            }
+        };
         let client = RuntimeClient {
             handle: handle.clone(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build(connector),
         };
         if let Some(url) = &exporter.metrics_url {
             match meter_provider(exporter, url, client.clone(), resource.clone()) {
@@ -111,6 +121,29 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
         }
     }
     running
+}
+
+/// A connector for `http://` and, with the exporter's TLS settings (or no trusted authority
+/// at all when it has none), `https://` collectors.
+fn connector(exporter: &OtlpExporter) -> Result<HttpsConnector<HttpConnector>, TlsError> {
+    let config = match &exporter.tls {
+        Some(tls) => client_config(tls)?,
+        None => rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::config(&exporter.exporter, e.to_string()))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth(),
+    };
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(EXPORT_TIMEOUT));
+    Ok(HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http))
 }
 
 fn headers(exporter: &OtlpExporter) -> HashMap<String, String> {
@@ -268,7 +301,7 @@ fn labels_of(text: &str) -> Vec<KeyValue> {
 #[derive(Clone)]
 struct RuntimeClient {
     handle: tokio::runtime::Handle,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl std::fmt::Debug for RuntimeClient {

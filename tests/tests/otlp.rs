@@ -27,14 +27,32 @@ const PORT: u16 = 7114;
 /// One export the receiver got: path, `authorization`, body.
 type Export = (String, Option<String>, Bytes);
 
-/// An OTLP/HTTP receiver on loopback; every export arrives on the channel.
-async fn receiver() -> Result<(u16, mpsc::UnboundedReceiver<Export>)> {
+/// An OTLP/HTTP receiver on loopback, over TLS (the test server certificate) when `tls`;
+/// every export arrives on the channel.
+async fn receiver(tls: bool) -> Result<(u16, mpsc::UnboundedReceiver<Export>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let (sender, exports) = mpsc::unbounded_channel();
+    let acceptor = if tls {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = format!("{}/../testdata/vault", env!("CARGO_MANIFEST_DIR"));
+        let chain = vec![CertificateDer::from_pem_file(format!("{dir}/server.pem"))?];
+        let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key"))?;
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+        Some(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+    } else {
+        None
+    };
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let sender = sender.clone();
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let service =
                     hyper::service::service_fn(move |request: http::Request<Incoming>| {
@@ -56,9 +74,19 @@ async fn receiver() -> Result<(u16, mpsc::UnboundedReceiver<Export>)> {
                             Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
                         }
                     });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                match acceptor {
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                        }
+                    }
+                    None => {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
             });
         }
     });
@@ -68,7 +96,7 @@ async fn receiver() -> Result<(u16, mpsc::UnboundedReceiver<Export>)> {
 fn config(collector: u16) -> String {
     format!(
         r#"name: observed
-telemetry:
+{VAULT}telemetry:
   attributes:
     service.namespace: observed
   metrics: [ http.duration ]
@@ -102,6 +130,8 @@ bindings:
     )
 }
 
+const VAULT: &str = "";
+
 /// The value of `sluice_http_requests_total` summed over its points, in an export.
 fn requests_counted(request: &ExportMetricsServiceRequest) -> Option<f64> {
     let metric = request
@@ -127,7 +157,7 @@ fn requests_counted(request: &ExportMetricsServiceRequest) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_events_reach_an_otlp_collector() -> Result<()> {
-    let (collector, mut exports) = receiver().await?;
+    let (collector, mut exports) = receiver(false).await?;
     let sluice = Sluice::with_config(&config(collector)).await?;
     for _ in 0..3 {
         let reply = sluice
@@ -196,5 +226,35 @@ async fn metrics_and_events_reach_an_otlp_collector() -> Result<()> {
         matches!(body, Value::StringValue(text) if text.starts_with("POST http://") && text.ends_with("/orders 200")),
         "{body:?}"
     );
+    Ok(())
+}
+
+/// An `https://` collector verified with the exporter's vault (Zilla's otlp `tls.trust`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_collector_is_verified_with_the_exporters_vault() -> Result<()> {
+    let (collector, mut exports) = receiver(true).await?;
+    let dir = format!("{}/../testdata/vault", env!("CARGO_MANIFEST_DIR"));
+    let text = config(collector)
+        .replace(
+            "telemetry:\n",
+            &format!("vaults:\n  client:\n    type: filesystem\n    options:\n      trust: {{ store: {dir}/trust.p12, password: generated }}\ntelemetry:\n"),
+        )
+        .replace("      type: otlp\n", "      type: otlp\n      vault: client\n")
+        .replace(
+            &format!("location: http://127.0.0.1:{collector}"),
+            &format!("location: https://localhost:{collector}"),
+        )
+        .replace("        credentials:", "        tls: { trust: [ ca ] }\n        credentials:");
+    let sluice = Sluice::with_config(&text).await?;
+    let reply = sluice
+        .send(PORT, Method::POST, "/orders", &[], "hi")
+        .await?;
+    assert_eq!(reply.status, StatusCode::OK);
+    let (path, _, body) = tokio::time::timeout(Duration::from_secs(20), exports.recv())
+        .await
+        .context("no export over https within 20 s")?
+        .context("receiver gone")?;
+    assert!(path == "/v1/metrics" || path == "/v1/logs", "{path}");
+    assert!(!body.is_empty());
     Ok(())
 }

@@ -10,6 +10,11 @@ pub struct TlsError {
 }
 
 impl TlsError {
+    /// What is wrong, without the binding's pointer (for exporters, which are not bindings).
+    pub(crate) fn reason(&self) -> String {
+        format!("{} ({})", self.problem, self.field)
+    }
+
     /// A TLS configuration `rustls` refused, for binding `binding`.
     pub(crate) fn config(binding: &str, reason: String) -> Self {
         Self {

@@ -109,9 +109,9 @@ pub struct OtlpOptionsSpec {
     pub signals: Option<Vec<OtlpSignal>>,
     /// Where to send.
     pub endpoint: OtlpEndpointSpec,
-    /// TLS to the collector (https; not supported yet).
+    /// TLS to an `https://` collector: aliases in the exporter's vault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<serde_json::Value>,
+    pub tls: Option<OtlpTlsSpec>,
     /// Headers sent with every export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<OtlpCredentialsSpec>,
@@ -168,4 +168,19 @@ pub struct OtlpHeadersSpec {
     /// The `authorization` header; secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<String>,
+}
+
+/// `tls` of an `otlp` exporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpTlsSpec {
+    /// The client key for mutual TLS, by alias in the vault's `keys` store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Vec<String>>,
+    /// Trusted authorities, by alias in the vault's `trust` store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Vec<String>>,
+    /// Also trust the system's authorities (default: when no `trust` is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trustcacerts: Option<bool>,
 }

@@ -121,6 +121,8 @@ pub struct OtlpExporter {
     pub interval_seconds: u64,
     /// The `authorization` header sent with each export (never shown by `Debug`).
     pub authorization: Option<String>,
+    /// TLS to an `https://` collector.
+    pub tls: Option<super::upstream::UpstreamTls>,
 }
 
 impl std::fmt::Debug for OtlpExporter {
@@ -130,6 +132,7 @@ impl std::fmt::Debug for OtlpExporter {
             .field("metrics_url", &self.metrics_url)
             .field("logs_url", &self.logs_url)
             .field("interval_seconds", &self.interval_seconds)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }

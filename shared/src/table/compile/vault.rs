@@ -79,6 +79,18 @@ impl Compiler<'_> {
             ));
             return None;
         };
+        self.vault_store(vault_name, role, pointer, errors)
+    }
+
+    /// The `role` store of vault `vault_name`; `None`, with an error at `pointer`, when the
+    /// vault has none (an unknown vault is reported where it is named).
+    pub(super) fn vault_store(
+        &self,
+        vault_name: &str,
+        role: &'static str,
+        pointer: &str,
+        errors: &mut Vec<(String, String)>,
+    ) -> Option<StoreFile> {
         let vault = self.spec.vaults.get(vault_name)?;
         let options = vault.options.as_ref()?;
         let store: Option<&StoreSpec> = match role {
@@ -94,7 +106,7 @@ impl Compiler<'_> {
             return None;
         };
         Some(StoreFile {
-            vault: vault_name.clone(),
+            vault: vault_name.to_owned(),
             role,
             path: resolve(&store.store, self.options.base_dir.as_deref()),
             format: match store.store_type {
