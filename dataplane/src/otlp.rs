@@ -11,7 +11,8 @@
 
 use std::collections::HashMap;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -26,11 +27,12 @@ use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use sluice_shared::sync::lock;
 use sluice_shared::table::telemetry::{OtlpExporter, Telemetry};
 use tracing::warn;
 
 use crate::exporter::Source;
-use crate::tls::{TlsError, client_config};
+use crate::tls::{TlsError, client_config, plain_client_config};
 
 /// How long one export may take.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -128,13 +130,7 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
 fn connector(exporter: &OtlpExporter) -> Result<HttpsConnector<HttpConnector>, TlsError> {
     let config = match &exporter.tls {
         Some(tls) => client_config(tls)?,
-        None => rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::config(&exporter.exporter, e.to_string()))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth(),
+        None => plain_client_config(&exporter.exporter)?,
     };
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -198,9 +194,11 @@ fn logger_provider(
 /// One observable instrument per exported family, reading the current text each time.
 fn observe(provider: &SdkMeterProvider, telemetry: &Telemetry, source: &Source) {
     let meter = provider.meter("sluice");
-    let mut text = String::new();
-    crate::exporter::render(&source.active.load(), &source.budget, &mut text);
-    for (family, kind) in families(&text) {
+    let current = Arc::new(Current {
+        source: source.clone(),
+        rendered: Mutex::new(None),
+    });
+    for (family, kind) in families(&current.text()) {
         if !telemetry.exports(&family) {
             continue;
         }
@@ -213,13 +211,9 @@ fn observe(provider: &SdkMeterProvider, telemetry: &Telemetry, source: &Source) 
             vec![family.clone()]
         };
         for name in names {
-            let source = source.clone();
+            let current = current.clone();
             let sample = name.clone();
-            let read = move || {
-                let mut text = String::new();
-                crate::exporter::render(&source.active.load(), &source.budget, &mut text);
-                samples(&text, &sample)
-            };
+            let read = move || samples(&current.text(), &sample);
             if kind == "gauge" {
                 meter
                     .f64_observable_gauge(name)
@@ -240,6 +234,32 @@ fn observe(provider: &SdkMeterProvider, telemetry: &Telemetry, source: &Source) 
                     .build();
             }
         }
+    }
+}
+
+/// The metrics text, rendered once per collection: every instrument's callback of one
+/// export reads the same rendering instead of rendering again.
+struct Current {
+    source: Source,
+    rendered: Mutex<Option<(Instant, Arc<String>)>>,
+}
+
+/// How long one rendering serves the callbacks of a collection.
+const FRESH: Duration = Duration::from_millis(500);
+
+impl Current {
+    fn text(&self) -> Arc<String> {
+        let mut rendered = lock(&self.rendered);
+        if let Some((at, text)) = rendered.as_ref()
+            && at.elapsed() < FRESH
+        {
+            return text.clone();
+        }
+        let mut text = String::new();
+        crate::exporter::render(&self.source.active.load(), &self.source.budget, &mut text);
+        let text = Arc::new(text);
+        *rendered = Some((Instant::now(), text.clone()));
+        text
     }
 }
 

@@ -7,9 +7,9 @@ use http::request::Parts;
 use sluice_shared::guard::Principal;
 use sluice_shared::path::Params;
 use sluice_shared::table::{
-    FetchFilter, HttpKafkaBinding, HttpLimits, ProduceAction, check_topic_name,
+    FetchFilter, HttpKafkaBinding, HttpLimits, KafkaCluster, ProduceAction, check_topic_name,
 };
-use sluice_shared::template::Resolve;
+use sluice_shared::template::{Resolve, Template};
 
 use crate::error::DataPlaneError;
 
@@ -101,6 +101,35 @@ pub(crate) fn render_topic<'a>(
         check_topic_name(&topic).map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     }
     Ok(topic)
+}
+
+/// `template` rendered with the route's path parameters only (no guard, no keys).
+pub(crate) fn render_with_params(template: &Template, params: &Params) -> String {
+    let values = Values {
+        params,
+        idempotency_key: String::new(),
+        correlation_id: None,
+        identity: None,
+    };
+    template.render(&values).into_owned()
+}
+
+/// The topic a request's path names (`topic: ${params.topic}`) and the cluster it is read
+/// from; `404` when the name cannot be a topic.
+pub(crate) fn path_topic<'a>(
+    clusters: &'a [KafkaCluster],
+    cluster: usize,
+    template: &Template,
+    params: &Params,
+) -> Result<(&'a KafkaCluster, String), DataPlaneError> {
+    let topic = render_with_params(template, params);
+    if check_topic_name(&topic).is_err() {
+        return Err(DataPlaneError::NoTopic(topic));
+    }
+    let cluster = clusters
+        .get(cluster)
+        .ok_or_else(|| DataPlaneError::Internal("no cluster for this route".to_owned()))?;
+    Ok((cluster, topic))
 }
 
 /// A filter with its templates resolved for one request.

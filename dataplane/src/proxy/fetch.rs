@@ -20,7 +20,7 @@ use http::{Response, StatusCode};
 use sluice_shared::path::Params;
 use sluice_shared::table::{FetchAction, HttpKafkaBinding};
 
-use super::context::{Filter, Identity, resolve_filters};
+use super::context::{Filter, Identity, path_topic, resolve_filters};
 use crate::error::DataPlaneError;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
 use crate::metrics::Gauged;
@@ -68,21 +68,7 @@ async fn cache_of(
             .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
         return Ok((cache.clone(), action.topic.clone()));
     };
-    let values = super::context::Values {
-        params,
-        idempotency_key: String::new(),
-        correlation_id: None,
-        identity: None,
-    };
-    let topic = template.render(&values).into_owned();
-    if sluice_shared::table::check_topic_name(&topic).is_err() {
-        return Err(DataPlaneError::NoTopic(topic));
-    }
-    let cluster = active
-        .table
-        .clusters
-        .get(action.cluster)
-        .ok_or_else(|| DataPlaneError::Internal("no cluster for this route".to_owned()))?;
+    let (cluster, topic) = path_topic(&active.table.clusters, action.cluster, template, params)?;
     // A key that stays the same across configurations: the binding and the topic template.
     let route = {
         use std::hash::{Hash, Hasher};

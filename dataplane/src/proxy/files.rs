@@ -21,7 +21,7 @@ use sluice_shared::table::FileRoute;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-use super::context::Values;
+use super::context::render_with_params;
 use crate::error::DataPlaneError;
 use crate::response::Body;
 
@@ -44,15 +44,7 @@ pub(crate) async fn serve(
         });
     }
     let relative = match &route.path {
-        Some(template) => {
-            let values = Values {
-                params,
-                idempotency_key: String::new(),
-                correlation_id: None,
-                identity: None,
-            };
-            template.render(&values).into_owned()
-        }
+        Some(template) => render_with_params(template, params),
         None => percent_encoding::percent_decode_str(parts.uri.path())
             .decode_utf8_lossy()
             .into_owned(),

@@ -26,12 +26,12 @@ use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use sluice_shared::path::Params;
 use sluice_shared::spec::SseStart;
-use sluice_shared::table::{SseAction, SseKafkaRoute, SseServer, check_topic_name};
+use sluice_shared::table::{SseAction, SseKafkaRoute, SseServer};
 use sluice_shared::wire::event_id::parse_last_event_id;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::context::{Identity, resolve_filters};
+use super::context::{Identity, path_topic, resolve_filters};
 use super::sink::Sink;
 use super::stream::{Authorization, Stream};
 use crate::error::DataPlaneError;
@@ -162,21 +162,7 @@ async fn feed_of(
             .ok_or_else(|| DataPlaneError::Internal("no feed for this route".to_owned()))?;
         return Ok((feed.clone(), action.topic.clone()));
     };
-    let values = super::context::Values {
-        params,
-        idempotency_key: String::new(),
-        correlation_id: None,
-        identity: None,
-    };
-    let topic = template.render(&values).into_owned();
-    if check_topic_name(&topic).is_err() {
-        return Err(DataPlaneError::NoTopic(topic));
-    }
-    let cluster = active
-        .table
-        .clusters
-        .get(action.cluster)
-        .ok_or_else(|| DataPlaneError::Internal("no cluster for this route".to_owned()))?;
+    let (cluster, topic) = path_topic(&active.table.clusters, action.cluster, template, params)?;
     match active
         .dynamic
         .feeds

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 use crate::error::DataPlaneError;
 use crate::response::{Aborted, Body};
-use crate::tls::{TlsError, client_config};
+use crate::tls::{TlsError, client_config, plain_client_config};
 
 /// How long a connection to the upstream may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -80,17 +80,7 @@ fn client(upstream: &Upstream) -> Result<UpstreamClient, TlsError> {
             }
             (client_config(tls)?, tls.sni.clone(), "https")
         }
-        None => (
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::config(&upstream.binding, e.to_string()))?
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-            None,
-            "http",
-        ),
+        None => (plain_client_config(&upstream.binding)?, None, "http"),
     };
     let builder = HttpsConnectorBuilder::new()
         .with_tls_config(tls_config)

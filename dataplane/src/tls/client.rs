@@ -53,3 +53,14 @@ pub(crate) fn client_config(tls: &UpstreamTls) -> Result<ClientConfig, TlsError>
     };
     Ok(config)
 }
+
+/// The configuration of a connector that only ever speaks plain `http://` (no TLS client
+/// binding): it trusts no authority, so it can reach no `https://` server.
+pub(crate) fn plain_client_config(binding: &str) -> Result<ClientConfig, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::config(binding, e.to_string()))?
+        .with_root_certificates(RootCertStore::empty())
+        .with_no_client_auth())
+}

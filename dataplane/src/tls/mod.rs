@@ -26,7 +26,7 @@ mod pem;
 mod store;
 
 pub(crate) use acceptor::Acceptors;
-pub(crate) use client::client_config;
+pub(crate) use client::{client_config, plain_client_config};
 pub use error::{TlsError, TlsErrors};
 pub(crate) use kafka::kafka_stores;
 
