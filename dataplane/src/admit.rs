@@ -251,12 +251,7 @@ async fn admit_stream<'a>(
                 params,
                 guarded,
             } => (server, route, params, guarded),
-            Resolved::NotFound => {
-                return Err(DataPlaneError::NoRoute {
-                    method: parts.method.to_string(),
-                    path: parts.uri.path().to_owned(),
-                });
-            }
+            Resolved::NotFound => return Err(DataPlaneError::no_route(parts)),
             Resolved::Denied(denial) => return Err(DataPlaneError::from(denial)),
             Resolved::BadParam(bad) => return Err(DataPlaneError::BadRequest(bad.to_string())),
             Resolved::Echo
