@@ -58,7 +58,15 @@ fn validate(file: &Path) -> ExitCode {
     let name = file.display().to_string();
     let result = config::read_file(file)
         .and_then(|text| config::parse(&text, &name))
-        .and_then(|spec| config::compile(&spec, &CompileOptions::default(), &name));
+        .and_then(|spec| {
+            // Relative vault stores and schema files are read from the file's directory, as
+            // `sluice run` and `sluice serve` read them.
+            let options = CompileOptions {
+                base_dir: file.parent().map(Path::to_path_buf),
+                ..CompileOptions::default()
+            };
+            config::compile(&spec, &options, &name)
+        });
     match result {
         Ok(table) => {
             println!(

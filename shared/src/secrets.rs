@@ -19,6 +19,27 @@ const BINDING_SECRETS: &[&[&str]] = &[
     &["options", "tls", "key-password"],
 ];
 
+/// The `options.credentials.headers.authorization` of each entry of the map at `section`
+/// (telemetry exporters, catalogs).
+fn authorization_headers<'v>(
+    config: &'v Value,
+    section: &str,
+    found: &mut Vec<(String, &'v Value)>,
+) {
+    let Some(entries) = config.pointer(section).and_then(Value::as_object) else {
+        return;
+    };
+    for (name, entry) in entries {
+        if let Some(value) = entry.pointer("/options/credentials/headers/authorization") {
+            let pointer = format!(
+                "{section}/{}/options/credentials/headers/authorization",
+                pointer_token(name)
+            );
+            found.push((pointer, value));
+        }
+    }
+}
+
 /// JSON pointers of the secret fields present in `config`, and their values.
 fn secrets(config: &Value) -> Vec<(String, &Value)> {
     let mut found = Vec::new();
@@ -33,20 +54,8 @@ fn secrets(config: &Value) -> Vec<(String, &Value)> {
             }
         }
     }
-    if let Some(exporters) = config
-        .pointer("/telemetry/exporters")
-        .and_then(Value::as_object)
-    {
-        for (name, exporter) in exporters {
-            if let Some(value) = exporter.pointer("/options/credentials/headers/authorization") {
-                let pointer = format!(
-                    "/telemetry/exporters/{}/options/credentials/headers/authorization",
-                    pointer_token(name)
-                );
-                found.push((pointer, value));
-            }
-        }
-    }
+    authorization_headers(config, "/telemetry/exporters", &mut found);
+    authorization_headers(config, "/catalogs", &mut found);
     if let Some(guards) = config.get("guards").and_then(Value::as_object) {
         for (name, guard) in guards {
             if guard.get("type").and_then(Value::as_str) == Some("inline")

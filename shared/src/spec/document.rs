@@ -4,6 +4,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use super::catalog::CatalogSpec;
 use super::options::OptionsSpec;
 use super::route::RouteSpec;
 use super::telemetry::{BindingTelemetrySpec, TelemetrySpec};
@@ -22,6 +23,9 @@ pub struct ConfigSpec {
     /// Key stores by name, for `tls` bindings.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub vaults: IndexMap<String, VaultSpec>,
+    /// Where the schemas of models live, by catalog name.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub catalogs: IndexMap<String, CatalogSpec>,
     /// Metrics and events, and where they are exported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<TelemetrySpec>,

@@ -33,7 +33,7 @@ pub struct KafkaOptionsSpec {
     pub bootstrap: Option<Vec<String>>,
     /// `cache_server` / `cache_client`: per-topic settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topics: Option<Vec<serde_json::Value>>,
+    pub topics: Option<Vec<super::model::KafkaTopicSpec>>,
     /// `client`, Sluice: memory bound of each fetched topic's cache, bytes (default 64 MiB).
     #[serde(
         default,

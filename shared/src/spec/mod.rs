@@ -9,8 +9,10 @@
 //! type's options), `route` (conditions, `with`, capabilities), `port` (port ranges), `telemetry` (metrics and exporters),
 //! `parse` (reading a document). This file only declares and re-exports.
 
+mod catalog;
 pub(crate) mod document;
 mod kafka;
+mod model;
 pub(crate) mod options;
 mod parse;
 mod port;
@@ -19,8 +21,10 @@ mod telemetry;
 mod typed;
 mod vault;
 
+pub use catalog::*;
 pub use document::*;
 pub use kafka::*;
+pub use model::*;
 pub use options::*;
 pub(crate) use parse::parse_partial;
 pub use parse::{MAX_DOCUMENT_BYTES, parse_config, parse_config_with_env};

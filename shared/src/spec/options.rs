@@ -130,9 +130,9 @@ pub struct HttpOptionsSpec {
     /// Request headers forced on every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<serde_json::Value>,
-    /// Typed request validation.
+    /// Models of requests (server) and of the upstream's responses (client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<serde_json::Value>,
+    pub requests: Option<Vec<super::model::HttpRequestSpec>>,
     /// Sluice: request limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<HttpLimitsSpec>,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::typed::typed;
 use crate::error::{ConfigErrors, pointer_token};
+use crate::spec::catalog::{CatalogOptionsSpec, CatalogSpec, CatalogType};
 use crate::spec::document::{ConfigSpec, GuardOptionsSpec, GuardSpec, GuardType};
 use crate::spec::vault::VaultSpec;
 use binding::binding;
@@ -137,6 +138,7 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
         guards: IndexMap::new(),
         bindings: IndexMap::new(),
         vaults: IndexMap::new(),
+        catalogs: IndexMap::new(),
         telemetry: None,
         unparsed: Vec::new(),
     };
@@ -161,7 +163,8 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
             "bindings" => bindings(value, &mut spec, errors),
             "telemetry" => spec.telemetry = typed(value, &pointer, errors),
             "vaults" => vaults(value, &mut spec, errors),
-            "catalogs" | "stores" => errors.push(
+            "catalogs" => catalogs(value, &mut spec, errors),
+            "stores" => errors.push(
                 pointer,
                 format!(
                     "'{key}' is not supported by sluice; remove it ({})",
@@ -170,7 +173,7 @@ fn config(value: Value, errors: &mut ConfigErrors) -> ConfigSpec {
             ),
             _ => errors.push(
                 pointer,
-                format!("unknown field '{key}', expected one of name, vaults, guards, bindings, telemetry"),
+                format!("unknown field '{key}', expected one of name, vaults, catalogs, guards, bindings, telemetry"),
             ),
         }
     }
@@ -262,11 +265,60 @@ fn bindings(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
 }
 
 /// What a user of a top-level section Sluice does not support can do instead.
-fn unsupported_hint(section: &str) -> &'static str {
-    match section {
-        "catalogs" => "schemas and models are not supported yet",
-        _ => "sluice keeps its state in its own store",
+fn unsupported_hint(_section: &str) -> &'static str {
+    "sluice keeps its state in its own store"
+}
+
+fn catalogs(value: Value, spec: &mut ConfigSpec, errors: &mut ConfigErrors) {
+    let Some(map) = typed::<IndexMap<String, Value>>(value, "/catalogs", errors) else {
+        return;
+    };
+    for (name, catalog) in map {
+        let at = format!("/catalogs/{}", pointer_token(&name));
+        match catalog_spec(catalog, &at, errors) {
+            Some(catalog) => {
+                spec.catalogs.insert(name, catalog);
+            }
+            None => spec.unparsed.push(name),
+        }
     }
+}
+
+/// A catalog's fields before its type is known.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    #[serde(rename = "type")]
+    catalog_type: CatalogType,
+    #[serde(default)]
+    vault: Option<String>,
+    #[serde(default)]
+    options: Option<Value>,
+}
+
+fn catalog_spec(value: Value, at: &str, errors: &mut ConfigErrors) -> Option<CatalogSpec> {
+    let raw: RawCatalog = typed(value, at, errors)?;
+    let options_at = format!("{at}/options");
+    let options = match raw.options {
+        None => None,
+        Some(options) => Some(match raw.catalog_type {
+            CatalogType::Inline => CatalogOptionsSpec::Inline(typed(options, &options_at, errors)?),
+            CatalogType::Filesystem => {
+                CatalogOptionsSpec::Filesystem(typed(options, &options_at, errors)?)
+            }
+            CatalogType::SchemaRegistry | CatalogType::KarapaceSchemaRegistry => {
+                CatalogOptionsSpec::Registry(typed(options, &options_at, errors)?)
+            }
+            CatalogType::ApicurioRegistry => {
+                CatalogOptionsSpec::Apicurio(typed(options, &options_at, errors)?)
+            }
+        }),
+    };
+    Some(CatalogSpec {
+        catalog_type: raw.catalog_type,
+        vault: raw.vault,
+        options,
+    })
 }
 
 mod binding;

@@ -47,6 +47,8 @@ pub struct SseKafkaRoute {
 /// What an SSE stream carries.
 #[derive(Debug)]
 pub struct SseAction {
+    /// The models of the topics of the route's kafka chain.
+    pub models: super::models::ChainModels,
     /// Index into [`RouteTable::clusters`].
     pub cluster: usize,
     /// The topic as configured (a template when it comes from the path).
@@ -99,6 +101,8 @@ pub enum Action {
 /// A fetch route: the latest record of a key, or a JSON list of the latest values.
 #[derive(Debug)]
 pub struct FetchAction {
+    /// The models of the topics of the route's kafka chain.
+    pub models: super::models::ChainModels,
     /// Index into [`RouteTable::clusters`].
     pub cluster: usize,
     /// The topic as configured (a template when it comes from the path).
@@ -126,6 +130,8 @@ pub struct FetchFilter {
 /// A one-way produce: one record per request, answered 204 once acknowledged.
 #[derive(Debug)]
 pub struct ProduceAction {
+    /// The models of the topics of the route's kafka chain.
+    pub models: super::models::ChainModels,
     /// Index into [`RouteTable::clusters`].
     pub cluster: usize,
     /// Topic name.

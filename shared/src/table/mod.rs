@@ -19,6 +19,7 @@ pub(crate) mod cluster;
 mod compile;
 pub(crate) mod files;
 pub(crate) mod limits;
+pub mod models;
 pub(crate) mod resolve;
 pub(crate) mod route_table;
 pub(crate) mod server;
@@ -39,5 +40,7 @@ pub use server::{
 };
 pub use upstream::{Upstream, UpstreamTls};
 
+#[cfg(test)]
+mod model_tests;
 #[cfg(test)]
 mod tests;

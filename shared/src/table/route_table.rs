@@ -31,6 +31,8 @@ pub struct RouteTable {
     pub upstreams: Vec<Upstream>,
     /// Metrics selection, labels and exporters.
     pub telemetry: Telemetry,
+    /// Catalogs of schemas, by index.
+    pub catalogs: Vec<super::models::Catalog>,
 }
 
 impl RouteTable {
@@ -48,6 +50,7 @@ impl RouteTable {
             files: Vec::new(),
             upstreams: Vec::new(),
             telemetry: Telemetry::default(),
+            catalogs: Vec::new(),
         }
     }
 

@@ -117,6 +117,8 @@ pub struct HttpServer {
     pub authorization: Option<Authorization>,
     /// The CORS policy (`access-control`); `None` is same-origin.
     pub cors: Option<Cors>,
+    /// Models of requests (`options.requests`), first match applies.
+    pub requests: Vec<super::models::RequestModels>,
     pub(crate) routes: Vec<HttpRoute>,
     pub(crate) exit: Option<Exit>,
 }

@@ -4,7 +4,7 @@
 use super::server::StoreFile;
 
 /// An upstream HTTP server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Upstream {
     /// The `http` client binding.
     pub binding: String,
@@ -18,6 +18,8 @@ pub struct Upstream {
     pub h2: bool,
     /// TLS to the upstream, from a `tls` client binding.
     pub tls: Option<UpstreamTls>,
+    /// Models of the upstream's responses, by request path and method (`options.requests`).
+    pub requests: Vec<super::models::RequestModels>,
 }
 
 /// TLS to an upstream.

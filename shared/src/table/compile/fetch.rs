@@ -59,6 +59,7 @@ impl Compiler<'_> {
             max_topics,
             filters,
             merge: with.merge.is_some(),
+            models: Default::default(),
         })
     }
 

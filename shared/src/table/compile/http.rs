@@ -22,6 +22,7 @@ impl<'a> Compiler<'a> {
                 limits: HttpLimits::default(),
                 authorization: None,
                 cors: None,
+                requests: self.request_models(name, false),
                 routes: Vec::new(),
                 exit: None,
             };
@@ -51,18 +52,11 @@ impl<'a> Compiler<'a> {
         if let Some(spec) = &options.authorization {
             server.authorization = self.authorization(spec, &format!("{at}/options/authorization"));
         }
-        let unsupported = [
-            (
-                "overrides",
-                options.overrides.is_some(),
-                "http header overrides",
-            ),
-            (
-                "requests",
-                options.requests.is_some(),
-                "typed request validation",
-            ),
-        ];
+        let unsupported = [(
+            "overrides",
+            options.overrides.is_some(),
+            "http header overrides",
+        )];
         for (field, present, what) in unsupported {
             if present {
                 self.errors

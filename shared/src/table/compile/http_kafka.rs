@@ -9,6 +9,7 @@ use crate::spec::{
     WithSpec,
 };
 use crate::table::action::{Action, HttpKafkaBinding, HttpKafkaRoute, ProduceAction};
+use crate::table::models::ChainModels;
 use crate::table::server::RequestCondition;
 use crate::template::{Allowed, Template};
 
@@ -94,11 +95,19 @@ impl Compiler<'_> {
             _ => None,
         };
         let with_at = format!("{at}/with");
+        let models = route
+            .exit
+            .as_deref()
+            .map(|exit| self.chain_models(exit))
+            .unwrap_or_default();
         let action = if with.capability == Capability::Fetch {
-            Action::Fetch(self.fetch_action(with, &when, &with_at, cluster?)?)
+            let mut action = self.fetch_action(with, &when, &with_at, cluster?)?;
+            action.models = models;
+            Action::Fetch(action)
         } else {
             let mut action = self.produce_action(with, &when, &with_at, cluster?)?;
             action.reply = self.reply_action(with, &when, &with_at, action.cluster, headers);
+            action.models = models;
             Action::Produce(Box::new(action))
         };
         Some(HttpKafkaRoute {
@@ -174,6 +183,7 @@ impl Compiler<'_> {
             },
             overrides,
             reply: None,
+            models: ChainModels::default(),
         })
     }
 

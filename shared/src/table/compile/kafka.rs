@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 
 use super::kafka_zilla::{Credentials, ZillaSecurity};
-use super::{Compiler, RESERVED_PROPERTIES, binding_pointer, check_topic_name, not_yet};
+use super::{Compiler, RESERVED_PROPERTIES, binding_pointer, check_topic_name};
 use crate::error::pointer_token;
 use crate::spec::{
     BindingKind, BindingSpec, BindingType, KafkaOptionsSpec, KafkaTlsSpec, OptionsSpec, SaslSpec,
@@ -24,6 +24,9 @@ impl Compiler<'_> {
             if binding.kind != BindingKind::Client {
                 if let Some(options) = options {
                     self.cache_options(options, &at);
+                    if let Some(topics) = &options.topics {
+                        self.cache_topics(name, topics, &at);
+                    }
                 }
                 if let Some(exit) = &binding.exit {
                     self.expect_kafka_exit(&format!("{at}/exit"), exit);
@@ -95,12 +98,6 @@ impl Compiler<'_> {
                     format!("'{field}' belongs on the kafka client binding"),
                 );
             }
-        }
-        if options.topics.is_some() {
-            self.errors.push(
-                format!("{at}/options/topics"),
-                not_yet("per-topic cache settings"),
-            );
         }
         for (index, topic) in options.bootstrap.iter().flatten().enumerate() {
             if let Err(message) = check_topic_name(topic) {

@@ -7,6 +7,7 @@
 //! (servers), `listener` (tcp listeners and TLS), `kafka` (clusters), `http_kafka` (routes
 //! and produce actions), `fetch`, `correlate` (request-response), `sse`, `files` (http-filesystem), `telemetry`, `vault`.
 
+mod catalog;
 mod correlate;
 mod fetch;
 mod files;
@@ -16,12 +17,17 @@ mod http_kafka;
 mod kafka;
 mod kafka_zilla;
 mod listener;
+mod model_places;
+mod models;
 mod sse;
 mod telemetry;
 mod upstream;
 mod vault;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use sluice_schema::{Codec, ModelKind};
 
 use crate::error::{ConfigErrors, pointer_token};
 use crate::guard::Guard;
@@ -29,6 +35,7 @@ use crate::spec::{BindingKind, BindingSpec, BindingType, ConfigSpec};
 use crate::table::action::{HttpKafkaBinding, SseKafkaBinding};
 use crate::table::cluster::KafkaCluster;
 use crate::table::files::FilesBinding;
+use crate::table::models::{Catalog, ChainModels, TopicModels};
 use crate::table::route_table::RouteTable;
 use crate::table::server::{HttpServer, SseServer};
 use crate::table::upstream::Upstream;
@@ -61,29 +68,7 @@ pub(super) const MAX_HEADER_LIMIT: u64 = 1024 * 1024;
 impl RouteTable {
     /// Validates `spec` and compiles it; on failure returns every problem found.
     pub fn compile(spec: &ConfigSpec, options: &CompileOptions) -> Result<Self, ConfigErrors> {
-        let mut compiler = Compiler {
-            spec,
-            options,
-            errors: ConfigErrors::default(),
-            clusters: Vec::new(),
-            cluster_index: HashMap::new(),
-            http_kafka: Vec::new(),
-            http_kafka_index: HashMap::new(),
-            servers: Vec::new(),
-            server_index: HashMap::new(),
-            sse_kafka: Vec::new(),
-            sse_kafka_index: HashMap::new(),
-            sse_servers: Vec::new(),
-            sse_server_index: HashMap::new(),
-            files: Vec::new(),
-            files_index: HashMap::new(),
-            upstreams: Vec::new(),
-            upstream_index: HashMap::new(),
-            guards: Vec::new(),
-            guard_index: HashMap::new(),
-            route_guards: Vec::new(),
-            tls_checked: std::collections::HashSet::new(),
-        };
+        let mut compiler = Compiler::new(spec, options);
         compiler.check_name();
         compiler.check_bindings();
         compiler.check_exit_cycles();
@@ -92,6 +77,7 @@ impl RouteTable {
         compiler.compile_guards();
         compiler.guard_refresh();
         compiler.prepare_guards();
+        compiler.compile_catalogs();
         compiler.compile_clusters();
         compiler.compile_upstreams();
         compiler.compile_http_kafka();
@@ -114,6 +100,7 @@ impl RouteTable {
             files: compiler.files,
             upstreams: compiler.upstreams,
             telemetry,
+            catalogs: compiler.catalogs,
         };
         compiler.errors.into_result(table)
     }
@@ -143,6 +130,14 @@ struct Compiler<'a> {
     route_guards: Vec<String>,
     /// `tls` bindings already checked (several ports may lead to one).
     tls_checked: std::collections::HashSet<&'a str>,
+    catalogs: Vec<Catalog>,
+    catalog_index: HashMap<&'a str, usize>,
+    /// Local schemas compiled once per revision: (catalog, subject, model, record).
+    codecs: HashMap<(usize, String, ModelKind, Option<String>), Arc<Codec>>,
+    /// `options.topics` of kafka cache bindings, by binding.
+    cache_topics: HashMap<&'a str, HashMap<String, TopicModels>>,
+    /// Topic models by the first binding of a kafka chain.
+    chain_models: HashMap<String, ChainModels>,
 }
 
 fn binding_pointer(name: &str) -> String {
@@ -154,6 +149,37 @@ fn not_yet(what: &str) -> String {
 }
 
 impl<'a> Compiler<'a> {
+    fn new(spec: &'a ConfigSpec, options: &'a CompileOptions) -> Self {
+        Self {
+            spec,
+            options,
+            errors: ConfigErrors::default(),
+            clusters: Vec::new(),
+            cluster_index: HashMap::new(),
+            http_kafka: Vec::new(),
+            http_kafka_index: HashMap::new(),
+            servers: Vec::new(),
+            server_index: HashMap::new(),
+            sse_kafka: Vec::new(),
+            sse_kafka_index: HashMap::new(),
+            sse_servers: Vec::new(),
+            sse_server_index: HashMap::new(),
+            files: Vec::new(),
+            files_index: HashMap::new(),
+            upstreams: Vec::new(),
+            upstream_index: HashMap::new(),
+            guards: Vec::new(),
+            guard_index: HashMap::new(),
+            route_guards: Vec::new(),
+            tls_checked: std::collections::HashSet::new(),
+            catalogs: Vec::new(),
+            catalog_index: HashMap::new(),
+            codecs: HashMap::new(),
+            cache_topics: HashMap::new(),
+            chain_models: HashMap::new(),
+        }
+    }
+
     fn check_name(&mut self) {
         let name = &self.spec.name;
         let mut chars = name.chars();

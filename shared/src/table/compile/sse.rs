@@ -112,6 +112,11 @@ impl Compiler<'_> {
                 filters,
                 key_in_id,
                 start: with.start.unwrap_or(SseStart::Historical),
+                models: route
+                    .exit
+                    .as_deref()
+                    .map(|exit| self.chain_models(exit))
+                    .unwrap_or_default(),
             },
         })
     }

@@ -18,14 +18,13 @@ impl Compiler<'_> {
                     ("access-control", options.access_control.is_some()),
                     ("authorization", options.authorization.is_some()),
                     ("overrides", options.overrides.is_some()),
-                    ("requests", options.requests.is_some()),
                     ("limits", options.limits.is_some()),
                 ] {
                     if present {
                         self.errors.push(
                             format!("{at}/options/{field}"),
                             format!(
-                                "'{field}' applies to http servers; an http client takes versions"
+                                "'{field}' applies to http servers; an http client takes versions and requests"
                             ),
                         );
                     }
@@ -40,9 +39,10 @@ impl Compiler<'_> {
                     .push(at, "missing field 'exit' (a tls or tcp client)");
                 continue;
             };
-            let Some(upstream) = self.upstream_chain(name, exit, http1, h2) else {
+            let Some(mut upstream) = self.upstream_chain(name, exit, http1, h2) else {
                 continue;
             };
+            upstream.requests = self.request_models(name, true);
             self.upstream_index.insert(name, self.upstreams.len());
             self.upstreams.push(upstream);
         }
@@ -109,6 +109,7 @@ impl Compiler<'_> {
             http1,
             h2,
             tls,
+            requests: Vec::new(),
         })
     }
 

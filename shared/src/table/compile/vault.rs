@@ -119,7 +119,7 @@ impl Compiler<'_> {
 }
 
 /// `path`, or `path` under `base` when it is relative and a base is known.
-fn resolve(path: &str, base: Option<&Path>) -> String {
+pub(super) fn resolve(path: &str, base: Option<&Path>) -> String {
     match base {
         Some(base) if Path::new(path).is_relative() => base.join(path).display().to_string(),
         _ => path.to_owned(),

@@ -1,0 +1,275 @@
+//! `catalogs`: local schemas read and numbered, registries checked and described.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sluice_schema::wire::{IdWidth, text_id};
+
+use super::Compiler;
+use super::vault::resolve;
+use crate::error::pointer_token;
+use crate::spec::{
+    ApicurioCatalogSpec, CatalogOptionsSpec, CatalogSpec, CatalogType, RegistryCatalogSpec,
+    RegistryTlsSpec,
+};
+use crate::table::models::{Catalog, CatalogSource, LocalSubject, Registry};
+use crate::table::upstream::UpstreamTls;
+
+/// Largest schema file read.
+const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
+/// Default and largest `max-age`, seconds.
+const DEFAULT_MAX_AGE: u64 = 300;
+const MAX_MAX_AGE: u64 = 7 * 24 * 3600;
+
+impl<'a> Compiler<'a> {
+    /// Every catalog; local schemas are read now (compiled when a model names them).
+    pub(super) fn compile_catalogs(&mut self) {
+        for (name, spec) in &self.spec.catalogs {
+            let at = format!("/catalogs/{}", pointer_token(name));
+            if let Some(source) = self.catalog_source(spec, &at) {
+                self.catalog_index.insert(name, self.catalogs.len());
+                self.catalogs.push(Catalog {
+                    name: name.clone(),
+                    source,
+                });
+            }
+        }
+    }
+
+    fn catalog_source(&mut self, spec: &CatalogSpec, at: &str) -> Option<CatalogSource> {
+        if spec.vault.is_some()
+            && !matches!(
+                spec.catalog_type,
+                CatalogType::SchemaRegistry | CatalogType::KarapaceSchemaRegistry
+            )
+        {
+            self.errors.push(
+                format!("{at}/vault"),
+                format!("a {} catalog reads no vault", spec.catalog_type.as_str()),
+            );
+        }
+        let Some(options) = &spec.options else {
+            self.errors.push(at, "missing field 'options'");
+            return None;
+        };
+        let at = format!("{at}/options");
+        match options {
+            CatalogOptionsSpec::Inline(inline) => {
+                let mut subjects = HashMap::new();
+                for (subject, entry) in &inline.subjects {
+                    subjects.insert(
+                        subject.clone(),
+                        local(Some(entry.schema.clone()), entry.version.clone()),
+                    );
+                }
+                Some(CatalogSource::Local(subjects))
+            }
+            CatalogOptionsSpec::Filesystem(files) => {
+                let mut subjects = HashMap::new();
+                for (subject, entry) in &files.subjects {
+                    let here = format!("{at}/subjects/{}/path", pointer_token(subject));
+                    let text = self.schema_file(&entry.path, &here);
+                    subjects.insert(subject.clone(), local(text, None));
+                }
+                Some(CatalogSource::Local(subjects))
+            }
+            CatalogOptionsSpec::Registry(registry) => {
+                self.registry(registry, spec.vault.as_deref(), &at)
+            }
+            CatalogOptionsSpec::Apicurio(apicurio) => self.apicurio(apicurio, &at),
+        }
+    }
+
+    /// Reads a schema file, relative to the configuration's directory.
+    fn schema_file(&mut self, path: &str, at: &str) -> Option<String> {
+        let full = resolve(path, self.options.base_dir.as_deref());
+        let read = std::fs::metadata(&full).and_then(|meta| {
+            if meta.len() > MAX_SCHEMA_BYTES {
+                Err(std::io::Error::other(format!(
+                    "larger than {MAX_SCHEMA_BYTES} bytes"
+                )))
+            } else {
+                std::fs::read_to_string(&full)
+            }
+        });
+        match read {
+            Ok(text) => Some(text),
+            Err(error) => {
+                self.errors
+                    .push(at, format!("cannot read schema file '{full}': {error}"));
+                None
+            }
+        }
+    }
+
+    fn registry(
+        &mut self,
+        spec: &RegistryCatalogSpec,
+        vault: Option<&str>,
+        at: &str,
+    ) -> Option<CatalogSource> {
+        let url = self.registry_url(&spec.url, &format!("{at}/url"))?;
+        let max_age_seconds = self.max_age(spec.max_age, &format!("{at}/max-age"));
+        let context = spec
+            .context
+            .as_deref()
+            .filter(|c| !c.is_empty() && *c != "default")
+            .map(str::to_owned);
+        let tls = match (&spec.tls, url.starts_with("https://")) {
+            (Some(_), false) => {
+                self.errors
+                    .push(format!("{at}/tls"), "tls applies to an https:// registry");
+                None
+            }
+            (tls, true) => self.registry_tls(tls.as_ref(), vault, &format!("{at}/tls")),
+            (None, false) => None,
+        };
+        let authorization = spec
+            .credentials
+            .as_ref()
+            .and_then(|c| c.headers.as_ref())
+            .and_then(|h| h.authorization.clone());
+        Some(CatalogSource::Registry(Box::new(Registry {
+            url,
+            context,
+            max_age_seconds,
+            authorization,
+            id_width: IdWidth::Four,
+            tls,
+        })))
+    }
+
+    fn apicurio(&mut self, spec: &ApicurioCatalogSpec, at: &str) -> Option<CatalogSource> {
+        let url = self.registry_url(&spec.url, &format!("{at}/url"))?;
+        let url = if url.contains("/apis/ccompat/") {
+            url
+        } else {
+            format!("{url}/apis/ccompat/v7")
+        };
+        let id_width = match spec.id_encoding.as_deref() {
+            None | Some("default") => IdWidth::Eight,
+            Some("legacy") => IdWidth::Four,
+            Some(other) => {
+                self.errors.push(
+                    format!("{at}/id-encoding"),
+                    format!("unknown id-encoding '{other}', expected default or legacy"),
+                );
+                IdWidth::Eight
+            }
+        };
+        if let Some(use_id) = &spec.use_id
+            && !matches!(use_id.as_str(), "globalId" | "contentId")
+        {
+            self.errors.push(
+                format!("{at}/use-id"),
+                format!("unknown use-id '{use_id}', expected globalId or contentId"),
+            );
+        }
+        let context = spec
+            .group_id
+            .as_deref()
+            .filter(|g| !g.is_empty() && *g != "default")
+            .map(str::to_owned);
+        Some(CatalogSource::Registry(Box::new(Registry {
+            url,
+            context,
+            max_age_seconds: self.max_age(spec.max_age, &format!("{at}/max-age")),
+            authorization: None,
+            id_width,
+            tls: None,
+        })))
+    }
+
+    fn registry_url(&mut self, url: &str, at: &str) -> Option<String> {
+        let parsed = url.parse::<http::Uri>().ok().filter(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.host().is_some_and(|h| !h.is_empty())
+        });
+        if parsed.is_none() {
+            self.errors
+                .push(at, format!("'{url}' is not an http:// or https:// URL"));
+            return None;
+        }
+        Some(url.trim_end_matches('/').to_owned())
+    }
+
+    fn max_age(&mut self, max_age: Option<u64>, at: &str) -> u64 {
+        match max_age {
+            None => DEFAULT_MAX_AGE,
+            Some(seconds) if (1..=MAX_MAX_AGE).contains(&seconds) => seconds,
+            Some(_) => {
+                self.errors
+                    .push(at, format!("must be 1 to {MAX_MAX_AGE} seconds"));
+                DEFAULT_MAX_AGE
+            }
+        }
+    }
+
+    /// TLS to an https registry: the system's authorities, or the vault's trust and keys.
+    fn registry_tls(
+        &mut self,
+        spec: Option<&RegistryTlsSpec>,
+        vault: Option<&str>,
+        at: &str,
+    ) -> Option<UpstreamTls> {
+        let mut tls = UpstreamTls {
+            binding: at.to_owned(),
+            trust: None,
+            system_authorities: true,
+            key: None,
+            sni: None,
+            alpn: vec!["http/1.1".to_owned()],
+        };
+        let Some(spec) = spec else {
+            return Some(tls);
+        };
+        let mut problems = Vec::new();
+        let named = spec.trust.is_some() || spec.keys.is_some();
+        let vault = match (vault, named) {
+            (Some(vault), true) if !self.spec.vaults.contains_key(vault) => {
+                self.errors
+                    .push(at, format!("vault '{vault}' is not defined under /vaults"));
+                return Some(tls);
+            }
+            (None, true) => {
+                self.errors.push(
+                    at,
+                    "trust and keys name aliases in a vault: give the catalog a 'vault'",
+                );
+                return Some(tls);
+            }
+            (vault, _) => vault,
+        };
+        if let (Some(aliases), Some(vault)) = (&spec.trust, vault) {
+            tls.trust = self
+                .vault_store(vault, "trust", &format!("{at}/trust"), &mut problems)
+                .map(|store| (store, aliases.clone()));
+            tls.system_authorities = spec.trustcacerts.unwrap_or(false);
+        }
+        if let (Some(keys), Some(vault)) = (&spec.keys, vault) {
+            match keys.as_slice() {
+                [alias] => {
+                    tls.key = self
+                        .vault_store(vault, "keys", &format!("{at}/keys"), &mut problems)
+                        .map(|store| (store, alias.clone()));
+                }
+                _ => problems.push((
+                    format!("{at}/keys"),
+                    "name exactly one client key".to_owned(),
+                )),
+            }
+        }
+        for (pointer, message) in problems {
+            self.errors.push(pointer, message);
+        }
+        Some(tls)
+    }
+}
+
+fn local(text: Option<String>, version: Option<String>) -> LocalSubject {
+    LocalSubject {
+        id: text.as_deref().map(text_id).unwrap_or_default(),
+        version: version.unwrap_or_else(|| "latest".to_owned()),
+        text: text.map(Arc::from),
+    }
+}
