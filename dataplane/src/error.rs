@@ -71,6 +71,23 @@ pub enum DataPlaneError {
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// A body, header, parameter or key does not fit its model.
+    #[error("{}", .0.detail())]
+    Invalid(Box<crate::models::Problem>),
+    /// The upstream's response does not fit its model.
+    #[error("the upstream's response does not fit its model: {}", .0.detail())]
+    UpstreamInvalid(Box<crate::models::Problem>),
+    /// The content type is not one the route's model accepts.
+    #[error("content type '{found}' is not accepted here; send one of: {}", .accepted.join(", "))]
+    UnsupportedMediaType {
+        /// The request's content type.
+        found: String,
+        /// The accepted ones.
+        accepted: Vec<String>,
+    },
+    /// A schema cannot be had from its registry now.
+    #[error("{0}")]
+    SchemaUnavailable(String),
     /// The body is over the limit.
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -187,6 +204,10 @@ impl DataPlaneError {
             Self::CacheLoading { .. } => ErrorCode::CacheLoading,
             Self::CacheEvicted => ErrorCode::CacheEvicted,
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
+            Self::Invalid(_) => ErrorCode::InvalidPayload,
+            Self::UpstreamInvalid(_) => ErrorCode::UpstreamInvalid,
+            Self::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
+            Self::SchemaUnavailable(_) => ErrorCode::SchemaUnavailable,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::BodyStalled { .. } => ErrorCode::RequestTimeout,
             Self::Overloaded { .. } | Self::TooManyTopics { .. } => ErrorCode::Overloaded,
@@ -214,6 +235,16 @@ impl From<sluice_shared::table::Denial> for DataPlaneError {
                 invalid,
             },
             Denial::Forbidden { roles } => Self::InsufficientScope { roles },
+        }
+    }
+}
+
+impl From<crate::models::Refusal> for DataPlaneError {
+    /// A payload that does not fit, or whose schema cannot be had.
+    fn from(refusal: crate::models::Refusal) -> Self {
+        match refusal {
+            crate::models::Refusal::Invalid(problem) => Self::Invalid(problem),
+            crate::models::Refusal::Unavailable(error) => Self::SchemaUnavailable(error.to_string()),
         }
     }
 }

@@ -8,6 +8,7 @@ use http::request::Parts;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use sluice_shared::path::Params;
+use sluice_shared::table::models::RequestModels;
 use sluice_shared::table::{
     Action, HttpKafkaBinding, HttpKafkaRoute, HttpLimits, HttpServer, RequestHead, Resolved,
 };
@@ -118,6 +119,8 @@ async fn respond<'a>(
         return answer_challenge(active, connection, parts, authenticated, rejected);
     }
     let (caller, identity) = caller(active, authenticated, rejected);
+    // The server's request models are checked before routing acts, as in Zilla.
+    let models = proxy::validate::check_request(active, server, parts).await?;
     match table.resolve(port, &Head(parts), caller) {
         Resolved::NotFound => Err(DataPlaneError::no_route(parts)),
         Resolved::Denied(denial) => Err(DataPlaneError::from(denial)),
@@ -131,7 +134,8 @@ async fn respond<'a>(
             proxy::sse_upstream::stream(active, upstream, parts, session).await
         }
         Resolved::Upstream(index) => {
-            proxy::upstream::forward(&active.upstreams, index, parts, body, &limits).await
+            let content = models.and_then(|m| m.content.as_deref());
+            proxy::upstream::forward(active, index, parts, body, &limits, content).await
         }
         Resolved::Sse {
             server,
@@ -162,6 +166,7 @@ async fn respond<'a>(
                 parts,
                 limits: &limits,
                 identity,
+                models,
             };
             act(active, request, body).await
         }
@@ -176,6 +181,7 @@ struct HttpKafkaRequest<'a> {
     parts: &'a Parts,
     limits: &'a HttpLimits,
     identity: Option<Identity<'a>>,
+    models: Option<&'a RequestModels>,
 }
 
 /// Acts on an `http-kafka` route: produce (one-way or request-response) or fetch.
@@ -191,6 +197,7 @@ async fn act(
         parts,
         limits,
         identity,
+        models,
     } = request;
     match &route.action {
         Action::Produce(action) => {
@@ -201,6 +208,7 @@ async fn act(
                 parts,
                 limits,
                 identity,
+                models,
             };
             // A route with `reply-to` is request-response; the others one-way.
             match &action.reply {

@@ -45,6 +45,7 @@ mod head;
 mod http;
 pub mod kafka;
 mod metrics;
+mod models;
 mod otlp;
 pub mod plane;
 mod proxy;

@@ -136,6 +136,8 @@ pub struct Metrics {
     /// SSE streams ended because their client stopped reading.
     pub(crate) sse_dropped: AtomicU64,
     produce_errors: Mutex<HashMap<(Box<str>, &'static str), u64>>,
+    /// Payloads and records that did not fit their models.
+    pub(crate) model_failures: Arc<crate::models::ModelFailures>,
 }
 
 /// The stats of one applied route table, by route address.
@@ -269,6 +271,7 @@ impl Metrics {
         );
         self.render_gauges(out, reply_waiters);
         self.render_produce_errors(out);
+        self.model_failures.render(out);
         render_lags(out, lags);
     }
 

@@ -32,6 +32,8 @@ use crate::kafka::dynamic::Dynamic;
 use crate::kafka::feed::FeedPool;
 use crate::kafka::reply::TapPool;
 use crate::kafka::{ClientError, ProducerPool, Producers};
+use crate::models::ModelRuntime;
+use crate::models::registry::RegistryPool;
 use crate::metrics::Metrics;
 use crate::otlp::OtlpRunning;
 use crate::proxy::upstream::UpstreamClients;
@@ -90,6 +92,9 @@ pub enum ApplyError {
     /// The data plane is shutting down.
     #[error("the data plane is shutting down")]
     ShuttingDown,
+    /// A schema a model names cannot be had from its registry.
+    #[error("{0}")]
+    Schema(String),
 }
 
 /// A running data plane.
@@ -103,6 +108,8 @@ pub struct DataPlane {
     sessions: Arc<SessionRegistry>,
     routes: Arc<RouteLiveness>,
     metrics: Arc<Metrics>,
+    /// Schema registry clients and their caches, kept across configurations.
+    registries: RegistryPool,
     body_budget: Arc<BodyBudget>,
     /// The last Kafka readiness probe.
     kafka_probe: KafkaProbe,
@@ -141,6 +148,7 @@ impl DataPlane {
             sessions: Arc::default(),
             routes: Arc::default(),
             metrics: Arc::default(),
+            registries: RegistryPool::default(),
             body_budget: Arc::new(BodyBudget::new(
                 options
                     .body_budget_bytes
@@ -163,6 +171,13 @@ impl DataPlane {
         // Certificates first: a missing or bad file fails the apply before anything starts.
         let tls = Acceptors::load(&table)?;
         let upstreams = UpstreamClients::build(&table)?;
+        // Schemas of registries next: a registry that is down, or a subject it does not
+        // have, fails the apply instead of every request.
+        let models = ModelRuntime::new(&table, &self.registries, self.metrics.model_failures.clone())?;
+        models
+            .warm(&table)
+            .await
+            .map_err(|error| ApplyError::Schema(error.to_string()))?;
         crate::kafka::check_files(&table.clusters)?;
         crate::tls::kafka_stores(&mut table.clusters)?;
         let producers = attach(&self.pool, &table)?;
@@ -209,6 +224,7 @@ impl DataPlane {
             events,
             dynamic: current_dynamic,
             upstreams,
+            models: Arc::new(models),
         };
         self.swap(active).await?;
         self.end_changed_streams();

@@ -94,15 +94,25 @@ pub fn empty(status: StatusCode) -> Response<Body> {
 /// The JSON error body `{"code": ..., "message": ...}` for `error`.
 pub fn error(error: &DataPlaneError) -> Response<Body> {
     let code = error.code();
-    let body = serde_json::json!({ "code": code.as_str(), "message": error.to_string() });
+    let (body, content_type) = match error {
+        DataPlaneError::Invalid(problem) => (
+            problem.body(code.status(), code.as_str(), "the request does not fit its model"),
+            "application/problem+json",
+        ),
+        DataPlaneError::UpstreamInvalid(problem) => (
+            problem.body(code.status(), code.as_str(), "the upstream's response does not fit its model"),
+            "application/problem+json",
+        ),
+        _ => (
+            serde_json::json!({ "code": code.as_str(), "message": error.to_string() }),
+            "application/json",
+        ),
+    };
     let mut response = Response::new(Body::new(Bytes::from(body.to_string())));
     *response.status_mut() =
         StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if code.retryable() {
         headers.insert(
             header::RETRY_AFTER,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use sluice_shared::RouteTable;
 use tokio::sync::watch;
 
+use crate::models::ModelRuntime;
 use crate::budget::BodyBudget;
 use crate::events::Events;
 use crate::guard::GuardKeySets;
@@ -52,6 +53,8 @@ pub(crate) struct Snapshot {
     pub dynamic: Arc<Dynamic>,
     /// Clients of this table's upstream HTTP servers.
     pub upstreams: UpstreamClients,
+    /// The table's models and the registry clients they use.
+    pub models: Arc<ModelRuntime>,
 }
 
 impl Snapshot {
@@ -74,6 +77,7 @@ impl Snapshot {
             events: Events::default(),
             dynamic,
             upstreams: UpstreamClients::default(),
+            models: Arc::default(),
         }
     }
 

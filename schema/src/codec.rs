@@ -84,7 +84,7 @@ impl ModelKind {
 }
 
 /// A compiled model.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Codec {
     /// JSON Schema.
     Json(JsonCodec),
@@ -167,6 +167,18 @@ impl Codec {
             }
             (Self::Protobuf(codec), true) => codec.to_json(payload).map(Some),
             _ => self.check(payload).map(|()| None),
+        }
+    }
+
+    /// The model for the Protobuf message at `indexes` of the same schema (a framed
+    /// payload names its message); `None` when the schema has no such message. Other
+    /// models are themselves.
+    pub fn at_indexes(&self, indexes: &[i32]) -> Option<std::borrow::Cow<'_, Self>> {
+        match self {
+            Self::Protobuf(codec) if codec.indexes() != indexes => codec
+                .at_indexes(indexes)
+                .map(|c| std::borrow::Cow::Owned(Self::Protobuf(c))),
+            _ => Some(std::borrow::Cow::Borrowed(self)),
         }
     }
 

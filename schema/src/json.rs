@@ -8,8 +8,9 @@ use crate::error::SchemaError;
 use crate::violation::Violation;
 
 /// A compiled JSON Schema.
+#[derive(Clone)]
 pub struct JsonCodec {
-    validator: jsonschema::Validator,
+    validator: std::sync::Arc<jsonschema::Validator>,
 }
 
 impl std::fmt::Debug for JsonCodec {
@@ -26,7 +27,9 @@ impl JsonCodec {
         let validator = jsonschema::validator_for(&schema).map_err(|e| {
             SchemaError::new(format!("the JSON schema does not compile: {}", e.masked()))
         })?;
-        Ok(Self { validator })
+        Ok(Self {
+            validator: std::sync::Arc::new(validator),
+        })
     }
 
     /// Parses `payload` as JSON and checks it; returns the parsed document.

@@ -140,6 +140,14 @@ pub enum ErrorCode {
     UpstreamFailed,
     /// The upstream HTTP server did not answer in time.
     UpstreamTimeout,
+    /// A body, header, parameter or key does not fit its model.
+    InvalidPayload,
+    /// The request's content type is not one its route's model accepts.
+    UnsupportedMediaType,
+    /// A schema a model needs cannot be had from its registry now; retry later.
+    SchemaUnavailable,
+    /// The upstream HTTP server's response does not fit its model.
+    UpstreamInvalid,
     /// A bug or an unexpected state in Sluice.
     Internal,
 }
@@ -149,7 +157,10 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             Self::NotFound => 404,
-            Self::BadRequest => 400,
+            Self::BadRequest | Self::InvalidPayload => 400,
+            Self::UnsupportedMediaType => 415,
+            Self::SchemaUnavailable => 503,
+            Self::UpstreamInvalid => 502,
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::MethodNotAllowed => 405,
@@ -191,6 +202,10 @@ impl ErrorCode {
             Self::Overloaded => "overloaded",
             Self::UpstreamFailed => "upstream_failed",
             Self::UpstreamTimeout => "upstream_timeout",
+            Self::InvalidPayload => "invalid_payload",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::SchemaUnavailable => "schema_unavailable",
+            Self::UpstreamInvalid => "upstream_invalid",
             Self::Internal => "internal",
         }
     }
@@ -208,7 +223,9 @@ impl ErrorCode {
             | Self::HeadersTooLarge
             | Self::UriTooLong
             | Self::RequestTimeout
-            | Self::RecordTooLarge => Party::Client,
+            | Self::RecordTooLarge
+            | Self::InvalidPayload
+            | Self::UnsupportedMediaType => Party::Client,
             Self::KafkaUnavailable
             | Self::UnknownTopic
             | Self::KafkaRejected
@@ -217,7 +234,10 @@ impl ErrorCode {
             Self::Overloaded | Self::Internal | Self::CacheLoading | Self::CacheEvicted => {
                 Party::Gateway
             }
-            Self::UpstreamFailed | Self::UpstreamTimeout => Party::Upstream,
+            Self::UpstreamFailed
+            | Self::UpstreamTimeout
+            | Self::UpstreamInvalid
+            | Self::SchemaUnavailable => Party::Upstream,
         }
     }
 
@@ -225,7 +245,10 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Self::KafkaUnavailable | Self::Overloaded | Self::CacheLoading
+            Self::KafkaUnavailable
+                | Self::Overloaded
+                | Self::CacheLoading
+                | Self::SchemaUnavailable
         )
     }
 }

@@ -35,6 +35,20 @@ pub struct Record {
     pub value: Option<Bytes>,
     /// Headers in record order.
     pub headers: Vec<(String, Bytes)>,
+    /// The value as the streams of one model show it, computed once for them all: the
+    /// model's address and what it shows.
+    pub shown: std::sync::OnceLock<(usize, Shown)>,
+}
+
+/// A record's value as a model shows it.
+#[derive(Debug, Clone)]
+pub enum Shown {
+    /// As it is.
+    Same,
+    /// Converted (to JSON).
+    Converted(Bytes),
+    /// Not at all: it does not fit its model.
+    Hidden,
 }
 
 impl Record {
@@ -145,6 +159,7 @@ fn fold(state: &mut FeedState, message: &BorrowedMessage<'_>, max_bytes: usize) 
         key: message.key().map(Bytes::copy_from_slice),
         value: message.payload().map(Bytes::copy_from_slice),
         headers: headers_of(message),
+        shown: std::sync::OnceLock::new(),
     };
     state.push(record, max_bytes);
     true
@@ -168,6 +183,7 @@ mod tests {
             key: None,
             value: Some(Bytes::from(vec![b'x'; size])),
             headers: Vec::new(),
+            shown: std::sync::OnceLock::new(),
         }
     }
 

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use sluice_shared::guard::Principal;
 use sluice_shared::path::Params;
+use sluice_shared::table::models::RequestModels;
 use sluice_shared::table::{
     FetchFilter, HttpKafkaBinding, HttpLimits, KafkaCluster, ProduceAction, check_topic_name,
 };
@@ -30,6 +31,8 @@ pub(crate) struct ProduceRequest<'a> {
     pub parts: &'a Parts,
     pub limits: &'a HttpLimits,
     pub identity: Option<Identity<'a>>,
+    /// The http server's models for this request (`options.requests`).
+    pub models: Option<&'a RequestModels>,
 }
 
 /// Values templates are resolved with.

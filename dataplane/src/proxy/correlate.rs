@@ -26,6 +26,7 @@ use sluice_shared::table::{ProduceAction, ReplyAction};
 
 use super::answer::{accepted, reply_response};
 use super::body::read_body;
+use super::validate::{check_content, to_kafka};
 use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
@@ -109,6 +110,7 @@ async fn send_and_wait(
         parts,
         limits,
         identity,
+        models,
     } = request;
     let mut values = Values {
         params,
@@ -124,7 +126,16 @@ async fn send_and_wait(
     let mut outgoing = Outgoing::render(action, &values)?;
     // A body-less request (DELETE) writes an empty value, not a tombstone, as in Zilla.
     let value = read_body(parts, body, limits, &active.body_budget).await?;
+    check_content(active, models, &value).await?;
     outgoing.correlate(reply, parts, &mut values, &value);
+    let (key, value) = to_kafka(
+        active,
+        &action.models,
+        &outgoing.topic,
+        outgoing.key.as_deref().map(str::as_bytes),
+        Some(&value),
+    )
+    .await?;
     let correlation_id = outgoing.correlation_id.as_str();
     let mut waiter = tap.wait(correlation_id);
     let respond_async = prefer.respond_async && !reply.async_headers.is_empty();
@@ -142,8 +153,8 @@ async fn send_and_wait(
         producer
             .send(Record {
                 topic: &outgoing.topic,
-                key: outgoing.key.as_deref().map(str::as_bytes),
-                value: Some(&value),
+                key: key.as_deref(),
+                value: value.as_deref(),
                 headers: request_headers(parts, reply, &outgoing.overrides, correlation_id),
             })
             .await,

@@ -21,6 +21,8 @@ use sluice_shared::path::Params;
 use sluice_shared::table::{FetchAction, HttpKafkaBinding};
 
 use super::context::{Filter, Identity, path_topic, resolve_filters};
+use super::view::View;
+use crate::kafka::feed::Shown;
 use crate::error::DataPlaneError;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
 use crate::metrics::Gauged;
@@ -119,6 +121,7 @@ pub(crate) async fn fetch(
         return Err(DataPlaneError::CacheLoading { topic });
     }
     let filters = resolve_filters(&action.filters, params, identity);
+    let view = View::of(&active.models, &action.models, &topic);
     let wait = prefer
         .wait
         .filter(|seconds| *seconds > 0)
@@ -132,7 +135,7 @@ pub(crate) async fn fetch(
         if let Some(changes) = changes.as_mut() {
             changes.borrow_and_update();
         }
-        let outcome = current(cache, action, &filters);
+        let outcome = settle(cache, action, &filters, view.as_ref()).await;
         let not_modified = match (&outcome, &condition) {
             (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(etag),
             _ => false,
@@ -147,20 +150,60 @@ pub(crate) async fn fetch(
             {
                 continue;
             }
-            let outcome = current(cache, action, &filters);
+            let outcome = settle(cache, action, &filters, view.as_ref()).await;
             return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
         }
         return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
     }
 }
 
-fn current(cache: &TopicCache, action: &FetchAction, filters: &[Filter]) -> Outcome {
+/// What the cache says, with the records shown through the topic's value model; schemas
+/// not cached yet are looked up first.
+async fn settle(
+    cache: &TopicCache,
+    action: &FetchAction,
+    filters: &[Filter],
+    view: Option<&View>,
+) -> Outcome {
+    loop {
+        match current(cache, action, filters, view) {
+            Ok(outcome) => return outcome,
+            // A failed lookup marks the schema unavailable, so this ends.
+            Err(needed) => match view {
+                Some(view) => view.load(needed).await,
+                None => return Outcome::Missing,
+            },
+        }
+    }
+}
+
+fn current(
+    cache: &TopicCache,
+    action: &FetchAction,
+    filters: &[Filter],
+    view: Option<&View>,
+) -> Result<Outcome, (usize, i64)> {
     let state = cache.read();
     if action.merge {
-        list(&state, filters)
+        list(&state, filters, view)
     } else {
-        item(&state, filters)
+        item(&state, filters, view)
     }
+}
+
+/// A live value as the view shows it: its bytes, and whether they are JSON it made.
+fn shown(view: Option<&View>, value: &Bytes) -> Result<Option<(Bytes, bool)>, (usize, i64)> {
+    let Some(view) = view else {
+        return Ok(Some((value.clone(), false)));
+    };
+    if value.is_empty() {
+        return Ok(Some((value.clone(), false)));
+    }
+    Ok(match view.show(value)? {
+        Shown::Same => Some((value.clone(), false)),
+        Shown::Converted(converted) => Some((converted, view.json())),
+        Shown::Hidden => None,
+    })
 }
 
 fn passes(filters: &[Filter], key: &[u8], entry: &Entry) -> bool {
@@ -170,7 +213,7 @@ fn passes(filters: &[Filter], key: &[u8], entry: &Entry) -> bool {
             .any(|filter| filter.matches(Some(key), &entry.headers))
 }
 
-fn item(state: &CacheState, filters: &[Filter]) -> Outcome {
+fn item(state: &CacheState, filters: &[Filter], view: Option<&View>) -> Result<Outcome, (usize, i64)> {
     let keyed: Option<Vec<&str>> = filters.iter().map(|f| f.key.as_deref()).collect();
     let latest = match keyed {
         // Every filter names a key: direct lookups.
@@ -186,12 +229,15 @@ fn item(state: &CacheState, filters: &[Filter]) -> Outcome {
             .max_by_key(|(_, entry)| entry.seq),
     };
     let Some((_, entry)) = latest else {
-        return Outcome::Missing;
+        return Ok(Outcome::Missing);
     };
-    match &entry.value {
+    Ok(match &entry.value {
         Value::Tombstone => Outcome::Missing,
         Value::Evicted => Outcome::Evicted,
         Value::Live(value) => {
+            let Some((value, json)) = shown(view, value)? else {
+                return Ok(Outcome::Missing);
+            };
             let mut etag = encode_progress(&[(entry.partition, entry.offset + 1)]);
             if let Some(suffix) = entry.header("etag") {
                 etag.push('/');
@@ -202,19 +248,24 @@ fn item(state: &CacheState, filters: &[Filter]) -> Outcome {
             } else {
                 StatusCode::OK
             };
+            let content_type = if json {
+                Some(Bytes::from_static(b"application/json"))
+            } else {
+                entry.header("content-type").cloned()
+            };
             Outcome::Found {
                 etag,
                 status,
-                body: value.clone(),
-                content_type: entry.header("content-type").cloned(),
+                body: value,
+                content_type,
             }
         }
-    }
+    })
 }
 
-fn list(state: &CacheState, filters: &[Filter]) -> Outcome {
+fn list(state: &CacheState, filters: &[Filter], view: Option<&View>) -> Result<Outcome, (usize, i64)> {
     if state.evicted > 0 {
-        return Outcome::Evicted;
+        return Ok(Outcome::Evicted);
     }
     let mut members: Vec<&Entry> = state
         .entries
@@ -240,14 +291,17 @@ fn list(state: &CacheState, filters: &[Filter]) -> Outcome {
         if value.is_empty() {
             continue;
         }
+        let Some((value, converted)) = shown(view, value)? else {
+            continue;
+        };
         if !first {
             body.push(b',');
         }
         first = false;
-        if entry.json {
-            body.extend_from_slice(value);
+        if entry.json || converted {
+            body.extend_from_slice(&value);
         } else {
-            let text = serde_json::Value::String(String::from_utf8_lossy(value).into_owned());
+            let text = serde_json::Value::String(String::from_utf8_lossy(&value).into_owned());
             body.extend_from_slice(text.to_string().as_bytes());
         }
     }
@@ -257,12 +311,12 @@ fn list(state: &CacheState, filters: &[Filter]) -> Outcome {
         // so the ETag of an empty list is the one its examples show.
         progress.push((0, -1));
     }
-    Outcome::Found {
+    Ok(Outcome::Found {
         etag: encode_progress(&progress),
         status: StatusCode::OK,
         body: Bytes::from(body),
         content_type: Some(Bytes::from_static(b"application/json")),
-    }
+    })
 }
 
 fn respond(

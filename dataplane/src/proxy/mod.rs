@@ -12,6 +12,8 @@
 //! - `echo`: the request's own body back.
 //! - `context`: what the actions share of a request (identity, template values, filters).
 //! - `body`: reading a request body within its limits.
+//! - `validate`: an http server's request models, and a topic's key and value models.
+//! - `view`: records shown through their topic's value model (fetch, SSE).
 
 mod answer;
 pub(crate) mod body;
@@ -26,3 +28,6 @@ pub(crate) mod sse;
 pub(crate) mod sse_upstream;
 pub(crate) mod stream;
 pub(crate) mod upstream;
+pub(crate) mod upstream_check;
+pub(crate) mod validate;
+pub(crate) mod view;

@@ -13,6 +13,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use sluice_shared::table::ProduceAction;
 
 use super::body::read_body;
+use super::validate::{check_content, to_kafka};
 use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
@@ -32,6 +33,7 @@ pub(crate) async fn oneway(
         parts,
         limits,
         identity,
+        models,
     } = request;
     let producer = active
         .producers
@@ -57,19 +59,32 @@ pub(crate) async fn oneway(
     };
     let topic = render_topic(action, &values)?;
     let key = action.key.as_ref().map(|key| key.render(&values));
-    let headers = record_headers(action, parts, &values);
     let value = if parts.method == Method::DELETE {
         None
     } else {
         Some(read_body(parts, body, limits, &active.body_budget).await?)
     };
+    if let Some(value) = &value {
+        check_content(active, models, value).await?;
+    }
+    let (key, value) = to_kafka(
+        active,
+        &action.models,
+        &topic,
+        key.as_deref().map(str::as_bytes),
+        value.as_deref(),
+    )
+    .await?;
+    // A value converted from JSON is no longer what the request's content type says.
+    let converted = matches!(value, Some(std::borrow::Cow::Owned(_)));
+    let headers = record_headers(action, parts, &values, converted);
     active.produced(
         action.cluster,
         action.topic.as_str(),
         producer
             .send(Record {
                 topic: &topic,
-                key: key.as_deref().map(str::as_bytes),
+                key: key.as_deref(),
                 value: value.as_deref(),
                 headers,
             })
@@ -78,9 +93,14 @@ pub(crate) async fn oneway(
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
-fn record_headers(action: &ProduceAction, parts: &Parts, values: &Values<'_>) -> OwnedHeaders {
+fn record_headers(
+    action: &ProduceAction,
+    parts: &Parts,
+    values: &Values<'_>,
+    converted: bool,
+) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new_with_capacity(1 + action.overrides.len());
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).filter(|_| !converted) {
         headers = headers.insert(Header {
             key: "content-type",
             value: Some(content_type.as_bytes()),

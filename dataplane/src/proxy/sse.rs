@@ -31,6 +31,7 @@ use sluice_shared::wire::event_id::parse_last_event_id;
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use super::view::View;
 use super::context::{Identity, path_topic, resolve_filters};
 use super::sink::Sink;
 use super::stream::{Authorization, Stream};
@@ -140,6 +141,7 @@ pub(crate) async fn open(
         skip_before,
         greeting: Some(Bytes::from(greeting)),
         keepalive: Duration::from_secs(server.keepalive_seconds),
+        view: View::of(&active.models, &action.models, &topic),
         topic,
         shutdown: active.shutdown.clone(),
         retired: active.routes.watch(route.fingerprint),

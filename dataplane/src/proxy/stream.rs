@@ -15,6 +15,8 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::context::Filter;
+use super::view::View;
+use crate::kafka::feed::Shown;
 use super::sink::{Gone, Sink};
 use crate::guard::session::{CHALLENGE_RESPONSE, SESSION_HEADER, Session};
 use crate::kafka::feed::{Record, TopicFeed};
@@ -46,6 +48,8 @@ pub(crate) struct Stream {
     /// Turns true when a configuration change removes or changes the stream's route.
     pub(super) retired: watch::Receiver<bool>,
     pub(super) authorization: Option<Authorization>,
+    /// The topic's value model, when it has one.
+    pub(super) view: Option<View>,
 }
 
 /// The authorization a guarded stream lives on.
@@ -162,8 +166,22 @@ impl Stream {
                 }
                 continue;
             }
+            self.load_schemas(&batch).await;
             if !self.deliver(&mut sink, &batch) {
                 return;
+            }
+        }
+    }
+
+    /// Looks up the schemas the batch's records name that are not cached yet, so that
+    /// delivering them does not wait.
+    async fn load_schemas(&self, batch: &[Arc<Record>]) {
+        let Some(view) = &self.view else { return };
+        for record in batch {
+            if let Some(value) = &record.value
+                && let Err(needed) = view.show_record(record, value)
+            {
+                view.load(needed).await;
             }
         }
     }
@@ -314,6 +332,14 @@ impl Stream {
     }
 
     fn encode(&self, record: &Record, out: &mut Vec<u8>) {
+        let shown = match (&self.view, &record.value) {
+            (Some(view), Some(value)) => view.show_record(record, value).unwrap_or(Shown::Hidden),
+            _ => Shown::Same,
+        };
+        if matches!(shown, Shown::Hidden) {
+            // Not sent; the next event's id covers it, so a resumed stream skips it too.
+            return;
+        }
         let progress: Vec<(i32, i64)> = self.progress.iter().map(|(p, o)| (*p, *o)).collect();
         let mut etag = encode_progress(&progress);
         if let Some(suffix) = record.header("etag") {
@@ -340,6 +366,10 @@ impl Stream {
                 out.push(b'\n');
             }
             Some(value) => {
+                let value = match &shown {
+                    Shown::Converted(converted) => converted,
+                    Shown::Same | Shown::Hidden => value,
+                };
                 let text = String::from_utf8_lossy(value);
                 for line in text.split('\n') {
                     out.extend_from_slice(b"data:");

@@ -27,7 +27,12 @@ use sluice_shared::RouteTable;
 use sluice_shared::table::{HttpLimits, Upstream};
 use tokio::sync::mpsc;
 
+use super::body::read_body;
+use super::upstream_check;
 use crate::error::DataPlaneError;
+use crate::models::Place;
+use crate::snapshot::Snapshot;
+use sluice_shared::table::models::ModelBinding;
 use crate::response::{Aborted, Body};
 use crate::tls::{TlsError, client_config, plain_client_config};
 
@@ -105,18 +110,43 @@ fn client(upstream: &Upstream) -> Result<UpstreamClient, TlsError> {
 }
 
 /// Proxies the request to upstream `index` of the table.
+///
+/// With a `content` model the body is read whole and checked before it is sent; with
+/// models of the response (the http client's `requests`) the response is read whole and
+/// checked before it is passed on.
 pub(crate) async fn forward(
-    clients: &UpstreamClients,
+    active: &Snapshot,
     index: usize,
     parts: &Parts,
     body: Incoming,
     limits: &HttpLimits,
+    content: Option<&ModelBinding>,
 ) -> Result<Response<Body>, DataPlaneError> {
-    let limit = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
-    let body = Limited::new(body, limit).boxed();
-    let response = send(clients, index, parts, body).await?;
+    let body = match content {
+        Some(model) => {
+            let bytes = read_body(parts, body, limits, &active.body_budget).await?;
+            if !bytes.is_empty() {
+                active
+                    .models
+                    .admit(model, &bytes, Place::Body)
+                    .await
+                    .map_err(DataPlaneError::from)?;
+            }
+            upstream_check::request_body(bytes)
+        }
+        None => {
+            let limit = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
+            Limited::new(body, limit).boxed()
+        }
+    };
+    let response = send(&active.upstreams, index, parts, body).await?;
     let (head, incoming) = response.into_parts();
-    let mut answer = Response::new(stream(incoming));
+    let checked = upstream_check::response_models(active, index, parts, head.status.as_u16());
+    let body = match checked {
+        Some(models) => upstream_check::full(upstream_check::checked_body(active, &head, incoming, models).await?),
+        None => stream(incoming),
+    };
+    let mut answer = Response::new(body);
     *answer.status_mut() = head.status;
     copy_end_to_end(&head.headers, answer.headers_mut());
     Ok(answer)
