@@ -244,7 +244,9 @@ impl From<crate::models::Refusal> for DataPlaneError {
     fn from(refusal: crate::models::Refusal) -> Self {
         match refusal {
             crate::models::Refusal::Invalid(problem) => Self::Invalid(problem),
-            crate::models::Refusal::Unavailable(error) => Self::SchemaUnavailable(error.to_string()),
+            crate::models::Refusal::Unavailable(error) => {
+                Self::SchemaUnavailable(error.to_string())
+            }
         }
     }
 }

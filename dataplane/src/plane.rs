@@ -32,9 +32,9 @@ use crate::kafka::dynamic::Dynamic;
 use crate::kafka::feed::FeedPool;
 use crate::kafka::reply::TapPool;
 use crate::kafka::{ClientError, ProducerPool, Producers};
+use crate::metrics::Metrics;
 use crate::models::ModelRuntime;
 use crate::models::registry::RegistryPool;
-use crate::metrics::Metrics;
 use crate::otlp::OtlpRunning;
 use crate::proxy::upstream::UpstreamClients;
 use crate::readiness::{KafkaProbe, NotReady};
@@ -173,7 +173,11 @@ impl DataPlane {
         let upstreams = UpstreamClients::build(&table)?;
         // Schemas of registries next: a registry that is down, or a subject it does not
         // have, fails the apply instead of every request.
-        let models = ModelRuntime::new(&table, &self.registries, self.metrics.model_failures.clone())?;
+        let models = ModelRuntime::new(
+            &table,
+            &self.registries,
+            self.metrics.model_failures.clone(),
+        )?;
         models
             .warm(&table)
             .await

@@ -96,11 +96,19 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
     let code = error.code();
     let (body, content_type) = match error {
         DataPlaneError::Invalid(problem) => (
-            problem.body(code.status(), code.as_str(), "the request does not fit its model"),
+            problem.body(
+                code.status(),
+                code.as_str(),
+                "the request does not fit its model",
+            ),
             "application/problem+json",
         ),
         DataPlaneError::UpstreamInvalid(problem) => (
-            problem.body(code.status(), code.as_str(), "the upstream's response does not fit its model"),
+            problem.body(
+                code.status(),
+                code.as_str(),
+                "the upstream's response does not fit its model",
+            ),
             "application/problem+json",
         ),
         _ => (

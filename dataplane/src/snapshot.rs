@@ -10,7 +10,6 @@ use std::sync::Arc;
 use sluice_shared::RouteTable;
 use tokio::sync::watch;
 
-use crate::models::ModelRuntime;
 use crate::budget::BodyBudget;
 use crate::events::Events;
 use crate::guard::GuardKeySets;
@@ -21,6 +20,7 @@ use crate::kafka::dynamic::Dynamic;
 use crate::kafka::feed::TopicFeeds;
 use crate::kafka::reply::ReplyTaps;
 use crate::metrics::{Metrics, TableStats};
+use crate::models::ModelRuntime;
 use crate::proxy::upstream::UpstreamClients;
 use crate::tls::Acceptors;
 

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use sluice_schema::wire;
 use sluice_schema::{Codec, Violation};
 use sluice_shared::RouteTable;
-use sluice_shared::table::models::{CatalogSource, ModelBinding, SchemaIdentity, SchemaRef, Selector};
+use sluice_shared::table::models::{
+    CatalogSource, ModelBinding, SchemaIdentity, SchemaRef, Selector,
+};
 
 pub(crate) use failures::ModelFailures;
 pub(crate) use problem::{Place, Problem};
@@ -58,7 +60,11 @@ pub(crate) enum Pending {
 
 impl ModelRuntime {
     /// The registry clients of `table`'s catalogs, from the data plane's pool.
-    pub(crate) fn new(table: &RouteTable, pool: &RegistryPool, failures: Arc<ModelFailures>) -> Result<Self, TlsError> {
+    pub(crate) fn new(
+        table: &RouteTable,
+        pool: &RegistryPool,
+        failures: Arc<ModelFailures>,
+    ) -> Result<Self, TlsError> {
         let mut registries = Vec::with_capacity(table.catalogs.len());
         for catalog in &table.catalogs {
             registries.push(match &catalog.source {
@@ -66,17 +72,27 @@ impl ModelRuntime {
                 CatalogSource::Local(_) => None,
             });
         }
-        Ok(Self { registries, failures })
+        Ok(Self {
+            registries,
+            failures,
+        })
     }
 
     /// Looks up every registry schema `table` names, so that requests find them cached;
     /// fails when one cannot be had.
     pub(crate) async fn warm(&self, table: &RouteTable) -> Result<(), RegistryError> {
         for binding in table.model_bindings() {
-            let SchemaRef::Registry { catalog, selector, record } = &binding.schema else {
+            let SchemaRef::Registry {
+                catalog,
+                selector,
+                record,
+            } = &binding.schema
+            else {
                 continue;
             };
-            let Some(client) = self.client(*catalog) else { continue };
+            let Some(client) = self.client(*catalog) else {
+                continue;
+            };
             let id = match selector {
                 Selector::Id(id) => *id,
                 Selector::Subject { subject, version } => client.subject(subject, version).await?,
@@ -93,7 +109,12 @@ impl ModelRuntime {
 
     /// Checks a payload from a client at `place` and returns what goes to Kafka: the payload
     /// itself, or its binary form with the registry's frame.
-    pub(crate) async fn admit<'p>(&self, binding: &ModelBinding, payload: &'p [u8], place: Place<'_>) -> Result<Cow<'p, [u8]>, Refusal> {
+    pub(crate) async fn admit<'p>(
+        &self,
+        binding: &ModelBinding,
+        payload: &'p [u8],
+        place: Place<'_>,
+    ) -> Result<Cow<'p, [u8]>, Refusal> {
         let admitted = match &binding.schema {
             SchemaRef::Ready { codec, identity } => {
                 let mut out = Vec::new();
@@ -103,11 +124,16 @@ impl ModelRuntime {
                     Err(violation) => Err(self.refuse(binding, violation, place, identity.clone())),
                 }
             }
-            SchemaRef::Registry { catalog, selector, record } => {
+            SchemaRef::Registry {
+                catalog,
+                selector,
+                record,
+            } => {
                 let Some(client) = self.client(*catalog) else {
                     return Ok(Cow::Borrowed(payload));
                 };
-                self.admit_registry(binding, client, selector, record.as_deref(), payload, place).await
+                self.admit_registry(binding, client, selector, record.as_deref(), payload, place)
+                    .await
             }
         };
         match admitted {
@@ -142,12 +168,19 @@ impl ModelRuntime {
         if binding.json_view {
             let (id, subject) = match selector {
                 Selector::Id(id) => (*id, None),
-                Selector::Subject { subject, version } => {
-                    (client.subject(subject, version).await.map_err(Refusal::Unavailable)?, Some(subject.as_str()))
-                }
+                Selector::Subject { subject, version } => (
+                    client
+                        .subject(subject, version)
+                        .await
+                        .map_err(Refusal::Unavailable)?,
+                    Some(subject.as_str()),
+                ),
                 Selector::Encoded => return Err(Refusal::Unavailable(not_convertible(client))),
             };
-            let codec = client.codec(id, binding.kind, record).await.map_err(Refusal::Unavailable)?;
+            let codec = client
+                .codec(id, binding.kind, record)
+                .await
+                .map_err(Refusal::Unavailable)?;
             let mut out = Vec::with_capacity(payload.len() + 16);
             wire::frame(id, width, &mut out);
             if let Some(indexes) = codec.indexes() {
@@ -155,14 +188,18 @@ impl ModelRuntime {
             }
             return match codec.admit(payload, true, &mut out) {
                 Ok(()) => Ok(Cow::Owned(out)),
-                Err(violation) => Err(self.refuse(binding, violation, place, identity(id, subject))),
+                Err(violation) => {
+                    Err(self.refuse(binding, violation, place, identity(id, subject)))
+                }
             };
         }
-        let (id, rest) = wire::unframe(payload, width).map_err(|v| self.refuse(binding, v, place, SchemaIdentity::default()))?;
+        let (id, rest) = wire::unframe(payload, width)
+            .map_err(|v| self.refuse(binding, v, place, SchemaIdentity::default()))?;
         if let Selector::Id(expected) = selector
             && *expected != id
         {
-            let violation = Violation::whole(format!("the payload names schema id {id}, not {expected}"));
+            let violation =
+                Violation::whole(format!("the payload names schema id {id}, not {expected}"));
             return Err(self.refuse(binding, violation, place, identity(id, None)));
         }
         let codec = match client.codec(id, binding.kind, record).await {
@@ -178,23 +215,45 @@ impl ModelRuntime {
             .map_err(|violation| self.refuse(binding, violation, place, identity(id, None)))
     }
 
-    fn refuse(&self, binding: &ModelBinding, violation: Violation, place: Place<'_>, mut identity: SchemaIdentity) -> Refusal {
+    fn refuse(
+        &self,
+        binding: &ModelBinding,
+        violation: Violation,
+        place: Place<'_>,
+        mut identity: SchemaIdentity,
+    ) -> Refusal {
         if let SchemaRef::Registry { catalog, .. } = &binding.schema
             && identity.catalog.is_none()
         {
             identity.catalog = self.client(*catalog).map(|c| c.url().to_owned());
         }
-        Refusal::Invalid(Box::new(Problem::new(place, violation, binding.kind, identity)))
+        Refusal::Invalid(Box::new(Problem::new(
+            place,
+            violation,
+            binding.kind,
+            identity,
+        )))
     }
 
     /// A record's payload as a client sees it, with cached schemas only: `Ok(None)` when it
     /// is shown unchanged.
-    pub(crate) fn render_cached(&self, binding: &ModelBinding, payload: &[u8]) -> Result<Option<Vec<u8>>, Pending> {
+    pub(crate) fn render_cached(
+        &self,
+        binding: &ModelBinding,
+        payload: &[u8],
+    ) -> Result<Option<Vec<u8>>, Pending> {
         match &binding.schema {
-            SchemaRef::Ready { codec, .. } => codec.render(payload, binding.json_view).map_err(Pending::Invalid),
-            SchemaRef::Registry { catalog, record, .. } => {
-                let Some(client) = self.client(*catalog) else { return Ok(None) };
-                let (id, rest) = wire::unframe(payload, client.id_width()).map_err(Pending::Invalid)?;
+            SchemaRef::Ready { codec, .. } => codec
+                .render(payload, binding.json_view)
+                .map_err(Pending::Invalid),
+            SchemaRef::Registry {
+                catalog, record, ..
+            } => {
+                let Some(client) = self.client(*catalog) else {
+                    return Ok(None);
+                };
+                let (id, rest) =
+                    wire::unframe(payload, client.id_width()).map_err(Pending::Invalid)?;
                 let codec = client
                     .cached_codec(id, binding.kind, record.as_deref())
                     .ok_or(Pending::Schema(*catalog, id))?;
@@ -204,7 +263,12 @@ impl ModelRuntime {
     }
 
     /// Looks up schema `id` of `catalog` so that [`Self::render_cached`] finds it.
-    pub(crate) async fn load(&self, binding: &ModelBinding, catalog: usize, id: i64) -> Result<(), RegistryError> {
+    pub(crate) async fn load(
+        &self,
+        binding: &ModelBinding,
+        catalog: usize,
+        id: i64,
+    ) -> Result<(), RegistryError> {
         let record = match &binding.schema {
             SchemaRef::Registry { record, .. } => record.as_deref(),
             SchemaRef::Ready { .. } => None,
@@ -235,7 +299,11 @@ fn check_framed(codec: &Codec, rest: &[u8]) -> Result<(), Violation> {
     codec.check(rest)
 }
 
-fn render_framed(codec: &Codec, rest: &[u8], json_view: bool) -> Result<Option<Vec<u8>>, Violation> {
+fn render_framed(
+    codec: &Codec,
+    rest: &[u8],
+    json_view: bool,
+) -> Result<Option<Vec<u8>>, Violation> {
     let (codec, body) = message_of(codec, rest)?;
     match codec.render(body, json_view)? {
         Some(converted) => Ok(Some(converted)),
@@ -244,13 +312,16 @@ fn render_framed(codec: &Codec, rest: &[u8], json_view: bool) -> Result<Option<V
 }
 
 /// The model of a framed payload: for Protobuf, the message its indexes name.
-fn message_of<'c, 'r>(codec: &'c Codec, rest: &'r [u8]) -> Result<(Cow<'c, Codec>, &'r [u8]), Violation> {
+fn message_of<'c, 'r>(
+    codec: &'c Codec,
+    rest: &'r [u8],
+) -> Result<(Cow<'c, Codec>, &'r [u8]), Violation> {
     if codec.indexes().is_none() {
         return Ok((Cow::Borrowed(codec), rest));
     }
     let (indexes, body) = wire::read_indexes(rest)?;
-    let message = codec
-        .at_indexes(&indexes)
-        .ok_or_else(|| Violation::whole(format!("the schema has no message at indexes {indexes:?}")))?;
+    let message = codec.at_indexes(&indexes).ok_or_else(|| {
+        Violation::whole(format!("the schema has no message at indexes {indexes:?}"))
+    })?;
     Ok((message, body))
 }

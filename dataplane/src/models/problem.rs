@@ -40,7 +40,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(place: Place<'_>, violation: Violation, model: ModelKind, schema: SchemaIdentity) -> Self {
+    pub(crate) fn new(
+        place: Place<'_>,
+        violation: Violation,
+        model: ModelKind,
+        schema: SchemaIdentity,
+    ) -> Self {
         let (place, name) = match place {
             Place::Body => ("body", None),
             Place::Header(name) => ("header", Some(name)),
@@ -87,7 +92,9 @@ impl Problem {
             "message": detail,
             "in": self.place,
         });
-        let Value::Object(map) = &mut body else { return body };
+        let Value::Object(map) = &mut body else {
+            return body;
+        };
         if let Some(name) = &self.name {
             map.insert("name".into(), json!(name));
         }
@@ -98,7 +105,11 @@ impl Problem {
         map.insert("model".into(), json!(self.model.as_str()));
         let mut schema = Map::new();
         let identity = &self.schema;
-        for (field, value) in [("catalog", &identity.catalog), ("subject", &identity.subject), ("version", &identity.version)] {
+        for (field, value) in [
+            ("catalog", &identity.catalog),
+            ("subject", &identity.subject),
+            ("version", &identity.version),
+        ] {
             if let Some(value) = value {
                 schema.insert(field.into(), json!(value));
             }

@@ -124,18 +124,28 @@ impl RegistryClient {
     }
 
     fn cache(&self) -> MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The id of `subject` at `version`: cached, refreshed in the background after
     /// `max-age`, looked up now only the first time.
-    pub(crate) async fn subject(self: &Arc<Self>, subject: &str, version: &str) -> Result<i64, RegistryError> {
+    pub(crate) async fn subject(
+        self: &Arc<Self>,
+        subject: &str,
+        version: &str,
+    ) -> Result<i64, RegistryError> {
         let key = (subject.to_owned(), version.to_owned());
         let max_age = Duration::from_secs(self.registry.max_age_seconds);
         let cached = {
             let mut cache = self.cache();
             match cache.subjects.get_mut(&key) {
-                Some(entry) if entry.fetched.elapsed() >= max_age && !entry.refreshing && version == "latest" => {
+                Some(entry)
+                    if entry.fetched.elapsed() >= max_age
+                        && !entry.refreshing
+                        && version == "latest" =>
+                {
                     entry.refreshing = true;
                     Some((entry.id, true))
                 }
@@ -173,7 +183,9 @@ impl RegistryClient {
             utf8_percent_encode(&name, NON_ALPHANUMERIC),
             utf8_percent_encode(version, NON_ALPHANUMERIC)
         );
-        let answer = self.get(&path, &format!("subject '{subject}' version '{version}'")).await?;
+        let answer = self
+            .get(&path, &format!("subject '{subject}' version '{version}'"))
+            .await?;
         let id = answer.get("id").and_then(serde_json::Value::as_i64);
         let schema = answer.get("schema").and_then(serde_json::Value::as_str);
         let (Some(id), Some(schema)) = (id, schema) else {
@@ -195,12 +207,25 @@ impl RegistryClient {
     }
 
     /// The compiled model of schema `id`, if it was compiled before.
-    pub(crate) fn cached_codec(&self, id: i64, kind: ModelKind, record: Option<&str>) -> Option<Arc<Codec>> {
-        self.cache().codecs.get(&(id, kind, record.map(str::to_owned))).cloned()
+    pub(crate) fn cached_codec(
+        &self,
+        id: i64,
+        kind: ModelKind,
+        record: Option<&str>,
+    ) -> Option<Arc<Codec>> {
+        self.cache()
+            .codecs
+            .get(&(id, kind, record.map(str::to_owned)))
+            .cloned()
     }
 
     /// The compiled model of schema `id`: looked up and compiled once.
-    pub(crate) async fn codec(&self, id: i64, kind: ModelKind, record: Option<&str>) -> Result<Arc<Codec>, RegistryError> {
+    pub(crate) async fn codec(
+        &self,
+        id: i64,
+        kind: ModelKind,
+        record: Option<&str>,
+    ) -> Result<Arc<Codec>, RegistryError> {
         if let Some(codec) = self.cached_codec(id, kind, record) {
             return Ok(codec);
         }
@@ -208,7 +233,9 @@ impl RegistryClient {
         let text = match cached {
             Some(text) => text,
             None => {
-                let answer = self.get(&format!("/schemas/ids/{id}"), &format!("schema id {id}")).await?;
+                let answer = self
+                    .get(&format!("/schemas/ids/{id}"), &format!("schema id {id}"))
+                    .await?;
                 let text: Arc<str> = answer
                     .get("schema")
                     .and_then(serde_json::Value::as_str)
@@ -229,14 +256,18 @@ impl RegistryClient {
         let codec = Arc::new(codec);
         let mut cache = self.cache();
         bound(&mut cache.codecs);
-        cache.codecs.insert((id, kind, record.map(str::to_owned)), codec.clone());
+        cache
+            .codecs
+            .insert((id, kind, record.map(str::to_owned)), codec.clone());
         Ok(codec)
     }
 
     async fn get(&self, path: &str, what: &str) -> Result<serde_json::Value, RegistryError> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        let mut request = Request::get(format!("{}{path}", self.registry.url))
-            .header(header::ACCEPT, "application/vnd.schemaregistry.v1+json, application/json");
+        let mut request = Request::get(format!("{}{path}", self.registry.url)).header(
+            header::ACCEPT,
+            "application/vnd.schemaregistry.v1+json, application/json",
+        );
         if let Some(authorization) = &self.registry.authorization {
             request = request.header(header::AUTHORIZATION, authorization);
         }
@@ -244,7 +275,11 @@ impl RegistryClient {
             .body(Full::new(Bytes::new()))
             .map_err(|e| self.unavailable(&e.to_string()))?;
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| self.unavailable(&e.to_string()))?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| self.unavailable(&e.to_string()))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
                 .collect()
@@ -265,7 +300,8 @@ impl RegistryClient {
         if !status.is_success() {
             return Err(self.unavailable(&format!("answered {status}")));
         }
-        serde_json::from_slice(&body).map_err(|e| self.unavailable(&format!("answered with invalid JSON: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| self.unavailable(&format!("answered with invalid JSON: {e}")))
     }
 
     fn unavailable(&self, reason: &str) -> RegistryError {
@@ -296,7 +332,10 @@ impl RegistryPool {
     /// The client for `registry`, made on first use.
     pub(crate) fn client(&self, registry: &Registry) -> Result<Arc<RegistryClient>, TlsError> {
         let key = format!("{registry:?}");
-        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
@@ -304,6 +343,4 @@ impl RegistryPool {
         clients.insert(key, client.clone());
         Ok(client)
     }
-
-}
 }

@@ -26,8 +26,8 @@ use sluice_shared::table::{ProduceAction, ReplyAction};
 
 use super::answer::{accepted, reply_response};
 use super::body::read_body;
-use super::validate::{check_content, to_kafka};
 use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
+use super::validate::{check_content, to_kafka};
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
 use crate::kafka::reply::ReplyTap;

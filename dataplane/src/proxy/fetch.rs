@@ -22,9 +22,9 @@ use sluice_shared::table::{FetchAction, HttpKafkaBinding};
 
 use super::context::{Filter, Identity, path_topic, resolve_filters};
 use super::view::View;
-use crate::kafka::feed::Shown;
 use crate::error::DataPlaneError;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
+use crate::kafka::feed::Shown;
 use crate::metrics::Gauged;
 use crate::response::Body;
 use crate::snapshot::Snapshot;
@@ -213,7 +213,11 @@ fn passes(filters: &[Filter], key: &[u8], entry: &Entry) -> bool {
             .any(|filter| filter.matches(Some(key), &entry.headers))
 }
 
-fn item(state: &CacheState, filters: &[Filter], view: Option<&View>) -> Result<Outcome, (usize, i64)> {
+fn item(
+    state: &CacheState,
+    filters: &[Filter],
+    view: Option<&View>,
+) -> Result<Outcome, (usize, i64)> {
     let keyed: Option<Vec<&str>> = filters.iter().map(|f| f.key.as_deref()).collect();
     let latest = match keyed {
         // Every filter names a key: direct lookups.
@@ -263,7 +267,11 @@ fn item(state: &CacheState, filters: &[Filter], view: Option<&View>) -> Result<O
     })
 }
 
-fn list(state: &CacheState, filters: &[Filter], view: Option<&View>) -> Result<Outcome, (usize, i64)> {
+fn list(
+    state: &CacheState,
+    filters: &[Filter],
+    view: Option<&View>,
+) -> Result<Outcome, (usize, i64)> {
     if state.evicted > 0 {
         return Ok(Outcome::Evicted);
     }

@@ -13,8 +13,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use sluice_shared::table::ProduceAction;
 
 use super::body::read_body;
-use super::validate::{check_content, to_kafka};
 use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
+use super::validate::{check_content, to_kafka};
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
 use crate::response::{self, Body};
@@ -100,7 +100,11 @@ fn record_headers(
     converted: bool,
 ) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new_with_capacity(1 + action.overrides.len());
-    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).filter(|_| !converted) {
+    if let Some(content_type) = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .filter(|_| !converted)
+    {
         headers = headers.insert(Header {
             key: "content-type",
             value: Some(content_type.as_bytes()),

@@ -31,10 +31,10 @@ use sluice_shared::wire::event_id::parse_last_event_id;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::view::View;
 use super::context::{Identity, path_topic, resolve_filters};
 use super::sink::Sink;
 use super::stream::{Authorization, Stream};
+use super::view::View;
 use crate::error::DataPlaneError;
 use crate::guard::session::Session;
 use crate::kafka::feed::TopicFeed;

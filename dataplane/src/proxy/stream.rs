@@ -15,10 +15,10 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::context::Filter;
-use super::view::View;
-use crate::kafka::feed::Shown;
 use super::sink::{Gone, Sink};
+use super::view::View;
 use crate::guard::session::{CHALLENGE_RESPONSE, SESSION_HEADER, Session};
+use crate::kafka::feed::Shown;
 use crate::kafka::feed::{Record, TopicFeed};
 use crate::metrics::Gauged;
 

@@ -31,10 +31,10 @@ use super::body::read_body;
 use super::upstream_check;
 use crate::error::DataPlaneError;
 use crate::models::Place;
-use crate::snapshot::Snapshot;
-use sluice_shared::table::models::ModelBinding;
 use crate::response::{Aborted, Body};
+use crate::snapshot::Snapshot;
 use crate::tls::{TlsError, client_config, plain_client_config};
+use sluice_shared::table::models::ModelBinding;
 
 /// How long a connection to the upstream may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -143,7 +143,9 @@ pub(crate) async fn forward(
     let (head, incoming) = response.into_parts();
     let checked = upstream_check::response_models(active, index, parts, head.status.as_u16());
     let body = match checked {
-        Some(models) => upstream_check::full(upstream_check::checked_body(active, &head, incoming, models).await?),
+        Some(models) => upstream_check::full(
+            upstream_check::checked_body(active, &head, incoming, models).await?,
+        ),
         None => stream(incoming),
     };
     let mut answer = Response::new(body);

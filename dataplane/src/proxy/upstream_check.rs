@@ -52,7 +52,13 @@ pub(crate) async fn checked_body(
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         if !models.content_types.contains(&found) {
             return Err(DataPlaneError::Upstream(format!(
@@ -63,13 +69,23 @@ pub(crate) async fn checked_body(
     }
     for (name, model) in &models.headers {
         for value in head.headers.get_all(name) {
-            check(active, model, value.as_bytes(), Place::Header(name.as_str())).await?;
+            check(
+                active,
+                model,
+                value.as_bytes(),
+                Place::Header(name.as_str()),
+            )
+            .await?;
         }
     }
     let body = Limited::new(incoming, MAX_CHECKED_RESPONSE_BYTES)
         .collect()
         .await
-        .map_err(|e| DataPlaneError::Upstream(format!("the response could not be read whole to check it: {e}")))?
+        .map_err(|e| {
+            DataPlaneError::Upstream(format!(
+                "the response could not be read whole to check it: {e}"
+            ))
+        })?
         .to_bytes();
     if let Some(model) = &models.content {
         check(active, model, &body, Place::Body).await?;
@@ -77,11 +93,18 @@ pub(crate) async fn checked_body(
     Ok(body)
 }
 
-async fn check(active: &Snapshot, model: &ModelBinding, value: &[u8], place: Place<'_>) -> Result<(), DataPlaneError> {
+async fn check(
+    active: &Snapshot,
+    model: &ModelBinding,
+    value: &[u8],
+    place: Place<'_>,
+) -> Result<(), DataPlaneError> {
     match active.models.admit(model, value, place).await {
         Ok(_) => Ok(()),
         Err(Refusal::Invalid(problem)) => Err(DataPlaneError::UpstreamInvalid(problem)),
-        Err(Refusal::Unavailable(error)) => Err(DataPlaneError::SchemaUnavailable(error.to_string())),
+        Err(Refusal::Unavailable(error)) => {
+            Err(DataPlaneError::SchemaUnavailable(error.to_string()))
+        }
     }
 }
 

@@ -36,7 +36,13 @@ pub(crate) async fn check_request<'t>(
     check_content_type(models, parts)?;
     for (name, model) in &models.headers {
         for value in parts.headers.get_all(name) {
-            check(active, model, value.as_bytes(), Place::Header(name.as_str())).await?;
+            check(
+                active,
+                model,
+                value.as_bytes(),
+                Place::Header(name.as_str()),
+            )
+            .await?;
         }
     }
     if !models.path_params.is_empty()
@@ -71,15 +77,28 @@ pub(crate) async fn check_content(
     }
 }
 
-async fn check(active: &Snapshot, model: &ModelBinding, value: &[u8], place: Place<'_>) -> Result<(), DataPlaneError> {
-    active.models.admit(model, value, place).await.map(drop).map_err(DataPlaneError::from)
+async fn check(
+    active: &Snapshot,
+    model: &ModelBinding,
+    value: &[u8],
+    place: Place<'_>,
+) -> Result<(), DataPlaneError> {
+    active
+        .models
+        .admit(model, value, place)
+        .await
+        .map(drop)
+        .map_err(DataPlaneError::from)
 }
 
 fn check_content_type(models: &RequestModels, parts: &Parts) -> Result<(), DataPlaneError> {
     if models.content_types.is_empty() {
         return Ok(());
     }
-    let declared = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let declared = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
         || parts
             .headers
@@ -87,11 +106,21 @@ fn check_content_type(models: &RequestModels, parts: &Parts) -> Result<(), DataP
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
     let found = declared
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if (declared.is_some() || has_body) && !models.content_types.iter().any(|t| *t == found) {
         return Err(DataPlaneError::UnsupportedMediaType {
-            found: if found.is_empty() { "none".to_owned() } else { found },
+            found: if found.is_empty() {
+                "none".to_owned()
+            } else {
+                found
+            },
             accepted: models.content_types.clone(),
         });
     }
@@ -102,7 +131,11 @@ fn check_content_type(models: &RequestModels, parts: &Parts) -> Result<(), DataP
 fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let decode = |s: &str| {
+            percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         (decode(name), decode(value))
     })
 }
@@ -140,7 +173,12 @@ mod tests {
         let pairs: Vec<_> = query_pairs("a=1&b=x%20y&c&d=p+q").collect();
         assert_eq!(
             pairs,
-            [("a".into(), "1".into()), ("b".into(), "x y".into()), ("c".into(), String::new()), ("d".into(), "p q".into())]
+            [
+                ("a".into(), "1".into()),
+                ("b".into(), "x y".into()),
+                ("c".into(), String::new()),
+                ("d".into(), "p q".into())
+            ]
         );
     }
 }

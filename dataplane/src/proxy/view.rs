@@ -56,7 +56,11 @@ impl View {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .contains(&(catalog, id));
-                if given_up { Ok(self.unfit()) } else { Err((catalog, id)) }
+                if given_up {
+                    Ok(self.unfit())
+                } else {
+                    Err((catalog, id))
+                }
             }
         }
     }
@@ -78,8 +82,10 @@ impl View {
     /// need it are treated as not fitting.
     pub(crate) async fn load(&self, (catalog, id): (usize, i64)) {
         if let Err(error) = self.models.load(&self.binding, catalog, id).await {
-            self.models
-                .render_failed(&self.binding, sluice_schema::Violation::whole(error.to_string()));
+            self.models.render_failed(
+                &self.binding,
+                sluice_schema::Violation::whole(error.to_string()),
+            );
             self.unavailable
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
