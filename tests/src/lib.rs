@@ -9,13 +9,14 @@
 //! `sse` (an SSE client), `responder` (a Kafka service for request-response), `wait`
 //! (`eventually`), [`tansu`] (a Tansu process of a test's own), [`tls`] (a test CA),
 //! [`jwt`] (test tokens), [`jwks`] (a JWKS server), [`load`] (HTTPS load), [`gateway`]
-//! (an app with its store and admin API).
+//! (an app with its store and admin API), [`registry`] (a schema registry).
 
 mod broker;
 pub mod gateway;
 pub mod jwks;
 pub mod jwt;
 pub mod load;
+pub mod registry;
 mod responder;
 mod sluice;
 mod sse;
