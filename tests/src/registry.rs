@@ -75,7 +75,13 @@ impl TestRegistry {
                 });
             }
         });
-        Ok(Self { url, state, requests, down, task })
+        Ok(Self {
+            url,
+            state,
+            requests,
+            down,
+            task,
+        })
     }
 
     /// Registers `schema` (of `schema_type`: `AVRO`, `PROTOBUF`, `JSON`) under `subject`,
@@ -97,7 +103,11 @@ impl TestRegistry {
 }
 
 fn register(state: &mut State, subject: &str, schema: &str, kind: Option<String>) -> i64 {
-    let id = match state.schemas.iter().position(|(s, k)| s == schema && *k == kind) {
+    let id = match state
+        .schemas
+        .iter()
+        .position(|(s, k)| s == schema && *k == kind)
+    {
         Some(index) => index as i64 + 1,
         None => {
             state.schemas.push((schema.to_owned(), kind));
@@ -123,12 +133,21 @@ impl Shared {
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
-            return reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error_code": 50301, "message": "down for the test"}));
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error_code": 50301, "message": "down for the test"}),
+            );
         }
         if let Some(expected) = &self.authorization {
-            let given = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let given = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
             if given != Some(expected.as_str()) {
-                return reply(StatusCode::UNAUTHORIZED, json!({"error_code": 40101, "message": "Unauthorized"}));
+                return reply(
+                    StatusCode::UNAUTHORIZED,
+                    json!({"error_code": 40101, "message": "Unauthorized"}),
+                );
             }
         }
         let method = request.method().clone();
@@ -139,15 +158,26 @@ impl Shared {
             .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
             .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = request
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let mut state = self.state.lock().unwrap();
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["subjects", subject, "versions"]) => {
                 let Ok(document) = serde_json::from_slice::<Value>(&body) else {
-                    return reply(StatusCode::UNPROCESSABLE_ENTITY, json!({"error_code": 42201, "message": "Invalid schema"}));
+                    return reply(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        json!({"error_code": 42201, "message": "Invalid schema"}),
+                    );
                 };
                 let Some(schema) = document.get("schema").and_then(Value::as_str) else {
-                    return reply(StatusCode::UNPROCESSABLE_ENTITY, json!({"error_code": 42201, "message": "Invalid schema"}));
+                    return reply(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        json!({"error_code": 42201, "message": "Invalid schema"}),
+                    );
                 };
                 let kind = document
                     .get("schemaType")
@@ -157,20 +187,31 @@ impl Shared {
                 let id = register(&mut state, subject, schema, kind);
                 reply(StatusCode::OK, json!({"id": id}))
             }
-            ("GET", ["subjects"]) => reply(StatusCode::OK, json!(state.subjects.keys().collect::<Vec<_>>())),
+            ("GET", ["subjects"]) => reply(
+                StatusCode::OK,
+                json!(state.subjects.keys().collect::<Vec<_>>()),
+            ),
             ("GET", ["subjects", subject, "versions", version]) => {
                 let Some(versions) = state.subjects.get(*subject) else {
-                    return reply(StatusCode::NOT_FOUND, json!({"error_code": 40401, "message": "Subject not found."}));
+                    return reply(
+                        StatusCode::NOT_FOUND,
+                        json!({"error_code": 40401, "message": "Subject not found."}),
+                    );
                 };
                 let index = match *version {
                     "latest" | "-1" => versions.len().checked_sub(1),
                     number => number.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
                 };
-                let Some((index, id)) = index.and_then(|i| versions.get(i).map(|id| (i, *id))) else {
-                    return reply(StatusCode::NOT_FOUND, json!({"error_code": 40402, "message": "Version not found."}));
+                let Some((index, id)) = index.and_then(|i| versions.get(i).map(|id| (i, *id)))
+                else {
+                    return reply(
+                        StatusCode::NOT_FOUND,
+                        json!({"error_code": 40402, "message": "Version not found."}),
+                    );
                 };
                 let (schema, kind) = &state.schemas[usize::try_from(id - 1).unwrap()];
-                let mut answer = json!({"subject": subject, "version": index + 1, "id": id, "schema": schema});
+                let mut answer =
+                    json!({"subject": subject, "version": index + 1, "id": id, "schema": schema});
                 if let Some(kind) = kind {
                     answer["schemaType"] = json!(kind);
                 }
@@ -183,7 +224,10 @@ impl Shared {
                     .and_then(|id| id.checked_sub(1))
                     .and_then(|i| state.schemas.get(i));
                 let Some((schema, kind)) = found else {
-                    return reply(StatusCode::NOT_FOUND, json!({"error_code": 40403, "message": "Schema not found"}));
+                    return reply(
+                        StatusCode::NOT_FOUND,
+                        json!({"error_code": 40403, "message": "Schema not found"}),
+                    );
                 };
                 let mut answer = json!({"schema": schema});
                 if let Some(kind) = kind {
@@ -191,7 +235,10 @@ impl Shared {
                 }
                 reply(StatusCode::OK, answer)
             }
-            _ => reply(StatusCode::NOT_FOUND, json!({"error_code": 404, "message": "HTTP 404 Not Found"})),
+            _ => reply(
+                StatusCode::NOT_FOUND,
+                json!({"error_code": 404, "message": "HTTP 404 Not Found"}),
+            ),
         }
     }
 }

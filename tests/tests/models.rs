@@ -74,7 +74,13 @@ bindings:
     )
 }
 
-async fn send(sluice: &Sluice, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<bytes::Bytes>) -> Result<sluice_tests::Reply> {
+async fn send(
+    sluice: &Sluice,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<bytes::Bytes>,
+) -> Result<sluice_tests::Reply> {
     sluice.send(PORT, method, path, headers, body).await
 }
 
@@ -91,7 +97,10 @@ where
         if let Some(found) = probe().await {
             return Ok(found);
         }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "{what}: not within {within:?}");
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -118,26 +127,48 @@ async fn avro_over_http_as_json_with_a_schema_registry() -> Result<()> {
     let topics = format!(
         "        - name: {items}\n          value: {{ model: avro, view: json, catalog: {{ my_catalog: [ {{ strategy: topic, version: latest }} ] }} }}"
     );
-    let sluice = Sluice::with_config(&config(&catalogs, requests, &routes, &topics, &items)).await?;
+    let sluice =
+        Sluice::with_config(&config(&catalogs, requests, &routes, &topics, &items)).await?;
 
     // A valid item goes to Kafka as Avro with the registry's frame, and reads back as JSON.
-    let put = send(&sluice, Method::PUT, "/items/1", &JSON, r#"{"id": "123", "status": "OK"}"#).await?;
+    let put = send(
+        &sluice,
+        Method::PUT,
+        "/items/1",
+        &JSON,
+        r#"{"id": "123", "status": "OK"}"#,
+    )
+    .await?;
     assert_eq!(put.status, StatusCode::NO_CONTENT, "{put:?}");
     let records = broker().read(&items, 1, WAIT).await?;
     let mut expected = vec![0u8];
     expected.extend_from_slice(&(id as i32).to_be_bytes());
     expected.extend_from_slice(b"\x06123\x04OK");
     assert_eq!(records[0].value.as_deref(), Some(&expected[..]));
-    assert_eq!(records[0].header("content-type"), None, "the JSON content type is not copied to an Avro record");
+    assert_eq!(
+        records[0].header("content-type"),
+        None,
+        "the JSON content type is not copied to an Avro record"
+    );
     let item = eventually(WAIT, "the item", || async {
-        send(&sluice, Method::GET, "/items/1", &[], "").await.ok().filter(|r| r.status == StatusCode::OK)
+        send(&sluice, Method::GET, "/items/1", &[], "")
+            .await
+            .ok()
+            .filter(|r| r.status == StatusCode::OK)
     })
     .await?;
     assert_eq!(item.json()?, json!({"id": "123", "status": "OK"}));
     assert_eq!(item.headers["content-type"], "application/json");
 
     // The README's invalid event: 400 naming the field, the rule and the schema; nothing written.
-    let bad = send(&sluice, Method::PUT, "/items/2", &JSON, r#"{"id": 123,"status": "OK"}"#).await?;
+    let bad = send(
+        &sluice,
+        Method::PUT,
+        "/items/2",
+        &JSON,
+        r#"{"id": 123,"status": "OK"}"#,
+    )
+    .await?;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{bad:?}");
     assert_eq!(bad.headers["content-type"], "application/problem+json");
     let problem = bad.json()?;
@@ -160,15 +191,41 @@ async fn avro_over_http_as_json_with_a_schema_registry() -> Result<()> {
     let avro = [("content-type", "application/avro-binary")];
     let posted = send(&sluice, Method::POST, "/events", &avro, event.clone()).await?;
     assert_eq!(posted.status, StatusCode::NO_CONTENT, "{posted:?}");
-    let cut = send(&sluice, Method::POST, "/events", &avro, event[..event.len() - 3].to_vec()).await?;
+    let cut = send(
+        &sluice,
+        Method::POST,
+        "/events",
+        &avro,
+        event[..event.len() - 3].to_vec(),
+    )
+    .await?;
     assert_eq!(cut.status, StatusCode::BAD_REQUEST, "{cut:?}");
     assert_eq!(cut.json()?["pointer"], "/status");
-    let unknown_id = send(&sluice, Method::POST, "/events", &avro, b"\0\0\0\0\x63\x06123\x04OK".to_vec()).await?;
+    let unknown_id = send(
+        &sluice,
+        Method::POST,
+        "/events",
+        &avro,
+        b"\0\0\0\0\x63\x06123\x04OK".to_vec(),
+    )
+    .await?;
     assert_eq!(unknown_id.status, StatusCode::BAD_REQUEST, "{unknown_id:?}");
-    assert!(unknown_id.json()?["rule"].as_str().unwrap_or_default().contains("schema id 99"));
+    assert!(
+        unknown_id.json()?["rule"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("schema id 99")
+    );
     let wrong_type = send(&sluice, Method::POST, "/events", &JSON, event.clone()).await?;
-    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{wrong_type:?}");
-    assert_eq!(broker().read(&events, 1, WAIT).await?[0].value.as_deref(), Some(&event[..]));
+    assert_eq!(
+        wrong_type.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{wrong_type:?}"
+    );
+    assert_eq!(
+        broker().read(&events, 1, WAIT).await?[0].value.as_deref(),
+        Some(&event[..])
+    );
 
     // After warm-up, writing asks the registry nothing.
     let before = registry.requests();
@@ -177,7 +234,11 @@ async fn avro_over_http_as_json_with_a_schema_registry() -> Result<()> {
         let put = send(&sluice, Method::PUT, &format!("/items/{n}"), &JSON, body).await?;
         assert_eq!(put.status, StatusCode::NO_CONTENT);
     }
-    assert_eq!(registry.requests(), before, "no registry lookup per produce");
+    assert_eq!(
+        registry.requests(),
+        before,
+        "no registry lookup per produce"
+    );
 
     // A record another producer wrote that does not fit is skipped on the way out, and
     // counted; SSE shows the items as JSON.
@@ -191,33 +252,61 @@ async fn avro_over_http_as_json_with_a_schema_registry() -> Result<()> {
         (value.as_array()?.len() == 20).then_some(value)
     })
     .await?;
-    assert!(list.as_array().into_iter().flatten().all(|item| item["status"] == "OK"), "{list}");
+    assert!(
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .all(|item| item["status"] == "OK"),
+        "{list}"
+    );
     sluice.gauge_at_least(&format!("sluice_model_failures_total{{direction=\"out\",model=\"avro\",at=\"/bindings/cache/options/topics/0/value\"}}"), 1.0).await?;
     let (status, _, mut stream) = sluice.stream(PORT, "/stream", &[]).await?;
     assert_eq!(status, StatusCode::OK);
     let first = stream.next(WAIT).await?;
-    assert_eq!(serde_json::from_str::<Value>(&first.data)?, json!({"id": "123", "status": "OK"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&first.data)?,
+        json!({"id": "123", "status": "OK"})
+    );
     Ok(())
 }
 
 #[tokio::test]
-async fn a_registry_outage_keeps_the_cached_schemas_and_an_unknown_one_fails_clearly() -> Result<()> {
+async fn a_registry_outage_keeps_the_cached_schemas_and_an_unknown_one_fails_clearly() -> Result<()>
+{
     let items = broker().topic("avro-outage").await?;
     let registry = TestRegistry::start(None).await?;
     let id = registry.register(&format!("{items}-value"), EVENT_SCHEMA, "AVRO");
-    let catalogs = format!("  registry:\n    type: karapace-schema-registry\n    options: {{ url: {}, max-age: 1 }}", registry.url);
+    let catalogs = format!(
+        "  registry:\n    type: karapace-schema-registry\n    options: {{ url: {}, max-age: 1 }}",
+        registry.url
+    );
     let routes = format!(
         "      - when: [ {{ method: PUT, path: \"/items/{{id}}\" }} ]\n        exit: cache\n        with: {{ capability: produce, topic: {items}, key: \"${{params.id}}\" }}\n\
          \x20     - when: [ {{ method: GET, path: \"/items/{{id}}\" }} ]\n        exit: cache\n        with: {{ capability: fetch, topic: {items}, filters: [ {{ key: \"${{params.id}}\" }} ] }}"
     );
-    let topics = format!("        - name: {items}\n          value: {{ model: avro, view: json, catalog: {{ registry: [ {{ strategy: topic }} ] }} }}");
-    let text = config(&catalogs, "        - path: /unused\n          content: string", &routes, &topics, &items);
+    let topics = format!(
+        "        - name: {items}\n          value: {{ model: avro, view: json, catalog: {{ registry: [ {{ strategy: topic }} ] }} }}"
+    );
+    let text = config(
+        &catalogs,
+        "        - path: /unused\n          content: string",
+        &routes,
+        &topics,
+        &items,
+    );
     let sluice = Sluice::with_config(&text).await?;
     registry.set_down(true);
     // Past max-age: the refresh fails in the background and the cached schema still serves.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     for n in 0..3 {
-        let put = send(&sluice, Method::PUT, &format!("/items/{n}"), &JSON, r#"{"id": "1", "status": "OK"}"#).await?;
+        let put = send(
+            &sluice,
+            Method::PUT,
+            &format!("/items/{n}"),
+            &JSON,
+            r#"{"id": "1", "status": "OK"}"#,
+        )
+        .await?;
         assert_eq!(put.status, StatusCode::NO_CONTENT, "{put:?}");
     }
     // A record framed with an id never seen cannot be shown while the registry is down.
@@ -225,7 +314,10 @@ async fn a_registry_outage_keeps_the_cached_schemas_and_an_unknown_one_fails_cle
     other.extend_from_slice(&(id as i32 + 1).to_be_bytes());
     broker().produce(&items, "other", Some(&other), &[]).await?;
     let shown = eventually(WAIT, "item 2", || async {
-        send(&sluice, Method::GET, "/items/2", &[], "").await.ok().filter(|r| r.status == StatusCode::OK)
+        send(&sluice, Method::GET, "/items/2", &[], "")
+            .await
+            .ok()
+            .filter(|r| r.status == StatusCode::OK)
     })
     .await?;
     assert_eq!(shown.json()?, json!({"id": "1", "status": "OK"}));
@@ -233,8 +325,16 @@ async fn a_registry_outage_keeps_the_cached_schemas_and_an_unknown_one_fails_cle
     assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{hidden:?}");
     // A configuration naming a subject the registry cannot give now is not applied.
     let failed = Sluice::with_config(&text.replace("strategy: topic", "subject: never-seen")).await;
-    let message = format!("{:#}", failed.err().expect("start fails while the registry is down"));
-    assert!(message.contains(&registry.url) && message.contains("503"), "{message}");
+    let message = format!(
+        "{:#}",
+        failed
+            .err()
+            .expect("start fails while the registry is down")
+    );
+    assert!(
+        message.contains(&registry.url) && message.contains("503"),
+        "{message}"
+    );
     Ok(())
 }
 
@@ -243,7 +343,10 @@ fn proto_catalog() -> Result<String> {
     let dir = std::env::temp_dir().join(format!("sluice-proto-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("request.proto");
-    std::fs::write(&path, "syntax = \"proto3\";\n\nmessage Request {\n  string message = 1;\n  int32 count = 2;\n}\n")?;
+    std::fs::write(
+        &path,
+        "syntax = \"proto3\";\n\nmessage Request {\n  string message = 1;\n  int32 count = 2;\n}\n",
+    )?;
     Ok(format!(
         "  host_filesystem:\n    type: filesystem\n    options:\n      subjects:\n        my_proto_subject:\n          path: {}",
         path.display()
@@ -262,16 +365,48 @@ async fn protobuf_as_json_and_as_binary_from_a_filesystem_catalog() -> Result<()
     let topics = format!(
         "        - name: {json_topic}\n          value: {{ model: protobuf, view: json, {model} }}\n        - name: {binary_topic}\n          value: {{ model: protobuf, {model} }}"
     );
-    let sluice = Sluice::with_config(&config(&proto_catalog()?, "        - path: /unused\n          content: string", &routes, &topics, &json_topic)).await?;
+    let sluice = Sluice::with_config(&config(
+        &proto_catalog()?,
+        "        - path: /unused\n          content: string",
+        &routes,
+        &topics,
+        &json_topic,
+    ))
+    .await?;
 
     // http.kafka.proto.json: JSON in, Protobuf on Kafka.
-    let ok = send(&sluice, Method::POST, "/requests", &JSON, r#"{"message": "hello message", "count": 10}"#).await?;
+    let ok = send(
+        &sluice,
+        Method::POST,
+        "/requests",
+        &JSON,
+        r#"{"message": "hello message", "count": 10}"#,
+    )
+    .await?;
     assert_eq!(ok.status, StatusCode::NO_CONTENT, "{ok:?}");
-    assert_eq!(broker().read(&json_topic, 1, WAIT).await?[0].value.as_deref(), Some(&b"\x0a\x0dhello message\x10\x0a"[..]));
-    let bad = send(&sluice, Method::POST, "/requests", &JSON, r#"{"message": "hello world", "count": 10, "invalid": "field"}"#).await?;
+    assert_eq!(
+        broker().read(&json_topic, 1, WAIT).await?[0]
+            .value
+            .as_deref(),
+        Some(&b"\x0a\x0dhello message\x10\x0a"[..])
+    );
+    let bad = send(
+        &sluice,
+        Method::POST,
+        "/requests",
+        &JSON,
+        r#"{"message": "hello world", "count": 10, "invalid": "field"}"#,
+    )
+    .await?;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{bad:?}");
     let problem = bad.json()?;
-    assert!(problem["rule"].as_str().unwrap_or_default().contains("unrecognized field name 'invalid'"), "{problem}");
+    assert!(
+        problem["rule"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unrecognized field name 'invalid'"),
+        "{problem}"
+    );
     assert_eq!(problem["schema"]["subject"], "my_proto_subject");
     assert_eq!(problem["model"], "protobuf");
 
@@ -281,13 +416,40 @@ async fn protobuf_as_json_and_as_binary_from_a_filesystem_catalog() -> Result<()
     let proto = [("content-type", "application/protobuf")];
     let ok = send(&sluice, Method::POST, "/binary", &proto, encoded.clone()).await?;
     assert_eq!(ok.status, StatusCode::NO_CONTENT, "{ok:?}");
-    assert_eq!(broker().read(&binary_topic, 1, WAIT).await?[0].value.as_deref(), Some(&encoded[..]));
-    let extra = send(&sluice, Method::POST, "/binary", &proto, b"\x0a\x01x\x10\x0a\x1a\x05field".to_vec()).await?;
+    assert_eq!(
+        broker().read(&binary_topic, 1, WAIT).await?[0]
+            .value
+            .as_deref(),
+        Some(&encoded[..])
+    );
+    let extra = send(
+        &sluice,
+        Method::POST,
+        "/binary",
+        &proto,
+        b"\x0a\x01x\x10\x0a\x1a\x05field".to_vec(),
+    )
+    .await?;
     assert_eq!(extra.status, StatusCode::BAD_REQUEST);
-    assert_eq!(extra.json()?["rule"], "field number 3 is not in the schema of Request");
-    let bad_type = send(&sluice, Method::POST, "/binary", &proto, b"\x0a\x0ehello bad type\x12\x03ten".to_vec()).await?;
+    assert_eq!(
+        extra.json()?["rule"],
+        "field number 3 is not in the schema of Request"
+    );
+    let bad_type = send(
+        &sluice,
+        Method::POST,
+        "/binary",
+        &proto,
+        b"\x0a\x0ehello bad type\x12\x03ten".to_vec(),
+    )
+    .await?;
     assert_eq!(bad_type.status, StatusCode::BAD_REQUEST);
-    assert!(bad_type.json()?["rule"].as_str().unwrap_or_default().starts_with("not a valid Request message"));
+    assert!(
+        bad_type.json()?["rule"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("not a valid Request message")
+    );
     Ok(())
 }
 
@@ -296,38 +458,108 @@ async fn request_headers_parameters_and_bodies_are_checked_before_routing() -> R
     let topic = broker().topic("json-schema").await?;
     let catalogs = "  my_catalog:\n    type: inline\n    options:\n      subjects:\n        my_subject:\n          schema: |\n            {\"type\": \"object\", \"properties\": {\"id\": {\"type\": \"integer\"}, \"status\": {\"type\": \"string\"}}, \"required\": [\"id\", \"status\"], \"additionalProperties\": false}";
     let requests = "        - path: /items/{id}\n          method: PUT\n          content-type: [ application/json ]\n          headers: { x-priority: { model: int32, range: \"[1,5]\" } }\n          params: { path: { id: { model: string, pattern: \"[a-z0-9-]+\", maxLength: 12 } }, query: { version: int64 } }\n          content: { model: json, catalog: { my_catalog: [ { subject: my_subject } ] } }";
-    let routes = format!("      - when: [ {{ method: PUT, path: \"/items/{{id}}\" }} ]\n        exit: cache\n        with: {{ capability: produce, topic: {topic}, key: \"${{params.id}}\" }}");
-    let topics = format!("        - name: {topic}\n          key: {{ model: string, maxLength: 12 }}");
+    let routes = format!(
+        "      - when: [ {{ method: PUT, path: \"/items/{{id}}\" }} ]\n        exit: cache\n        with: {{ capability: produce, topic: {topic}, key: \"${{params.id}}\" }}"
+    );
+    let topics =
+        format!("        - name: {topic}\n          key: {{ model: string, maxLength: 12 }}");
     let sluice = Sluice::with_config(&config(catalogs, requests, &routes, &topics, &topic)).await?;
     let valid = r#"{"id": 42, "status": "Active"}"#;
-    let ok = send(&sluice, Method::PUT, "/items/a-1?version=3", &[("content-type", "application/json"), ("x-priority", "2")], valid).await?;
+    let ok = send(
+        &sluice,
+        Method::PUT,
+        "/items/a-1?version=3",
+        &[("content-type", "application/json"), ("x-priority", "2")],
+        valid,
+    )
+    .await?;
     assert_eq!(ok.status, StatusCode::NO_CONTENT, "{ok:?}");
     let cases: [(&str, &[(&str, &str)], &str, &str, &str); 5] = [
-        ("/items/a-1", &[("content-type", "application/json")], r#"{"id": "42", "status": "x"}"#, "body", "/id"),
-        ("/items/a-1", &[("content-type", "application/json"), ("x-priority", "9")], valid, "header", ""),
-        ("/items/UPPER", &[("content-type", "application/json")], valid, "path", ""),
-        ("/items/a-1?version=x", &[("content-type", "application/json")], valid, "query", ""),
-        ("/items/a-1", &[("content-type", "application/json")], "{\"id\": 1,", "body", ""),
+        (
+            "/items/a-1",
+            &[("content-type", "application/json")],
+            r#"{"id": "42", "status": "x"}"#,
+            "body",
+            "/id",
+        ),
+        (
+            "/items/a-1",
+            &[("content-type", "application/json"), ("x-priority", "9")],
+            valid,
+            "header",
+            "",
+        ),
+        (
+            "/items/UPPER",
+            &[("content-type", "application/json")],
+            valid,
+            "path",
+            "",
+        ),
+        (
+            "/items/a-1?version=x",
+            &[("content-type", "application/json")],
+            valid,
+            "query",
+            "",
+        ),
+        (
+            "/items/a-1",
+            &[("content-type", "application/json")],
+            "{\"id\": 1,",
+            "body",
+            "",
+        ),
     ];
     for (path, headers, body, place, pointer) in cases {
         let refused = send(&sluice, Method::PUT, path, headers, body).await?;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path} {refused:?}");
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{path} {refused:?}"
+        );
         let problem = refused.json()?;
         assert_eq!(problem["in"], place, "{problem}");
         if !pointer.is_empty() {
             assert_eq!(problem["pointer"], pointer, "{problem}");
         }
-        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty() && d.len() < 600), "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty() && d.len() < 600),
+            "{problem}"
+        );
     }
-    let header = send(&sluice, Method::PUT, "/items/a-1", &[("content-type", "application/json"), ("x-priority", "9")], valid).await?;
+    let header = send(
+        &sluice,
+        Method::PUT,
+        "/items/a-1",
+        &[("content-type", "application/json"), ("x-priority", "9")],
+        valid,
+    )
+    .await?;
     assert_eq!(header.json()?["name"], "x-priority");
-    let text = send(&sluice, Method::PUT, "/items/a-1", &[("content-type", "text/plain")], valid).await?;
+    let text = send(
+        &sluice,
+        Method::PUT,
+        "/items/a-1",
+        &[("content-type", "text/plain")],
+        valid,
+    )
+    .await?;
     assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(text.json()?["code"], "unsupported_media_type");
     // Only the valid request was written.
     let records = broker().read(&topic, 1, WAIT).await?;
     assert_eq!(records[0].key.as_deref(), Some(&b"a-1"[..]));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(broker().read(&topic, 2, Duration::from_secs(1)).await.map(|r| r.len()).unwrap_or(1), 1);
+    assert_eq!(
+        broker()
+            .read(&topic, 2, Duration::from_secs(1))
+            .await
+            .map(|r| r.len())
+            .unwrap_or(1),
+        1
+    );
     Ok(())
 }
