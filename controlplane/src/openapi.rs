@@ -40,7 +40,7 @@ impl Modify for BearerToken {
         list_bindings, get_binding, put_binding, delete_binding,
         list_guards, get_guard, put_guard, delete_guard, metrics, ui_index, ui_file, openapi_json),
     components(schemas(Problem, PointerError, ValidationErrors, Applied, ChangeResult, SectionDiff, Diff, DryRun,
-        ConfigDocument, BindingDocument, GuardDocument,
+        ConfigDocument, BindingDocument, CatalogDocument, GuardDocument,
         RevisionSummary, RevisionList, RejectedChange, StatusReport, DataPlaneEntry, Health, Document)),
     modifiers(&BearerToken)
 )]

@@ -177,13 +177,39 @@ pub struct ConfigDocument {
     /// Bindings by name.
     #[schema(value_type = Option<HashMap<String, BindingDocument>>)]
     pub bindings: Option<serde_json::Value>,
+    /// Key stores by name (`filesystem` vaults of PKCS#12 or JKS files).
+    #[schema(value_type = Option<HashMap<String, Object>>)]
+    pub vaults: Option<serde_json::Value>,
+    /// Where the schemas of models live, by name (`inline`, `filesystem`,
+    /// `schema-registry`, `karapace-schema-registry`, `apicurio-registry`).
+    #[schema(value_type = Option<HashMap<String, CatalogDocument>>)]
+    pub catalogs: Option<serde_json::Value>,
+    /// Metrics, attributes and exporters.
+    #[schema(value_type = Option<Object>)]
+    pub telemetry: Option<serde_json::Value>,
+}
+
+/// One catalog: its `type` and the `options` of that type.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogDocument {
+    /// `inline`, `filesystem`, `schema-registry`, `karapace-schema-registry` (`karapace`)
+    /// or `apicurio-registry` (`apicurio`).
+    #[serde(rename = "type")]
+    pub catalog_type: String,
+    /// The vault an https registry's `tls` names stores in.
+    pub vault: Option<String>,
+    /// `subjects` (inline, filesystem), or `url` and the registry's settings.
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<serde_json::Value>,
 }
 
 /// One binding: `type`, `kind`, and its `options`, `routes` and `exit`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingDocument {
-    /// `tcp`, `tls`, `http`, `sse`, `http-kafka`, `sse-kafka`, `kafka` or `echo`.
+    /// `tcp`, `tls`, `http`, `sse`, `http-kafka`, `sse-kafka`, `kafka`, `echo`,
+    /// `http-filesystem` or `filesystem`.
     #[serde(rename = "type")]
     pub binding_type: String,
     /// `server`, `client`, `proxy`, `cache_client` or `cache_server`.
@@ -196,6 +222,11 @@ pub struct BindingDocument {
     pub routes: Option<serde_json::Value>,
     /// The binding requests go to when no route matches.
     pub exit: Option<String>,
+    /// The vault a `tls` binding reads its keys and trusted certificates from.
+    pub vault: Option<String>,
+    /// The binding's own metrics and attributes.
+    #[schema(value_type = Option<Object>)]
+    pub telemetry: Option<serde_json::Value>,
 }
 
 /// One guard: `type: jwt` and its options.
