@@ -73,10 +73,10 @@ pub enum DataPlaneError {
     BadRequest(String),
     /// A body, header, parameter or key does not fit its model.
     #[error("{}", .0.detail())]
-    Invalid(Box<crate::models::Problem>),
+    Invalid(Box<crate::problem::Problem>),
     /// The upstream's response does not fit its model.
     #[error("the upstream's response does not fit its model: {}", .0.detail())]
-    UpstreamInvalid(Box<crate::models::Problem>),
+    UpstreamInvalid(Box<crate::problem::Problem>),
     /// The content type is not one the route's model accepts.
     #[error("content type '{found}' is not accepted here; send one of: {}", .accepted.join(", "))]
     UnsupportedMediaType {
@@ -235,18 +235,6 @@ impl From<sluice_shared::table::Denial> for DataPlaneError {
                 invalid,
             },
             Denial::Forbidden { roles } => Self::InsufficientScope { roles },
-        }
-    }
-}
-
-impl From<crate::models::Refusal> for DataPlaneError {
-    /// A payload that does not fit, or whose schema cannot be had.
-    fn from(refusal: crate::models::Refusal) -> Self {
-        match refusal {
-            crate::models::Refusal::Invalid(problem) => Self::Invalid(problem),
-            crate::models::Refusal::Unavailable(error) => {
-                Self::SchemaUnavailable(error.to_string())
-            }
         }
     }
 }

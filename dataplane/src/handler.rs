@@ -109,7 +109,6 @@ async fn respond<'a>(
     body: Incoming,
     stats: &mut Option<&'a RouteStats>,
 ) -> Result<Response<Body>, DataPlaneError> {
-    let table = &active.table;
     let limits = server.map(|server| server.limits).unwrap_or_default();
     let (authenticated, rejected) = authenticate(active, connection, server, parts).await;
     let authenticated = authenticated
@@ -119,13 +118,48 @@ async fn respond<'a>(
         return answer_challenge(active, connection, parts, authenticated, rejected);
     }
     let (caller, identity) = caller(active, authenticated, rejected);
-    // The server's request models are checked before routing acts, as in Zilla.
+    // Request models are checked before routing acts, as in Zilla.
     let models = proxy::validate::check_request(active, server, parts).await?;
-    match table.resolve(port, &Head(parts), caller) {
+    let resolved = active.table.resolve(port, &Head(parts), caller);
+    let request = Routed {
+        connection,
+        parts,
+        limits: &limits,
+        identity,
+        models,
+    };
+    dispatch(active, resolved, request, body, stats).await
+}
+
+/// What the routing step knows of a request, for the action it resolved to.
+struct Routed<'a> {
+    connection: &'a Connection,
+    parts: &'a Parts,
+    limits: &'a HttpLimits,
+    identity: Option<Identity<'a>>,
+    models: Option<&'a RequestModels>,
+}
+
+/// Runs the action a request resolved to.
+async fn dispatch<'a>(
+    active: &'a Snapshot,
+    resolved: Resolved<'a>,
+    request: Routed<'_>,
+    body: Incoming,
+    stats: &mut Option<&'a RouteStats>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let Routed {
+        connection,
+        parts,
+        limits,
+        identity,
+        models,
+    } = request;
+    match resolved {
         Resolved::NotFound => Err(DataPlaneError::no_route(parts)),
         Resolved::Denied(denial) => Err(DataPlaneError::from(denial)),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
-        Resolved::Echo => proxy::echo::echo(parts, body, &limits, &active.body_budget).await,
+        Resolved::Echo => proxy::echo::echo(parts, body, limits, &active.body_budget).await,
         Resolved::File { route, params } => proxy::files::serve(route, &params, parts).await,
         Resolved::SseUpstream {
             upstream, guarded, ..
@@ -133,9 +167,8 @@ async fn respond<'a>(
             let session = relayed_session(active, connection, identity, guarded);
             proxy::sse_upstream::stream(active, upstream, parts, session).await
         }
-        Resolved::Upstream(index) => {
-            let content = models.and_then(|m| m.content.as_deref());
-            proxy::upstream::forward(active, index, parts, body, &limits, content).await
+        Resolved::Upstream(i) => {
+            proxy::forward::forward(active, i, parts, body, limits, models).await
         }
         Resolved::Sse {
             server,
@@ -164,7 +197,7 @@ async fn respond<'a>(
                 route,
                 params: &params,
                 parts,
-                limits: &limits,
+                limits,
                 identity,
                 models,
             };

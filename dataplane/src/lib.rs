@@ -48,6 +48,7 @@ mod metrics;
 mod models;
 mod otlp;
 pub mod plane;
+mod problem;
 mod proxy;
 pub mod readiness;
 mod rescue;

@@ -137,7 +137,7 @@ pub struct Metrics {
     pub(crate) sse_dropped: AtomicU64,
     produce_errors: Mutex<HashMap<(Box<str>, &'static str), u64>>,
     /// Payloads and records that did not fit their models.
-    pub(crate) model_failures: Arc<crate::models::ModelFailures>,
+    pub(crate) model_failures: Arc<crate::models::failures::ModelFailures>,
 }
 
 /// The stats of one applied route table, by route address.

@@ -171,17 +171,7 @@ impl DataPlane {
         // Certificates first: a missing or bad file fails the apply before anything starts.
         let tls = Acceptors::load(&table)?;
         let upstreams = UpstreamClients::build(&table)?;
-        // Schemas of registries next: a registry that is down, or a subject it does not
-        // have, fails the apply instead of every request.
-        let models = ModelRuntime::new(
-            &table,
-            &self.registries,
-            self.metrics.model_failures.clone(),
-        )?;
-        models
-            .warm(&table)
-            .await
-            .map_err(|error| ApplyError::Schema(error.to_string()))?;
+        let models = self.models_for(&table).await?;
         crate::kafka::check_files(&table.clusters)?;
         crate::tls::kafka_stores(&mut table.clusters)?;
         let producers = attach(&self.pool, &table)?;
@@ -233,6 +223,18 @@ impl DataPlane {
         self.swap(active).await?;
         self.end_changed_streams();
         Ok(())
+    }
+
+    /// The models of `table`, with every registry schema it names looked up: a registry
+    /// that is down, or a subject it does not have, fails the apply instead of every request.
+    async fn models_for(&self, table: &RouteTable) -> Result<ModelRuntime, ApplyError> {
+        let models =
+            ModelRuntime::new(table, &self.registries, self.metrics.model_failures.clone())?;
+        models
+            .warm(table)
+            .await
+            .map_err(|error| ApplyError::Schema(error.to_string()))?;
+        Ok(models)
     }
 
     /// Ends the streams of routes the new configuration removed or changed, and guarded

@@ -91,31 +91,11 @@ pub fn empty(status: StatusCode) -> Response<Body> {
     response
 }
 
-/// The JSON error body `{"code": ..., "message": ...}` for `error`.
+/// The answer to `error`: its status, and the JSON error body `{"code": ..., "message": ...}`
+/// (an RFC 9457 problem for payloads that do not fit their models).
 pub fn error(error: &DataPlaneError) -> Response<Body> {
     let code = error.code();
-    let (body, content_type) = match error {
-        DataPlaneError::Invalid(problem) => (
-            problem.body(
-                code.status(),
-                code.as_str(),
-                "the request does not fit its model",
-            ),
-            "application/problem+json",
-        ),
-        DataPlaneError::UpstreamInvalid(problem) => (
-            problem.body(
-                code.status(),
-                code.as_str(),
-                "the upstream's response does not fit its model",
-            ),
-            "application/problem+json",
-        ),
-        _ => (
-            serde_json::json!({ "code": code.as_str(), "message": error.to_string() }),
-            "application/json",
-        ),
-    };
+    let (body, content_type) = error_body(error, code);
     let mut response = Response::new(Body::new(Bytes::from(body.to_string())));
     *response.status_mut() =
         StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -165,4 +145,30 @@ pub fn error(error: &DataPlaneError) -> Response<Body> {
         _ => {}
     }
     response
+}
+
+/// The body of an error answer and its content type.
+fn error_body(error: &DataPlaneError, code: ErrorCode) -> (serde_json::Value, &'static str) {
+    match error {
+        DataPlaneError::Invalid(problem) => (
+            problem.body(
+                code.status(),
+                code.as_str(),
+                "the request does not fit its model",
+            ),
+            "application/problem+json",
+        ),
+        DataPlaneError::UpstreamInvalid(problem) => (
+            problem.body(
+                code.status(),
+                code.as_str(),
+                "the upstream's response does not fit its model",
+            ),
+            "application/problem+json",
+        ),
+        _ => (
+            serde_json::json!({ "code": code.as_str(), "message": error.to_string() }),
+            "application/json",
+        ),
+    }
 }

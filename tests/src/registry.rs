@@ -88,7 +88,7 @@ impl TestRegistry {
     /// as a client's POST would; returns its id.
     pub fn register(&self, subject: &str, schema: &str, schema_type: &str) -> i64 {
         let kind = (schema_type != "AVRO").then(|| schema_type.to_owned());
-        register(&mut self.state.lock().unwrap(), subject, schema, kind)
+        register(&mut lock(&self.state), subject, schema, kind)
     }
 
     /// Requests answered so far (any path).
@@ -100,6 +100,12 @@ impl TestRegistry {
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn register(state: &mut State, subject: &str, schema: &str, kind: Option<String>) -> i64 {
@@ -164,7 +170,7 @@ impl Shared {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["subjects", subject, "versions"]) => {
                 let Ok(document) = serde_json::from_slice::<Value>(&body) else {
@@ -209,7 +215,7 @@ impl Shared {
                         json!({"error_code": 40402, "message": "Version not found."}),
                     );
                 };
-                let (schema, kind) = &state.schemas[usize::try_from(id - 1).unwrap()];
+                let (schema, kind) = &state.schemas[usize::try_from(id - 1).unwrap_or_default()];
                 let mut answer =
                     json!({"subject": subject, "version": index + 1, "id": id, "schema": schema});
                 if let Some(kind) = kind {

@@ -84,6 +84,9 @@ async fn send(
     sluice.send(PORT, method, path, headers, body).await
 }
 
+/// A refused request: path, headers, body, the place named and the pointer.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+
 const JSON: [(&str, &str); 1] = [("content-type", "application/json")];
 
 /// The first `Some` that `probe` gives within `within`, asking every 20 ms.
@@ -259,7 +262,8 @@ async fn avro_over_http_as_json_with_a_schema_registry() -> Result<()> {
             .all(|item| item["status"] == "OK"),
         "{list}"
     );
-    sluice.gauge_at_least(&format!("sluice_model_failures_total{{direction=\"out\",model=\"avro\",at=\"/bindings/cache/options/topics/0/value\"}}"), 1.0).await?;
+    let failures = "sluice_model_failures_total{direction=\"out\",model=\"avro\",at=\"/bindings/cache/options/topics/0/value\"}";
+    sluice.gauge_at_least(failures, 1.0).await?;
     let (status, _, mut stream) = sluice.stream(PORT, "/stream", &[]).await?;
     assert_eq!(status, StatusCode::OK);
     let first = stream.next(WAIT).await?;
@@ -474,7 +478,7 @@ async fn request_headers_parameters_and_bodies_are_checked_before_routing() -> R
     )
     .await?;
     assert_eq!(ok.status, StatusCode::NO_CONTENT, "{ok:?}");
-    let cases: [(&str, &[(&str, &str)], &str, &str, &str); 5] = [
+    let cases: [Case; 5] = [
         (
             "/items/a-1",
             &[("content-type", "application/json")],

@@ -45,7 +45,7 @@ async fn answer(
         _ => (404, "text/plain", Bytes::from_static(b"not found")),
     };
     let mut response = http::Response::new(Full::new(body));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or_default();
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(content_type),

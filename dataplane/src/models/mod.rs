@@ -10,11 +10,10 @@
 //! - Registry catalogs frame payloads on Kafka (magic byte, schema id, Protobuf message
 //!   indexes); `inline` and `filesystem` catalogs do not.
 //!
-//! Modules: `registry` (the registry client and its caches), `problem` (failures as
-//! answers), `failures` (counting and logging once).
+//! Modules: `registry` (the registry client and its caches), `failures` (counting and
+//! logging once). Failures become answers through [`crate::problem`].
 
-mod failures;
-mod problem;
+pub(crate) mod failures;
 pub(crate) mod registry;
 
 use std::borrow::Cow;
@@ -27,10 +26,11 @@ use sluice_shared::table::models::{
     CatalogSource, ModelBinding, SchemaIdentity, SchemaRef, Selector,
 };
 
+pub(crate) use crate::problem::{Place, Problem};
 pub(crate) use failures::ModelFailures;
-pub(crate) use problem::{Place, Problem};
 use registry::{RegistryClient, RegistryError, RegistryPool};
 
+use crate::error::DataPlaneError;
 use crate::tls::TlsError;
 
 /// The models of one route table, with the registry clients they need.
@@ -324,4 +324,14 @@ fn message_of<'c, 'r>(
         Violation::whole(format!("the schema has no message at indexes {indexes:?}"))
     })?;
     Ok((message, body))
+}
+
+impl From<Refusal> for DataPlaneError {
+    /// A payload that does not fit, or whose schema cannot be had.
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Invalid(problem) => Self::Invalid(problem),
+            Refusal::Unavailable(error) => Self::SchemaUnavailable(error.to_string()),
+        }
+    }
 }

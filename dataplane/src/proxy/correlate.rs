@@ -27,7 +27,7 @@ use sluice_shared::table::{ProduceAction, ReplyAction};
 use super::answer::{accepted, reply_response};
 use super::body::read_body;
 use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
-use super::validate::{check_content, to_kafka};
+use super::validate::record;
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
 use crate::kafka::reply::ReplyTap;
@@ -112,30 +112,22 @@ async fn send_and_wait(
         identity,
         models,
     } = request;
-    let mut values = Values {
-        params,
-        idempotency_key: String::new(),
-        correlation_id: None,
-        identity,
-    };
     let producer = active
         .producers
         .get(action.cluster, action.acks)
         .ok_or_else(|| DataPlaneError::Internal("no producer for this route".to_owned()))?;
-    values.idempotency_key = idempotency_key(binding, parts)?;
+    let mut values = Values {
+        params,
+        idempotency_key: idempotency_key(binding, parts)?,
+        correlation_id: None,
+        identity,
+    };
     let mut outgoing = Outgoing::render(action, &values)?;
     // A body-less request (DELETE) writes an empty value, not a tombstone, as in Zilla.
     let value = read_body(parts, body, limits, &active.body_budget).await?;
-    check_content(active, models, &value).await?;
     outgoing.correlate(reply, parts, &mut values, &value);
-    let (key, value) = to_kafka(
-        active,
-        &action.models,
-        &outgoing.topic,
-        outgoing.key.as_deref().map(str::as_bytes),
-        Some(&value),
-    )
-    .await?;
+    let key = outgoing.key.as_deref().map(str::as_bytes);
+    let (key, value) = record(active, models, action, &outgoing.topic, key, Some(&value)).await?;
     let correlation_id = outgoing.correlation_id.as_str();
     let mut waiter = tap.wait(correlation_id);
     let respond_async = prefer.respond_async && !reply.async_headers.is_empty();

@@ -14,7 +14,7 @@ use sluice_shared::table::ProduceAction;
 
 use super::body::read_body;
 use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
-use super::validate::{check_content, to_kafka};
+use super::validate::record;
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
 use crate::response::{self, Body};
@@ -39,17 +39,9 @@ pub(crate) async fn oneway(
         .producers
         .get(action.cluster, action.acks)
         .ok_or_else(|| DataPlaneError::Internal("no producer for this route".to_owned()))?;
-    let used = action
-        .key
-        .as_ref()
-        .is_some_and(|k| k.uses_idempotency_key())
-        || action
-            .overrides
-            .iter()
-            .any(|(_, v)| v.uses_idempotency_key());
     let values = Values {
         params,
-        idempotency_key: if used {
+        idempotency_key: if uses_idempotency_key(action) {
             idempotency_key(binding, parts)?
         } else {
             String::new()
@@ -64,17 +56,8 @@ pub(crate) async fn oneway(
     } else {
         Some(read_body(parts, body, limits, &active.body_budget).await?)
     };
-    if let Some(value) = &value {
-        check_content(active, models, value).await?;
-    }
-    let (key, value) = to_kafka(
-        active,
-        &action.models,
-        &topic,
-        key.as_deref().map(str::as_bytes),
-        value.as_deref(),
-    )
-    .await?;
+    let key = key.as_deref().map(str::as_bytes);
+    let (key, value) = record(active, models, action, &topic, key, value.as_deref()).await?;
     // A value converted from JSON is no longer what the request's content type says.
     let converted = matches!(value, Some(std::borrow::Cow::Owned(_)));
     let headers = record_headers(action, parts, &values, converted);
@@ -91,6 +74,18 @@ pub(crate) async fn oneway(
             .await,
     )?;
     Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+/// Whether the route's key or headers name `${idempotencyKey}`.
+fn uses_idempotency_key(action: &ProduceAction) -> bool {
+    action
+        .key
+        .as_ref()
+        .is_some_and(|k| k.uses_idempotency_key())
+        || action
+            .overrides
+            .iter()
+            .any(|(_, v)| v.uses_idempotency_key())
 }
 
 fn record_headers(

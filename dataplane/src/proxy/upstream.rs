@@ -15,8 +15,8 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
 use http::request::Parts;
 use http::{Request, Response, Uri};
+use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
@@ -24,17 +24,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::ServerName;
 use sluice_shared::RouteTable;
-use sluice_shared::table::{HttpLimits, Upstream};
+use sluice_shared::table::Upstream;
 use tokio::sync::mpsc;
 
-use super::body::read_body;
-use super::upstream_check;
 use crate::error::DataPlaneError;
-use crate::models::Place;
 use crate::response::{Aborted, Body};
-use crate::snapshot::Snapshot;
 use crate::tls::{TlsError, client_config, plain_client_config};
-use sluice_shared::table::models::ModelBinding;
 
 /// How long a connection to the upstream may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -109,51 +104,6 @@ fn client(upstream: &Upstream) -> Result<UpstreamClient, TlsError> {
     })
 }
 
-/// Proxies the request to upstream `index` of the table.
-///
-/// With a `content` model the body is read whole and checked before it is sent; with
-/// models of the response (the http client's `requests`) the response is read whole and
-/// checked before it is passed on.
-pub(crate) async fn forward(
-    active: &Snapshot,
-    index: usize,
-    parts: &Parts,
-    body: Incoming,
-    limits: &HttpLimits,
-    content: Option<&ModelBinding>,
-) -> Result<Response<Body>, DataPlaneError> {
-    let body = match content {
-        Some(model) => {
-            let bytes = read_body(parts, body, limits, &active.body_budget).await?;
-            if !bytes.is_empty() {
-                active
-                    .models
-                    .admit(model, &bytes, Place::Body)
-                    .await
-                    .map_err(DataPlaneError::from)?;
-            }
-            upstream_check::request_body(bytes)
-        }
-        None => {
-            let limit = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
-            Limited::new(body, limit).boxed()
-        }
-    };
-    let response = send(&active.upstreams, index, parts, body).await?;
-    let (head, incoming) = response.into_parts();
-    let checked = upstream_check::response_models(active, index, parts, head.status.as_u16());
-    let body = match checked {
-        Some(models) => upstream_check::full(
-            upstream_check::checked_body(active, &head, incoming, models).await?,
-        ),
-        None => stream(incoming),
-    };
-    let mut answer = Response::new(body);
-    *answer.status_mut() = head.status;
-    copy_end_to_end(&head.headers, answer.headers_mut());
-    Ok(answer)
-}
-
 /// Sends `parts` with `body` to upstream `index` and waits for its response head.
 pub(crate) async fn send(
     clients: &UpstreamClients,
@@ -206,7 +156,7 @@ fn describe(error: &hyper_util::client::legacy::Error) -> String {
 }
 
 /// The response body, passed on chunk by chunk from a task of its own.
-fn stream(mut incoming: Incoming) -> Body {
+pub(crate) fn stream(mut incoming: Incoming) -> Body {
     let (sender, receiver) = mpsc::channel(AHEAD);
     tokio::spawn(async move {
         while let Some(frame) = incoming.frame().await {

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use http::header;
 use http::request::Parts;
 use percent_encoding::percent_decode_str;
-use sluice_shared::table::HttpServer;
 use sluice_shared::table::models::{ChainModels, ModelBinding, RequestModels};
+use sluice_shared::table::{HttpServer, ProduceAction};
 
 use crate::error::DataPlaneError;
 use crate::models::Place;
@@ -114,7 +114,7 @@ fn check_content_type(models: &RequestModels, parts: &Parts) -> Result<(), DataP
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    if (declared.is_some() || has_body) && !models.content_types.iter().any(|t| *t == found) {
+    if (declared.is_some() || has_body) && !models.content_types.contains(&found) {
         return Err(DataPlaneError::UnsupportedMediaType {
             found: if found.is_empty() {
                 "none".to_owned()
@@ -138,6 +138,22 @@ fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
         };
         (decode(name), decode(value))
     })
+}
+
+/// The key and value of a record a request writes to `topic`: the body checked against the
+/// request's content model, then both admitted by the topic's models.
+pub(crate) async fn record<'p>(
+    active: &Snapshot,
+    request: Option<&RequestModels>,
+    action: &ProduceAction,
+    topic: &str,
+    key: Option<&'p [u8]>,
+    value: Option<&'p [u8]>,
+) -> Result<(Option<Cow<'p, [u8]>>, Option<Cow<'p, [u8]>>), DataPlaneError> {
+    if let Some(value) = value {
+        check_content(active, request, value).await?;
+    }
+    to_kafka(active, &action.models, topic, key, value).await
 }
 
 /// The key and value written to `topic`, admitted by the topic's models: checked, and

@@ -15,6 +15,7 @@
 //! file only declares and re-exports.
 
 pub(crate) mod action;
+pub(crate) mod client_tls;
 pub(crate) mod cluster;
 mod compile;
 pub(crate) mod files;
@@ -23,6 +24,7 @@ pub mod models;
 pub(crate) mod resolve;
 pub(crate) mod route_table;
 pub(crate) mod server;
+pub(crate) mod store;
 pub mod telemetry;
 pub(crate) mod upstream;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use sluice_schema::{Codec, ModelKind, wire::IdWidth};
 
-use super::upstream::UpstreamTls;
+use super::client_tls::UpstreamTls;
 use crate::path::PathTemplate;
 
 /// A catalog, compiled.
@@ -189,7 +189,7 @@ impl RequestModels {
 
 impl RequestModels {
     /// Every model of these requests and their responses.
-    fn bindings(&self) -> impl Iterator<Item = &Arc<ModelBinding>> {
+    pub(crate) fn bindings(&self) -> impl Iterator<Item = &Arc<ModelBinding>> {
         let responses = self
             .responses
             .iter()
@@ -201,40 +201,5 @@ impl RequestModels {
             .chain(self.query_params.iter().map(|(_, m)| m))
             .chain(self.content.iter())
             .chain(responses)
-    }
-}
-
-impl super::RouteTable {
-    /// Every model of the table (a model used by several routes may appear several times).
-    pub fn model_bindings(&self) -> Vec<&Arc<ModelBinding>> {
-        let mut found: Vec<&Arc<ModelBinding>> = Vec::new();
-        let mut chains: Vec<&ChainModels> = Vec::new();
-        for (_, route) in self.http_kafka_routes() {
-            match &route.action {
-                super::Action::Produce(produce) => chains.push(&produce.models),
-                super::Action::Fetch(fetch) => chains.push(&fetch.models),
-            }
-        }
-        for (_, route) in self.sse_kafka_routes() {
-            chains.push(&route.action.models);
-        }
-        chains.sort_by_key(|c| Arc::as_ptr(c));
-        chains.dedup_by_key(|c| Arc::as_ptr(c));
-        for chain in chains {
-            for models in chain.values() {
-                found.extend(models.key.iter().chain(models.value.iter()));
-            }
-        }
-        for server in self.servers() {
-            for request in &server.requests {
-                found.extend(request.bindings());
-            }
-        }
-        for upstream in &self.upstreams {
-            for request in &upstream.requests {
-                found.extend(request.bindings());
-            }
-        }
-        found
     }
 }

@@ -4,8 +4,11 @@
 use super::action::{
     Action, HttpKafkaBinding, HttpKafkaRoute, ProduceAction, SseKafkaBinding, SseKafkaRoute,
 };
+use std::sync::Arc;
+
 use super::cluster::KafkaCluster;
 use super::files::FilesBinding;
+use super::models::{ChainModels, ModelBinding};
 use super::server::{HttpServer, Listener, SseServer};
 use super::telemetry::Telemetry;
 use super::upstream::Upstream;
@@ -164,5 +167,40 @@ impl RouteTable {
             }
         }
         topics
+    }
+}
+
+impl RouteTable {
+    /// Every model of the table (a model used by several routes may appear several times).
+    pub fn model_bindings(&self) -> Vec<&Arc<ModelBinding>> {
+        let mut found: Vec<&Arc<ModelBinding>> = Vec::new();
+        let mut chains: Vec<&ChainModels> = Vec::new();
+        for (_, route) in self.http_kafka_routes() {
+            match &route.action {
+                Action::Produce(produce) => chains.push(&produce.models),
+                Action::Fetch(fetch) => chains.push(&fetch.models),
+            }
+        }
+        for (_, route) in self.sse_kafka_routes() {
+            chains.push(&route.action.models);
+        }
+        chains.sort_by_key(|c| Arc::as_ptr(c));
+        chains.dedup_by_key(|c| Arc::as_ptr(c));
+        for chain in chains {
+            for models in chain.values() {
+                found.extend(models.key.iter().chain(models.value.iter()));
+            }
+        }
+        for server in self.servers() {
+            for request in &server.requests {
+                found.extend(request.bindings());
+            }
+        }
+        for upstream in &self.upstreams {
+            for request in &upstream.requests {
+                found.extend(request.bindings());
+            }
+        }
+        found
     }
 }

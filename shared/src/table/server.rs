@@ -2,6 +2,7 @@
 //! servers with their CORS policy, limits and routes to the bindings they exit to.
 
 use super::limits::HttpLimits;
+pub use super::store::{StoreFile, StoreFormat};
 use crate::guard::Authorization;
 use crate::path::PathTemplate;
 
@@ -65,41 +66,6 @@ pub struct ClientTrust {
     pub aliases: Vec<String>,
     /// Whether a client without a certificate is refused (`mutual: required`).
     pub required: bool,
-}
-
-/// One key store file of a vault.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoreFile {
-    /// The vault.
-    pub vault: String,
-    /// Which of its stores: `keys`, `trust` or `signers`.
-    pub role: &'static str,
-    /// The file, resolved against the configuration's directory.
-    pub path: String,
-    /// Its format.
-    pub format: StoreFormat,
-    /// Its password (never shown by `Debug`).
-    pub password: String,
-}
-
-impl std::fmt::Debug for StoreFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreFile")
-            .field("vault", &self.vault)
-            .field("role", &self.role)
-            .field("path", &self.path)
-            .field("format", &self.format)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Key store formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreFormat {
-    /// PKCS#12.
-    Pkcs12,
-    /// Java KeyStore.
-    Jks,
 }
 
 /// An `http` server binding.

@@ -1,7 +1,7 @@
 //! `http` client bindings: the upstream HTTP servers an `http` server's routes proxy to
 //! (Zilla's http.proxy), through an optional `tls` client and a `tcp` client.
 
-use super::server::StoreFile;
+pub use super::client_tls::UpstreamTls;
 
 /// An upstream HTTP server.
 #[derive(Debug, Clone)]
@@ -20,21 +20,4 @@ pub struct Upstream {
     pub tls: Option<UpstreamTls>,
     /// Models of the upstream's responses, by request path and method (`options.requests`).
     pub requests: Vec<super::models::RequestModels>,
-}
-
-/// TLS to an upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamTls {
-    /// The `tls` client binding.
-    pub binding: String,
-    /// Trusted authorities from the vault's `trust` store, by alias.
-    pub trust: Option<(StoreFile, Vec<String>)>,
-    /// Also trust the system's authorities.
-    pub system_authorities: bool,
-    /// The client's key for mutual TLS, by alias in the vault's `keys` store.
-    pub key: Option<(StoreFile, String)>,
-    /// The server name sent and verified; the host when absent.
-    pub sni: Option<String>,
-    /// ALPN protocols offered; from the http versions when absent.
-    pub alpn: Vec<String>,
 }

@@ -12,7 +12,11 @@ use crate::spec::{
     ApicurioCatalogSpec, CatalogOptionsSpec, CatalogSpec, CatalogType, RegistryCatalogSpec,
     RegistryTlsSpec,
 };
-use crate::table::models::{Catalog, CatalogSource, LocalSubject, Registry};
+use sluice_schema::{Codec, ModelKind};
+
+use crate::table::models::{
+    Catalog, CatalogSource, LocalSubject, Registry, SchemaIdentity, SchemaRef, Selector,
+};
 use crate::table::upstream::UpstreamTls;
 
 /// Largest schema file read.
@@ -263,6 +267,80 @@ impl<'a> Compiler<'a> {
             self.errors.push(pointer, message);
         }
         Some(tls)
+    }
+}
+
+impl Compiler<'_> {
+    /// A schema of an `inline` or `filesystem` catalog, compiled now.
+    pub(super) fn local_schema(
+        &mut self,
+        catalog: usize,
+        selector: &Selector,
+        kind: ModelKind,
+        record: Option<&str>,
+        at: &str,
+    ) -> Option<SchemaRef> {
+        let CatalogSource::Local(subjects) = &self.catalogs[catalog].source else {
+            return None;
+        };
+        let catalog_name = self.catalogs[catalog].name.clone();
+        let found = match selector {
+            Selector::Subject { subject, version } => subjects
+                .get(subject)
+                .filter(|s| version == "latest" || *version == s.version)
+                .map(|s| (subject.clone(), s.clone()))
+                .ok_or_else(|| format!("catalog '{catalog_name}' has no subject '{subject}' version '{version}'")),
+            Selector::Id(id) => subjects
+                .iter()
+                .find(|(_, s)| s.id == *id)
+                .map(|(name, s)| (name.clone(), s.clone()))
+                .ok_or_else(|| format!("catalog '{catalog_name}' has no schema with id {id}")),
+            Selector::Encoded => Err("strategy encoded reads schema ids from payloads, which only registry catalogs give".to_owned()),
+        };
+        let (subject, local) = match found {
+            Ok(found) => found,
+            Err(message) => {
+                self.errors.push(at, message);
+                return None;
+            }
+        };
+        // A file that could not be read is reported where it is named.
+        let text = local.text.clone()?;
+        let key = (catalog, subject.clone(), kind, record.map(str::to_owned));
+        let codec = match self.codecs.get(&key) {
+            Some(codec) => codec.clone(),
+            None => match Codec::compile(kind, &text, record) {
+                Ok(codec) => {
+                    let codec = Arc::new(codec);
+                    self.codecs.insert(key, codec.clone());
+                    codec
+                }
+                Err(error) => {
+                    let schema_at = format!(
+                        "/catalogs/{}/options/subjects/{}",
+                        pointer_token(&catalog_name),
+                        pointer_token(&subject)
+                    );
+                    self.errors.push(
+                        schema_at,
+                        format!(
+                            "subject '{subject}' is not a {} schema: {error}",
+                            kind.as_str()
+                        ),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(SchemaRef::Ready {
+            codec,
+            identity: SchemaIdentity {
+                catalog: Some(catalog_name),
+                subject: Some(subject),
+                version: Some(local.version.clone()),
+                id: Some(local.id),
+            },
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! Models on proxied exchanges: the request body checked against the http server's content
+//! Requests proxied to an upstream (`forward`), with models on the exchange: the request body checked against the http server's content
 //! model before it is sent, and the upstream's response against the http client's
 //! `responses` models before it is passed on.
 //!
@@ -7,12 +7,17 @@
 //! problem naming what failed, instead of the truncated transfer Zilla gives.
 
 use bytes::Bytes;
+use http::Response;
 use http::header;
+use http::request::Parts;
 use http::response::Parts as ResponseParts;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use sluice_shared::table::models::{ModelBinding, ResponseModels};
+use sluice_shared::table::HttpLimits;
+use sluice_shared::table::models::{ModelBinding, RequestModels, ResponseModels};
 
+use super::body::read_body;
+use super::upstream::{copy_end_to_end, send, stream};
 use crate::error::DataPlaneError;
 use crate::models::{Place, Refusal};
 use crate::response::Body;
@@ -25,7 +30,7 @@ pub(crate) const MAX_CHECKED_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub(crate) fn response_models<'t>(
     active: &'t Snapshot,
     index: usize,
-    parts: &http::request::Parts,
+    parts: &Parts,
     status: u16,
 ) -> Option<&'t ResponseModels> {
     active
@@ -116,4 +121,47 @@ pub(crate) fn full(bytes: Bytes) -> Body {
 /// A request body read whole as an upstream request body.
 pub(crate) fn request_body(bytes: Bytes) -> super::upstream::UpstreamBody {
     Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// Proxies the request to upstream `index` of the table.
+///
+/// With a `content` model the body is read whole and checked before it is sent; with
+/// models of the response (the http client's `requests`) the response is read whole and
+/// checked before it is passed on.
+pub(crate) async fn forward(
+    active: &Snapshot,
+    index: usize,
+    parts: &Parts,
+    body: Incoming,
+    limits: &HttpLimits,
+    models: Option<&RequestModels>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let body = match models.and_then(|m| m.content.as_deref()) {
+        Some(model) => {
+            let bytes = read_body(parts, body, limits, &active.body_budget).await?;
+            if !bytes.is_empty() {
+                active
+                    .models
+                    .admit(model, &bytes, Place::Body)
+                    .await
+                    .map_err(DataPlaneError::from)?;
+            }
+            request_body(bytes)
+        }
+        None => {
+            let limit = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
+            Limited::new(body, limit).boxed()
+        }
+    };
+    let response = send(&active.upstreams, index, parts, body).await?;
+    let (head, incoming) = response.into_parts();
+    let checked = response_models(active, index, parts, head.status.as_u16());
+    let body = match checked {
+        Some(models) => full(checked_body(active, &head, incoming, models).await?),
+        None => stream(incoming),
+    };
+    let mut answer = Response::new(body);
+    *answer.status_mut() = head.status;
+    copy_end_to_end(&head.headers, answer.headers_mut());
+    Ok(answer)
 }
