@@ -169,11 +169,16 @@ impl<'a> Compiler<'a> {
                 format!("unknown use-id '{use_id}', expected globalId or contentId"),
             );
         }
-        let context = spec
-            .group_id
-            .as_deref()
-            .filter(|g| !g.is_empty() && *g != "default")
-            .map(str::to_owned);
+        // The Confluent-compatible API serves the default group only.
+        if let Some(group) = spec.group_id.as_deref()
+            && group != "default"
+        {
+            self.errors.push(
+                format!("{at}/group-id"),
+                format!("group '{group}': sluice reads Apicurio through its Confluent-compatible API, which serves the default group"),
+            );
+        }
+        let context = None;
         Some(CatalogSource::Registry(Box::new(Registry {
             url,
             context,
