@@ -7,9 +7,12 @@
 //! - `longpoll`: see `longpoll.rs`.
 //! - `sse-load` and `ts-produce`: see `sse.rs`.
 //! - `apply`: configuration changes through the control plane; see `apply.rs`.
+//! - `registry`: the tests' schema registry as a process, with schemas registered; see
+//!   `registry.rs`.
 
 mod apply;
 mod longpoll;
+mod registry;
 mod rr;
 mod sse;
 
@@ -39,6 +42,8 @@ enum Command {
     TsProduce(sse::TsProduceArgs),
     /// Apply latency, data-plane p99 during applies, RSS after many applies.
     Apply(apply::ApplyArgs),
+    /// Runs a schema registry with the given schemas until killed.
+    Registry(registry::RegistryArgs),
 }
 
 /// Direct rdkafka producer baseline.
@@ -111,6 +116,7 @@ fn main() -> Result<()> {
         Command::SseLoad(args) => runtime.block_on(sse::sse_load(args)),
         Command::TsProduce(args) => runtime.block_on(sse::ts_produce(args)),
         Command::Apply(args) => runtime.block_on(apply::run(args)),
+        Command::Registry(args) => runtime.block_on(registry::run(args)),
     }
 }
 

@@ -10,6 +10,8 @@
 //!   "schema", "schemaType"?}`; 404 with `error_code` 40401 (subject) or 40402 (version).
 //! - `GET /schemas/ids/{id}` -> `{"schema", "schemaType"?}`; 404 with 40403.
 //! - `GET /subjects` -> the subject names.
+//! - `GET /_requests` (the tests' own): how many requests the registry answered, this one
+//!   not counted; for benchmarks that run it as a process (`sluice-bench registry`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -137,6 +139,9 @@ struct Shared {
 
 impl Shared {
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if request.uri().path() == "/_requests" {
+            return reply(StatusCode::OK, json!(self.requests.load(Ordering::SeqCst)));
+        }
         self.requests.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return reply(
