@@ -65,6 +65,7 @@ scenario request-response bash bench/rr.sh
 scenario fetch bash bench/fetch.sh
 scenario sse bash bench/sse.sh
 scenario apply target/release/sluice-bench apply
+scenario models bash bench/models.sh
 # Last: it pauses the broker.
 scenario faults bash bench/faults.sh
 

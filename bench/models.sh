@@ -100,6 +100,8 @@ indent() { sed 's/^/            /'; }
   echo "  client: { type: kafka, kind: client, options: { servers: [ \"$BOOT\" ], properties: { linger.ms: \"1\" } } }"
 } > "$WORK/models.yaml"
 start_sluice "$WORK/models.yaml"
+# start_sluice set its own trap; the registry goes too.
+trap 'kill "$REGISTRY_PID" "$SLUICE_PID" "${TANSU_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # A 1 KB body that fits all three schemas.
 NOTE="$(head -c 900 /dev/zero | tr '\0' n)"

@@ -150,6 +150,14 @@ def main(out: Path) -> None:
          None if stalled is None else (stalled - before <= 96 * 1024 and after - before <= 16 * 1024),
          f"{r('faults.bodies.refused_503')} uploads refused 503 by the 64 MiB body budget")
 
+    for model in ("json", "avro", "proto", "registry"):
+        over = r(f"models.{model}_over_plain_us")
+        goal(f"m-{model}", f"model CPU per 1 KB produce over the plain route: {model}", "report",
+             fmt(over, " us"), None)
+    lookups = r("models.registry_lookups_under_load")
+    goal("m-lookups", "schema registry requests per produce after warm-up", "0",
+         fmt(lookups, "", 0), check(lookups, lambda v: v == 0))
+
     report = {
         "machine": {k.split(".", 1)[1]: v for k, v in results.items() if k.startswith("machine.")},
         "broker": results.get("broker.name"),
