@@ -14,6 +14,7 @@ function allRoutes(config) {
         binding,
         index,
         kind,
+        model: describeModel(topicModels(config, r.exit, withs.topic)?.value),
         method: sse ? 'GET' : (r.when ?? []).map((w) => w.method ?? 'any').join(', ') || 'any',
         path: (r.when ?? []).map((w) => w.path ?? '*').join(', ') || '*',
         topic: withs.topic ?? '',
@@ -22,6 +23,44 @@ function allRoutes(config) {
     });
   }
   return routes;
+}
+
+/**
+ * The models of `topic` on the kafka chain that starts at binding `exit`: the first cache
+ * binding on the way that lists the topic decides, as the gateway does.
+ */
+function topicModels(config, exit, topic) {
+  const bindings = config.bindings ?? {};
+  let current = exit;
+  for (let hops = 0; current && hops <= Object.keys(bindings).length; hops++) {
+    const binding = bindings[current];
+    if (!binding || binding.type !== 'kafka' || binding.kind === 'client') return null;
+    const found = (binding.options?.topics ?? []).find((t) => t.name === topic);
+    if (found) return { key: found.key, value: found.value };
+    current = binding.exit;
+  }
+  return null;
+}
+
+/** A model in a few words: `avro → json · my_catalog (strategy topic)`. */
+function describeModel(model) {
+  if (!model) return '';
+  if (typeof model === 'string') return model;
+  const view = model.view ? ` → ${model.view}` : '';
+  const [catalog, refs] = Object.entries(model.catalog ?? {})[0] ?? [];
+  if (!catalog) return `${model.model}${view}`;
+  const ref = (refs ?? [])[0] ?? {};
+  const pick = ref.subject ? `subject ${ref.subject}` : ref.id !== undefined ? `id ${ref.id}` : ref.strategy ? `strategy ${ref.strategy}` : '';
+  return `${model.model}${view} · ${catalog}${pick ? ` (${pick})` : ''}`;
+}
+
+/** Every catalog: its type and where its schemas come from. */
+function catalogs(config) {
+  return Object.entries(config.catalogs ?? {}).map(([name, c]) => {
+    const subjects = Object.keys(c.options?.subjects ?? {});
+    const source = c.options?.url ?? (subjects.length ? `subjects: ${subjects.join(', ')}` : '');
+    return { name, type: c.type, source };
+  });
 }
 
 function listeners(config) {
@@ -54,4 +93,4 @@ function fieldOf(pointer, prefix) {
 
 const pointerPart = (text) => text.replaceAll('~', '~0').replaceAll('/', '~1');
 
-export { allRoutes, defaultExit, fieldOf, listeners, pointerPart };
+export { allRoutes, catalogs, defaultExit, describeModel, fieldOf, listeners, pointerPart, topicModels };

@@ -1,7 +1,7 @@
 // Pure functions of the web UI, without a browser: `node --test web-ui/test/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allRoutes, defaultExit, fieldOf, listeners, pointerPart } from '../model.js';
+import { allRoutes, catalogs, defaultExit, describeModel, fieldOf, listeners, pointerPart, topicModels } from '../model.js';
 import { diffLines, withContext } from '../diff.js';
 
 const config = {
@@ -65,4 +65,27 @@ test('the diff shows added and removed lines with context', () => {
   assert.deepEqual(lines.filter((l) => l.kind !== ' ').map((l) => `${l.kind}${l.text}`), ['-b', '+B']);
   const shown = withContext(diffLines('1\n2\n3\n4\n5\n6\n7\n8\n9\n10', '1\n2\n3\n4\n5\n6\n7\n8\n9\nten'));
   assert.ok(shown.some((l) => l.kind === '…'), 'far unchanged lines are folded');
+});
+
+test('a route shows the value model its kafka chain declares for its topic', () => {
+  const withModels = structuredClone(config);
+  withModels.catalogs = {
+    reg: { type: 'schema-registry', options: { url: 'http://registry:8081' } },
+    local: { type: 'inline', options: { subjects: { item: { schema: '{}' } } } },
+  };
+  withModels.bindings.kafka.options = { topics: [{ name: 'items', value: { model: 'avro', view: 'json', catalog: { reg: [{ strategy: 'topic' }] } } }] };
+  withModels.bindings.kafka.exit = 'server';
+  withModels.bindings.server = { type: 'kafka', kind: 'cache_server', options: { topics: [{ name: 'orders', key: 'int32', value: { model: 'json', catalog: { local: [{ subject: 'item' }] } } }] }, exit: 'client' };
+  const routes = allRoutes(withModels);
+  assert.equal(routes[0].model, 'avro → json · reg (strategy topic)');
+  assert.equal(routes[2].model, 'json · local (subject item)');
+  assert.equal(routes[3].model, 'avro → json · reg (strategy topic)');
+  assert.equal(topicModels(withModels, 'kafka', 'orders').key, 'int32');
+  assert.equal(topicModels(withModels, 'kafka', 'nothing'), null);
+  assert.equal(describeModel(undefined), '');
+  assert.deepEqual(catalogs(withModels), [
+    { name: 'reg', type: 'schema-registry', source: 'http://registry:8081' },
+    { name: 'local', type: 'inline', source: 'subjects: item' },
+  ]);
+  assert.equal(allRoutes(config)[0].model, '');
 });
