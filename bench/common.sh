@@ -92,3 +92,24 @@ print_machine() {
 
 # json TEXT FIELD: the number FIELD of a one-line JSON object printed by sluice-bench.
 json() { echo "$1" | sed -E "s/.*\"$2\": ([0-9.]+).*/\1/"; }
+
+# wrk_post PATH SECONDS -> "req_per_s requests cpu_us_per_req errors": wrk -t1 -c$CONNS with
+# $WORK/post.lua against Sluice, and Sluice's CPU time per request meanwhile.
+wrk_post() {
+  local before after out
+  before="$(cpu_ticks "$SLUICE_PID")"
+  out="$(pinned wrk -t1 -c"$CONNS" -d"$2"s -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT$1")"
+  after="$(cpu_ticks "$SLUICE_PID")"
+  local requests rate errors
+  requests="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  rate="$(echo "$out" | awk '/Requests\/sec/ { print $2 }')"
+  errors="$(echo "$out" | awk '/Non-2xx|Socket errors/ { n += 1 } END { print n + 0 }')"
+  if [ "$errors" != 0 ]; then
+    echo "$1: $out" >&2
+  fi
+  awk -v r="$rate" -v n="$requests" -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v e="$errors" \
+    'BEGIN { printf "%.0f %d %.2f %d\n", r, n, t * 1e6 / hz / n, e }'
+}
+
+# median: the median of the numbers on standard input, one per line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -113,35 +113,18 @@ wrk.headers["content-type"] = "application/json"
 LUA
 BYTES="${#BODY}"
 
-# run PATH SECONDS -> "req_per_s cpu_us_per_req errors"
-run() {
-  local before after out
-  before="$(cpu_ticks "$SLUICE_PID")"
-  out="$(pinned wrk -t1 -c"$CONNS" -d"$2"s -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT$1")"
-  after="$(cpu_ticks "$SLUICE_PID")"
-  local requests rate errors
-  requests="$(echo "$out" | awk '/requests in/ { print $1 }')"
-  rate="$(echo "$out" | awk '/Requests\/sec/ { print $2 }')"
-  errors="$(echo "$out" | awk '/Non-2xx|Socket errors/ { n += 1 } END { print n + 0 }')"
-  if [ "$errors" != 0 ]; then
-    echo "$1: $out" >&2
-  fi
-  awk -v r="$rate" -v n="$requests" -v t="$((after - before))" -v hz="$CLK_TCK" -v e="$errors" \
-    'BEGIN { printf "%.0f %.2f %d\n", r, t * 1e6 / hz / n, e }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 registry_requests() { curl -s "$REGISTRY_URL/_requests"; }
 
 print_machine
 echo "== wrk -t1 -c$CONNS, $BYTES-byte JSON bodies, ${DURATION}s per run, $ROUNDS interleaved rounds"
 ROUTES="plain json avro proto registry"
 FAILED=0
-for path in $ROUTES; do run "/$path" 1 > /dev/null; done
+for path in $ROUTES; do wrk_post "/$path" 1 > /dev/null; done
 LOOKUPS_BEFORE="$(registry_requests)"
 for round in $(seq 1 "$ROUNDS"); do
   line="round $round:"
   for path in $ROUTES; do
-    read -r rate cpu errors < <(run "/$path" "$DURATION")
+    read -r rate _ cpu errors < <(wrk_post "/$path" "$DURATION")
     echo "$rate $cpu" >> "$WORK/$path"
     FAILED=$((FAILED + errors))
     line="$line $path $rate req/s ${cpu} us;"

@@ -58,24 +58,7 @@ wrk.body = string.rep("x", $SIZE)
 wrk.headers["content-type"] = "application/octet-stream"
 LUA
 
-# run PATH SECONDS -> prints "req_per_s requests cpu_us_per_req errors"
-run() {
-  local before after out
-  before="$(cpu_ticks "$SLUICE_PID")"
-  out="$(pinned wrk -t1 -c"$CONNS" -d"$2"s -s "$WORK/post.lua" "http://127.0.0.1:$HTTP_PORT$1")"
-  after="$(cpu_ticks "$SLUICE_PID")"
-  local requests rate errors
-  requests="$(echo "$out" | awk '/requests in/ { print $1 }')"
-  rate="$(echo "$out" | awk '/Requests\/sec/ { print $2 }')"
-  errors="$(echo "$out" | awk '/Non-2xx|Socket errors/ { n += 1 } END { print n + 0 }')"
-  if [ "$errors" != 0 ]; then
-    echo "$out" >&2
-  fi
-  awk -v r="$rate" -v n="$requests" -v t="$((after - before))" -v hz="$CLK_TCK" -v e="$errors" \
-    'BEGIN { printf "%.0f %d %.2f %d\n", r, n, t * 1e6 / hz / n, e }'
-}
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+run() { wrk_post "$@"; }
 
 print_machine
 echo "== configuration: $([ "${ISOLATED:-0}" = 1 ] && echo "isolated (Sluice on core 0 with 1 worker; broker and wrk on core 1)" || echo "shared (nothing pinned)")"

@@ -20,7 +20,9 @@ pub(crate) async fn run(args: RegistryArgs) -> Result<()> {
     let registry = TestRegistry::start(None).await?;
     let mut ids = BTreeMap::new();
     for entry in &args.schemas {
-        let (subject, rest) = entry.split_once('=').context("--schema subject=TYPE:FILE")?;
+        let (subject, rest) = entry
+            .split_once('=')
+            .context("--schema subject=TYPE:FILE")?;
         let (kind, path) = rest.split_once(':').context("--schema subject=TYPE:FILE")?;
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
         ids.insert(subject.to_owned(), registry.register(subject, &text, kind));

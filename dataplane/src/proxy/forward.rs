@@ -8,7 +8,6 @@
 
 use bytes::Bytes;
 use http::Response;
-use http::header;
 use http::request::Parts;
 use http::response::Parts as ResponseParts;
 use http_body_util::{BodyExt, Full, Limited};
@@ -18,6 +17,7 @@ use sluice_shared::table::models::{ModelBinding, RequestModels, ResponseModels};
 
 use super::body::read_body;
 use super::upstream::{copy_end_to_end, send, stream};
+use super::validate::media_type;
 use crate::error::DataPlaneError;
 use crate::models::{Place, Refusal};
 use crate::response::Body;
@@ -53,18 +53,7 @@ pub(crate) async fn checked_body(
     models: &ResponseModels,
 ) -> Result<Bytes, DataPlaneError> {
     if !models.content_types.is_empty() {
-        let found = head
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
+        let found = media_type(&head.headers).unwrap_or_default();
         if !models.content_types.contains(&found) {
             return Err(DataPlaneError::Upstream(format!(
                 "the upstream answered content type '{found}', not one of {}",

@@ -95,25 +95,14 @@ fn check_content_type(models: &RequestModels, parts: &Parts) -> Result<(), DataP
     if models.content_types.is_empty() {
         return Ok(());
     }
-    let declared = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let declared = media_type(&parts.headers);
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
         || parts
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
-    let found = declared
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let found = declared.clone().unwrap_or_default();
     if (declared.is_some() || has_body) && !models.content_types.contains(&found) {
         return Err(DataPlaneError::UnsupportedMediaType {
             found: if found.is_empty() {
@@ -125,6 +114,19 @@ fn check_content_type(models: &RequestModels, parts: &Parts) -> Result<(), DataP
         });
     }
     Ok(())
+}
+
+/// The media type of `content-type` (lowercase, without parameters), as models compare it.
+pub(crate) fn media_type(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 /// `name=value` pairs of a query string, percent-decoded (`+` is a space).

@@ -117,44 +117,10 @@ pub struct RegistryCatalogSpec {
     pub max_age: Option<u64>,
     /// TLS to an `https://` registry: vault aliases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<RegistryTlsSpec>,
+    pub tls: Option<super::client::ClientTlsSpec>,
     /// Credentials sent to the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<RegistryCredentialsSpec>,
-}
-
-/// TLS to a registry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegistryTlsSpec {
-    /// Aliases of client keys (mutual TLS) in the catalog's vault.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-    /// Aliases of trusted authorities in the catalog's vault.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust: Option<Vec<String>>,
-    /// Also trust the system's authorities.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trustcacerts: Option<bool>,
-}
-
-/// Credentials for a registry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegistryCredentialsSpec {
-    /// Headers sent with every lookup.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<RegistryHeadersSpec>,
-}
-
-/// Headers sent to a registry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegistryHeadersSpec {
-    /// The `authorization` header (for example `Basic ...`); a secret: the admin API shows
-    /// it as `***`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<String>,
+    pub credentials: Option<super::client::ClientCredentialsSpec>,
 }
 
 /// `apicurio-registry` options.

@@ -10,6 +10,7 @@
 //! `parse` (reading a document). This file only declares and re-exports.
 
 mod catalog;
+mod client;
 pub(crate) mod document;
 mod kafka;
 mod model;
@@ -22,6 +23,7 @@ mod typed;
 mod vault;
 
 pub use catalog::*;
+pub use client::*;
 pub use document::*;
 pub use kafka::*;
 pub use model::*;

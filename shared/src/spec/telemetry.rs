@@ -111,10 +111,10 @@ pub struct OtlpOptionsSpec {
     pub endpoint: OtlpEndpointSpec,
     /// TLS to an `https://` collector: aliases in the exporter's vault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<OtlpTlsSpec>,
+    pub tls: Option<super::client::ClientTlsSpec>,
     /// Headers sent with every export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<OtlpCredentialsSpec>,
+    pub credentials: Option<super::client::ClientCredentialsSpec>,
 }
 
 /// OTLP signals.
@@ -151,36 +151,4 @@ pub struct OtlpOverridesSpec {
     /// Path of logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<String>,
-}
-
-/// `credentials` of an `otlp` exporter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OtlpCredentialsSpec {
-    /// Headers.
-    pub headers: OtlpHeadersSpec,
-}
-
-/// Headers of an `otlp` exporter's requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OtlpHeadersSpec {
-    /// The `authorization` header; secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<String>,
-}
-
-/// `tls` of an `otlp` exporter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OtlpTlsSpec {
-    /// The client key for mutual TLS, by alias in the vault's `keys` store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-    /// Trusted authorities, by alias in the vault's `trust` store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust: Option<Vec<String>>,
-    /// Also trust the system's authorities (default: when no `trust` is given).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trustcacerts: Option<bool>,
 }

@@ -259,7 +259,7 @@ bindings: {}
     assert_error(
         &errors,
         "/catalogs/plain_tls/options/tls",
-        "applies to an https:// registry",
+        "applies to an https:// location",
     );
     assert_error(
         &errors,

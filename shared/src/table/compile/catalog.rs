@@ -10,14 +10,12 @@ use super::vault::resolve;
 use crate::error::pointer_token;
 use crate::spec::{
     ApicurioCatalogSpec, CatalogOptionsSpec, CatalogSpec, CatalogType, RegistryCatalogSpec,
-    RegistryTlsSpec,
 };
 use sluice_schema::{Codec, ModelKind};
 
 use crate::table::models::{
     Catalog, CatalogSource, LocalSubject, Registry, SchemaIdentity, SchemaRef, Selector,
 };
-use crate::table::upstream::UpstreamTls;
 
 /// Largest schema file read.
 const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
@@ -30,7 +28,7 @@ impl<'a> Compiler<'a> {
     pub(super) fn compile_catalogs(&mut self) {
         for (name, spec) in &self.spec.catalogs {
             let at = format!("/catalogs/{}", pointer_token(name));
-            if let Some(source) = self.catalog_source(spec, &at) {
+            if let Some(source) = self.catalog_source(name, spec, &at) {
                 self.catalog_index.insert(name, self.catalogs.len());
                 self.catalogs.push(Catalog {
                     name: name.clone(),
@@ -40,7 +38,12 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn catalog_source(&mut self, spec: &CatalogSpec, at: &str) -> Option<CatalogSource> {
+    fn catalog_source(
+        &mut self,
+        name: &str,
+        spec: &CatalogSpec,
+        at: &str,
+    ) -> Option<CatalogSource> {
         if spec.vault.is_some()
             && !matches!(
                 spec.catalog_type,
@@ -78,7 +81,7 @@ impl<'a> Compiler<'a> {
                 Some(CatalogSource::Local(subjects))
             }
             CatalogOptionsSpec::Registry(registry) => {
-                self.registry(registry, spec.vault.as_deref(), &at)
+                self.registry(name, registry, spec.vault.as_deref(), &at)
             }
             CatalogOptionsSpec::Apicurio(apicurio) => self.apicurio(apicurio, &at),
         }
@@ -108,6 +111,7 @@ impl<'a> Compiler<'a> {
 
     fn registry(
         &mut self,
+        name: &str,
         spec: &RegistryCatalogSpec,
         vault: Option<&str>,
         at: &str,
@@ -119,20 +123,16 @@ impl<'a> Compiler<'a> {
             .as_deref()
             .filter(|c| !c.is_empty() && *c != "default")
             .map(str::to_owned);
-        let tls = match (&spec.tls, url.starts_with("https://")) {
-            (Some(_), false) => {
-                self.errors
-                    .push(format!("{at}/tls"), "tls applies to an https:// registry");
-                None
-            }
-            (tls, true) => self.registry_tls(tls.as_ref(), vault, &format!("{at}/tls")),
-            (None, false) => None,
-        };
+        let https = url.starts_with("https://");
+        let catalog_at = at.trim_end_matches("/options");
+        let tls = self
+            .https_tls(name, "catalog", vault, spec.tls.as_ref(), https, catalog_at)
+            .ok()
+            .flatten();
         let authorization = spec
             .credentials
             .as_ref()
-            .and_then(|c| c.headers.as_ref())
-            .and_then(|h| h.authorization.clone());
+            .and_then(|c| c.headers.authorization.clone());
         Some(CatalogSource::Registry(Box::new(Registry {
             url,
             context,
@@ -212,66 +212,6 @@ impl<'a> Compiler<'a> {
                 DEFAULT_MAX_AGE
             }
         }
-    }
-
-    /// TLS to an https registry: the system's authorities, or the vault's trust and keys.
-    fn registry_tls(
-        &mut self,
-        spec: Option<&RegistryTlsSpec>,
-        vault: Option<&str>,
-        at: &str,
-    ) -> Option<UpstreamTls> {
-        let mut tls = UpstreamTls {
-            binding: at.to_owned(),
-            trust: None,
-            system_authorities: true,
-            key: None,
-            sni: None,
-            alpn: vec!["http/1.1".to_owned()],
-        };
-        let Some(spec) = spec else {
-            return Some(tls);
-        };
-        let mut problems = Vec::new();
-        let named = spec.trust.is_some() || spec.keys.is_some();
-        let vault = match (vault, named) {
-            (Some(vault), true) if !self.spec.vaults.contains_key(vault) => {
-                self.errors
-                    .push(at, format!("vault '{vault}' is not defined under /vaults"));
-                return Some(tls);
-            }
-            (None, true) => {
-                self.errors.push(
-                    at,
-                    "trust and keys name aliases in a vault: give the catalog a 'vault'",
-                );
-                return Some(tls);
-            }
-            (vault, _) => vault,
-        };
-        if let (Some(aliases), Some(vault)) = (&spec.trust, vault) {
-            tls.trust = self
-                .vault_store(vault, "trust", &format!("{at}/trust"), &mut problems)
-                .map(|store| (store, aliases.clone()));
-            tls.system_authorities = spec.trustcacerts.unwrap_or(false);
-        }
-        if let (Some(keys), Some(vault)) = (&spec.keys, vault) {
-            match keys.as_slice() {
-                [alias] => {
-                    tls.key = self
-                        .vault_store(vault, "keys", &format!("{at}/keys"), &mut problems)
-                        .map(|store| (store, alias.clone()));
-                }
-                _ => problems.push((
-                    format!("{at}/keys"),
-                    "name exactly one client key".to_owned(),
-                )),
-            }
-        }
-        for (pointer, message) in problems {
-            self.errors.push(pointer, message);
-        }
-        Some(tls)
     }
 }
 

@@ -6,7 +6,6 @@ use crate::spec::{ExporterType, OtlpOptionsSpec, OtlpSignal, PrometheusOptionsSp
 use crate::table::telemetry::{
     FOREIGN_METRICS, METRICS, OtlpExporter, PrometheusEndpoint, Telemetry, matching_metrics,
 };
-use crate::table::upstream::UpstreamTls;
 
 impl Compiler<'_> {
     pub(super) fn compile_telemetry(&mut self) -> Telemetry {
@@ -199,10 +198,9 @@ impl Compiler<'_> {
             );
             valid = false;
         }
-        let tls = self.otlp_tls(name, exporter, &options, https, at);
-        if tls.is_err() {
-            valid = false;
-        }
+        let vault = exporter.vault.as_deref();
+        let tls = self.https_tls(name, "exporter", vault, options.tls.as_ref(), https, at);
+        valid &= tls.is_ok();
         let interval = options.interval.unwrap_or(30);
         if !(1..=3600).contains(&interval) {
             self.errors.push(
@@ -232,74 +230,6 @@ impl Compiler<'_> {
             authorization: options.credentials.and_then(|c| c.headers.authorization),
             tls: tls.ok().flatten(),
         })
-    }
-
-    /// TLS to an `https://` collector: the exporter's vault for `tls.trust` and `tls.keys`,
-    /// the system's authorities otherwise. `Err` when it was refused (errors recorded).
-    fn otlp_tls(
-        &mut self,
-        name: &str,
-        exporter: &crate::spec::ExporterSpec,
-        options: &OtlpOptionsSpec,
-        https: bool,
-        at: &str,
-    ) -> Result<Option<UpstreamTls>, ()> {
-        let spec = options.tls.as_ref();
-        if let Some(vault) = &exporter.vault
-            && !self.spec.vaults.contains_key(vault)
-        {
-            self.errors.push(
-                format!("{at}/vault"),
-                format!("vault '{vault}' is not defined under /vaults"),
-            );
-            return Err(());
-        }
-        if !https {
-            if spec.is_some() {
-                self.errors.push(
-                    format!("{at}/options/tls"),
-                    "tls applies to an https:// location",
-                );
-                return Err(());
-            }
-            return Ok(None);
-        }
-        let mut problems = Vec::new();
-        let mut store = |role: &'static str, field: &str| {
-            let pointer = format!("{at}/options/tls/{field}");
-            match &exporter.vault {
-                Some(vault) => self.vault_store(vault, role, &pointer, &mut problems),
-                None => {
-                    problems.push((
-                        pointer,
-                        format!("'{field}' names aliases in a vault: give the exporter a 'vault'"),
-                    ));
-                    None
-                }
-            }
-        };
-        let trust = spec
-            .and_then(|t| t.trust.clone())
-            .and_then(|aliases| store("trust", "trust").map(|file| (file, aliases)));
-        let key = spec
-            .and_then(|t| t.keys.as_ref())
-            .and_then(|aliases| aliases.first().cloned())
-            .and_then(|alias| store("keys", "keys").map(|file| (file, alias)));
-        let failed = !problems.is_empty();
-        for (pointer, message) in problems {
-            self.errors.push(pointer, message);
-        }
-        if failed {
-            return Err(());
-        }
-        Ok(Some(UpstreamTls {
-            binding: name.to_owned(),
-            system_authorities: spec.is_none_or(|t| t.trustcacerts.unwrap_or(t.trust.is_none())),
-            trust,
-            key,
-            sni: None,
-            alpn: Vec::new(),
-        }))
     }
 }
 

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::{Compiler, binding_pointer};
 use crate::error::pointer_token;
-use crate::spec::{BindingType, StoreSpec, StoreType};
+use crate::spec::{BindingType, ClientTlsSpec, StoreSpec, StoreType};
+use crate::table::client_tls::UpstreamTls;
 use crate::table::server::{StoreFile, StoreFormat};
 
 impl Compiler<'_> {
@@ -115,6 +116,77 @@ impl Compiler<'_> {
             },
             password: store.password.clone().unwrap_or_default(),
         })
+    }
+}
+
+impl Compiler<'_> {
+    /// TLS to an `https://` server for the element at `at` (an OTLP exporter, a registry
+    /// catalog) with `vault`: its `tls.trust` and `tls.keys` aliases, the system's
+    /// authorities otherwise. `Err` when it was refused (errors recorded).
+    pub(super) fn https_tls(
+        &mut self,
+        name: &str,
+        what: &str,
+        vault: Option<&str>,
+        spec: Option<&ClientTlsSpec>,
+        https: bool,
+        at: &str,
+    ) -> Result<Option<UpstreamTls>, ()> {
+        if let Some(vault) = vault
+            && !self.spec.vaults.contains_key(vault)
+        {
+            self.errors.push(
+                format!("{at}/vault"),
+                format!("vault '{vault}' is not defined under /vaults"),
+            );
+            return Err(());
+        }
+        if !https {
+            if spec.is_some() {
+                self.errors.push(
+                    format!("{at}/options/tls"),
+                    "tls applies to an https:// location",
+                );
+                return Err(());
+            }
+            return Ok(None);
+        }
+        let mut problems = Vec::new();
+        let mut store = |role: &'static str, field: &str| {
+            let pointer = format!("{at}/options/tls/{field}");
+            match vault {
+                Some(vault) => self.vault_store(vault, role, &pointer, &mut problems),
+                None => {
+                    problems.push((
+                        pointer,
+                        format!("'{field}' names aliases in a vault: give the {what} a 'vault'"),
+                    ));
+                    None
+                }
+            }
+        };
+        let trust = spec
+            .and_then(|t| t.trust.clone())
+            .and_then(|aliases| store("trust", "trust").map(|file| (file, aliases)));
+        let key = spec
+            .and_then(|t| t.keys.as_ref())
+            .and_then(|aliases| aliases.first().cloned())
+            .and_then(|alias| store("keys", "keys").map(|file| (file, alias)));
+        let failed = !problems.is_empty();
+        for (pointer, message) in problems {
+            self.errors.push(pointer, message);
+        }
+        if failed {
+            return Err(());
+        }
+        Ok(Some(UpstreamTls {
+            binding: name.to_owned(),
+            system_authorities: spec.is_none_or(|t| t.trustcacerts.unwrap_or(t.trust.is_none())),
+            trust,
+            key,
+            sni: None,
+            alpn: Vec::new(),
+        }))
     }
 }
 
