@@ -159,7 +159,7 @@ async fn dispatch<'a>(
         Resolved::NotFound => Err(DataPlaneError::no_route(parts)),
         Resolved::Denied(denial) => Err(DataPlaneError::from(denial)),
         Resolved::BadParam(bad) => Err(DataPlaneError::BadRequest(bad.to_string())),
-        Resolved::Echo => proxy::echo::echo(parts, body, limits, &active.body_budget).await,
+        Resolved::Echo => proxy::echo::echo(active, parts, body, limits, models).await,
         Resolved::File { route, params } => proxy::files::serve(route, &params, parts).await,
         Resolved::SseUpstream {
             upstream, guarded, ..

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
+use sluice_tests::gateway::Gateway;
 use sluice_tests::registry::TestRegistry;
 use sluice_tests::{Sluice, broker};
 
@@ -566,4 +567,43 @@ async fn request_headers_parameters_and_bodies_are_checked_before_routing() -> R
         1
     );
     Ok(())
+}
+
+/// Through the admin API: a change naming a schema its registry cannot give is refused
+/// (422 `not_applied`, naming the registry and why) and the running configuration stays; once
+/// the registry is back the same change applies and request bodies are checked.
+#[tokio::test]
+async fn a_change_naming_a_schema_the_registry_cannot_give_is_not_applied() -> Result<()> {
+    let registry = TestRegistry::start(None).await?;
+    registry.register("events-value", EVENT_SCHEMA, "AVRO");
+    let gateway = Gateway::fresh("/one").await?;
+    let (config, _) = gateway.head().await?;
+    let mut changed = config.clone();
+    changed["catalogs"] =
+        json!({"reg": {"type": "schema-registry", "options": {"url": registry.url}}});
+    changed["bindings"]["http"]["options"] = json!({"requests": [
+        {"path": "/one", "content": {"model": "avro", "catalog": {"reg": [{"subject": "events-value"}]}}}
+    ]});
+    registry.set_down(true);
+    let refused = gateway.put(&changed, &[]).await?;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{refused:?}"
+    );
+    let body = refused.json()?;
+    assert_eq!(body["code"], "not_applied");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&registry.url) && message.contains("503"),
+        "{message}"
+    );
+    // The running configuration echoes anything.
+    assert_eq!(gateway.data("/one").await?, StatusCode::OK);
+    registry.set_down(false);
+    let applied = gateway.put(&changed, &[]).await?;
+    assert!(applied.status.is_success(), "{applied:?}");
+    // `x` is not an Avro record of the schema.
+    assert_eq!(gateway.data("/one").await?, StatusCode::BAD_REQUEST);
+    gateway.stop().await
 }
