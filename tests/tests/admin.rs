@@ -956,3 +956,47 @@ async fn one_rule_for_conditions_flags_and_methods_on_every_endpoint() -> Result
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     gateway.stop().await
 }
+
+/// A binding PUT alone may carry every field a binding has: `vault` and `telemetry` too.
+#[tokio::test]
+async fn a_binding_with_telemetry_and_vault_fields_is_accepted_as_a_resource() -> Result<()> {
+    let gateway = Gateway::fresh("/one").await?;
+    let mut http = gateway
+        .admin(Method::GET, "/v1/bindings/http", &[], "")
+        .await?
+        .json()?;
+    http["telemetry"] = json!({ "metrics": ["http.*"] });
+    let put = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/http?dry_run=true",
+            &[("authorization", BEARER)],
+            &http.to_string(),
+        )
+        .await?;
+    assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
+    // `vault` reaches the configuration's own check, which names what is wrong with it.
+    http["vault"] = json!("none");
+    let put = gateway
+        .admin(
+            Method::PUT,
+            "/v1/bindings/http?dry_run=true",
+            &[("authorization", BEARER)],
+            &http.to_string(),
+        )
+        .await?;
+    assert_eq!(
+        put.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        put.body
+    );
+    assert!(
+        put.json()?["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("only tls bindings read a vault")),
+        "{:?}",
+        put.body
+    );
+    gateway.stop().await
+}

@@ -35,6 +35,8 @@ fn check_shape(kind: &str, resource: &Value) -> Result<(), ShapeError> {
                         .is_some_and(|routes| routes.iter().all(Value::is_object))
             }),
             ("exit", false, |v| v.is_string() || v.is_null()),
+            ("vault", false, |v| v.is_string() || v.is_null()),
+            ("telemetry", false, |v| v.is_object() || v.is_null()),
         ]
     } else {
         &[
