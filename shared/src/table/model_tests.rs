@@ -333,3 +333,50 @@ fn registry_credentials_are_secrets() {
         Some(&serde_json::json!(crate::secrets::REDACTED))
     );
 }
+
+#[test]
+fn registries_speak_confluents_api_with_their_frame_width_and_tls() {
+    let text = r#"
+name: test
+catalogs:
+  apicurio:
+    type: apicurio
+    options: { url: "http://registry:8080/" }
+  legacy:
+    type: apicurio-registry
+    options: { url: "http://registry:8080/apis/ccompat/v7", id-encoding: legacy }
+  secure:
+    type: schema-registry
+    options: { url: "https://registry:8081", context: tenant }
+bindings: {}
+"#;
+    let table = compile(text, None).unwrap();
+    let registry = |index: usize| match &table.catalogs[index].source {
+        CatalogSource::Registry(registry) => registry.clone(),
+        CatalogSource::Local(_) => panic!("a registry"),
+    };
+    let apicurio = registry(0);
+    assert_eq!(apicurio.url, "http://registry:8080/apis/ccompat/v7");
+    assert_eq!(apicurio.id_width, sluice_schema::wire::IdWidth::Eight);
+    assert!(apicurio.tls.is_none());
+    let legacy = registry(1);
+    assert_eq!(legacy.url, "http://registry:8080/apis/ccompat/v7");
+    assert_eq!(legacy.id_width, sluice_schema::wire::IdWidth::Four);
+    let secure = registry(2);
+    assert_eq!(secure.context.as_deref(), Some("tenant"));
+    let tls = secure.tls.expect("https is verified");
+    assert!(tls.system_authorities && tls.trust.is_none() && tls.key.is_none());
+    let errors = compile(
+        &text.replace(
+            "url: \"http://registry:8080/\" }",
+            "url: \"http://registry:8080/\", group-id: team }",
+        ),
+        None,
+    )
+    .unwrap_err();
+    assert_error(
+        &errors,
+        "/catalogs/apicurio/options/group-id",
+        "default group",
+    );
+}
