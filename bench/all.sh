@@ -24,6 +24,11 @@ export BENCH_OUT
 mkdir -p "$BENCH_OUT"
 : > "$BENCH_OUT/results.txt"
 
+# shellcheck source=bench/common.sh
+. bench/common.sh
+# What a fresh machine lacks: wrk from Debian, oha built once into target/tools.
+ensure_wrk
+ensure_oha
 cargo build --release --locked -j 2 -p sluice-controlplane -p sluice-bench
 # shellcheck source=scripts/tansu.sh
 . scripts/tansu.sh

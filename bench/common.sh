@@ -1,6 +1,8 @@
 # Sourced by the bench/*.sh scripts: tools check, release build, Tansu, Sluice, machine facts.
 #
-# bench_setup TOPIC...    checks wrk, builds, starts Tansu, creates TOPICs (1 partition each);
+# ensure_wrk              wrk from Debian, installed with apt-get when missing
+# ensure_oha              oha (pinned), built once into target/tools; sets OHA
+# bench_setup TOPIC...    ensures wrk, builds, starts Tansu, creates TOPICs (1 partition each);
 #                         sets BOOT, WORK and HTTP_PORT
 # start_sluice CONFIG     starts the release sluice on CONFIG, waits for HTTP_PORT; sets
 #                         SLUICE_PID; an EXIT trap stops Sluice and Tansu and removes WORK
@@ -8,11 +10,31 @@
 # print_machine           the machine and broker lines every report starts with
 # record NAME VALUE       a result for bench/all.sh (written only when BENCH_OUT is set)
 
-bench_setup() {
-  if ! command -v wrk >/dev/null; then
-    echo "wrk is needed: apt-get install -y wrk" >&2
+ensure_wrk() {
+  command -v wrk >/dev/null && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian's wrk"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "wrk is needed: sudo apt-get install -y wrk" >&2
     exit 1
   fi
+}
+
+# The open-loop client of the produce scenario, pinned, from crates.io.
+OHA_VERSION=1.16.0
+ensure_oha() {
+  OHA="$PWD/target/tools/bin/oha"
+  if ! "$OHA" --version 2>/dev/null | grep -qF "$OHA_VERSION"; then
+    echo "== building oha $OHA_VERSION into target/tools (once; about 8 minutes on 2 cores)"
+    cargo install oha --version "$OHA_VERSION" --locked --root target/tools -j "${CARGO_BUILD_JOBS:-2}" --quiet
+  fi
+  export OHA
+}
+
+bench_setup() {
+  ensure_wrk
   # shellcheck source=scripts/tansu.sh
   . scripts/tansu.sh
   if [ -n "${BENCH_BOOT:-}" ]; then

@@ -114,9 +114,9 @@ awk -v p="$POST_RATE" -v e="$ECHO_RATE" -v d="$DIRECT_RATE" -v c="$POST_CPU" 'BE
   printf "POST / direct window:  %.2f  (report only; stretch >= 0.35)\n", p / d
   printf "proxy CPU per POST:    %.2f us (goal <= 8 us; includes librdkafka threads)\n", c
 }'
-# Open-loop latency at 50 % of the measured POST rate (plan goal 4), when oha is installed:
-# cargo install oha --locked --root target/tools (it takes about 8 minutes to build, so the
-# suite does not build it).
+# Open-loop latency at 50 % of the measured POST rate (plan goal 4) with oha: bench/all.sh
+# builds it once into target/tools (ensure_oha in bench/common.sh); run alone, this script
+# uses it when it is there.
 OHA="${OHA:-$(command -v oha || echo target/tools/bin/oha)}"
 if [ -x "$OHA" ]; then
   HALF="$(awk -v r="$POST_RATE" 'BEGIN { printf "%d", r / 2 }')"
@@ -138,7 +138,7 @@ print(round(p["p50"] * 1e6), round(p["p99"] * 1e6), round(p["p99.9"] * 1e6), rou
   record produce.open_p99_us "$OPEN_P99"
   record produce.open_p999_us "$OPEN_P999"
 else
-  echo "open loop: not measured (no oha; cargo install oha --locked --root target/tools)"
+  echo "open loop: not measured (no oha: run bench/all.sh once, or . bench/common.sh; ensure_oha)"
 fi
 printf 'c=1 hop latency, linger.ms=0: POST p50 %s us / p99 %s us; direct p50 %s us / p99 %s us (goal: p50 <= direct + 50, p99 <= direct + 250)\n' \
   "$C1_P50" "$C1_P99" "$SEQ_P50" "$SEQ_P99"

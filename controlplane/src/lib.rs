@@ -25,6 +25,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod follow;
+pub mod limits;
 pub mod openapi;
 pub mod store;
 

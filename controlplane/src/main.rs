@@ -13,6 +13,7 @@ use clap::Parser;
 use sluice_controlplane::cli::{Cli, Command, DataplaneArgs, LogFormat, ServeArgs};
 use sluice_controlplane::config::{self, ConfigLoadError};
 use sluice_controlplane::follow::{FollowConfig, Follower};
+use sluice_controlplane::limits;
 use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
 use sluice_dataplane::DataPlaneOptions;
 use sluice_shared::CompileOptions;
@@ -92,6 +93,7 @@ fn validate(file: &Path) -> ExitCode {
 
 fn serve(args: ServeArgs) -> ExitCode {
     init_tracing(args.log_format);
+    limits::log_open_files(limits::raise_open_files());
     let kafka = match KafkaSource::from_flag(args.kafka.as_deref()) {
         Ok(kafka) => kafka,
         Err(message) => {
@@ -241,6 +243,7 @@ fn certificates_reloaded(outcome: Result<usize, sluice_dataplane::TlsErrors>) {
 
 fn dataplane(args: DataplaneArgs) -> ExitCode {
     init_tracing(args.log_format);
+    limits::log_open_files(limits::raise_open_files());
     let config = match follow_config(&args) {
         Ok(config) => config,
         Err(message) => {
