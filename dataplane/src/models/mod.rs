@@ -117,12 +117,17 @@ impl ModelRuntime {
     ) -> Result<Cow<'p, [u8]>, Refusal> {
         let admitted = match &binding.schema {
             SchemaRef::Ready { codec, identity } => {
-                let mut out = Vec::new();
-                match codec.admit(payload, binding.json_view, &mut out) {
-                    Ok(()) if binding.json_view => Ok(Cow::Owned(out)),
-                    Ok(()) => Ok(Cow::Borrowed(payload)),
-                    Err(violation) => Err(self.refuse(binding, violation, place, identity.clone())),
-                }
+                // Checked in place unless converted: the payload is not copied.
+                let admitted = if binding.json_view {
+                    let mut out = Vec::with_capacity(payload.len());
+                    codec
+                        .admit(payload, true, &mut out)
+                        .map(|()| Cow::Owned(out))
+                } else {
+                    codec.check(payload).map(|()| Cow::Borrowed(payload))
+                };
+                admitted
+                    .map_err(|violation| self.refuse(binding, violation, place, identity.clone()))
             }
             SchemaRef::Registry {
                 catalog,

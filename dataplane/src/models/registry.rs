@@ -73,11 +73,17 @@ struct SubjectEntry {
     refreshing: bool,
 }
 
+/// A compiled model of a schema, with the Protobuf message it was compiled for.
+type Compiled = (Option<String>, Arc<Codec>);
+
+/// Keyed so that a lookup borrows the request's strings: no allocation per request.
 #[derive(Default)]
 struct Cache {
-    subjects: HashMap<(String, String), SubjectEntry>,
+    /// Subject, then version.
+    subjects: HashMap<String, HashMap<String, SubjectEntry>>,
     schemas: HashMap<i64, Arc<str>>,
-    codecs: HashMap<(i64, ModelKind, Option<String>), Arc<Codec>>,
+    /// By schema id and model; the Protobuf `record` told apart in the list.
+    codecs: HashMap<(i64, ModelKind), Vec<Compiled>>,
 }
 
 /// One registry's client and caches.
@@ -136,11 +142,14 @@ impl RegistryClient {
         subject: &str,
         version: &str,
     ) -> Result<i64, RegistryError> {
-        let key = (subject.to_owned(), version.to_owned());
         let max_age = Duration::from_secs(self.registry.max_age_seconds);
         let cached = {
             let mut cache = self.cache();
-            match cache.subjects.get_mut(&key) {
+            match cache
+                .subjects
+                .get_mut(subject)
+                .and_then(|versions| versions.get_mut(version))
+            {
                 Some(entry)
                     if entry.fetched.elapsed() >= max_age
                         && !entry.refreshing
@@ -157,10 +166,16 @@ impl RegistryClient {
             Some((id, refresh)) => {
                 if refresh {
                     let client = self.clone();
+                    let (subject, version) = (subject.to_owned(), version.to_owned());
                     tokio::spawn(async move {
-                        if let Err(error) = client.lookup_subject(&key.0, &key.1).await {
-                            tracing::warn!(error = %error, subject = %key.0, "schema registry lookup failed; the cached schema stays in use");
-                            if let Some(entry) = client.cache().subjects.get_mut(&key) {
+                        if let Err(error) = client.lookup_subject(&subject, &version).await {
+                            tracing::warn!(error = %error, subject = %subject, "schema registry lookup failed; the cached schema stays in use");
+                            let mut cache = client.cache();
+                            let entry = cache
+                                .subjects
+                                .get_mut(&subject)
+                                .and_then(|versions| versions.get_mut(&version));
+                            if let Some(entry) = entry {
                                 entry.refreshing = false;
                                 entry.fetched = Instant::now();
                             }
@@ -193,14 +208,18 @@ impl RegistryClient {
         };
         let mut cache = self.cache();
         bound(&mut cache.subjects);
-        cache.subjects.insert(
-            (subject.to_owned(), version.to_owned()),
-            SubjectEntry {
-                id,
-                fetched: Instant::now(),
-                refreshing: false,
-            },
-        );
+        cache
+            .subjects
+            .entry(subject.to_owned())
+            .or_default()
+            .insert(
+                version.to_owned(),
+                SubjectEntry {
+                    id,
+                    fetched: Instant::now(),
+                    refreshing: false,
+                },
+            );
         bound(&mut cache.schemas);
         cache.schemas.entry(id).or_insert_with(|| Arc::from(schema));
         Ok(id)
@@ -213,10 +232,12 @@ impl RegistryClient {
         kind: ModelKind,
         record: Option<&str>,
     ) -> Option<Arc<Codec>> {
-        self.cache()
-            .codecs
-            .get(&(id, kind, record.map(str::to_owned)))
-            .cloned()
+        let cache = self.cache();
+        let compiled = cache.codecs.get(&(id, kind))?;
+        compiled
+            .iter()
+            .find(|(r, _)| r.as_deref() == record)
+            .map(|(_, codec)| codec.clone())
     }
 
     /// The compiled model of schema `id`: looked up and compiled once.
@@ -258,7 +279,9 @@ impl RegistryClient {
         bound(&mut cache.codecs);
         cache
             .codecs
-            .insert((id, kind, record.map(str::to_owned)), codec.clone());
+            .entry((id, kind))
+            .or_default()
+            .push((record.map(str::to_owned), codec.clone()));
         Ok(codec)
     }
 
