@@ -136,6 +136,14 @@ pub enum DataPlaneError {
         /// The topic.
         topic: String,
     },
+    /// The topic cache has not read, within its wait, writes this instance acknowledged.
+    #[error(
+        "the cache of topic '{topic}' has not yet read the writes this instance acknowledged; retry shortly"
+    )]
+    CacheBehind {
+        /// The topic.
+        topic: String,
+    },
     /// The record was dropped at the cache's memory bound.
     #[error("the answer is not in the topic cache: it was evicted at the cache's memory bound")]
     CacheEvicted,
@@ -201,7 +209,7 @@ impl DataPlaneError {
             Self::InsufficientScope { .. } | Self::CorsRefused(_) => ErrorCode::Forbidden,
             Self::MethodNotAllowed { .. } | Self::ReadOnly { .. } => ErrorCode::MethodNotAllowed,
             Self::NotAcceptable => ErrorCode::NotAcceptable,
-            Self::CacheLoading { .. } => ErrorCode::CacheLoading,
+            Self::CacheLoading { .. } | Self::CacheBehind { .. } => ErrorCode::CacheLoading,
             Self::CacheEvicted => ErrorCode::CacheEvicted,
             Self::BadRequest(_) | Self::Body(_) => ErrorCode::BadRequest,
             Self::Invalid(_) => ErrorCode::InvalidPayload,

@@ -345,3 +345,58 @@ async fn at_the_memory_bound_evicted_items_answer_503_not_a_wrong_404() -> Resul
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
+
+/// Read-your-writes: a `GET` right after a `PUT` or `DELETE` this instance acknowledged
+/// answers what was written, every time, although the topic cache reads the topic through
+/// the broker's fetch (up to `fetch.wait.max.ms` later).
+#[tokio::test]
+async fn a_get_after_an_acknowledged_put_or_delete_sees_it_every_time() -> Result<()> {
+    let topic = broker().topic("ryw").await?;
+    let writes = format!(
+        r#"      - when:
+          - {{ method: PUT, path: "/items/{{id}}" }}
+          - {{ method: DELETE, path: "/items/{{id}}" }}
+        exit: cache
+        with:
+          capability: produce
+          topic: {topic}
+          key: "${{params.id}}"
+"#
+    );
+    let config = fetch_config(&topic, "").replacen(
+        "      - when: [ { method: GET, path: \"/items/{id}\" } ]",
+        &format!("{writes}      - when: [ {{ method: GET, path: \"/items/{{id}}\" }} ]"),
+        1,
+    );
+    let sluice = Sluice::with_config(&config).await?;
+    let json = [("content-type", "application/json")];
+    let mut stale = Vec::new();
+    for i in 0..60 {
+        let key = format!("k{}", i % 3);
+        let path = format!("/items/{key}");
+        let body = format!(r#"{{"v":{i}}}"#);
+        let put = sluice
+            .send(PORT, Method::PUT, &path, &json, body.clone())
+            .await?;
+        assert_eq!(put.status, StatusCode::NO_CONTENT, "{put:?}");
+        let item = get(&sluice, &path, &[]).await?;
+        if item.status != StatusCode::OK || item.body != body.as_bytes() {
+            stale.push(format!("item {i}: {} {:?}", item.status, item.body));
+        }
+        let list = get(&sluice, "/items", &[]).await?;
+        if !String::from_utf8_lossy(&list.body).contains(&body) {
+            stale.push(format!("list {i}: {:?}", list.body));
+        }
+        if i % 10 == 9 {
+            let delete = sluice.send(PORT, Method::DELETE, &path, &[], "").await?;
+            assert_eq!(delete.status, StatusCode::NO_CONTENT, "{delete:?}");
+            let gone = get(&sluice, &path, &[]).await?;
+            if gone.status != StatusCode::NOT_FOUND {
+                stale.push(format!("delete {i}: {} {:?}", gone.status, gone.body));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "stale reads: {stale:#?}");
+    sluice.app.shutdown(Duration::from_secs(1)).await;
+    Ok(())
+}

@@ -7,6 +7,8 @@
 //!   across configurations ([`ProducerPool`]).
 //! - `client`: what every client of a cluster shares: identity, properties, files, and the
 //!   mapping of librdkafka errors to HTTP answers ([`map_error`]).
+//! - `marks`: the writes this process had acknowledged, per topic and partition, which a
+//!   fetch waits for the cache to read (read-your-writes).
 //! - `health`: the count of clients replaced because they broke.
 //! - [`reply`]: one reply tap per reply topic, dispatching replies by correlation id.
 //! - [`cache`]: one topic cache per fetched topic, the latest record per key.
@@ -27,6 +29,7 @@ pub(crate) mod dynamic;
 pub mod embedded;
 pub mod feed;
 pub(crate) mod health;
+pub mod marks;
 mod oauth;
 mod pool;
 mod producer;

@@ -10,6 +10,7 @@ use sluice_shared::table::KafkaCluster;
 
 use super::client::ClientError;
 use super::client::{ClientIdentity, producer_identity};
+use super::marks::WriteMarks;
 use super::producer::{self, Producer};
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -22,6 +23,7 @@ struct ProducerKey {
 #[derive(Debug, Default)]
 pub struct Producers {
     by_cluster: Vec<[Option<Arc<Producer>>; 3]>,
+    marks: Arc<WriteMarks>,
 }
 
 fn acks_slot(acks: Acks) -> usize {
@@ -43,6 +45,11 @@ impl Producers {
         self.by_cluster.get(cluster)?.get(slot)?.as_ref()
     }
 
+    /// The writes every producer of this process had acknowledged.
+    pub fn marks(&self) -> &WriteMarks {
+        &self.marks
+    }
+
     /// Any producer of `cluster`.
     pub fn any(&self, cluster: usize) -> Option<&Arc<Producer>> {
         self.by_cluster.get(cluster)?.iter().flatten().next()
@@ -53,6 +60,7 @@ impl Producers {
 #[derive(Default)]
 pub struct ProducerPool {
     live: Mutex<HashMap<ProducerKey, Arc<Producer>>>,
+    marks: Arc<WriteMarks>,
 }
 
 impl ProducerPool {
@@ -67,6 +75,7 @@ impl ProducerPool {
         let mut next: HashMap<ProducerKey, Arc<Producer>> = HashMap::new();
         let mut producers = Producers {
             by_cluster: vec![Default::default(); clusters.len()],
+            marks: self.marks.clone(),
         };
         for (index, acks) in uses {
             let cluster = clusters.get(index).ok_or(ClientError::UnknownCluster)?;
@@ -76,7 +85,7 @@ impl ProducerPool {
             };
             let producer = match next.get(&key).or_else(|| live.get(&key)) {
                 Some(existing) => existing.clone(),
-                None => Arc::new(producer::create(cluster, acks)?),
+                None => Arc::new(producer::create(cluster, acks, self.marks.clone())?),
             };
             next.insert(key, producer.clone());
             producers.by_cluster[index][acks_slot(acks)] = Some(producer);

@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::client::ClientError;
+use super::marks::WriteMarks;
 use super::watchdog::{BROKEN, Client, Shared, create_client, probe, watch};
 use crate::error::DataPlaneError;
 
@@ -42,6 +43,10 @@ const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
 pub struct Producer {
     shared: Arc<Shared>,
     watchdog: Option<JoinHandle<()>>,
+    /// The cluster's bootstrap servers, naming it in `marks`.
+    servers: Vec<String>,
+    /// Where acknowledged writes are recorded, for read-your-writes.
+    marks: Arc<WriteMarks>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -92,8 +97,14 @@ impl Producer {
             .send_result(future)
             .map_err(|(error, _)| self.failure(&client, &error, record.topic))?;
         match tokio::time::timeout(self.shared.timeout + TIMEOUT_GRACE, delivery).await {
-            Ok(Ok(Ok(_))) => {
+            Ok(Ok(Ok(delivery))) => {
                 self.shared.delivered();
+                self.marks.record(
+                    &self.servers,
+                    record.topic,
+                    delivery.partition,
+                    delivery.offset,
+                );
                 Ok(())
             }
             Ok(Ok(Err((error, _)))) => Err(self.failure(&client, &error, record.topic)),
@@ -168,8 +179,13 @@ impl Producer {
     }
 }
 
-/// Creates a producer for `cluster` at `acks`, and its watchdog when a runtime runs.
-pub(super) fn create(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, ClientError> {
+/// Creates a producer for `cluster` at `acks` that records its writes in `marks`, and its
+/// watchdog when a runtime runs.
+pub(super) fn create(
+    cluster: &KafkaCluster,
+    acks: Acks,
+    marks: Arc<WriteMarks>,
+) -> Result<Producer, ClientError> {
     if cluster.servers.is_empty() {
         return Err(ClientError::NoServers(cluster.binding.clone()));
     }
@@ -208,5 +224,10 @@ pub(super) fn create(cluster: &KafkaCluster, acks: Acks) -> Result<Producer, Cli
     let watchdog = tokio::runtime::Handle::try_current()
         .ok()
         .map(|runtime| runtime.spawn(watch(shared.clone())));
-    Ok(Producer { shared, watchdog })
+    Ok(Producer {
+        shared,
+        watchdog,
+        servers: cluster.servers.clone(),
+        marks,
+    })
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::message::Message;
 use sluice_shared::table::KafkaCluster;
 
 use super::client::ClientError;
@@ -93,6 +94,8 @@ struct ViewShared<S> {
     consumer: Arc<Supervised>,
     state: std::sync::RwLock<S>,
     version: tokio::sync::watch::Sender<u64>,
+    /// Next offset to read, per partition read so far.
+    progress: tokio::sync::watch::Sender<Vec<(i32, i64)>>,
     catch_up: CatchUp,
 }
 
@@ -126,6 +129,7 @@ impl<S: Send + Sync + 'static> TopicView<S> {
             consumer,
             state: std::sync::RwLock::new(state),
             version: tokio::sync::watch::Sender::new(0),
+            progress: tokio::sync::watch::Sender::new(Vec::new()),
             catch_up: CatchUp::new(),
         });
         let task = {
@@ -142,6 +146,13 @@ impl<S: Send + Sync + 'static> TopicView<S> {
                     if changed {
                         shared.version.send_modify(|version| *version += 1);
                     }
+                    let (partition, next) = (message.partition(), message.offset() + 1);
+                    shared.progress.send_modify(|progress| {
+                        match progress.iter_mut().find(|(p, _)| *p == partition) {
+                            Some((_, at)) => *at = (*at).max(next),
+                            None => progress.push((partition, next)),
+                        }
+                    });
                 };
                 shared
                     .consumer
@@ -155,6 +166,20 @@ impl<S: Send + Sync + 'static> TopicView<S> {
     /// Waits until the view read the history the topic had when it started, up to `timeout`.
     pub async fn ready(&self, timeout: Duration) -> bool {
         self.shared.catch_up.ready(timeout).await
+    }
+
+    /// Waits until the view read past every mark (partition, offset), up to `timeout`.
+    pub async fn reached(&self, marks: &[(i32, i64)], timeout: Duration) -> bool {
+        if marks.is_empty() {
+            return true;
+        }
+        let mut progress = self.shared.progress.subscribe();
+        tokio::time::timeout(
+            timeout,
+            progress.wait_for(|positions| super::marks::passed(marks, positions)),
+        )
+        .await
+        .is_ok_and(|result| result.is_ok())
     }
 
     /// Records between the consumer's position and the partition ends, from librdkafka's

@@ -55,20 +55,25 @@ enum Outcome {
     Evicted,
 }
 
-/// The cache a fetch route reads, and its topic: the route's own, or the topic its path
-/// names (opened on demand, at most the route's `max-topics` at once).
-async fn cache_of(
-    active: &Snapshot,
+/// The cache a fetch route reads, its cluster's servers and its topic: the route's own, or
+/// the topic its path names (opened on demand, at most the route's `max-topics` at once).
+async fn cache_of<'a>(
+    active: &'a Snapshot,
     binding: &HttpKafkaBinding,
     action: &FetchAction,
     params: &Params,
-) -> Result<(std::sync::Arc<TopicCache>, String), DataPlaneError> {
+) -> Result<(std::sync::Arc<TopicCache>, &'a [String], String), DataPlaneError> {
     let Some(template) = &action.topic_template else {
         let cache = active
             .caches
             .get(action.cluster, &action.topic)
             .ok_or_else(|| DataPlaneError::Internal("no cache for this route".to_owned()))?;
-        return Ok((cache.clone(), action.topic.clone()));
+        let servers = active
+            .table
+            .clusters
+            .get(action.cluster)
+            .map_or(&[][..], |cluster| &cluster.servers[..]);
+        return Ok((cache.clone(), servers, action.topic.clone()));
     };
     let (cluster, topic) = path_topic(&active.table.clusters, action.cluster, template, params)?;
     // A key that stays the same across configurations: the binding and the topic template.
@@ -91,7 +96,7 @@ async fn cache_of(
         )
         .await
     {
-        Ok(cache) => Ok((cache, topic)),
+        Ok(cache) => Ok((cache, &cluster.servers[..], topic)),
         Err(error) => Err(error.into_error(&topic)),
     }
 }
@@ -108,7 +113,7 @@ pub(crate) async fn fetch(
         parts,
         identity,
     } = request;
-    let (cache, topic) = cache_of(active, binding, action, params).await?;
+    let (cache, servers, topic) = cache_of(active, binding, action, params).await?;
     let cache = &*cache;
     let prefer =
         Prefer::parse(&parts.headers).map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
@@ -119,6 +124,11 @@ pub(crate) async fn fetch(
         .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     if !cache.ready(CATCH_UP_WAIT).await {
         return Err(DataPlaneError::CacheLoading { topic });
+    }
+    // Read-your-writes: every write this instance acknowledged on the topic is in the answer.
+    let marks = active.producers.marks().of(servers, &topic);
+    if !cache.reached(&marks, CATCH_UP_WAIT).await {
+        return Err(DataPlaneError::CacheBehind { topic });
     }
     let filters = resolve_filters(&action.filters, params, identity);
     let view = View::of(&active.models, &action.models, &topic);

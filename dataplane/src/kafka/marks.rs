@@ -1,0 +1,96 @@
+//! Write marks: per (cluster, topic), the offset of the newest record this process wrote
+//! and Kafka acknowledged, per partition. A fetch waits until the topic cache has read past
+//! them, so that a `GET` answered after a `PUT` on the same instance sees that `PUT`
+//! (read-your-writes), whatever the broker's fetch latency.
+//!
+//! The marks are process-wide: every producer records into the same [`WriteMarks`], and
+//! every cache is compared against it, across configurations. A cluster is named by its
+//! bootstrap servers, so two bindings that reach the same brokers share their marks.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use sluice_shared::sync::lock;
+
+/// Newest acknowledged offset per partition, per topic, per cluster.
+#[derive(Debug, Default)]
+pub struct WriteMarks {
+    by_cluster: Mutex<HashMap<Vec<String>, HashMap<String, Vec<(i32, i64)>>>>,
+}
+
+impl WriteMarks {
+    /// Records that Kafka acknowledged a record at `offset` of `partition` of `topic` on the
+    /// cluster reached through `servers`. Allocates only for a topic not seen before.
+    pub fn record(&self, servers: &[String], topic: &str, partition: i32, offset: i64) {
+        if partition < 0 || offset < 0 {
+            // Nothing to wait for: acks=0 reports no offset.
+            return;
+        }
+        let mut by_cluster = lock(&self.by_cluster);
+        let topics = match by_cluster.get_mut(servers) {
+            Some(topics) => topics,
+            None => by_cluster.entry(servers.to_vec()).or_default(),
+        };
+        let partitions = match topics.get_mut(topic) {
+            Some(partitions) => partitions,
+            None => topics.entry(topic.to_owned()).or_default(),
+        };
+        match partitions.iter_mut().find(|(p, _)| *p == partition) {
+            Some((_, newest)) => *newest = (*newest).max(offset),
+            None => partitions.push((partition, offset)),
+        }
+    }
+
+    /// The marks of `topic` on `servers`: (partition, newest acknowledged offset); empty
+    /// when this process wrote nothing there.
+    pub fn of(&self, servers: &[String], topic: &str) -> Vec<(i32, i64)> {
+        lock(&self.by_cluster)
+            .get(servers)
+            .and_then(|topics| topics.get(topic))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Whether `positions` (next offset to read, per partition) lie past every mark.
+pub fn passed(marks: &[(i32, i64)], positions: &[(i32, i64)]) -> bool {
+    marks.iter().all(|(partition, offset)| {
+        positions
+            .iter()
+            .any(|(p, next)| p == partition && next > offset)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_offset_per_partition_and_cluster() {
+        let a = ["a:9092".to_owned()];
+        let b = ["b:9092".to_owned()];
+        let marks = WriteMarks::default();
+        marks.record(&a, "items", 0, 5);
+        marks.record(&a, "items", 0, 3);
+        marks.record(&a, "items", 2, 7);
+        marks.record(&b, "items", 0, 100);
+        marks.record(&a, "items", -1, -1);
+        let mut of = marks.of(&a, "items");
+        of.sort_unstable();
+        assert_eq!(of, vec![(0, 5), (2, 7)]);
+        assert_eq!(marks.of(&b, "items"), vec![(0, 100)]);
+        assert!(marks.of(&a, "other").is_empty());
+    }
+
+    #[test]
+    fn passed_needs_every_partition_read_past_its_mark() {
+        let marks = [(0, 5), (2, 7)];
+        assert!(!passed(&marks, &[(0, 6)]), "partition 2 not read");
+        assert!(
+            !passed(&marks, &[(0, 5), (2, 8)]),
+            "offset 5 itself not read"
+        );
+        assert!(passed(&marks, &[(0, 6), (1, 0), (2, 8)]));
+        assert!(passed(&[], &[]), "no marks: nothing to wait for");
+    }
+}
