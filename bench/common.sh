@@ -6,6 +6,9 @@
 #                         sets BOOT, WORK and HTTP_PORT
 # start_sluice CONFIG     starts the release sluice on CONFIG, waits for HTTP_PORT; sets
 #                         SLUICE_PID; an EXIT trap stops Sluice and Tansu and removes WORK
+# start_baseline [ARG...] starts the minimal hyper server of `sluice-bench baseline` with
+#                         Sluice's worker count and pinning, and ARGs (--bootstrap, --topic);
+#                         sets BASE_PORT and BASE_PID
 # rss_kib                 Sluice's resident memory, KiB
 # print_machine           the machine and broker lines every report starts with
 # record NAME VALUE       a result for bench/all.sh (written only when BENCH_OUT is set)
@@ -81,6 +84,15 @@ start_sluice() {
   SLUICE_PID=$!
   trap 'kill "$SLUICE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
   wait_for_port "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+}
+
+start_baseline() {
+  BASE_PORT="$(free_port)"
+  TOKIO_WORKER_THREADS="${WORKERS:-2}" ${SLUICE_PIN:+taskset -c "$SLUICE_PIN"} target/release/sluice-bench baseline \
+    --addr "127.0.0.1:$BASE_PORT" "$@" >"$WORK/baseline.log" 2>&1 &
+  BASE_PID=$!
+  trap 'kill "${SLUICE_PID:-}" "$BASE_PID" "$TANSU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  wait_for_port "$BASE_PORT" || { cat "$WORK/baseline.log"; exit 1; }
 }
 
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }

@@ -5,6 +5,10 @@
 #  2. Long-poll wake-up: 1,000 clients hold If-None-Match + prefer: wait=60 on one item; one
 #     record is produced; time from the broker's acknowledgement to each 200.
 #  3. Cache memory: Sluice's RSS before and after 100,000 keys of 100-byte values arrive.
+#  4. Read-your-writes: WRITERS loops, each PUT then GET of its own key, RYW_TOTAL in all;
+#     every GET must answer the value just written (a stale read fails the run).
+# Baselines (sluice-bench baseline, a minimal hyper server with Sluice's worker count, in the
+# same run): its echo rate beside Sluice's, and the wake-up of 1,000 long-polls it holds.
 # Broker: Tansu (memory storage) on loopback; the cache consumer uses fetch.wait.max.ms=10.
 # Exits non-zero only on correctness failures.
 set -euo pipefail
@@ -34,6 +38,9 @@ bindings:
       - when: [ { method: GET, path: "/items/{id}" } ]
         exit: client
         with: { capability: fetch, topic: bench-items, filters: [ { key: "\${params.id}" } ] }
+      - when: [ { method: PUT, path: "/items/{id}" } ]
+        exit: client
+        with: { capability: produce, topic: bench-items, key: "\${params.id}" }
   client:
     type: kafka
     kind: client
@@ -43,6 +50,7 @@ bindings:
       cache-max-bytes: 1073741824
 YAML
 start_sluice "$WORK/fetch.yaml"
+start_baseline
 
 print_machine
 
@@ -66,8 +74,10 @@ LUA
 wrk_rate() { echo "$1" | awk '/Requests\/sec/ { print $2 }'; }
 ECHO_OUT="$(wrk -t1 -c64 -d"${DURATION}"s "http://127.0.0.1:$HTTP_PORT/echo")"
 FETCH_OUT="$(wrk -t1 -c64 -d"${DURATION}"s -s "$WORK/inm.lua" "http://127.0.0.1:$HTTP_PORT/items/key-1")"
+HYPER_OUT="$(wrk -t1 -c64 -d"${DURATION}"s "http://127.0.0.1:$BASE_PORT/echo")"
 ECHO_RATE="$(wrk_rate "$ECHO_OUT")"
 FETCH_RATE="$(wrk_rate "$FETCH_OUT")"
+HYPER_RATE="$(wrk_rate "$HYPER_OUT")"
 # wrk counts only statuses >= 400 as errors, so 304s are checked by errors = 0 plus samples.
 FETCH_ERRORS="$(echo "$FETCH_OUT" | awk '/Non-2xx|Socket errors/ { n += 1 } END { print n + 0 }')"
 CHECK304="$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "http://127.0.0.1:$HTTP_PORT/items/key-1")"
@@ -80,14 +90,23 @@ ONE="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$HTTP_PORT" --path
 ETAG5="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-5" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
 LONGPOLL="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$HTTP_PORT" --path /items/key-5 \
   --etag "$ETAG5" --clients "$WAITERS" --bootstrap "$BOOT" --topic bench-items --key key-5)"
+BASE_LONGPOLL="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$BASE_PORT" --path /poll \
+  --etag '"0"' --clients "$WAITERS" --wake "127.0.0.1:$BASE_PORT")"
+
+# 4. Read-your-writes on one instance.
+RYW="$(target/release/sluice-bench ryw --addr "127.0.0.1:$HTTP_PORT" --writers "${WRITERS:-8}" \
+  --total "${RYW_TOTAL:-10000}")"
 
 echo
 printf '%-44s %s\n' "echo route GET (no Kafka), c=64" "$ECHO_RATE req/s"
+printf '%-44s %s\n' "baseline: minimal hyper GET /echo, c=64" "$HYPER_RATE req/s (Sluice's echo route: $(awk -v e="$ECHO_RATE" -v h="$HYPER_RATE" 'BEGIN { printf "%.2f", e / h }') of it)"
 printf '%-44s %s\n' "item GET with matching If-None-Match, c=64" "$FETCH_RATE req/s (errors: $FETCH_ERRORS; sample answer: $CHECK304)"
 awk -v f="$FETCH_RATE" -v e="$ECHO_RATE" 'BEGIN { printf "304 / echo:                                  %.2f (goal >= 0.90)\n", f / e }'
 printf '%-44s %s\n' "1 long-poll, produce ack -> 200" "$ONE"
 printf '%-44s %s\n' "$WAITERS long-polls, produce ack -> 200" "$LONGPOLL"
+printf '%-44s %s\n' "baseline: $WAITERS long-polls, wake -> 200" "$BASE_LONGPOLL"
 echo "  (goal: p99 <= 10 ms from the record reaching Sluice; the 1-waiter line is the broker's share)"
+printf '%-44s %s\n' "read-your-writes, PUT then GET" "$RYW"
 awk -v a="$RSS_AFTER" -v b="$RSS_BEFORE" -v k="$KEYS" 'BEGIN { printf "cache memory for %d keys of 100 B:          %.1f MiB RSS growth (%.0f bytes per key)\n", k, (a - b) / 1024, (a - b) * 1024 / k }'
 record fetch.echo_rate "$ECHO_RATE"
 record fetch.not_modified_rate "$FETCH_RATE"
@@ -97,7 +116,18 @@ record fetch.longpoll_waiters "$WAITERS"
 record fetch.longpoll_p50_us "$(json "$LONGPOLL" p50_us)"
 record fetch.longpoll_p99_us "$(json "$LONGPOLL" p99_us)"
 record fetch.longpoll_ok "$(json "$LONGPOLL" ok)"
+record fetch.hyper_echo_rate "$HYPER_RATE"
+record fetch.baseline_longpoll_p50_us "$(json "$BASE_LONGPOLL" p50_us)"
+record fetch.baseline_longpoll_p99_us "$(json "$BASE_LONGPOLL" p99_us)"
+record fetch.ryw_reads "$(json "$RYW" reads)"
+record fetch.ryw_stale "$(json "$RYW" stale)"
+record fetch.ryw_get_p50_us "$(json "$RYW" get_p50_us)"
+record fetch.ryw_get_p99_us "$(json "$RYW" get_p99_us)"
 record fetch.cache_bytes_per_key "$(awk -v a="$RSS_AFTER" -v b="$RSS_BEFORE" -v k="$KEYS" 'BEGIN { printf "%.0f", (a - b) * 1024 / k }')"
+if [ "$(json "$RYW" stale)" != 0 ]; then
+  echo "FAILED: a GET after an acknowledged PUT did not answer that write" >&2
+  exit 1
+fi
 if [ "$CHECK304" != 304 ] || [ "$FETCH_ERRORS" != 0 ]; then
   echo "FAILED: not every conditional GET answered 304" >&2
   exit 1

@@ -2,6 +2,9 @@
 //! `If-None-Match: --etag` and `prefer: wait=60`, waits until they are all held, produces one
 //! new record for `--key`, and prints the time from the broker's acknowledgement to each
 //! answer (p50, p99, max) and how many answered 200.
+//!
+//! With `--wake ADDR` (the baseline server) no record is produced: the change is a
+//! `POST /wake` to ADDR, and the times start when it is sent.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,14 +33,17 @@ pub struct LongpollArgs {
     #[arg(long, default_value_t = 1000)]
     clients: usize,
     /// Bootstrap servers.
-    #[arg(long)]
-    bootstrap: String,
+    #[arg(long, required_unless_present = "wake")]
+    bootstrap: Option<String>,
     /// Topic of the item.
-    #[arg(long)]
-    topic: String,
+    #[arg(long, required_unless_present = "wake")]
+    topic: Option<String>,
     /// Key of the item.
+    #[arg(long, required_unless_present = "wake")]
+    key: Option<String>,
+    /// The baseline server to wake instead of producing a record.
     #[arg(long)]
-    key: String,
+    wake: Option<SocketAddr>,
 }
 
 /// Runs the scenario.
@@ -71,19 +77,15 @@ pub async fn run(args: LongpollArgs) -> Result<()> {
     connected.wait().await;
     // Give the last requests time to reach Sluice and start waiting.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &args.bootstrap)
-        .set("linger.ms", "0")
-        .create()?;
-    let record = FutureRecord::to(&args.topic)
-        .key(&args.key)
-        .payload("changed")
-        .partition(0);
-    producer
-        .send(record, Duration::from_secs(10))
-        .await
-        .map_err(|(e, _)| e)?;
-    let acked = Instant::now();
+    // The producer lives until every answer is in: dropping it joins its polling thread,
+    // which would block this (single) runtime thread while answers arrive.
+    let (acked, _producer) = match args.wake {
+        Some(wake) => (wake_baseline(wake).await?, None),
+        None => {
+            let (acked, producer) = produce_change(&args).await?;
+            (acked, Some(producer))
+        }
+    };
     let mut delays = Vec::with_capacity(args.clients);
     let mut ok = 0;
     for client in clients {
@@ -110,4 +112,40 @@ pub async fn run(args: LongpollArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Produces the change for `--key`; returns when the broker acknowledged it, and the
+/// producer.
+async fn produce_change(args: &LongpollArgs) -> Result<(Instant, FutureProducer)> {
+    let (Some(bootstrap), Some(topic), Some(key)) = (&args.bootstrap, &args.topic, &args.key)
+    else {
+        bail!("--bootstrap, --topic and --key are needed without --wake");
+    };
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "0")
+        .set("socket.nagle.disable", "true")
+        .create()?;
+    let record = FutureRecord::to(topic)
+        .key(key)
+        .payload("changed")
+        .partition(0);
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)?;
+    Ok((Instant::now(), producer))
+}
+
+/// Sends `POST /wake` to the baseline server; returns when it was sent.
+async fn wake_baseline(addr: SocketAddr) -> Result<Instant> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let sent = Instant::now();
+    stream
+        .write_all(b"POST /wake HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\n\r\n")
+        .await?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await?;
+    Ok(sent)
 }

@@ -7,13 +7,18 @@
 //! - `longpoll`: see `longpoll.rs`.
 //! - `sse-load` and `ts-produce`: see `sse.rs`.
 //! - `apply`: configuration changes through the control plane; see `apply.rs`.
+//! - `baseline`: a minimal hyper server (echo, long-poll, SSE fan-out), the limit the Sluice
+//!   numbers are compared with; see `baseline.rs`.
+//! - `ryw`: read-your-writes, PUT then GET on one instance; see `ryw.rs`.
 //! - `registry`: the tests' schema registry as a process, with schemas registered; see
 //!   `registry.rs`.
 
 mod apply;
+mod baseline;
 mod longpoll;
 mod registry;
 mod rr;
+mod ryw;
 mod sse;
 
 use std::sync::Arc;
@@ -44,6 +49,10 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Runs a schema registry with the given schemas until killed.
     Registry(registry::RegistryArgs),
+    /// PUT then GET loops: stale reads on one instance.
+    Ryw(ryw::RywArgs),
+    /// Runs the minimal baseline server until killed.
+    Baseline(baseline::BaselineArgs),
 }
 
 /// Direct rdkafka producer baseline.
@@ -98,6 +107,9 @@ fn cpu_time(clk_tck: u64) -> Result<Duration> {
 
 fn main() -> Result<()> {
     let command = Command::parse();
+    if let Command::Baseline(args) = command {
+        return baseline::run(args);
+    }
     let runtime = match command {
         // The gateway and its load share a two-worker runtime, as `sluice serve` would.
         Command::Apply(_) => tokio::runtime::Builder::new_multi_thread()
@@ -117,6 +129,8 @@ fn main() -> Result<()> {
         Command::TsProduce(args) => runtime.block_on(sse::ts_produce(args)),
         Command::Apply(args) => runtime.block_on(apply::run(args)),
         Command::Registry(args) => runtime.block_on(registry::run(args)),
+        Command::Ryw(args) => runtime.block_on(ryw::run(args)),
+        Command::Baseline(args) => baseline::run(args),
     }
 }
 

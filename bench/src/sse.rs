@@ -4,7 +4,7 @@
 //! Each record's value is `<n>:<unix µs>`. Every client checks that `n` goes up by exactly
 //! one (gaps and duplicates are counted) and measures `now - timestamp` on one client in 16.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -44,6 +44,10 @@ pub struct SseLoadArgs {
     /// then check that every one is still open and received a keep-alive comment.
     #[arg(long)]
     hold: bool,
+    /// Local address to connect from (127.0.0.x), so that several load processes together
+    /// hold more connections than one source address has ports.
+    #[arg(long)]
+    source: Option<IpAddr>,
 }
 
 /// `ts-produce` options.
@@ -123,11 +127,11 @@ pub async fn sse_load(args: SseLoadArgs) -> Result<()> {
     let mut clients = Vec::with_capacity(args.clients);
     for index in 0..args.clients {
         let (totals, latencies, request) = (totals.clone(), latencies.clone(), request.clone());
-        let addr = args.addr;
+        let (addr, source) = (args.addr, args.source);
         clients.push(tokio::spawn(async move {
             let result = tokio::time::timeout_at(
                 deadline,
-                client(addr, request, index % 16 == 0, &totals, &latencies),
+                client(addr, source, request, index % 16 == 0, &totals, &latencies),
             )
             .await;
             result.unwrap_or(Ok(0))
@@ -215,12 +219,20 @@ async fn hold(
 /// One client; returns how many events it received before "end".
 async fn client(
     addr: SocketAddr,
+    source: Option<IpAddr>,
     request: String,
     sample: bool,
     totals: &Totals,
     latencies: &Mutex<Vec<u64>>,
 ) -> Result<u64> {
-    let mut stream = TcpStream::connect(addr).await?;
+    let mut stream = match source {
+        Some(source) => {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(source, 0))?;
+            socket.connect(addr).await?
+        }
+        None => TcpStream::connect(addr).await?,
+    };
     stream.set_nodelay(true)?;
     stream.write_all(request.as_bytes()).await?;
     totals.connected.fetch_add(1, Ordering::Relaxed);

@@ -12,10 +12,13 @@ use std::sync::Mutex;
 
 use sluice_shared::sync::lock;
 
-/// Newest acknowledged offset per partition, per topic, per cluster.
+/// Newest acknowledged offset per partition, per topic.
+type TopicMarks = HashMap<String, Vec<(i32, i64)>>;
+
+/// Newest acknowledged offset per partition, per topic, per cluster (its bootstrap servers).
 #[derive(Debug, Default)]
 pub struct WriteMarks {
-    by_cluster: Mutex<HashMap<Vec<String>, HashMap<String, Vec<(i32, i64)>>>>,
+    by_cluster: Mutex<HashMap<Vec<String>, TopicMarks>>,
 }
 
 impl WriteMarks {
