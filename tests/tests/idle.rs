@@ -126,6 +126,33 @@ async fn connections_that_stop_sending_are_closed_and_free_their_slots() -> Resu
         .send(PORT, Method::POST, "/echo", &[], "ping")
         .await?;
     ensure!(reply.status == StatusCode::OK, "echo: {}", reply.status);
+
+    // A keep-alive connection in use for longer than the idle timeout stays open; once it
+    // falls silent it is closed one idle timeout after its last answer, not earlier.
+    let mut kept = TcpStream::connect(addr).await?;
+    let mut last_answer = Instant::now();
+    for round in 0..6 {
+        kept.write_all(b"GET /echo HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        tokio::time::timeout(Duration::from_secs(5), kept.read_exact(&mut head)).await??;
+        ensure!(&head == b"HTTP/1.1 200", "round {round}: {head:?}");
+        let mut rest = [0u8; 512];
+        let _ = tokio::time::timeout(Duration::from_millis(50), kept.read(&mut rest)).await;
+        last_answer = Instant::now();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    ensure!(
+        closed_within(&mut kept, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a silent keep-alive connection is still open 5 s after its last answer"
+    );
+    let silent = last_answer.elapsed();
+    ensure!(
+        silent >= Duration::from_millis(900),
+        "closed {silent:?} after its last answer, before the 1 s idle timeout"
+    );
     // The SSE stream outlived every timeout and still delivers.
     broker()
         .produce(&topic, "k", Some(b"still here"), &[])

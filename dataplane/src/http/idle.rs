@@ -8,12 +8,18 @@
 //! SSE stream or a long-poll keeps its connection busy. [`IdleIo`] wraps the connection's
 //! socket and ends its read side once the connection has been idle long enough; hyper then
 //! closes the connection as if the client had.
+//!
+//! The timer is lazy: a request does not re-arm it. It stays armed at the deadline of an
+//! earlier idle start, and when it runs out the reader looks again: past the connection's
+//! real deadline it closes, otherwise it re-arms for that deadline. A keep-alive connection
+//! serving many requests therefore touches the timer about once per timeout, not per
+//! request, and ending a request wakes nothing.
 
 use sluice_shared::sync::lock;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -23,15 +29,15 @@ use tokio::time::{Instant, Sleep};
 #[derive(Debug)]
 pub(crate) struct Activity {
     in_flight: AtomicUsize,
-    /// Since when nothing is in progress, and the reader to wake when that starts.
-    idle: Mutex<(Instant, Option<Waker>)>,
+    /// Since when nothing is in progress.
+    idle: Mutex<Instant>,
 }
 
 impl Default for Activity {
     fn default() -> Self {
         Self {
             in_flight: AtomicUsize::new(0),
-            idle: Mutex::new((Instant::now(), None)),
+            idle: Mutex::new(Instant::now()),
         }
     }
 }
@@ -47,7 +53,7 @@ impl Activity {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        Some(lock(&self.idle).0)
+        Some(*lock(&self.idle))
     }
 }
 
@@ -59,11 +65,8 @@ impl Drop for Busy {
     fn drop(&mut self) {
         let mut idle = lock(&self.0.idle);
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            idle.0 = Instant::now();
-            // The reader re-arms its timer from the new idle start.
-            if let Some(waker) = idle.1.take() {
-                waker.wake();
-            }
+            // The reader's timer, armed for an earlier deadline, finds this when it runs out.
+            *idle = Instant::now();
         }
     }
 }
@@ -87,30 +90,28 @@ impl<I> IdleIo<I> {
         }
     }
 
-    /// Whether the connection is idle past its timeout; otherwise arranges to be woken
-    /// when it may be.
+    /// Whether the connection is idle past its timeout; otherwise keeps the timer armed, so
+    /// that the reader looks again when it runs out.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         loop {
             let Some(since) = self.activity.idle_since() else {
-                let mut idle = lock(&self.activity.idle);
-                idle.1 = Some(cx.waker().clone());
-                drop(idle);
-                // It may have become idle between the check and the registration.
-                if self.activity.idle_since().is_none() {
+                // Busy: look again a timeout from now, when the request may have ended.
+                if self.timer.as_mut().poll(cx).is_pending() {
                     return false;
                 }
+                let next = Instant::now() + self.timeout;
+                self.timer.as_mut().reset(next);
                 continue;
             };
             let deadline = since + self.timeout;
             if Instant::now() >= deadline {
                 return true;
             }
-            if self.timer.deadline() != deadline {
-                self.timer.as_mut().reset(deadline);
-            }
             if self.timer.as_mut().poll(cx).is_pending() {
                 return false;
             }
+            // The timer was armed for an earlier idle start.
+            self.timer.as_mut().reset(deadline);
         }
     }
 }
