@@ -240,6 +240,26 @@ async fn echo_route_answers_without_kafka() -> Result<()> {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.headers["content-type"], "text/plain");
     assert_eq!(&reply.body[..], b"ping");
+
+    // A body that arrives in several chunks, with pauses between them, comes back whole.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = tokio::net::TcpStream::connect(sluice.addr(PORT).await?).await?;
+    raw.write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n")
+        .await?;
+    for chunk in [
+        "5\r\nhello\r\n",
+        "1\r\n \r\n",
+        "5\r\nworld\r\n",
+        "0\r\n\r\n",
+    ] {
+        raw.write_all(chunk.as_bytes()).await?;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer)).await??;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("hello world"), "{answer}");
     sluice.app.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
