@@ -11,6 +11,7 @@
 //! - `If-None-Match` matching the current ETag: 304. With `prefer: wait=N` the request is
 //!   held until the answer changes (or, for an item, until it appears) or N runs out.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -60,9 +61,9 @@ enum Outcome {
 async fn cache_of<'a>(
     active: &'a Snapshot,
     binding: &HttpKafkaBinding,
-    action: &FetchAction,
+    action: &'a FetchAction,
     params: &Params,
-) -> Result<(std::sync::Arc<TopicCache>, &'a [String], String), DataPlaneError> {
+) -> Result<(std::sync::Arc<TopicCache>, &'a [String], Cow<'a, str>), DataPlaneError> {
     let Some(template) = &action.topic_template else {
         let cache = active
             .caches
@@ -73,7 +74,7 @@ async fn cache_of<'a>(
             .clusters
             .get(action.cluster)
             .map_or(&[][..], |cluster| &cluster.servers[..]);
-        return Ok((cache.clone(), servers, action.topic.clone()));
+        return Ok((cache.clone(), servers, Cow::Borrowed(action.topic.as_str())));
     };
     let (cluster, topic) = path_topic(&active.table.clusters, action.cluster, template, params)?;
     // A key that stays the same across configurations: the binding and the topic template.
@@ -96,7 +97,7 @@ async fn cache_of<'a>(
         )
         .await
     {
-        Ok(cache) => Ok((cache, &cluster.servers[..], topic)),
+        Ok(cache) => Ok((cache, &cluster.servers[..], Cow::Owned(topic))),
         Err(error) => Err(error.into_error(&topic)),
     }
 }
@@ -123,12 +124,16 @@ pub(crate) async fn fetch(
     let condition = IfNoneMatch::parse(&parts.headers)
         .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     if !cache.ready(CATCH_UP_WAIT).await {
-        return Err(DataPlaneError::CacheLoading { topic });
+        return Err(DataPlaneError::CacheLoading {
+            topic: topic.into_owned(),
+        });
     }
     // Read-your-writes: every write this instance acknowledged on the topic is in the answer.
     let marks = active.producers.marks().of(servers, &topic);
     if !cache.reached(&marks, CATCH_UP_WAIT).await {
-        return Err(DataPlaneError::CacheBehind { topic });
+        return Err(DataPlaneError::CacheBehind {
+            topic: topic.into_owned(),
+        });
     }
     let filters = resolve_filters(&action.filters, params, identity);
     let view = View::of(&active.models, &action.models, &topic);
@@ -366,7 +371,12 @@ fn respond(
         response
     };
     let headers = response.headers_mut();
-    let quoted = HeaderValue::from_str(&format!("\"{etag}\""))
+    let mut quoted = String::with_capacity(etag.len() + 2);
+    quoted.push('"');
+    quoted.push_str(&etag);
+    quoted.push('"');
+    // Taken over without a copy.
+    let quoted = HeaderValue::try_from(quoted)
         .map_err(|_| DataPlaneError::Internal("etag is not a valid header value".to_owned()))?;
     headers.insert(header::ETAG, quoted);
     if let Some(content_type) = content_type.and_then(|c| HeaderValue::from_maybe_shared(c).ok())
