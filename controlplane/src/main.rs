@@ -17,6 +17,8 @@ use sluice_controlplane::limits;
 use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
 use sluice_dataplane::DataPlaneOptions;
 use sluice_shared::CompileOptions;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info};
 
@@ -29,20 +31,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// Turns true once the data plane has drained: from then on the Kafka clients' reports are
+/// not logged. They are still closing, and with the embedded broker, stopped at the same
+/// time, each would log the broker's loss.
+static DRAINED: AtomicBool = AtomicBool::new(false);
+
 fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Text => builder
+    let kafka_after_drain = tracing_subscriber::filter::filter_fn(|event| {
+        !(DRAINED.load(Ordering::Relaxed)
+            && (event.target() == "librdkafka"
+                || event.target().starts_with("sluice_dataplane::kafka")))
+    });
+    let layer = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .init(),
-        LogFormat::Json => builder
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .init(),
-    }
+            .boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(layer.with_filter(filter).with_filter(kafka_after_drain))
+        .init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
@@ -160,6 +177,7 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     admin.stop();
     app.shutdown(Duration::from_millis(args.shutdown_grace_ms))
         .await;
+    DRAINED.store(true, Ordering::Relaxed);
     ExitCode::SUCCESS
 }
 

@@ -111,7 +111,7 @@ fn sighup_reloads_and_sigterm_drains() {
 }
 
 #[test]
-fn json_logs_are_one_object_per_line() {
+fn json_logs_are_one_object_per_line_and_a_clean_run_warns_of_nothing() {
     let port = free_port();
     let path = std::env::temp_dir().join(format!("sluice-json-{}-{port}.yaml", std::process::id()));
     std::fs::write(&path, config(port, "/json")).expect("write config");
@@ -138,6 +138,19 @@ fn json_logs_are_one_object_per_line() {
     wait_for("the listener", || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
+    // The producer and the item cache at work before the stop.
+    wait_for("a produce", || {
+        status(
+            port,
+            "PUT /items/1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        ) == 204
+    });
+    wait_for("a fetch", || {
+        status(
+            port,
+            "GET /items/1 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        ) == 200
+    });
     signal(&child, "TERM");
     assert!(child.wait().expect("wait").success());
     let _ = std::fs::remove_file(&path);
@@ -159,6 +172,15 @@ fn json_logs_are_one_object_per_line() {
             .any(|l| l.contains("\"message\":\"listening\"") && l.contains("\"port\":")),
         "fields are JSON members: {lines:?}"
     );
+    // A clean start and stop warns of nothing but the embedded broker: no librdkafka
+    // CONFWARN, no broker lost while its clients close.
+    let warnings: Vec<&String> = lines
+        .iter()
+        .filter(|l| !l.contains("\"level\":\"INFO\""))
+        .filter(|l| !l.contains("EMBEDDED DEVELOPMENT BROKER"))
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    assert!(lines.iter().any(|l| l.contains("all connections closed")));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
         .expect("stderr");

@@ -102,6 +102,11 @@ test('the web UI edits routes safely', { timeout: 240000 }, async () => {
     const errors = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+    // Every asset the page asks for (scripts, styles, the icon) is served.
+    const missing = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400 && !new URL(response.url()).pathname.startsWith('/v1/')) missing.push(`${response.status()} ${response.url()}`);
+    });
 
     // --- Sign in: a wrong token is refused, the right one opens the route list.
     await page.goto(`${admin}/ui/`);
@@ -265,6 +270,10 @@ test('the web UI edits routes safely', { timeout: 240000 }, async () => {
     await page.screenshot({ path: join(SHOTS, '08-status.png') });
 
     assert.deepEqual(dialogs, [], 'no script ran from the configuration');
+    assert.deepEqual(missing, [], 'no asset answered an error (the favicon included)');
+    const icon = await fetch(`${admin}/favicon.ico`);
+    assert.equal(icon.status, 200);
+    assert.equal(icon.headers.get('content-type'), 'image/svg+xml');
     // The browser logs every 4xx the UI provokes on purpose (401, 412, 422); anything else,
     // a script error or a Content-Security-Policy refusal, fails the test.
     assert.deepEqual(errors.filter((e) => !e.startsWith('Failed to load resource: the server responded with a status of 4')), [],

@@ -78,6 +78,7 @@ async fn route(
         (Method::GET, ["ui"]) if !path.ends_with('/') => super::ui::redirect(),
         (Method::GET, ["ui"]) => super::ui::asset("")?,
         (Method::GET, ["ui", file]) => super::ui::asset(file)?,
+        (Method::GET, ["favicon.ico"]) => super::ui::asset(super::ui::FAVICON)?,
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
         (Method::GET, ["v1", "config"]) => get_config(app, &request).await?,
         (Method::PUT, ["v1", "config"]) => put_config(app, request).await?,
@@ -118,7 +119,8 @@ fn known_path(segments: &[&str]) -> Option<&'static str> {
         ["v1", "bindings" | "guards" | "status" | "revisions"]
         | ["v1", "revisions", _]
         | ["healthz" | "readyz" | "metrics" | "openapi.json"]
-        | ["ui", ..] => "GET",
+        | ["ui", ..]
+        | ["favicon.ico"] => "GET",
         _ => return None,
     })
 }
@@ -144,7 +146,10 @@ fn admit(
     let authorized = authorized(Some(token), request);
     if !authorized
         && (!read || !open_reads)
-        && !matches!(segments, ["healthz"] | ["readyz"] | ["ui", ..])
+        && !matches!(
+            segments,
+            ["healthz"] | ["readyz"] | ["ui", ..] | ["favicon.ico"]
+        )
     {
         return Err(ApiError::Unauthorized);
     }

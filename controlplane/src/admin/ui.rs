@@ -13,6 +13,10 @@ use http_body_util::Full;
 use super::answer::Answer;
 use super::error::NotFound;
 
+/// The icon browsers show for the UI; also answered at `/favicon.ico`, which browsers ask
+/// for on the admin listener's other pages.
+pub(crate) const FAVICON: &str = "favicon.svg";
+
 /// Every asset: its name under `/ui/`, content type and bytes.
 const ASSETS: &[(&str, &str, &str)] = &[
     (
@@ -89,6 +93,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "try-it.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web-ui/try-it.js"),
+    ),
+    (
+        FAVICON,
+        "image/svg+xml",
+        include_str!("../../../web-ui/favicon.svg"),
     ),
     (
         "style.css",
