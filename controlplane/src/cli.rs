@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Log lines as human-readable text or as one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Traces sent whatever the configuration says.
+    #[command(flatten)]
+    pub traces: TraceArgs,
 }
 
 /// `sluice dataplane` options.
@@ -93,6 +96,49 @@ pub struct DataplaneArgs {
     /// Log lines as human-readable text or as one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Traces sent whatever the configuration says.
+    #[command(flatten)]
+    pub traces: TraceArgs,
+}
+
+/// Where traces go, whatever the configuration says.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TraceArgs {
+    /// Send traces (OTLP/HTTP, protobuf) to this endpoint, for example
+    /// `http://127.0.0.1:4318/v1/traces`, besides the configuration's `otlp` exporters.
+    #[arg(long, value_name = "URL", value_parser = otlp_url)]
+    pub otlp_traces: Option<String>,
+    /// The share of new traces recorded for --otlp-traces, 0 to 1; a request whose
+    /// `traceparent` says sampled is always recorded.
+    #[arg(long, value_name = "RATIO", default_value_t = 1.0, value_parser = ratio)]
+    pub trace_sampling: f64,
+}
+
+impl TraceArgs {
+    /// The data plane's options for these arguments.
+    pub fn apply(&self, options: &mut sluice_dataplane::DataPlaneOptions) {
+        options.traces_url.clone_from(&self.otlp_traces);
+        // In 0..=1 (checked by the parser), so the product fits.
+        options.trace_sampling_ppm = (self.trace_sampling * 1_000_000.0).round() as u32;
+    }
+}
+
+fn otlp_url(text: &str) -> Result<String, String> {
+    let plain = text.strip_prefix("http://").filter(|rest| !rest.is_empty());
+    if plain.is_some() {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "'{text}' is not an http:// URL (an https:// collector is configured with a telemetry exporter and its vault)"
+        ))
+    }
+}
+
+fn ratio(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| format!("'{text}' is not a number from 0 to 1"))
 }
 
 /// How log lines are written.

@@ -128,9 +128,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             .clone()
             .map_or(ConfigSource::Quickstart, ConfigSource::File),
         kafka,
-        data_plane: DataPlaneOptions {
-            body_budget_bytes: Some(args.body_budget_bytes),
-            ..DataPlaneOptions::default()
+        data_plane: {
+            let mut options = DataPlaneOptions {
+                body_budget_bytes: Some(args.body_budget_bytes),
+                ..DataPlaneOptions::default()
+            };
+            args.traces.apply(&mut options);
+            options
         },
         data_dir: Some(args.data_dir.clone()),
     };
@@ -318,10 +322,14 @@ fn follow_config(args: &DataplaneArgs) -> anyhow::Result<FollowConfig> {
         id,
         data_dir: args.data_dir.clone(),
         kafka,
-        data_plane: DataPlaneOptions {
-            bind_host: args.bind_host,
-            body_budget_bytes: Some(args.body_budget_bytes),
-            ..DataPlaneOptions::default()
+        data_plane: {
+            let mut options = DataPlaneOptions {
+                bind_host: args.bind_host,
+                body_budget_bytes: Some(args.body_budget_bytes),
+                ..DataPlaneOptions::default()
+            };
+            args.traces.apply(&mut options);
+            options
         },
     })
 }

@@ -34,7 +34,12 @@ pub(crate) async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     let _active_request = Gauged::new(&active.metrics, |m| &m.requests_active);
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let trace = active.tracing.as_ref().map(|tracing| {
+        let trace = tracing.request(&parts, port);
+        parts.extensions.insert(trace.clone());
+        trace
+    });
     let server = active.table.server_for_port(port);
     // Counted under the server until a route matches.
     let mut stats = server.and_then(|s| active.stats.server(s));
@@ -42,6 +47,9 @@ pub(crate) async fn handle(
     if let Some(stats) = stats {
         stats.observe(response.status().as_u16(), started.elapsed());
         stats.observe_sizes(content_length(&parts.headers), response.body().exact_len());
+    }
+    if let Some(trace) = trace {
+        trace.finish(response.status().as_u16());
     }
     if active.events.enabled() {
         let head = Head(&parts);
@@ -110,7 +118,9 @@ async fn respond<'a>(
     stats: &mut Option<&'a RouteStats>,
 ) -> Result<Response<Body>, DataPlaneError> {
     let limits = server.map(|server| server.limits).unwrap_or_default();
+    let guard = crate::trace::phase(parts, "guard");
     let (authenticated, rejected) = authenticate(active, connection, server, parts).await;
+    drop(guard);
     let authenticated = authenticated
         .as_ref()
         .map(|(principal, token)| (principal.as_ref(), token.as_str()));
@@ -120,7 +130,9 @@ async fn respond<'a>(
     let (caller, identity) = caller(active, authenticated, rejected);
     // Request models are checked before routing acts, as in Zilla.
     let models = proxy::validate::check_request(active, server, parts).await?;
+    let route = crate::trace::phase(parts, "route");
     let resolved = active.table.resolve(port, &Head(parts), caller);
+    drop(route);
     let request = Routed {
         connection,
         parts,
@@ -192,6 +204,7 @@ async fn dispatch<'a>(
             params,
         } => {
             *stats = active.stats.route(route);
+            crate::trace::routed(parts, &binding.binding, route.index);
             let request = HttpKafkaRequest {
                 binding,
                 route,

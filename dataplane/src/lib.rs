@@ -55,6 +55,7 @@ mod rescue;
 mod response;
 mod snapshot;
 mod tls;
+mod trace;
 
 pub use error::DataPlaneError;
 pub use kafka::ClientError;

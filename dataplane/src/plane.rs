@@ -40,7 +40,7 @@ use crate::proxy::upstream::UpstreamClients;
 use crate::readiness::{KafkaProbe, NotReady};
 use crate::snapshot::{RouteLiveness, Snapshot};
 use crate::tls::{Acceptors, TlsError, TlsErrors};
-use sluice_shared::table::telemetry::Telemetry;
+use sluice_shared::table::telemetry::{OtlpExporter, Telemetry};
 
 /// Settings of the data plane that do not come from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +57,11 @@ pub struct DataPlaneOptions {
     /// How often feeds of topics named by the request are checked for idleness (retired
     /// after two idle checks); `None` for 30 s.
     pub topic_feed_sweep: Option<Duration>,
+    /// Sends traces to this OTLP/HTTP endpoint (`--otlp-traces`), besides the exporters of
+    /// the configuration's telemetry.
+    pub traces_url: Option<String>,
+    /// The share of new traces recorded for `traces_url`, in millionths.
+    pub trace_sampling_ppm: u32,
 }
 
 struct RunningListener {
@@ -198,6 +203,7 @@ impl DataPlane {
         let guard_keys = GuardKeySets::attach(&self.jwks, &table).await;
         let otlp = self.otlp_for(&table);
         let loggers = otlp.loggers();
+        let tracing = otlp.tracing();
         let events = Events::new(&table.name, table.telemetry.stdout, loggers, otlp);
         let current_dynamic = self.active.load().dynamic.clone();
         let table = Arc::new(table);
@@ -216,6 +222,7 @@ impl DataPlane {
             tls,
             body_budget: self.body_budget.clone(),
             events,
+            tracing,
             dynamic: current_dynamic,
             upstreams,
             models: Arc::new(models),
@@ -414,7 +421,20 @@ impl DataPlane {
             active: self.active.clone(),
             budget: self.body_budget.clone(),
         };
-        let running = Arc::new(crate::otlp::start(&table.telemetry, &table.name, &source));
+        let mut telemetry = table.telemetry.clone();
+        if let Some(url) = &self.options.traces_url {
+            telemetry.otlp.push(OtlpExporter {
+                exporter: "--otlp-traces".to_owned(),
+                metrics_url: None,
+                logs_url: None,
+                traces_url: Some(url.clone()),
+                sampling_ppm: self.options.trace_sampling_ppm,
+                interval_seconds: 30,
+                authorization: None,
+                tls: None,
+            });
+        }
+        let running = Arc::new(crate::otlp::start(&telemetry, &table.name, &source));
         *current = Some((table.telemetry.clone(), table.name.clone(), running.clone()));
         running
     }

@@ -49,6 +49,8 @@ pub(crate) struct Snapshot {
     pub body_budget: Arc<BodyBudget>,
     /// Events on standard output, when the table's telemetry has a `stdout` exporter.
     pub events: Events,
+    /// Traces, when an `otlp` exporter sends them.
+    pub tracing: Option<crate::trace::Tracing>,
     /// Feeds of topics named by the request, across configurations.
     pub dynamic: Arc<Dynamic>,
     /// Clients of this table's upstream HTTP servers.
@@ -75,6 +77,7 @@ impl Snapshot {
             tls: Acceptors::default(),
             body_budget: Arc::default(),
             events: Events::default(),
+            tracing: None,
             dynamic,
             upstreams: UpstreamClients::default(),
             models: Arc::default(),

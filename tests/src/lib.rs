@@ -9,9 +9,11 @@
 //! `sse` (an SSE client), `responder` (a Kafka service for request-response), `wait`
 //! (`eventually`), [`tansu`] (a Tansu process of a test's own), [`tls`] (a test CA),
 //! [`jwt`] (test tokens), [`jwks`] (a JWKS server), [`load`] (HTTPS load), [`gateway`]
-//! (an app with its store and admin API), [`registry`] (a schema registry).
+//! (an app with its store and admin API), [`registry`] (a schema registry), [`collector`]
+//! (an OTLP receiver).
 
 mod broker;
+pub mod collector;
 pub mod gateway;
 pub mod jwks;
 pub mod jwt;

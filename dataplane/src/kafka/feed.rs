@@ -38,6 +38,8 @@ pub struct Record {
     /// The value as the streams of one model show it, computed once for them all: the
     /// model's address and what it shows.
     pub shown: std::sync::OnceLock<(usize, Shown)>,
+    /// SSE deliveries of this record recorded as spans so far.
+    pub traced: std::sync::atomic::AtomicU32,
 }
 
 /// A record's value as a model shows it.
@@ -160,6 +162,7 @@ fn fold(state: &mut FeedState, message: &BorrowedMessage<'_>, max_bytes: usize) 
         value: message.payload().map(Bytes::copy_from_slice),
         headers: headers_of(message),
         shown: std::sync::OnceLock::new(),
+        traced: std::sync::atomic::AtomicU32::new(0),
     };
     state.push(record, max_bytes);
     true
@@ -184,6 +187,7 @@ mod tests {
             value: Some(Bytes::from(vec![b'x'; size])),
             headers: Vec::new(),
             shown: std::sync::OnceLock::new(),
+            traced: std::sync::atomic::AtomicU32::new(0),
         }
     }
 

@@ -81,7 +81,7 @@ pub struct Record<'a> {
 impl Producer {
     /// Produces `record` and waits for the broker's acknowledgement, bounded by the
     /// producer's message timeout.
-    pub async fn send(&self, record: Record<'_>) -> Result<(), DataPlaneError> {
+    pub async fn send(&self, record: Record<'_>) -> Result<(i32, i64), DataPlaneError> {
         let mut future = FutureRecord::to(record.topic).headers(record.headers);
         if let Some(key) = record.key {
             future = future.key(key);
@@ -105,7 +105,7 @@ impl Producer {
                     delivery.partition,
                     delivery.offset,
                 );
-                Ok(())
+                Ok((delivery.partition, delivery.offset))
             }
             Ok(Ok(Err((error, _)))) => Err(self.failure(&client, &error, record.topic)),
             Ok(Err(_canceled)) => Err(DataPlaneError::Kafka {

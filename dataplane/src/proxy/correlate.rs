@@ -30,9 +30,10 @@ use super::context::{ProduceRequest, Values, idempotency_key, render_topic};
 use super::validate::record;
 use crate::error::DataPlaneError;
 use crate::kafka::Record;
-use crate::kafka::reply::ReplyTap;
+use crate::kafka::reply::{ReplyTap, Waiter};
 use crate::response::Body;
 use crate::snapshot::Snapshot;
+use crate::trace;
 use sluice_shared::wire::prefer::Prefer;
 
 /// Request headers never copied to the request record: credentials, hop-by-hop headers,
@@ -129,7 +130,7 @@ async fn send_and_wait(
     let key = outgoing.key.as_deref().map(str::as_bytes);
     let (key, value) = record(active, models, action, &outgoing.topic, key, Some(&value)).await?;
     let correlation_id = outgoing.correlation_id.as_str();
-    let mut waiter = tap.wait(correlation_id);
+    let waiter = tap.wait(correlation_id);
     let respond_async = prefer.respond_async && !reply.async_headers.is_empty();
     if let Some(known) = tap.cached(correlation_id) {
         // Idempotent replay: the request was produced and answered before.
@@ -139,24 +140,42 @@ async fn send_and_wait(
             reply_response(&known)
         };
     }
-    active.produced(
-        action.cluster,
-        action.topic.as_str(),
-        producer
-            .send(Record {
-                topic: &outgoing.topic,
-                key: key.as_deref(),
-                value: value.as_deref(),
-                headers: request_headers(parts, reply, &outgoing.overrides, correlation_id),
-            })
-            .await,
-    )?;
+    let span = trace::produce(parts, &outgoing.topic, key.as_deref());
+    let mut headers = request_headers(parts, reply, &outgoing.overrides, correlation_id);
+    if binding.trace_context {
+        headers = trace::inject(headers, parts, span.as_ref());
+    }
+    let sent = producer
+        .send(Record {
+            topic: &outgoing.topic,
+            key: key.as_deref(),
+            value: value.as_deref(),
+            headers,
+        })
+        .await;
+    trace::produced(span, &sent, Some(correlation_id));
+    active.produced(action.cluster, action.topic.as_str(), sent)?;
     if respond_async {
         return accepted(reply, &values, Some("respond-async"));
     }
+    wait_for_reply(parts, waiter, reply, &values).await
+}
+
+/// The reply to a request produced, within the route's timeout; then `202` for a route
+/// that can be polled, else `504`.
+async fn wait_for_reply(
+    parts: &Parts,
+    mut waiter: Waiter,
+    reply: &ReplyAction,
+    values: &Values<'_>,
+) -> Result<Response<Body>, DataPlaneError> {
+    let mut waiting = trace::phase(parts, "wait for reply");
     match tokio::time::timeout(Duration::from_millis(reply.timeout_ms), waiter.reply()).await {
-        Ok(Some(answer)) => reply_response(&answer),
-        _ if !reply.async_headers.is_empty() => accepted(reply, &values, None),
+        Ok(Some(answer)) => {
+            trace::link_reply(waiting.as_mut(), &answer.headers);
+            reply_response(&answer)
+        }
+        _ if !reply.async_headers.is_empty() => accepted(reply, values, None),
         _ => Err(DataPlaneError::ReplyTimeout {
             topic: reply.topic.clone(),
             timeout_ms: reply.timeout_ms,
@@ -334,7 +353,9 @@ fn request_headers(
     }
     for (name, value) in &parts.headers {
         let name = name.as_str();
-        if NOT_FORWARDED.contains(&name) {
+        // The trace context is the route's to set (`trace::inject`), after the others.
+        if NOT_FORWARDED.contains(&name) || name == trace::TRACEPARENT || name == trace::TRACESTATE
+        {
             continue;
         }
         let value = if name == "if-match" {

@@ -19,6 +19,7 @@ use crate::error::DataPlaneError;
 use crate::kafka::Record;
 use crate::response::{self, Body};
 use crate::snapshot::Snapshot;
+use crate::trace;
 
 /// Produces the record for `request` and answers 204.
 pub(crate) async fn oneway(
@@ -60,19 +61,21 @@ pub(crate) async fn oneway(
     let (key, value) = record(active, models, action, &topic, key, value.as_deref()).await?;
     // A value converted from JSON is no longer what the request's content type says.
     let converted = matches!(value, Some(std::borrow::Cow::Owned(_)));
-    let headers = record_headers(action, parts, &values, converted);
-    active.produced(
-        action.cluster,
-        action.topic.as_str(),
-        producer
-            .send(Record {
-                topic: &topic,
-                key: key.as_deref(),
-                value: value.as_deref(),
-                headers,
-            })
-            .await,
-    )?;
+    let span = trace::produce(parts, &topic, key.as_deref());
+    let mut headers = record_headers(action, parts, &values, converted);
+    if binding.trace_context {
+        headers = trace::inject(headers, parts, span.as_ref());
+    }
+    let sent = producer
+        .send(Record {
+            topic: &topic,
+            key: key.as_deref(),
+            value: value.as_deref(),
+            headers,
+        })
+        .await;
+    trace::produced(span, &sent, None);
+    active.produced(action.cluster, action.topic.as_str(), sent)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 

@@ -142,6 +142,7 @@ pub(crate) async fn open(
         greeting: Some(Bytes::from(greeting)),
         keepalive: Duration::from_secs(server.keepalive_seconds),
         view: View::of(&active.models, &action.models, &topic),
+        tracing: active.tracing.clone(),
         topic,
         shutdown: active.shutdown.clone(),
         retired: active.routes.watch(route.fingerprint),

@@ -50,6 +50,8 @@ pub(crate) struct Stream {
     pub(super) authorization: Option<Authorization>,
     /// The topic's value model, when it has one.
     pub(super) view: Option<View>,
+    /// Records deliveries of records that carry a trace context.
+    pub(super) tracing: Option<crate::trace::Tracing>,
 }
 
 /// The authorization a guarded stream lives on.
@@ -300,6 +302,9 @@ impl Stream {
                     .any(|f| f.matches(record.key.as_deref(), &record.headers))
             {
                 self.encode(record, &mut chunk);
+                if let Some(tracing) = &self.tracing {
+                    tracing.delivered(record, &self.topic);
+                }
             }
         }
         chunk.is_empty() || self.send(sink, Bytes::from(chunk))

@@ -263,6 +263,10 @@ pub struct HttpKafkaOptionsSpec {
     /// Sluice: largest `prefer: wait=N` accepted on an async poll, seconds (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wait_seconds: Option<u64>,
+    /// Sluice: whether produced records carry the request's W3C trace context as
+    /// `traceparent` (and `tracestate`) headers (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_context: Option<bool>,
 }
 
 /// `options.idempotency` of `http-kafka`.

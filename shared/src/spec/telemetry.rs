@@ -104,9 +104,13 @@ pub struct OtlpOptionsSpec {
     /// Seconds between exports (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<u64>,
-    /// `metrics`, `logs` (events); both by default.
+    /// `metrics`, `logs` (events), `traces` (Sluice); metrics and logs by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signals: Option<Vec<OtlpSignal>>,
+    /// Sluice: the share of traces started here that are recorded, 0 to 1 (default 1); a
+    /// request whose `traceparent` says sampled is always recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<f64>,
     /// Where to send.
     pub endpoint: OtlpEndpointSpec,
     /// TLS to an `https://` collector: aliases in the exporter's vault.
@@ -125,6 +129,8 @@ pub enum OtlpSignal {
     Metrics,
     /// The events the `stdout` exporter writes, as log records.
     Logs,
+    /// Sluice: spans of requests, of the records they produce and of SSE deliveries.
+    Traces,
 }
 
 /// `endpoint` of an `otlp` exporter.
@@ -151,4 +157,7 @@ pub struct OtlpOverridesSpec {
     /// Path of logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<String>,
+    /// Path of traces (Sluice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<String>,
 }

@@ -75,6 +75,8 @@ pub struct HttpKafkaBinding {
     pub idempotency_header: String,
     /// Largest `prefer: wait=N` accepted, seconds.
     pub max_wait_seconds: u64,
+    /// Records carry the request's trace context (`traceparent`, `tracestate`).
+    pub trace_context: bool,
     pub(crate) routes: Vec<HttpKafkaRoute>,
 }
 

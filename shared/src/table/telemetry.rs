@@ -117,6 +117,10 @@ pub struct OtlpExporter {
     pub metrics_url: Option<String>,
     /// Where events go as log records, when the exporter sends them.
     pub logs_url: Option<String>,
+    /// Where spans go, when the exporter sends them.
+    pub traces_url: Option<String>,
+    /// The share of new traces recorded, in millionths (1,000,000: all).
+    pub sampling_ppm: u32,
     /// Seconds between metric exports.
     pub interval_seconds: u64,
     /// The `authorization` header sent with each export (never shown by `Debug`).
@@ -131,6 +135,8 @@ impl std::fmt::Debug for OtlpExporter {
             .field("exporter", &self.exporter)
             .field("metrics_url", &self.metrics_url)
             .field("logs_url", &self.logs_url)
+            .field("traces_url", &self.traces_url)
+            .field("sampling_ppm", &self.sampling_ppm)
             .field("interval_seconds", &self.interval_seconds)
             .field("tls", &self.tls)
             .finish_non_exhaustive()

@@ -24,7 +24,9 @@ impl Compiler<'_> {
                 crate::table::action::DEFAULT_IDEMPOTENCY_HEADER.to_owned();
             let mut max_wait_seconds = crate::table::action::DEFAULT_MAX_WAIT_SECONDS;
             let mut headers = CorrelationHeaders::default();
+            let mut trace_context = true;
             if let Some(OptionsSpec::HttpKafka(options)) = &binding.options {
+                trace_context = options.trace_context.unwrap_or(true);
                 if let Some(idempotency) = &options.idempotency {
                     idempotency_header = idempotency.header.to_ascii_lowercase();
                     if http_names::is_bad_header_name(&idempotency_header) {
@@ -63,6 +65,7 @@ impl Compiler<'_> {
                 binding: name.clone(),
                 idempotency_header,
                 max_wait_seconds,
+                trace_context,
                 routes,
             });
         }

@@ -201,14 +201,9 @@ impl Compiler<'_> {
         let vault = exporter.vault.as_deref();
         let tls = self.https_tls(name, "exporter", vault, options.tls.as_ref(), https, at);
         valid &= tls.is_ok();
-        let interval = options.interval.unwrap_or(30);
-        if !(1..=3600).contains(&interval) {
-            self.errors.push(
-                format!("{at}/options/interval"),
-                format!("{interval} is outside 1..=3600 seconds"),
-            );
-            valid = false;
-        }
+        let (interval, sampling) = self.otlp_numbers(&options, at);
+        valid &= interval.is_some() && sampling.is_some();
+        let (interval, sampling) = (interval.unwrap_or(30), sampling.unwrap_or(1.0));
         let signals = options
             .signals
             .clone()
@@ -226,10 +221,43 @@ impl Compiler<'_> {
             logs_url: signals
                 .contains(&OtlpSignal::Logs)
                 .then(|| path(overrides.and_then(|o| o.logs.as_ref()), "/v1/logs")),
+            traces_url: signals
+                .contains(&OtlpSignal::Traces)
+                .then(|| path(overrides.and_then(|o| o.traces.as_ref()), "/v1/traces")),
+            // In 0..=1, so the product fits.
+            sampling_ppm: (sampling * 1_000_000.0).round() as u32,
             interval_seconds: interval,
             authorization: options.credentials.and_then(|c| c.headers.authorization),
             tls: tls.ok().flatten(),
         })
+    }
+}
+
+impl Compiler<'_> {
+    /// An `otlp` exporter's export interval (seconds, default 30) and trace sampling ratio
+    /// (default 1); `None` for one out of range, with the error.
+    fn otlp_numbers(&mut self, options: &OtlpOptionsSpec, at: &str) -> (Option<u64>, Option<f64>) {
+        let interval = options.interval.unwrap_or(30);
+        let interval = if (1..=3600).contains(&interval) {
+            Some(interval)
+        } else {
+            self.errors.push(
+                format!("{at}/options/interval"),
+                format!("{interval} is outside 1..=3600 seconds"),
+            );
+            None
+        };
+        let sampling = options.sampling.unwrap_or(1.0);
+        let sampling = if (0.0..=1.0).contains(&sampling) {
+            Some(sampling)
+        } else {
+            self.errors.push(
+                format!("{at}/options/sampling"),
+                format!("{sampling} is outside 0..=1"),
+            );
+            None
+        };
+        (interval, sampling)
     }
 }
 

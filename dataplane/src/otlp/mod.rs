@@ -27,11 +27,17 @@ use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+};
 use sluice_shared::sync::lock;
 use sluice_shared::table::telemetry::{OtlpExporter, Telemetry};
 use tracing::warn;
 
 use crate::exporter::Source;
+use samples::{families, samples};
+
+mod samples;
 use crate::tls::{TlsError, client_config, plain_client_config};
 
 /// How long one export may take.
@@ -42,19 +48,25 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct OtlpRunning {
     meters: Vec<SdkMeterProvider>,
     loggers: Vec<SdkLoggerProvider>,
+    /// One provider for every exporter with `traces`.
+    tracer: Option<SdkTracerProvider>,
 }
 
 impl Drop for OtlpRunning {
     fn drop(&mut self) {
-        if self.meters.is_empty() && self.loggers.is_empty() {
+        if self.meters.is_empty() && self.loggers.is_empty() && self.tracer.is_none() {
             return;
         }
         // Shutting down flushes and waits: never on a runtime thread.
-        let (meters, loggers) = (
+        let (meters, loggers, tracer) = (
             std::mem::take(&mut self.meters),
             std::mem::take(&mut self.loggers),
+            self.tracer.take(),
         );
         std::thread::spawn(move || {
+            if let Some(tracer) = tracer {
+                let _ = tracer.shutdown_with_timeout(Duration::from_secs(2));
+            }
             for meter in meters {
                 let _ = meter.shutdown_with_timeout(Duration::from_secs(2));
             }
@@ -74,6 +86,14 @@ impl OtlpRunning {
             .map(|provider| provider.logger("sluice"))
             .collect()
     }
+
+    /// The tracer requests are traced with, when an exporter sends traces.
+    pub(crate) fn tracing(&self) -> Option<crate::trace::Tracing> {
+        use opentelemetry::trace::TracerProvider as _;
+        self.tracer
+            .as_ref()
+            .map(|provider| crate::trace::Tracing::new(provider.tracer("sluice")))
+    }
 }
 
 /// Starts the exporters `telemetry` names. Failing ones are logged and left out.
@@ -82,14 +102,9 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return running;
     };
-    let mut attributes = vec![
-        KeyValue::new("service.name", "sluice"),
-        KeyValue::new("service.namespace", namespace.to_owned()),
-    ];
-    for (name, value) in &telemetry.attributes {
-        attributes.push(KeyValue::new(name.replace('_', "."), value.clone()));
-    }
-    let resource = Resource::builder().with_attributes(attributes).build();
+    let resource = resource(telemetry, namespace);
+    let mut spans = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut sampling_ppm = None;
     for exporter in &telemetry.otlp {
         let connector = match connector(exporter) {
             Ok(connector) => connector,
@@ -113,6 +128,17 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
                 }
             }
         }
+        if let Some(url) = &exporter.traces_url {
+            match span_processor(exporter, url, client.clone()) {
+                Ok(processor) => {
+                    spans = spans.with_span_processor(processor);
+                    sampling_ppm = sampling_ppm.max(Some(exporter.sampling_ppm));
+                }
+                Err(error) => {
+                    warn!(exporter = %exporter.exporter, error = %error, "otlp traces exporter not started")
+                }
+            }
+        }
         if let Some(url) = &exporter.logs_url {
             match logger_provider(exporter, url, client, resource.clone()) {
                 Ok(provider) => running.loggers.push(provider),
@@ -122,7 +148,54 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
             }
         }
     }
+    running.tracer = sampling_ppm.map(|ppm| {
+        let ratio = f64::from(ppm) / 1_000_000.0;
+        spans
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                ratio,
+            ))))
+            .build()
+    });
     running
+}
+
+/// Spans waiting for export, at most: past it new spans are dropped (and counted by the
+/// SDK), never waited for.
+const SPAN_QUEUE: usize = 8192;
+
+fn span_processor(
+    exporter: &OtlpExporter,
+    url: &str,
+    client: RuntimeClient,
+) -> Result<BatchSpanProcessor, opentelemetry_otlp::ExporterBuildError> {
+    let spans = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_endpoint(url)
+        .with_timeout(EXPORT_TIMEOUT)
+        .with_headers(headers(exporter))
+        .build()?;
+    Ok(BatchSpanProcessor::builder(spans)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(SPAN_QUEUE)
+                .with_scheduled_delay(Duration::from_secs(1))
+                .build(),
+        )
+        .build())
+}
+
+/// What every export says of its source: Sluice, the configuration's name, and the
+/// telemetry's attributes.
+fn resource(telemetry: &Telemetry, namespace: &str) -> Resource {
+    let mut attributes = vec![
+        KeyValue::new("service.name", "sluice"),
+        KeyValue::new("service.namespace", namespace.to_owned()),
+    ];
+    for (name, value) in &telemetry.attributes {
+        attributes.push(KeyValue::new(name.replace('_', "."), value.clone()));
+    }
+    Resource::builder().with_attributes(attributes).build()
 }
 
 /// A connector for `http://` and, with the exporter's TLS settings (or no trusted authority
@@ -263,59 +336,6 @@ impl Current {
     }
 }
 
-/// Every family of a Prometheus text with its type.
-fn families(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("# TYPE "))
-        .filter_map(|rest| rest.split_once(' '))
-        .map(|(name, kind)| (name.to_owned(), kind.trim().to_owned()))
-        .collect()
-}
-
-/// The samples of the series `name`: values with their labels.
-fn samples(text: &str, name: &str) -> Vec<(f64, Vec<KeyValue>)> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let rest = line.strip_prefix(name)?;
-            let (labels, value) = match rest.strip_prefix('{') {
-                Some(labelled) => labelled.rsplit_once("} ")?,
-                None => ("", rest.strip_prefix(' ')?),
-            };
-            let value: f64 = value.trim().parse().ok()?;
-            Some((value, labels_of(labels)))
-        })
-        .collect()
-}
-
-/// `a="x",b="y"` as attributes (values unescaped).
-fn labels_of(text: &str) -> Vec<KeyValue> {
-    let mut labels = Vec::new();
-    let mut rest = text;
-    while let Some((key, after)) = rest.split_once("=\"") {
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let mut end = after.len();
-        while let Some((at, c)) = chars.next() {
-            match c {
-                '\\' => match chars.next() {
-                    Some((_, 'n')) => value.push('\n'),
-                    Some((_, other)) => value.push(other),
-                    None => {}
-                },
-                '"' => {
-                    end = at + 1;
-                    break;
-                }
-                other => value.push(other),
-            }
-        }
-        labels.push(KeyValue::new(key.trim_start_matches(',').to_owned(), value));
-        rest = &after[end..];
-    }
-    labels
-}
-
 /// An HTTP client for the exporters: each request runs on Sluice's runtime, whichever
 /// thread the SDK exports from.
 #[derive(Clone)]
@@ -351,30 +371,5 @@ impl HttpClient for RuntimeClient {
         });
         let response = sent.await.map_err(|e| Box::new(e) as HttpError)?;
         response.map_err(|e| e.into())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn samples_keep_their_labels() {
-        let text = "# TYPE sluice_x counter\nsluice_x{binding=\"a\\\"b\",route=\"1\"} 3\nsluice_x 4\nsluice_xy 9\n";
-        assert_eq!(
-            families(text),
-            vec![("sluice_x".to_owned(), "counter".to_owned())]
-        );
-        let found = samples(text, "sluice_x");
-        assert_eq!(found.len(), 2);
-        assert_eq!(found[0].0, 3.0);
-        assert_eq!(
-            found[0].1,
-            vec![
-                KeyValue::new("binding", "a\"b"),
-                KeyValue::new("route", "1")
-            ]
-        );
-        assert_eq!(found[1], (4.0, Vec::new()));
     }
 }
