@@ -3,7 +3,7 @@
 # and direct-client baselines, interleaved; shared, then isolated: Sluice alone on core 0
 # with one worker, broker and load on core 1), request-response (direct baseline), fetch / 304
 # / long-poll, SSE memory, fan-out and latency, configuration changes under load, and faults
-# (stalled uploads against the body budget, a 20 s broker pause).
+# (stalled uploads against the body budget, a 20 s broker pause), and the cost of tracing.
 #
 # Prints one table of every goal of docs/performance.md, met or not, and writes one JSON
 # file (target/bench/<time>/results.json) with the machine, the broker, the knobs and every
@@ -71,6 +71,7 @@ scenario fetch bash bench/fetch.sh
 scenario sse bash bench/sse.sh
 scenario apply target/release/sluice-bench apply
 scenario models bash bench/models.sh
+scenario traces bash bench/trace.sh
 # Last: it pauses the broker.
 scenario faults bash bench/faults.sh
 

@@ -186,6 +186,13 @@ def main(out: Path) -> None:
     goal("m-lookups", "schema registry requests per produce after warm-up", "0",
          fmt(lookups, "", 0), check(lookups, lambda v: v == 0))
 
+    off = r("trace.cpu_us_off")
+    for variant, label in (("all", "100 %"), ("one", "1 %")):
+        on = r(f"trace.cpu_us_{variant}")
+        over = None if on is None or off is None else on - off
+        goal(f"t-{variant}", f"tracing CPU per POST over tracing off: sampled {label}", "report",
+             fmt(over, " us"), None, None if off is None else f"off: {off} us per POST")
+
     report = {
         "machine": {k.split(".", 1)[1]: v for k, v in results.items() if k.startswith("machine.")},
         "broker": results.get("broker.name"),

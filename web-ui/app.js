@@ -10,6 +10,7 @@ import { routeEditor } from './route-editor.js';
 import { routesView } from './routes.js';
 import { signIn, signOut } from './signin.js';
 import { statusView } from './status.js';
+import { trafficView } from './traffic.js';
 
 let renders = 0;
 
@@ -32,6 +33,7 @@ async function route() {
       case 'guard': await guardEditor(show, decodeURIComponent(rest[0])); break;
       case 'history': await historyView(show, rest[0] ? Number(rest[0]) : null); break;
       case 'status': await statusView(show); break;
+      case 'traffic': await trafficView(show); break;
       default: await routesView(show);
     }
     view.focus({ preventScroll: true });

@@ -15,6 +15,8 @@
 //! - `POST /inject?rate=R&seconds=S`: from now on, R records per second for S seconds,
 //!   each `id:n` / `data:n:<unix µs>` (the format of `ts-produce`, so `sse-load` measures
 //!   both the same way), then `data:end`; `202` at once.
+//! - `POST /v1/...`: `200`, the body read and dropped: an OTLP collector for the traces
+//!   benchmark that costs Sluice nothing but the export itself.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -181,6 +183,11 @@ async fn handle(state: &Arc<State>, request: Request<Incoming>) -> Response<Repl
                 answer(StatusCode::BAD_GATEWAY, Bytes::new())
             }
         }
+        // An OTLP collector that takes every export and keeps nothing (the traces bench).
+        (&Method::POST, path) if path.starts_with("/v1/") => match body.collect().await {
+            Ok(_) => answer(StatusCode::OK, Bytes::new()),
+            Err(_) => answer(StatusCode::BAD_REQUEST, Bytes::new()),
+        },
         (&Method::POST, "/wake") => {
             state.version.send_modify(|version| *version += 1);
             answer(StatusCode::NO_CONTENT, Bytes::new())

@@ -36,12 +36,13 @@ impl Modify for BearerToken {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sluice admin API", description = "Configuration, revisions and health of a Sluice gateway."),
-    paths(healthz, readyz, status, get_config, put_config, list_revisions, get_revision, rollback,
+    paths(healthz, readyz, status, traffic, get_config, put_config, list_revisions, get_revision, rollback,
         list_bindings, get_binding, put_binding, delete_binding,
         list_guards, get_guard, put_guard, delete_guard, metrics, ui_index, ui_file, openapi_json),
     components(schemas(Problem, PointerError, ValidationErrors, Applied, ChangeResult, SectionDiff, Diff, DryRun,
         ConfigDocument, BindingDocument, CatalogDocument, GuardDocument,
-        RevisionSummary, RevisionList, RejectedChange, StatusReport, DataPlaneEntry, Health, Document)),
+        RevisionSummary, RevisionList, RejectedChange, StatusReport, DataPlaneEntry, Health, Document,
+        TrafficView, RouteSeries, TopicLagSeries, ReplacedSeries, RevisionMark)),
     modifiers(&BearerToken)
 )]
 pub struct AdminApi;

@@ -25,20 +25,63 @@ use tracing::{debug, info};
 use crate::budget::BodyBudget;
 use crate::snapshot::Snapshot;
 
+/// The shared consumers' lag: (purpose, topic, records behind), where known.
+fn lags(active: &Snapshot) -> Vec<(&'static str, &str, i64)> {
+    let caches = active
+        .caches
+        .iter()
+        .map(|(_, topic, cache)| ("cache", topic, cache.lag()));
+    let feeds = active
+        .feeds
+        .iter()
+        .map(|(_, topic, feed)| ("feed", topic, feed.lag()));
+    caches
+        .chain(feeds)
+        .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
+        .collect()
+}
+
+/// What the live traffic view reads from the data plane now.
+pub(crate) fn traffic(active: &Snapshot) -> TrafficCounters {
+    let (sse_streams, fetch_waiters, connections) = active.metrics.traffic_gauges();
+    TrafficCounters {
+        routes: active.metrics.route_counters(),
+        sse_streams,
+        fetch_waiters,
+        reply_waiters: active.taps.waiting(),
+        connections,
+        lags: lags(active)
+            .into_iter()
+            .map(|(purpose, topic, lag)| (purpose, topic.to_owned(), lag))
+            .collect(),
+        replaced: crate::kafka::health::replacements(),
+    }
+}
+
+/// The data plane's traffic counters at one moment (see `metrics/traffic.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct TrafficCounters {
+    /// Every route's counters, cumulative.
+    pub routes: Vec<crate::metrics::traffic::RouteCounters>,
+    /// SSE streams open.
+    pub sse_streams: i64,
+    /// Fetch long-polls waiting for a change.
+    pub fetch_waiters: i64,
+    /// Request-response calls waiting for their reply.
+    pub reply_waiters: usize,
+    /// Client connections open.
+    pub connections: i64,
+    /// Shared consumers' lag: (purpose `cache` or `feed`, topic, records behind).
+    pub lags: Vec<(&'static str, String, i64)>,
+    /// Kafka clients replaced so far: (cluster, client, reason, count).
+    pub replaced: Vec<(String, &'static str, &'static str, u64)>,
+}
+
 /// Appends every series of the data plane, Prometheus text format, to `out`.
 pub(crate) fn render(active: &Snapshot, budget: &BodyBudget, out: &mut String) {
-    let mut lags = Vec::new();
-    for (_, topic, cache) in active.caches.iter() {
-        lags.push(("cache", topic, cache.lag()));
-    }
-    for (_, topic, feed) in active.feeds.iter() {
-        lags.push(("feed", topic, feed.lag()));
-    }
-    let lags: Vec<(&str, &str, i64)> = lags
-        .into_iter()
-        .filter_map(|(purpose, topic, lag)| lag.map(|lag| (purpose, topic, lag)))
-        .collect();
-    active.metrics.render(out, &lags, active.taps.waiting());
+    active
+        .metrics
+        .render(out, &lags(active), active.taps.waiting());
     crate::kafka::health::render(out);
     out.push_str("# HELP sluice_body_budget_used_bytes Bytes held by request bodies being received.\n# TYPE sluice_body_budget_used_bytes gauge\n");
     let _ = writeln!(out, "sluice_body_budget_used_bytes {}", budget.used());

@@ -56,10 +56,13 @@ mod response;
 mod snapshot;
 mod tls;
 mod trace;
+pub mod traffic;
 
 pub use error::DataPlaneError;
+pub use exporter::TrafficCounters;
 pub use kafka::ClientError;
 pub use kafka::embedded::EmbeddedBroker;
+pub use metrics::traffic::{LATENCY_BOUNDS_MS, RouteCounters};
 pub use plane::{ApplyError, DataPlane, DataPlaneOptions};
 pub use readiness::NotReady;
 pub use tls::{TlsError, TlsErrors};

@@ -33,6 +33,7 @@ use sluice_shared::table::Action;
 
 mod size;
 mod text;
+pub(crate) mod traffic;
 use size::SizeHistogram;
 pub(crate) use text::escape_into;
 use text::render_lags;
@@ -48,10 +49,30 @@ const BUCKETS_MS: [u64; 16] = [
     1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000,
 ];
 
+/// Which route a [`traffic::RouteCounters`] is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteName {
+    binding: Box<str>,
+    route: Option<usize>,
+    kind: &'static str,
+}
+
+impl RouteName {
+    pub(crate) fn new(binding: &str, route: Option<usize>, kind: &'static str) -> Self {
+        Self {
+            binding: binding.into(),
+            route,
+            kind,
+        }
+    }
+}
+
 /// Counters of one route (or of one server's unrouted requests).
 pub(crate) struct RouteStats {
     /// `binding="…",route="…",kind="…"`, escaped.
     labels: Box<str>,
+    /// The same, for the traffic view.
+    name: RouteName,
     statuses: [AtomicU64; STATUSES.len() + 1],
     buckets: [AtomicU64; BUCKETS_MS.len()],
     sum_micros: AtomicU64,
@@ -72,9 +93,10 @@ impl RouteStats {
         }
     }
 
-    fn new(labels: String) -> Self {
+    fn new(labels: String, name: RouteName) -> Self {
         Self {
             labels: labels.into_boxed_str(),
+            name,
             statuses: std::array::from_fn(|_| AtomicU64::new(0)),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             sum_micros: AtomicU64::new(0),
@@ -182,10 +204,11 @@ impl Metrics {
         let mut registry = lock(&self.routes);
         let mut previous = std::mem::take(&mut *registry);
         let mut stats = TableStats::default();
-        let mut take = |key: String| -> Arc<RouteStats> {
+        let mut take = |binding: &str, route: Option<usize>, kind: &'static str| {
+            let key = labels(binding, route, kind);
             let stats = match previous.remove(key.as_str()) {
                 Some(existing) => existing,
-                None => Arc::new(RouteStats::new(key)),
+                None => Arc::new(RouteStats::new(key, RouteName::new(binding, route, kind))),
             };
             registry.insert(stats.labels.clone(), stats.clone());
             stats
@@ -196,22 +219,22 @@ impl Metrics {
                 Action::Produce(p) if p.reply.is_some() => "request-response",
                 Action::Produce(_) => "produce",
             };
-            let key = labels(&binding.binding, Some(route.index), kind);
+            let counted = take(&binding.binding, Some(route.index), kind);
             stats
                 .routes
-                .insert(std::ptr::from_ref(route) as usize, take(key));
+                .insert(std::ptr::from_ref(route) as usize, counted);
         }
         for (binding, route) in table.sse_kafka_routes() {
-            let key = labels(&binding.binding, Some(route.index), "sse");
+            let counted = take(&binding.binding, Some(route.index), "sse");
             stats
                 .routes
-                .insert(std::ptr::from_ref(route) as usize, take(key));
+                .insert(std::ptr::from_ref(route) as usize, counted);
         }
         for server in table.servers() {
-            let key = labels(&server.binding, None, "unrouted");
+            let counted = take(&server.binding, None, "unrouted");
             stats
                 .servers
-                .insert(std::ptr::from_ref(server) as usize, take(key));
+                .insert(std::ptr::from_ref(server) as usize, counted);
         }
         stats
     }

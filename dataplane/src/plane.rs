@@ -127,6 +127,8 @@ pub struct DataPlane {
     graceful: std::sync::Mutex<Option<Arc<GracefulShutdown>>>,
     shutdown: watch::Sender<bool>,
     options: DataPlaneOptions,
+    /// The live traffic view's recent history.
+    traffic: Arc<crate::traffic::Recorder>,
 }
 
 impl DataPlane {
@@ -142,9 +144,12 @@ impl DataPlane {
             shutdown.subscribe(),
             dynamic.clone(),
         )));
+        let traffic = Arc::new(crate::traffic::Recorder::default());
+        crate::traffic::start(&traffic, &active, shutdown.subscribe());
         let data_plane = Self {
             active,
             shutdown,
+            traffic,
             pool: ProducerPool::default(),
             taps: TapPool::default(),
             caches: CachePool::default(),
@@ -405,6 +410,11 @@ impl DataPlane {
     /// Appends the data plane's metrics, Prometheus text format, to `out`.
     pub fn render_metrics(&self, out: &mut String) {
         crate::exporter::render(&self.active.load(), &self.body_budget, out);
+    }
+
+    /// The live traffic view's recent history.
+    pub fn traffic(&self) -> &crate::traffic::Recorder {
+        &self.traffic
     }
 
     /// The `otlp` exporters `table` asks for: the running ones when its telemetry did not

@@ -89,3 +89,14 @@ test('a route shows the value model its kafka chain declares for its topic', () 
   ]);
   assert.equal(allRoutes(config)[0].model, '');
 });
+
+test('plots: a path per series on the time axis, broken where a value is missing', async () => {
+  const { lines, latest } = await import('../chart.js');
+  const { paths, max } = lines([0, 1000, 2000, 3000], [[0, 10, null, 5], [1, 1, 1, 1]], 300, 110);
+  assert.equal(max, 10);
+  assert.equal(paths[0], 'M0,110 L100,10 M300,60');
+  assert.equal(paths[1], 'M0,100 L100,100 L200,100 L300,100');
+  assert.equal(lines([], [[]], 10, 10).paths[0], '');
+  assert.equal(latest([1, 2.345, null]), '2.35');
+  assert.equal(latest([null]), '—');
+});

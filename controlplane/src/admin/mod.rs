@@ -16,6 +16,7 @@
 //!   `prefer: wait=N` (N ≤ 300) it waits for the next applied revision first. Separate data
 //!   planes follow this way and report themselves in request headers.
 //! - `GET /v1/status`: live revision, when applied, last refused change, data planes.
+//! - `GET /v1/traffic`: the last minutes of traffic, in columns (`traffic`).
 //! - `GET|PUT|DELETE /v1/bindings/{name}`, `GET /v1/bindings`, and the same for guards: one
 //!   resource of the head, with its own ETag; a change is applied as a whole configuration.
 //! - `GET /openapi.json`: the OpenAPI document (`crate::openapi`).
@@ -30,8 +31,8 @@
 //! Modules: `server` (listener), `token` (the admin token), `router` (route table, authorization, dispatch),
 //! `config` (the whole configuration and rollback), `resources` (bindings and guards one by
 //! one), `request` (reading requests), `answer` (building answers), `error` (`ApiError`:
-//! every refusal, and the one place where it becomes an answer), `ui` (the web UI's
-//! assets). This file only declares and re-exports.
+//! every refusal, and the one place where it becomes an answer), `traffic` (the traffic
+//! view's JSON), `ui` (the web UI's assets). This file only declares and re-exports.
 
 mod answer;
 mod config;
@@ -42,6 +43,7 @@ mod resources;
 mod router;
 mod server;
 mod token;
+mod traffic;
 mod ui;
 
 pub(crate) use answer::{Answer, json_answer, metrics_answer, problem};

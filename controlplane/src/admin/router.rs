@@ -22,6 +22,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
     ("GET", "/v1/status"),
+    ("GET", "/v1/traffic"),
     ("GET", "/v1/config"),
     ("PUT", "/v1/config"),
     ("GET", "/v1/revisions"),
@@ -80,6 +81,9 @@ async fn route(
         (Method::GET, ["ui", file]) => super::ui::asset(file)?,
         (Method::GET, ["favicon.ico"]) => super::ui::asset(super::ui::FAVICON)?,
         (Method::GET, ["v1", "status"]) => json_answer(StatusCode::OK, &json!(app.status())),
+        (Method::GET, ["v1", "traffic"]) => {
+            json_answer(StatusCode::OK, &super::traffic::view(app.traffic()))
+        }
         (Method::GET, ["v1", "config"]) => get_config(app, &request).await?,
         (Method::PUT, ["v1", "config"]) => put_config(app, request).await?,
         (Method::GET, ["v1", "revisions"]) => list_revisions(app).await?,
@@ -116,7 +120,10 @@ fn known_path(segments: &[&str]) -> Option<&'static str> {
         ["v1", "bindings" | "guards", _] => "GET, PUT, DELETE",
         ["v1", "config"] => "GET, PUT",
         ["v1", "revisions", _, "rollback"] => "POST",
-        ["v1", "bindings" | "guards" | "status" | "revisions"]
+        [
+            "v1",
+            "bindings" | "guards" | "status" | "traffic" | "revisions",
+        ]
         | ["v1", "revisions", _]
         | ["healthz" | "readyz" | "metrics" | "openapi.json"]
         | ["ui", ..]

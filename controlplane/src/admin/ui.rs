@@ -95,6 +95,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../../web-ui/try-it.js"),
     ),
     (
+        "traffic.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/traffic.js"),
+    ),
+    (
+        "chart.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web-ui/chart.js"),
+    ),
+    (
         FAVICON,
         "image/svg+xml",
         include_str!("../../../web-ui/favicon.svg"),

@@ -124,6 +124,7 @@ impl App {
         store.mark_good(revision.number).await?;
         self.board.applied(revision.number);
         self.live.send_replace(Some(revision.number));
+        self.data_plane.traffic().mark(revision.number);
         Ok(())
     }
 

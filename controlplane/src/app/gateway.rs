@@ -79,6 +79,7 @@ impl App {
         info!(config = %source, "sluice started");
         if let (Some(store), Some(number)) = (&store, revision) {
             store.mark_good(number).await?;
+            data_plane.traffic().mark(number);
         }
         Ok(Self {
             data_plane,
@@ -132,6 +133,11 @@ impl App {
     /// Whether every Kafka cluster in use answers (see `DataPlane::kafka_ready`).
     pub async fn kafka_ready(&self) -> Result<(), sluice_dataplane::NotReady> {
         self.data_plane.kafka_ready().await
+    }
+
+    /// The live traffic view's recent history.
+    pub fn traffic(&self) -> &sluice_dataplane::traffic::Recorder {
+        self.data_plane.traffic()
     }
 
     /// Every metric, Prometheus text format: the data plane's and the configuration's.

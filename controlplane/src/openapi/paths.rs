@@ -184,6 +184,12 @@ fn put_guard() {}
     security(("admin_token" = [])))]
 fn delete_guard() {}
 
+#[utoipa::path(get, path = "/v1/traffic", tag = "status",
+    responses((status = 200, description = "The last five minutes of traffic, read every 2 s: per route requests, errors by class and p50/p99 latency; streams, waiters, connections, consumer lag, Kafka clients replaced, revisions applied", body = TrafficView),
+        (status = 400, description = "A malformed query parameter (dry_run and secrets take true or false)", body = Problem),
+        (status = 401, description = "No or wrong admin token: reads need it when the admin listener is not on loopback", body = Problem)))]
+fn traffic() {}
+
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format (version 0.0.4): requests by binding, route and status, latency histograms, open streams, waiters, Kafka produce errors and consumer lag, live revision, applies and refusals",
         content_type = "text/plain", body = String),

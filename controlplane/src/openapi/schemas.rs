@@ -240,3 +240,86 @@ pub struct GuardDocument {
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
 }
+
+/// `GET /v1/traffic`: the last minutes of traffic, in columns on one time axis.
+#[derive(Serialize, ToSchema)]
+pub struct TrafficView {
+    /// Seconds between two readings.
+    pub interval_seconds: u64,
+    /// When each reading was taken, milliseconds since the Unix epoch, oldest first; every
+    /// other column has one value per reading.
+    pub times: Vec<u64>,
+    /// Routes that answered requests in the window (the busiest 100 of each reading).
+    pub routes: Vec<RouteSeries>,
+    /// SSE streams open.
+    pub sse_streams: Vec<i64>,
+    /// Fetch long-polls waiting for a change.
+    pub fetch_waiters: Vec<i64>,
+    /// Request-response calls waiting for their reply.
+    pub reply_waiters: Vec<u64>,
+    /// Client connections open.
+    pub connections: Vec<i64>,
+    /// Each shared consumer's lag.
+    pub topics: Vec<TopicLagSeries>,
+    /// Kafka clients replaced (they broke, or lost every broker), per reading.
+    pub kafka_clients_replaced: Vec<ReplacedSeries>,
+    /// Revisions applied, with their times (the last 100).
+    pub revisions: Vec<RevisionMark>,
+}
+
+/// One route's columns; `null` where it answered nothing in that interval.
+#[derive(Serialize, ToSchema)]
+pub struct RouteSeries {
+    /// The `http-kafka` or `sse-kafka` binding, or the `http` server for unrouted requests.
+    pub binding: String,
+    /// The route's position in its binding; `null` for unrouted requests.
+    pub route: Option<u64>,
+    /// `produce`, `request-response`, `fetch`, `sse` or `unrouted`.
+    pub kind: String,
+    /// Requests answered per second.
+    pub requests_per_second: Vec<Option<f64>>,
+    /// `4xx` answers per second.
+    pub client_errors_per_second: Vec<Option<f64>>,
+    /// `502`, `503` and `504` answers per second: Kafka (or an upstream) refused, was
+    /// unreachable or did not answer in time, or Sluice was overloaded.
+    pub kafka_errors_per_second: Vec<Option<f64>>,
+    /// `500` and `501` answers per second: Sluice's own fault.
+    pub gateway_errors_per_second: Vec<Option<f64>>,
+    /// Median latency to the response head, milliseconds.
+    pub p50_ms: Vec<Option<f64>>,
+    /// 99th percentile latency, milliseconds.
+    pub p99_ms: Vec<Option<f64>>,
+}
+
+/// A shared consumer's lag column.
+#[derive(Serialize, ToSchema)]
+pub struct TopicLagSeries {
+    /// `cache` (fetch) or `feed` (SSE).
+    pub purpose: String,
+    /// The topic.
+    pub topic: String,
+    /// Records between the consumer and the partition ends; `null` before its first report.
+    pub lag: Vec<Option<i64>>,
+}
+
+/// Replacements of one kind of Kafka client, per reading.
+#[derive(Serialize, ToSchema)]
+pub struct ReplacedSeries {
+    /// The `kafka` binding.
+    pub cluster: String,
+    /// `producer`, `reply`, `cache` or `feed`.
+    pub client: String,
+    /// `fatal`, `stuck`, `disconnected` or `topic_gone`.
+    pub reason: String,
+    /// Replacements in each interval.
+    pub count: Vec<u64>,
+}
+
+/// A revision applied.
+#[derive(Serialize, ToSchema)]
+pub struct RevisionMark {
+    /// When, milliseconds since the Unix epoch.
+    pub at: u64,
+    /// The revision.
+    pub revision: u64,
+}

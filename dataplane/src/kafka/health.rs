@@ -31,6 +31,14 @@ pub(crate) fn count_replacement(cluster: &str, client: &'static str, reason: &'s
         .or_default() += 1;
 }
 
+/// Replacements so far: (cluster, client, reason, count).
+pub(crate) fn replacements() -> Vec<(String, &'static str, &'static str, u64)> {
+    lock(&REPLACED)
+        .iter()
+        .map(|((cluster, client, reason), count)| (cluster.clone(), *client, *reason, *count))
+        .collect()
+}
+
 /// Appends `sluice_kafka_clients_replaced_total` to `out`.
 pub(crate) fn render(out: &mut String) {
     use std::fmt::Write as _;

@@ -2,7 +2,10 @@ use super::*;
 
 #[test]
 fn a_route_counts_statuses_and_cumulative_buckets() {
-    let stats = RouteStats::new(labels("items", Some(0), "fetch"));
+    let stats = RouteStats::new(
+        labels("items", Some(0), "fetch"),
+        RouteName::new("items", Some(0), "fetch"),
+    );
     stats.observe(200, Duration::from_micros(500));
     stats.observe(200, Duration::from_millis(30));
     stats.observe(599, Duration::from_secs(400));
