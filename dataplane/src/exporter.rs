@@ -83,6 +83,7 @@ pub(crate) fn render(active: &Snapshot, budget: &BodyBudget, out: &mut String) {
         .metrics
         .render(out, &lags(active), active.taps.waiting());
     crate::kafka::health::render(out);
+    crate::spans::SPANS.render(out);
     out.push_str("# HELP sluice_body_budget_used_bytes Bytes held by request bodies being received.\n# TYPE sluice_body_budget_used_bytes gauge\n");
     let _ = writeln!(out, "sluice_body_budget_used_bytes {}", budget.used());
     out.push_str("# HELP sluice_body_budget_limit_bytes The memory budget for request bodies being received.\n# TYPE sluice_body_budget_limit_bytes gauge\n");

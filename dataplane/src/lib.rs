@@ -19,6 +19,7 @@
 //! - `snapshot`: the swapped state a request is served from.
 //! - `guard`: JWT guards at request time: keys (inline or JWKS), verification, sessions of
 //!   guarded streams (continuous authorization).
+//! - `spans`: the bounded queue of spans waiting for export, and what became of them.
 //! - `tls`: TLS termination for `tls` bindings: PEM files, checks, reload.
 //! - [`kafka`]: the shared Kafka clients (producers, reply taps, topic caches, feeds) and the
 //!   embedded development broker.
@@ -54,6 +55,7 @@ pub mod readiness;
 mod rescue;
 mod response;
 mod snapshot;
+mod spans;
 mod tls;
 mod trace;
 pub mod traffic;

@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use sluice_tests::collector::{Export, receiver};
-use sluice_tests::{Answer, Responder, Sluice, broker, config};
+use sluice_tests::{Answer, Responder, Sluice, broker, closed_port, config};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const PORT: u16 = 7114;
@@ -269,6 +269,41 @@ async fn a_request_is_followed_from_http_through_kafka_to_the_reply_and_to_sse()
     let link = delivery.links.first().context("linked to the record")?;
     assert_eq!(hex(&link.trace_id), producer_trace);
     assert_eq!(hex(&link.span_id), producer_span);
+    // What the collector took is counted.
+    let exported = spans.len() as f64;
+    sluice
+        .gauge_at_least("sluice_trace_spans_exported_total", exported)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_is_down_costs_requests_nothing_and_its_spans_are_counted_as_dropped()
+-> Result<()> {
+    let topics = Topics {
+        orders: broker().topic("untraced-orders").await?,
+        requests: broker().topic("untraced-requests").await?,
+        replies: broker().topic("untraced-replies").await?,
+        events: broker().topic("untraced-events").await?,
+    };
+    let nobody = closed_port()?;
+    let sluice = Sluice::with_config(&traced_config(nobody, &topics, "1")).await?;
+    for n in 0..20 {
+        let posted = tokio::time::timeout(
+            WAIT,
+            sluice.send(PORT, Method::POST, "/orders", &[], n.to_string()),
+        )
+        .await
+        .context("a request waited for the collector")??;
+        assert_eq!(posted.status, StatusCode::NO_CONTENT);
+    }
+    sluice
+        .gauge_at_least(
+            "sluice_trace_spans_dropped_total{reason=\"export_failed\"}",
+            1.0,
+        )
+        .await?;
+    assert_eq!(broker().read(&topics.orders, 20, WAIT).await?.len(), 20);
     Ok(())
 }
 

@@ -7,7 +7,8 @@
 //! whose callback reads the current values. Exports run on the SDK's own threads and reach
 //! the collector through a hyper client spawned on Sluice's runtime (over TLS for an
 //! `https://` collector, with the exporter's vault or the system's authorities), so a slow or
-//! absent collector never touches the request path; the SDK drops what it cannot send.
+//! absent collector never touches the request path; what cannot be sent is dropped and
+//! counted (`crate::spans`).
 
 use std::collections::HashMap;
 
@@ -28,7 +29,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanProcessor,
 };
 use sluice_shared::sync::lock;
 use sluice_shared::table::telemetry::{OtlpExporter, Telemetry};
@@ -38,6 +39,7 @@ use crate::exporter::Source;
 use samples::{families, samples};
 
 mod samples;
+use crate::spans::{self, SPAN_QUEUE, SPANS};
 use crate::tls::{TlsError, client_config, plain_client_config};
 
 /// How long one export may take.
@@ -159,15 +161,11 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
     running
 }
 
-/// Spans waiting for export, at most: past it new spans are dropped (and counted by the
-/// SDK), never waited for.
-const SPAN_QUEUE: usize = 8192;
-
 fn span_processor(
     exporter: &OtlpExporter,
     url: &str,
     client: RuntimeClient,
-) -> Result<BatchSpanProcessor, opentelemetry_otlp::ExporterBuildError> {
+) -> Result<impl SpanProcessor + use<>, opentelemetry_otlp::ExporterBuildError> {
     let spans = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_http_client(client)
@@ -175,14 +173,19 @@ fn span_processor(
         .with_timeout(EXPORT_TIMEOUT)
         .with_headers(headers(exporter))
         .build()?;
-    Ok(BatchSpanProcessor::builder(spans)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(SPAN_QUEUE)
-                .with_scheduled_delay(Duration::from_secs(1))
-                .build(),
-        )
-        .build())
+    let (counted, bounded) = spans::bounded(spans, SPAN_QUEUE, &SPANS);
+    // The batch processor's own queue has room for one more batch than Sluice lets wait,
+    // so that it never drops a span uncounted.
+    Ok(bounded(
+        BatchSpanProcessor::builder(counted)
+            .with_batch_config(
+                BatchConfigBuilder::default()
+                    .with_max_queue_size(SPAN_QUEUE + 512)
+                    .with_scheduled_delay(Duration::from_secs(1))
+                    .build(),
+            )
+            .build(),
+    ))
 }
 
 /// What every export says of its source: Sluice, the configuration's name, and the
