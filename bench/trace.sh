@@ -48,9 +48,10 @@ telemetry:
 YAML
 }
 
-declare -A PID PORT
+declare -A PID PORT ADMIN
 for variant in off all one; do
   PORT[$variant]="$(free_port)"
+  ADMIN[$variant]="$(free_port)"
   case "$variant" in
     off) config "${PORT[$variant]}" "" > "$WORK/$variant.yaml" ;;
     all) config "${PORT[$variant]}" "$(telemetry 1)" > "$WORK/$variant.yaml" ;;
@@ -59,7 +60,7 @@ for variant in off all one; do
   HTTP_PORT="${PORT[$variant]}"
   mkdir -p "$WORK/$variant"
   RUST_LOG=warn TOKIO_WORKER_THREADS="${WORKERS:-2}" target/release/sluice serve --config "$WORK/$variant.yaml" \
-    --data-dir "$WORK/$variant/data" --admin-listen 127.0.0.1:0 >"$WORK/$variant.log" 2>&1 &
+    --data-dir "$WORK/$variant/data" --admin-listen "127.0.0.1:${ADMIN[$variant]}" >"$WORK/$variant.log" 2>&1 &
   PID[$variant]=$!
   wait_for_port "$HTTP_PORT" || { cat "$WORK/$variant.log"; exit 1; }
 done
@@ -92,6 +93,11 @@ all="$(median < "$WORK/all.cpu")"
 one="$(median < "$WORK/one.cpu")"
 echo "== median CPU per POST: off $off µs, sampled 100 % $all µs (+$(awk -v a="$all" -v o="$off" 'BEGIN { printf "%.2f", a - o }') µs), sampled 1 % $one µs (+$(awk -v a="$one" -v o="$off" 'BEGIN { printf "%.2f", a - o }') µs)"
 echo "== median rate: off $(median < "$WORK/off.rate"), 100 % $(median < "$WORK/all.rate"), 1 % $(median < "$WORK/one.rate") req/s"
+# What became of the spans: a run that dropped spans measured less work than it should.
+for variant in all one; do
+  spans="$(curl -s "http://127.0.0.1:${ADMIN[$variant]}/metrics" | grep '^sluice_trace_spans' | tr '\n' ' ')"
+  echo "== spans ($variant): $spans"
+done
 record trace.cpu_us_off "$off"
 record trace.cpu_us_all "$all"
 record trace.cpu_us_one "$one"

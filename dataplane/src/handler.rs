@@ -35,11 +35,10 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let _active_request = Gauged::new(&active.metrics, |m| &m.requests_active);
     let (mut parts, body) = request.into_parts();
-    let trace = active.tracing.as_ref().map(|tracing| {
+    if let Some(tracing) = &active.tracing {
         let trace = tracing.request(&parts, port);
-        parts.extensions.insert(trace.clone());
-        trace
-    });
+        parts.extensions.insert(trace);
+    }
     let server = active.table.server_for_port(port);
     // Counted under the server until a route matches.
     let mut stats = server.and_then(|s| active.stats.server(s));
@@ -48,7 +47,7 @@ pub(crate) async fn handle(
         stats.observe(response.status().as_u16(), started.elapsed());
         stats.observe_sizes(content_length(&parts.headers), response.body().exact_len());
     }
-    if let Some(trace) = trace {
+    if let Some(trace) = parts.extensions.get::<crate::trace::RequestTrace>() {
         trace.finish(response.status().as_u16());
     }
     if active.events.enabled() {

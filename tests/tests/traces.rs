@@ -359,13 +359,36 @@ async fn sampling_keeps_a_share_of_new_traces_and_every_sampled_client_trace() -
         "only the client's sampled trace: {spans:#?}"
     );
     assert_eq!(hex(&servers[0].trace_id), TRACE_ID);
-    let records = broker().read(&topics.orders, 21, WAIT).await?;
+    // A client's unsampled trace goes on in Kafka: same trace, a span of Sluice, not sampled.
+    let unsampled = "0af7651916cd43dd8448eb211c80319c";
+    let posted = sluice
+        .send(
+            PORT,
+            Method::POST,
+            "/orders",
+            &[("traceparent", &format!("00-{unsampled}-{CLIENT_SPAN}-00"))],
+            "u",
+        )
+        .await?;
+    assert_eq!(posted.status, StatusCode::NO_CONTENT);
+    let records = broker().read(&topics.orders, 22, WAIT).await?;
     for record in &records[..20] {
         let header = record
             .header("traceparent")
             .context("every record has one")?;
         assert!(header.ends_with("-00"), "not sampled: {header}");
     }
+    let carried = records[21]
+        .header("traceparent")
+        .context("the unsampled client's record has one")?;
+    assert!(
+        carried.starts_with(&format!("00-{unsampled}-")) && carried.ends_with("-00"),
+        "{carried}"
+    );
+    assert!(
+        !carried.contains(CLIENT_SPAN),
+        "a span of Sluice: {carried}"
+    );
     Ok(())
 }
 

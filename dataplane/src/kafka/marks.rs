@@ -55,6 +55,17 @@ impl WriteMarks {
     }
 }
 
+impl WriteMarks {
+    /// Whether `positions` (next offset to read, per partition) lie past every mark of
+    /// `topic` on `servers`, without copying the marks.
+    pub fn passed(&self, servers: &[String], topic: &str, positions: &[(i32, i64)]) -> bool {
+        lock(&self.by_cluster)
+            .get(servers)
+            .and_then(|topics| topics.get(topic))
+            .is_none_or(|marks| passed(marks, positions))
+    }
+}
+
 /// Whether `positions` (next offset to read, per partition) lie past every mark.
 pub fn passed(marks: &[(i32, i64)], positions: &[(i32, i64)]) -> bool {
     marks.iter().all(|(partition, offset)| {
@@ -95,5 +106,16 @@ mod tests {
         );
         assert!(passed(&marks, &[(0, 6), (1, 0), (2, 8)]));
         assert!(passed(&[], &[]), "no marks: nothing to wait for");
+    }
+
+    #[test]
+    fn the_marks_of_a_topic_are_checked_in_place() {
+        let a = ["a:9092".to_owned()];
+        let marks = WriteMarks::default();
+        assert!(marks.passed(&a, "items", &[]), "nothing written");
+        marks.record(&a, "items", 1, 4);
+        assert!(!marks.passed(&a, "items", &[(1, 4)]));
+        assert!(marks.passed(&a, "items", &[(0, 0), (1, 5)]));
+        assert!(marks.passed(&a, "other", &[]), "another topic");
     }
 }

@@ -168,6 +168,12 @@ impl<S: Send + Sync + 'static> TopicView<S> {
         self.shared.catch_up.ready(timeout).await
     }
 
+    /// Whether the view's positions (next offset per partition) pass `check` now; no
+    /// allocation, no waiting.
+    pub fn passed(&self, check: impl FnOnce(&[(i32, i64)]) -> bool) -> bool {
+        check(&self.shared.progress.borrow())
+    }
+
     /// Waits until the view read past every mark (partition, offset), up to `timeout`.
     pub async fn reached(&self, marks: &[(i32, i64)], timeout: Duration) -> bool {
         if marks.is_empty() {

@@ -52,6 +52,8 @@ pub(crate) struct OtlpRunning {
     loggers: Vec<SdkLoggerProvider>,
     /// One provider for every exporter with `traces`.
     tracer: Option<SdkTracerProvider>,
+    /// The tracer's sampler (a copy: requests ask it before making a span).
+    sampler: Option<Sampler>,
 }
 
 impl Drop for OtlpRunning {
@@ -92,9 +94,12 @@ impl OtlpRunning {
     /// The tracer requests are traced with, when an exporter sends traces.
     pub(crate) fn tracing(&self) -> Option<crate::trace::Tracing> {
         use opentelemetry::trace::TracerProvider as _;
-        self.tracer
-            .as_ref()
-            .map(|provider| crate::trace::Tracing::new(provider.tracer("sluice")))
+        let provider = self.tracer.as_ref()?;
+        let sampler = self.sampler.clone()?;
+        Some(crate::trace::Tracing::new(
+            provider.tracer("sluice"),
+            sampler,
+        ))
     }
 }
 
@@ -150,14 +155,14 @@ pub(crate) fn start(telemetry: &Telemetry, namespace: &str, source: &Source) -> 
             }
         }
     }
-    running.tracer = sampling_ppm.map(|ppm| {
+    running.sampler = sampling_ppm.map(|ppm| {
         let ratio = f64::from(ppm) / 1_000_000.0;
-        spans
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                ratio,
-            ))))
-            .build()
+        Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
     });
+    running.tracer = running
+        .sampler
+        .clone()
+        .map(|sampler| spans.with_sampler(sampler).build());
     running
 }
 

@@ -29,7 +29,7 @@ use crate::kafka::feed::Shown;
 use crate::metrics::Gauged;
 use crate::response::Body;
 use crate::snapshot::Snapshot;
-use sluice_shared::wire::etag::{IfNoneMatch, encode_progress};
+use sluice_shared::wire::etag::{IfNoneMatchRef, encode_progress_into};
 use sluice_shared::wire::prefer::Prefer;
 
 /// How long a request waits for a starting cache to catch up before 503.
@@ -47,6 +47,7 @@ pub(crate) struct FetchRequest<'a> {
 /// What the cache says right now.
 enum Outcome {
     Found {
+        /// Quoted, as it is sent.
         etag: String,
         status: StatusCode,
         body: Bytes,
@@ -121,16 +122,14 @@ pub(crate) async fn fetch(
     prefer
         .check_wait(binding.max_wait_seconds)
         .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
-    let condition = IfNoneMatch::parse(&parts.headers)
+    let condition = IfNoneMatchRef::parse(&parts.headers)
         .map_err(|e| DataPlaneError::BadRequest(e.to_string()))?;
     if !cache.ready(CATCH_UP_WAIT).await {
         return Err(DataPlaneError::CacheLoading {
             topic: topic.into_owned(),
         });
     }
-    // Read-your-writes: every write this instance acknowledged on the topic is in the answer.
-    let marks = active.producers.marks().of(servers, &topic);
-    if !cache.reached(&marks, CATCH_UP_WAIT).await {
+    if !caught_up(active, cache, servers, &topic).await {
         return Err(DataPlaneError::CacheBehind {
             topic: topic.into_owned(),
         });
@@ -152,7 +151,7 @@ pub(crate) async fn fetch(
         }
         let outcome = settle(cache, action, &filters, view.as_ref()).await;
         let not_modified = match (&outcome, &condition) {
-            (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(etag),
+            (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(unquoted(etag)),
             _ => false,
         };
         // Hold the request while nothing new can be said: unchanged, or an item not there yet.
@@ -170,6 +169,16 @@ pub(crate) async fn fetch(
         }
         return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
     }
+}
+
+/// Read-your-writes: whether every write this instance acknowledged on the topic is in the
+/// cache, waiting (bounded) when it is not yet; the marks are copied only to wait.
+async fn caught_up(active: &Snapshot, cache: &TopicCache, servers: &[String], topic: &str) -> bool {
+    let marks = active.producers.marks();
+    cache.passed(|positions| marks.passed(servers, topic, positions))
+        || cache
+            .reached(&marks.of(servers, topic), CATCH_UP_WAIT)
+            .await
 }
 
 /// What the cache says, with the records shown through the topic's value model; schemas
@@ -257,11 +266,15 @@ fn item(
             let Some((value, json)) = shown(view, value)? else {
                 return Ok(Outcome::Missing);
             };
-            let mut etag = encode_progress(&[(entry.partition, entry.offset + 1)]);
-            if let Some(suffix) = entry.header("etag") {
+            let suffix = entry.header("etag");
+            let mut etag = String::with_capacity(16 + suffix.map_or(0, |s| s.len() + 1));
+            etag.push('"');
+            encode_progress_into(&[(entry.partition, entry.offset + 1)], &mut etag);
+            if let Some(suffix) = suffix {
                 etag.push('/');
                 etag.push_str(&String::from_utf8_lossy(suffix));
             }
+            etag.push('"');
             let status = if value.is_empty() {
                 StatusCode::NO_CONTENT
             } else {
@@ -334,17 +347,28 @@ fn list(
         // so the ETag of an empty list is the one its examples show.
         progress.push((0, -1));
     }
+    let mut etag = String::with_capacity(8 + progress.len() * 8);
+    etag.push('"');
+    encode_progress_into(&progress, &mut etag);
+    etag.push('"');
     Ok(Outcome::Found {
-        etag: encode_progress(&progress),
+        etag,
         status: StatusCode::OK,
         body: Bytes::from(body),
         content_type: Some(Bytes::from_static(b"application/json")),
     })
 }
 
+/// An ETag without its quotes.
+fn unquoted(etag: &str) -> &str {
+    etag.strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .unwrap_or(etag)
+}
+
 fn respond(
     outcome: Outcome,
-    condition: Option<&IfNoneMatch>,
+    condition: Option<&IfNoneMatchRef<'_>>,
     merge: bool,
     wait: Option<u64>,
 ) -> Result<Response<Body>, DataPlaneError> {
@@ -360,7 +384,7 @@ fn respond(
             content_type,
         } => (etag, status, body, content_type),
     };
-    let not_modified = condition.is_some_and(|c| c.matches(&etag));
+    let not_modified = condition.is_some_and(|c| c.matches(unquoted(&etag)));
     let mut response = if not_modified {
         let mut response = Response::new(Body::default());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
@@ -371,12 +395,8 @@ fn respond(
         response
     };
     let headers = response.headers_mut();
-    let mut quoted = String::with_capacity(etag.len() + 2);
-    quoted.push('"');
-    quoted.push_str(&etag);
-    quoted.push('"');
     // Taken over without a copy.
-    let quoted = HeaderValue::try_from(quoted)
+    let quoted = HeaderValue::try_from(etag)
         .map_err(|_| DataPlaneError::Internal("etag is not a valid header value".to_owned()))?;
     headers.insert(header::ETAG, quoted);
     if let Some(content_type) = content_type.and_then(|c| HeaderValue::from_maybe_shared(c).ok())

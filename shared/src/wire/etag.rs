@@ -13,17 +13,44 @@ use http::HeaderMap;
 
 /// Encodes (partition, offset) pairs.
 pub fn encode_progress(partitions: &[(i32, i64)]) -> String {
-    let mut bytes = Vec::with_capacity(2 + partitions.len() * 6);
-    bytes.push(0x01);
+    let mut out = String::new();
+    encode_progress_into(partitions, &mut out);
+    out
+}
+
+/// Appends the encoding of (partition, offset) pairs to `out`; a progress of up to four
+/// partitions is built on the stack.
+pub fn encode_progress_into(partitions: &[(i32, i64)], out: &mut String) {
+    // A varint of 64 bits takes at most 10 bytes: version, count and 2 per partition.
+    const SMALL: usize = 4;
+    let mut stack = [0u8; 1 + 10 + SMALL * 20];
+    let mut heap = Vec::new();
+    let bytes: &[u8] = if partitions.len() <= SMALL {
+        let mut at = 0;
+        let mut put = |byte: u8| {
+            stack[at] = byte;
+            at += 1;
+        };
+        write_progress(partitions, &mut put);
+        &stack[..at]
+    } else {
+        heap.reserve(11 + partitions.len() * 20);
+        write_progress(partitions, &mut |byte| heap.push(byte));
+        &heap
+    };
+    URL_SAFE.encode_string(bytes, out);
+}
+
+fn write_progress(partitions: &[(i32, i64)], put: &mut dyn FnMut(u8)) {
+    put(0x01);
     put_varint(
-        &mut bytes,
+        put,
         zigzag(i64::try_from(partitions.len()).unwrap_or(i64::MAX)),
     );
     for (partition, offset) in partitions {
-        put_varint(&mut bytes, zigzag(i64::from(*partition)));
-        put_varint(&mut bytes, zigzag(*offset));
+        put_varint(put, zigzag(i64::from(*partition)));
+        put_varint(put, zigzag(*offset));
     }
-    URL_SAFE.encode(bytes)
 }
 
 /// Decodes a progress; `None` for anything that is not one.
@@ -52,12 +79,12 @@ fn unzigzag(value: u64) -> i64 {
     ((value >> 1) as i64) ^ -((value & 1) as i64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+fn put_varint(put: &mut dyn FnMut(u8), mut value: u64) {
     while value >= 0x80 {
-        out.push((value as u8) | 0x80);
+        put((value as u8) | 0x80);
         value >>= 7;
     }
-    out.push(value as u8);
+    put(value as u8);
 }
 
 fn take_varint(input: &mut &[u8]) -> Option<u64> {
@@ -91,13 +118,13 @@ impl IfNoneMatch {
             let text = value
                 .to_str()
                 .map_err(|_| HeaderError::IfNoneMatchNotAscii)?;
-            for element in split_list(text)? {
-                if element == "*" {
+            each_tag(text, &mut |tag| {
+                if tag == "*" {
                     any = true;
                 } else {
-                    tags.push(element);
+                    tags.push(tag.to_owned());
                 }
-            }
+            })?;
         }
         Ok(match (any, tags.is_empty()) {
             (true, _) => Some(Self::Any),
@@ -115,10 +142,53 @@ impl IfNoneMatch {
     }
 }
 
-/// Splits `a, W/"b", "c,d"` into opaque tags, refusing malformed input.
-fn split_list(text: &str) -> Result<Vec<String>, HeaderError> {
+/// `If-None-Match` read in place, for the data path: checked once as
+/// [`IfNoneMatch::parse`] checks it, then matched without copying its tags.
+#[derive(Debug)]
+pub struct IfNoneMatchRef<'a> {
+    values: http::header::GetAll<'a, http::HeaderValue>,
+    any: bool,
+}
+
+impl<'a> IfNoneMatchRef<'a> {
+    /// Checks every `If-None-Match` header; `Ok(None)` when there is none.
+    pub fn parse(headers: &'a HeaderMap) -> Result<Option<Self>, HeaderError> {
+        let values = headers.get_all(http::header::IF_NONE_MATCH);
+        let mut any = false;
+        let mut tags = false;
+        for value in values.iter() {
+            let text = value
+                .to_str()
+                .map_err(|_| HeaderError::IfNoneMatchNotAscii)?;
+            each_tag(text, &mut |tag| {
+                if tag == "*" {
+                    any = true;
+                } else {
+                    tags = true;
+                }
+            })?;
+        }
+        Ok((any || tags).then_some(Self { values, any }))
+    }
+
+    /// Whether `current` (unquoted) matches; weak comparison, as RFC 9110 asks here.
+    pub fn matches(&self, current: &str) -> bool {
+        self.any
+            || self.values.iter().any(|value| {
+                let mut hit = false;
+                if let Ok(text) = value.to_str() {
+                    // Checked in `parse`: this cannot fail now.
+                    let _ = each_tag(text, &mut |tag| hit |= tag == current);
+                }
+                hit
+            })
+    }
+}
+
+/// Calls `visit` with each opaque tag of `a, W/"b", "c,d"`, refusing malformed input.
+fn each_tag(text: &str, visit: &mut dyn FnMut(&str)) -> Result<(), HeaderError> {
     let bad = || HeaderError::NotEntityTags(text.chars().take(80).collect());
-    let mut out = Vec::new();
+    let mut seen = false;
     let mut rest = text.trim();
     while !rest.is_empty() {
         let weakless = rest.strip_prefix("W/").unwrap_or(rest);
@@ -135,7 +205,8 @@ fn split_list(text: &str) -> Result<Vec<String>, HeaderError> {
         if !tag.bytes().all(|b| b == b'!' || (0x23..=0x7e).contains(&b)) {
             return Err(bad());
         }
-        out.push(tag.to_owned());
+        visit(tag);
+        seen = true;
         let after = after.trim_start();
         rest = match after.strip_prefix(',') {
             Some(next) => next.trim_start(),
@@ -143,10 +214,10 @@ fn split_list(text: &str) -> Result<Vec<String>, HeaderError> {
             None => return Err(bad()),
         };
     }
-    if out.is_empty() {
+    if !seen {
         return Err(bad());
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -196,6 +267,37 @@ mod tests {
     fn garbage_if_none_match_is_refused() {
         for garbage in ["\"unterminated", "\"a\" \"b\"", ",", "\"a\",,", "a b"] {
             assert!(parse(&[garbage]).is_err(), "{garbage}");
+            let mut headers = HeaderMap::new();
+            headers.append(http::header::IF_NONE_MATCH, garbage.parse().expect("value"));
+            assert!(IfNoneMatchRef::parse(&headers).is_err(), "{garbage}");
+        }
+    }
+
+    #[test]
+    fn the_in_place_form_matches_as_the_owned_one() {
+        let cases: &[&[&str]] = &[
+            &["\"AQIAAg==\""],
+            &["W/\"AQIAAg==\", other"],
+            &["\"a\"", "\"AQIAAg==/x\""],
+            &["*"],
+            &["\"a\", *"],
+            &[],
+        ];
+        for values in cases {
+            let mut headers = HeaderMap::new();
+            for value in *values {
+                headers.append(http::header::IF_NONE_MATCH, value.parse().expect("value"));
+            }
+            let owned = IfNoneMatch::parse(&headers).expect("valid");
+            let in_place = IfNoneMatchRef::parse(&headers).expect("valid");
+            assert_eq!(owned.is_some(), in_place.is_some(), "{values:?}");
+            for current in ["AQIAAg==", "AQIAAg==/x", "a", "b", "other"] {
+                assert_eq!(
+                    owned.as_ref().is_some_and(|c| c.matches(current)),
+                    in_place.as_ref().is_some_and(|c| c.matches(current)),
+                    "{values:?} against {current}"
+                );
+            }
         }
     }
 
@@ -203,6 +305,9 @@ mod tests {
         #[test]
         fn progress_round_trips(partitions in proptest::collection::vec((0i32..10_000, -1i64..i64::MAX), 0..20)) {
             let encoded = encode_progress(&partitions);
+            let mut appended = String::from("\"");
+            encode_progress_into(&partitions, &mut appended);
+            prop_assert_eq!(&appended[1..], encoded.as_str());
             prop_assert_eq!(decode_progress(&encoded), Some(partitions));
         }
 
