@@ -91,15 +91,21 @@ async fn spans_until(
             .with_context(|| format!("{what}: not exported within {WAIT:?}; got {spans:#?}"))?
             .context("receiver gone")?;
         assert_eq!(path, "/v1/traces");
-        let request = ExportTraceServiceRequest::decode(body)?;
-        spans.extend(
-            request
-                .resource_spans
-                .into_iter()
-                .flat_map(|r| r.scope_spans)
-                .flat_map(|s| s.spans),
-        );
+        decode_into(body, spans)?;
     }
+    Ok(())
+}
+
+/// The spans of one OTLP export, added to `spans`.
+fn decode_into(body: bytes::Bytes, spans: &mut Vec<Span>) -> Result<()> {
+    let request = ExportTraceServiceRequest::decode(body)?;
+    spans.extend(
+        request
+            .resource_spans
+            .into_iter()
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans),
+    );
     Ok(())
 }
 
@@ -343,14 +349,7 @@ async fn sampling_keeps_a_share_of_new_traces_and_every_sampled_client_trace() -
     .await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     while let Ok((_, _, body)) = exports.try_recv() {
-        let request = ExportTraceServiceRequest::decode(body)?;
-        spans.extend(
-            request
-                .resource_spans
-                .into_iter()
-                .flat_map(|r| r.scope_spans)
-                .flat_map(|s| s.spans),
-        );
+        decode_into(body, &mut spans)?;
     }
     let servers = named(&spans, "POST");
     assert_eq!(
