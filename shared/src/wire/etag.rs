@@ -113,19 +113,9 @@ impl IfNoneMatch {
     /// Reads every `If-None-Match` header; `Ok(None)` when there is none.
     pub fn parse(headers: &HeaderMap) -> Result<Option<Self>, HeaderError> {
         let mut tags = Vec::new();
-        let mut any = false;
-        for value in headers.get_all(http::header::IF_NONE_MATCH) {
-            let text = value
-                .to_str()
-                .map_err(|_| HeaderError::IfNoneMatchNotAscii)?;
-            each_tag(text, &mut |tag| {
-                if tag == "*" {
-                    any = true;
-                } else {
-                    tags.push(tag.to_owned());
-                }
-            })?;
-        }
+        let any = each_condition(headers.get_all(http::header::IF_NONE_MATCH), &mut |tag| {
+            tags.push(tag.to_owned())
+        })?;
         Ok(match (any, tags.is_empty()) {
             (true, _) => Some(Self::Any),
             (false, true) => None,
@@ -154,20 +144,8 @@ impl<'a> IfNoneMatchRef<'a> {
     /// Checks every `If-None-Match` header; `Ok(None)` when there is none.
     pub fn parse(headers: &'a HeaderMap) -> Result<Option<Self>, HeaderError> {
         let values = headers.get_all(http::header::IF_NONE_MATCH);
-        let mut any = false;
         let mut tags = false;
-        for value in values.iter() {
-            let text = value
-                .to_str()
-                .map_err(|_| HeaderError::IfNoneMatchNotAscii)?;
-            each_tag(text, &mut |tag| {
-                if tag == "*" {
-                    any = true;
-                } else {
-                    tags = true;
-                }
-            })?;
-        }
+        let any = each_condition(values.iter(), &mut |_| tags = true)?;
         Ok((any || tags).then_some(Self { values, any }))
     }
 
@@ -183,6 +161,28 @@ impl<'a> IfNoneMatchRef<'a> {
                 hit
             })
     }
+}
+
+/// Checks every `If-None-Match` value and calls `visit` with each tag but `*`; whether
+/// one of them was `*`.
+fn each_condition<'v>(
+    values: impl IntoIterator<Item = &'v http::HeaderValue>,
+    visit: &mut dyn FnMut(&str),
+) -> Result<bool, HeaderError> {
+    let mut any = false;
+    for value in values {
+        let text = value
+            .to_str()
+            .map_err(|_| HeaderError::IfNoneMatchNotAscii)?;
+        each_tag(text, &mut |tag| {
+            if tag == "*" {
+                any = true;
+            } else {
+                visit(tag);
+            }
+        })?;
+    }
+    Ok(any)
 }
 
 /// Calls `visit` with each opaque tag of `a, W/"b", "c,d"`, refusing malformed input.
