@@ -100,6 +100,12 @@ rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$SLUICE_PID/status"; }
 # Sluice's CPU time so far, clock ticks (utime + stime).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# Connections the kernel dropped because a listener's accept queue was full, machine-wide
+# (TcpExt ListenOverflows): a burst that overflows retries its handshake 1-3 s later.
+listen_overflows() {
+  awk '/^TcpExt:/ { if (!n) { for (i = 1; i <= NF; i++) col[$i] = i; n = 1 } else print $col["ListenOverflows"] }' /proc/net/netstat
+}
+
 # librdkafka client instances in Sluice: each has one "rdk:main" thread.
 kafka_clients() { grep -l '^rdk:main' /proc/"$SLUICE_PID"/task/*/comm 2>/dev/null | wc -l; }
 

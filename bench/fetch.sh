@@ -93,6 +93,7 @@ CHECK304="$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "ht
 # 2. Long-poll wake-up.
 ETAG5="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-5" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
 # One waiter first: the broker-to-Sluice delivery time, which 1,000 waiters also pay.
+OVERFLOWS_BEFORE="$(listen_overflows)"
 ONE="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$HTTP_PORT" --path /items/key-5 \
   --etag "$ETAG5" --clients 1 --bootstrap "$BOOT" --topic bench-items --key key-5)"
 ETAG5="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-5" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
@@ -100,6 +101,7 @@ LONGPOLL="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$HTTP_PORT" -
   --etag "$ETAG5" --clients "$WAITERS" --bootstrap "$BOOT" --topic bench-items --key key-5)"
 BASE_LONGPOLL="$(target/release/sluice-bench longpoll --addr "127.0.0.1:$BASE_PORT" --path /poll \
   --etag '"0"' --clients "$WAITERS" --wake "127.0.0.1:$BASE_PORT")"
+OVERFLOWS=$(($(listen_overflows) - OVERFLOWS_BEFORE))
 
 # 4. Read-your-writes on one instance.
 RYW="$(target/release/sluice-bench ryw --addr "127.0.0.1:$HTTP_PORT" --writers "${WRITERS:-8}" \
@@ -114,6 +116,7 @@ printf '%-44s %s\n' "1 long-poll, produce ack -> 200" "$ONE"
 printf '%-44s %s\n' "$WAITERS long-polls, produce ack -> 200" "$LONGPOLL"
 printf '%-44s %s\n' "baseline: $WAITERS long-polls, wake -> 200" "$BASE_LONGPOLL"
 echo "  (goal: p99 <= 10 ms from the record reaching Sluice; the 1-waiter line is the broker's share)"
+printf '%-44s %s\n' "accept-queue overflows during the long-polls" "$OVERFLOWS (machine-wide; each one delays a connection by 1-3 s)"
 printf '%-44s %s\n' "read-your-writes, PUT then GET" "$RYW"
 awk -v a="$RSS_AFTER" -v b="$RSS_BEFORE" -v k="$KEYS" 'BEGIN { printf "cache memory for %d keys of 100 B:          %.1f MiB RSS growth (%.0f bytes per key)\n", k, (a - b) / 1024, (a - b) * 1024 / k }'
 record fetch.echo_rate "$ECHO_RATE"
@@ -125,6 +128,7 @@ record fetch.longpoll_p50_us "$(json "$LONGPOLL" p50_us)"
 record fetch.longpoll_p99_us "$(json "$LONGPOLL" p99_us)"
 record fetch.longpoll_ok "$(json "$LONGPOLL" ok)"
 record fetch.hyper_echo_rate "$HYPER_RATE"
+record fetch.longpoll_listen_overflows "$OVERFLOWS"
 record fetch.baseline_longpoll_p50_us "$(json "$BASE_LONGPOLL" p50_us)"
 record fetch.baseline_longpoll_p99_us "$(json "$BASE_LONGPOLL" p99_us)"
 record fetch.ryw_reads "$(json "$RYW" reads)"

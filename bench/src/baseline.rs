@@ -32,7 +32,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 /// `baseline` options.
@@ -102,7 +101,8 @@ pub fn run(args: BaselineArgs) -> Result<()> {
 }
 
 async fn serve(args: BaselineArgs) -> Result<()> {
-    let listener = TcpListener::bind(args.addr).await?;
+    // The same accept queue as Sluice's (see dataplane/src/http/bind.rs).
+    let listener = sluice_dataplane::listen(args.addr).await?;
     let producer = |bootstrap: &str, linger_ms: &str| {
         rdkafka::ClientConfig::new()
             .set("bootstrap.servers", bootstrap)

@@ -62,6 +62,7 @@ pub mod traffic;
 
 pub use error::DataPlaneError;
 pub use exporter::TrafficCounters;
+pub use http::bind::listen;
 pub use kafka::ClientError;
 pub use kafka::embedded::EmbeddedBroker;
 pub use metrics::traffic::{LATENCY_BOUNDS_MS, RouteCounters};

@@ -26,6 +26,7 @@ use crate::exporter::{Exporters, Source};
 use crate::guard::GuardKeySets;
 use crate::guard::jwks::JwksPool;
 use crate::guard::session::SessionRegistry;
+use crate::http::bind::listen;
 use crate::http::listener::accept_loop;
 use crate::kafka::cache::CachePool;
 use crate::kafka::dynamic::Dynamic;
@@ -321,10 +322,10 @@ impl DataPlane {
 
     async fn bind(&self, (host, port): &ListenerKey) -> Result<TcpListener, ApplyError> {
         let result = match self.options.bind_override {
-            Some(addr) => TcpListener::bind(addr).await,
+            Some(addr) => listen(addr).await,
             None => match self.options.bind_host {
-                Some(ip) => TcpListener::bind((ip, *port)).await,
-                None => TcpListener::bind((host.as_str(), *port)).await,
+                Some(ip) => listen((ip, *port)).await,
+                None => listen((host.as_str(), *port)).await,
             },
         };
         result.map_err(|error| ApplyError::Listen {

@@ -155,15 +155,21 @@ impl PathTemplate {
     /// Matches `path` (no query string). On a match, returns the raw (still percent-encoded)
     /// captures as byte ranges into `path`.
     fn match_ranges(&self, path: &str) -> Option<Vec<(usize, usize)>> {
+        // The memo of failed (token, position) pairs lives on the stack for usual sizes.
+        const ON_STACK: usize = 512;
         let bytes = path.as_bytes();
-        let width = bytes.len() + 1;
-        let mut failed = vec![false; (self.tokens.len() + 1) * width];
-        let mut captures = Vec::with_capacity(self.params.len());
-        if self.search(bytes, 0, 0, &mut failed, &mut captures) {
-            Some(captures)
+        let cells = (self.tokens.len() + 1) * (bytes.len() + 1);
+        let mut stack = [false; ON_STACK];
+        let mut heap = Vec::new();
+        let failed = if cells <= ON_STACK {
+            &mut stack[..cells]
         } else {
-            None
-        }
+            heap.resize(cells, false);
+            &mut heap[..]
+        };
+        let mut captures = Vec::with_capacity(self.params.len());
+        self.search(bytes, 0, 0, failed, &mut captures)
+            .then_some(captures)
     }
 
     fn search(
@@ -189,6 +195,14 @@ impl PathTemplate {
                     .iter()
                     .position(|&b| b == b'/')
                     .map_or(path.len(), |offset| at + offset);
+                if token + 1 == self.tokens.len() {
+                    // The last token: it takes the rest, which must be one non-empty segment.
+                    let whole = segment_end == path.len() && segment_end > at;
+                    if whole {
+                        captures.push((at, segment_end));
+                    }
+                    return whole;
+                }
                 (at + 1..=segment_end).any(|end| {
                     captures.push((at, end));
                     let found = self.search(path, token + 1, end, failed, captures);

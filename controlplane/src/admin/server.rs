@@ -8,7 +8,6 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
 use tracing::{debug, info};
 
 use super::answer::Answer;
@@ -50,7 +49,7 @@ where
     H: Fn(Request<Incoming>, bool) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Answer> + Send + 'static,
 {
-    let listener = TcpListener::bind(listen).await?;
+    let listener = sluice_dataplane::listen(listen).await?;
     let local = listener.local_addr()?;
     let open_reads = local.ip().is_loopback();
     info!(%local, open_reads, "{what} listening");

@@ -1,5 +1,6 @@
 //! The HTTP side of the data plane, below the handler.
 //!
+//! - `bind`: listening sockets with a deep accept queue.
 //! - `listener`: accept loops, connection limits, TLS handshakes, hyper.
 //! - `head`: the first request head, read before hyper (408, framing checks, the raw
 //!   answers).
@@ -9,6 +10,7 @@
 //! - `idle`: closing connections with nothing in progress.
 //! - `cors`: CORS preflights and response headers, before routing.
 
+pub mod bind;
 pub(crate) mod cors;
 mod head;
 pub(crate) mod idle;

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sluice_shared::sync::lock;
 
@@ -19,6 +20,8 @@ type TopicMarks = HashMap<String, Vec<(i32, i64)>>;
 #[derive(Debug, Default)]
 pub struct WriteMarks {
     by_cluster: Mutex<HashMap<Vec<String>, TopicMarks>>,
+    /// Bumped by every mark that moves: 0 while nothing was written.
+    version: AtomicU64,
 }
 
 impl WriteMarks {
@@ -39,9 +42,17 @@ impl WriteMarks {
             None => topics.entry(topic.to_owned()).or_default(),
         };
         match partitions.iter_mut().find(|(p, _)| *p == partition) {
-            Some((_, newest)) => *newest = (*newest).max(offset),
+            Some((_, newest)) if *newest >= offset => return,
+            Some((_, newest)) => *newest = offset,
             None => partitions.push((partition, offset)),
         }
+        // Under the lock: a reader that sees this version sees the mark.
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// The marks' version: it moves whenever a mark does, and never goes back.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// The marks of `topic` on `servers`: (partition, newest acknowledged offset); empty
@@ -117,5 +128,21 @@ mod tests {
         assert!(!marks.passed(&a, "items", &[(1, 4)]));
         assert!(marks.passed(&a, "items", &[(0, 0), (1, 5)]));
         assert!(marks.passed(&a, "other", &[]), "another topic");
+    }
+
+    #[test]
+    fn the_version_moves_only_with_a_mark() {
+        let a = ["a:9092".to_owned()];
+        let marks = WriteMarks::default();
+        assert_eq!(marks.version(), 0, "nothing written");
+        marks.record(&a, "items", 0, 4);
+        assert_eq!(marks.version(), 1);
+        marks.record(&a, "items", 0, 3);
+        marks.record(&a, "items", 0, 4);
+        marks.record(&a, "items", -1, -1);
+        assert_eq!(marks.version(), 1, "no mark moved");
+        marks.record(&a, "items", 0, 5);
+        marks.record(&a, "other", 0, 0);
+        assert_eq!(marks.version(), 3);
     }
 }

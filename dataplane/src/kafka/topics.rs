@@ -96,6 +96,9 @@ struct ViewShared<S> {
     version: tokio::sync::watch::Sender<u64>,
     /// Next offset to read, per partition read so far.
     progress: tokio::sync::watch::Sender<Vec<(i32, i64)>>,
+    /// The newest version of a growing set of marks that `progress` was seen to pass (see
+    /// [`TopicView::passed_at`]).
+    passed_version: std::sync::atomic::AtomicU64,
     catch_up: CatchUp,
 }
 
@@ -130,6 +133,7 @@ impl<S: Send + Sync + 'static> TopicView<S> {
             state: std::sync::RwLock::new(state),
             version: tokio::sync::watch::Sender::new(0),
             progress: tokio::sync::watch::Sender::new(Vec::new()),
+            passed_version: std::sync::atomic::AtomicU64::new(0),
             catch_up: CatchUp::new(),
         });
         let task = {
@@ -172,6 +176,23 @@ impl<S: Send + Sync + 'static> TopicView<S> {
     /// allocation, no waiting.
     pub fn passed(&self, check: impl FnOnce(&[(i32, i64)]) -> bool) -> bool {
         check(&self.shared.progress.borrow())
+    }
+
+    /// [`passed`](Self::passed) for marks that only grow, at `version` of them (0: none yet):
+    /// positions only grow too, so once they passed a version they pass it for good, and
+    /// `check` runs again only when the version moved.
+    pub fn passed_at(&self, version: u64, check: impl FnOnce(&[(i32, i64)]) -> bool) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.shared.passed_version.load(Ordering::Acquire) >= version {
+            return true;
+        }
+        let passed = self.passed(check);
+        if passed {
+            self.shared
+                .passed_version
+                .fetch_max(version, Ordering::AcqRel);
+        }
+        passed
     }
 
     /// Waits until the view read past every mark (partition, offset), up to `timeout`.

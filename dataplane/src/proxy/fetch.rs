@@ -150,10 +150,7 @@ pub(crate) async fn fetch(
             changes.borrow_and_update();
         }
         let outcome = settle(cache, action, &filters, view.as_ref()).await;
-        let not_modified = match (&outcome, &condition) {
-            (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(unquoted(etag)),
-            _ => false,
-        };
+        let not_modified = unchanged(&outcome, condition.as_ref());
         // Hold the request while nothing new can be said: unchanged, or an item not there yet.
         let hold = not_modified || (matches!(outcome, Outcome::Missing) && !action.merge);
         if hold && let (Some(deadline), Some(changes)) = (deadline, changes.as_mut()) {
@@ -165,9 +162,10 @@ pub(crate) async fn fetch(
                 continue;
             }
             let outcome = settle(cache, action, &filters, view.as_ref()).await;
-            return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
+            let not_modified = unchanged(&outcome, condition.as_ref());
+            return respond(outcome, not_modified, action.merge, prefer.wait);
         }
-        return respond(outcome, condition.as_ref(), action.merge, prefer.wait);
+        return respond(outcome, not_modified, action.merge, prefer.wait);
     }
 }
 
@@ -175,7 +173,9 @@ pub(crate) async fn fetch(
 /// cache, waiting (bounded) when it is not yet; the marks are copied only to wait.
 async fn caught_up(active: &Snapshot, cache: &TopicCache, servers: &[String], topic: &str) -> bool {
     let marks = active.producers.marks();
-    cache.passed(|positions| marks.passed(servers, topic, positions))
+    // Read before the marks: a write marked after it moves the version again.
+    let version = marks.version();
+    cache.passed_at(version, |positions| marks.passed(servers, topic, positions))
         || cache
             .reached(&marks.of(servers, topic), CATCH_UP_WAIT)
             .await
@@ -242,19 +242,21 @@ fn item(
     filters: &[Filter],
     view: Option<&View>,
 ) -> Result<Outcome, (usize, i64)> {
-    let keyed: Option<Vec<&str>> = filters.iter().map(|f| f.key.as_deref()).collect();
-    let latest = match keyed {
+    let keyed = !filters.is_empty() && filters.iter().all(|f| f.key.is_some());
+    let latest = if keyed {
         // Every filter names a key: direct lookups.
-        Some(keys) if !keys.is_empty() => keys
+        filters
             .iter()
+            .filter_map(|f| f.key.as_deref())
             .filter_map(|key| state.entries.get_key_value(key.as_bytes()))
             .filter(|(key, entry)| passes(filters, key, entry))
-            .max_by_key(|(_, entry)| entry.seq),
-        _ => state
+            .max_by_key(|(_, entry)| entry.seq)
+    } else {
+        state
             .entries
             .iter()
             .filter(|(key, entry)| passes(filters, key, entry))
-            .max_by_key(|(_, entry)| entry.seq),
+            .max_by_key(|(_, entry)| entry.seq)
     };
     let Some((_, entry)) = latest else {
         return Ok(Outcome::Missing);
@@ -366,9 +368,17 @@ fn unquoted(etag: &str) -> &str {
         .unwrap_or(etag)
 }
 
+/// Whether the request's `If-None-Match` names what the cache holds now.
+fn unchanged(outcome: &Outcome, condition: Option<&IfNoneMatchRef<'_>>) -> bool {
+    match (outcome, condition) {
+        (Outcome::Found { etag, .. }, Some(condition)) => condition.matches(unquoted(etag)),
+        _ => false,
+    }
+}
+
 fn respond(
     outcome: Outcome,
-    condition: Option<&IfNoneMatchRef<'_>>,
+    not_modified: bool,
     merge: bool,
     wait: Option<u64>,
 ) -> Result<Response<Body>, DataPlaneError> {
@@ -384,7 +394,6 @@ fn respond(
             content_type,
         } => (etag, status, body, content_type),
     };
-    let not_modified = condition.is_some_and(|c| c.matches(unquoted(&etag)));
     let mut response = if not_modified {
         let mut response = Response::new(Body::default());
         *response.status_mut() = StatusCode::NOT_MODIFIED;

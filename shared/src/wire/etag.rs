@@ -138,28 +138,45 @@ impl IfNoneMatch {
 pub struct IfNoneMatchRef<'a> {
     values: http::header::GetAll<'a, http::HeaderValue>,
     any: bool,
+    /// The tag, when the header holds exactly one (the usual case): matched without a
+    /// second pass over the header.
+    single: Option<&'a str>,
 }
 
 impl<'a> IfNoneMatchRef<'a> {
     /// Checks every `If-None-Match` header; `Ok(None)` when there is none.
     pub fn parse(headers: &'a HeaderMap) -> Result<Option<Self>, HeaderError> {
         let values = headers.get_all(http::header::IF_NONE_MATCH);
-        let mut tags = false;
-        let any = each_condition(values.iter(), &mut |_| tags = true)?;
-        Ok((any || tags).then_some(Self { values, any }))
+        let mut tags = 0usize;
+        let mut first = None;
+        let any = each_condition(values.iter(), &mut |tag| {
+            tags += 1;
+            first.get_or_insert(tag);
+        })?;
+        let single = first.filter(|_| tags == 1);
+        Ok((any || tags > 0).then_some(Self {
+            values,
+            any,
+            single,
+        }))
     }
 
     /// Whether `current` (unquoted) matches; weak comparison, as RFC 9110 asks here.
     pub fn matches(&self, current: &str) -> bool {
-        self.any
-            || self.values.iter().any(|value| {
-                let mut hit = false;
-                if let Ok(text) = value.to_str() {
-                    // Checked in `parse`: this cannot fail now.
-                    let _ = each_tag(text, &mut |tag| hit |= tag == current);
-                }
-                hit
-            })
+        if self.any {
+            return true;
+        }
+        if let Some(tag) = self.single {
+            return tag == current;
+        }
+        self.values.iter().any(|value| {
+            let mut hit = false;
+            if let Ok(text) = value.to_str() {
+                // Checked in `parse`: this cannot fail now.
+                let _ = each_tag(text, &mut |tag| hit |= tag == current);
+            }
+            hit
+        })
     }
 }
 
@@ -167,7 +184,7 @@ impl<'a> IfNoneMatchRef<'a> {
 /// one of them was `*`.
 fn each_condition<'v>(
     values: impl IntoIterator<Item = &'v http::HeaderValue>,
-    visit: &mut dyn FnMut(&str),
+    visit: &mut dyn FnMut(&'v str),
 ) -> Result<bool, HeaderError> {
     let mut any = false;
     for value in values {
@@ -186,10 +203,10 @@ fn each_condition<'v>(
 }
 
 /// Calls `visit` with each opaque tag of `a, W/"b", "c,d"`, refusing malformed input.
-fn each_tag(text: &str, visit: &mut dyn FnMut(&str)) -> Result<(), HeaderError> {
+fn each_tag<'t>(text: &'t str, visit: &mut dyn FnMut(&'t str)) -> Result<(), HeaderError> {
     let bad = || HeaderError::NotEntityTags(text.chars().take(80).collect());
     let mut seen = false;
-    let mut rest = text.trim();
+    let mut rest = text.trim_ascii();
     while !rest.is_empty() {
         let weakless = rest.strip_prefix("W/").unwrap_or(rest);
         let (tag, after) = if let Some(quoted) = weakless.strip_prefix('"') {
@@ -197,7 +214,7 @@ fn each_tag(text: &str, visit: &mut dyn FnMut(&str)) -> Result<(), HeaderError> 
             (&quoted[..end], &quoted[end + 1..])
         } else {
             let end = weakless.find(',').unwrap_or(weakless.len());
-            (weakless[..end].trim(), &weakless[end..])
+            (weakless[..end].trim_ascii(), &weakless[end..])
         };
         if tag.is_empty() && !weakless.starts_with('"') {
             return Err(bad());
@@ -207,9 +224,9 @@ fn each_tag(text: &str, visit: &mut dyn FnMut(&str)) -> Result<(), HeaderError> 
         }
         visit(tag);
         seen = true;
-        let after = after.trim_start();
+        let after = after.trim_ascii_start();
         rest = match after.strip_prefix(',') {
-            Some(next) => next.trim_start(),
+            Some(next) => next.trim_ascii_start(),
             None if after.is_empty() => after,
             None => return Err(bad()),
         };
