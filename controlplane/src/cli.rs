@@ -40,6 +40,17 @@ pub struct ServeArgs {
     /// Address of the admin API.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7180")]
     pub admin_listen: SocketAddr,
+    /// TLS on the admin listener.
+    #[command(flatten)]
+    pub admin_tls: AdminTlsArgs,
+    /// Seconds the previous admin token is still accepted after SIGHUP read a new one from
+    /// the data directory's `admin-token` file (data planes change over meanwhile).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub admin_token_grace_seconds: u64,
+    /// Bind every data-plane listener on this address instead of the configured host
+    /// (ports stay), for example 0.0.0.0 behind a load balancer.
+    #[arg(long, value_name = "IP")]
+    pub bind_host: Option<std::net::IpAddr>,
     /// Kafka bootstrap servers (comma-separated), overriding the configuration's; or
     /// `embedded` for the in-process development broker (the default when the
     /// configuration names no servers).
@@ -63,10 +74,23 @@ pub struct ServeArgs {
 /// `sluice dataplane` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataplaneArgs {
-    /// The control plane's admin API, `http://host:port`. The admin token, when the control
-    /// plane needs one, comes from SLUICE_ADMIN_TOKEN or --admin-token-file.
+    /// The control plane's admin API, `https://host:port` (or `http://` on a private
+    /// network). The admin token, when the control plane needs one, comes from
+    /// --admin-token-file (read again before every poll, so it can be rotated) or
+    /// SLUICE_ADMIN_TOKEN.
     #[arg(long, value_name = "URL")]
     pub control_plane: String,
+    /// PEM authorities the control plane's certificate must chain to (default: the
+    /// system's). Read again on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub control_plane_ca: Option<PathBuf>,
+    /// PEM client certificate presented to the control plane (mutual TLS), with
+    /// --client-key. Read again on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
     /// This data plane's name in the control plane's status (default: an id made once and
     /// kept in the data directory).
     #[arg(long, value_name = "NAME")]
@@ -77,6 +101,9 @@ pub struct DataplaneArgs {
     /// Address of this data plane's admin listener (health, metrics, status; read-only).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7181")]
     pub admin_listen: SocketAddr,
+    /// TLS on this data plane's admin listener.
+    #[command(flatten)]
+    pub admin_tls: AdminTlsArgs,
     /// Kafka bootstrap servers (comma-separated), overriding the configuration's.
     #[arg(long, value_name = "BOOTSTRAP")]
     pub kafka: Option<String>,
@@ -99,6 +126,39 @@ pub struct DataplaneArgs {
     /// Traces sent whatever the configuration says.
     #[command(flatten)]
     pub traces: TraceArgs,
+}
+
+/// TLS on an admin listener: PEM files, read again on SIGHUP (connections already open,
+/// such as data planes' long-polls, keep theirs).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AdminTlsArgs {
+    /// PEM certificate chain (leaf first) of the admin listener: with --admin-tls-key it
+    /// serves the admin API, the web UI and /metrics over HTTPS only.
+    #[arg(long, value_name = "FILE", requires = "admin_tls_key")]
+    pub admin_tls_cert: Option<PathBuf>,
+    /// PEM private key of --admin-tls-cert.
+    #[arg(long, value_name = "FILE", requires = "admin_tls_cert")]
+    pub admin_tls_key: Option<PathBuf>,
+    /// PEM authorities of client certificates (mutual TLS): every admin client must then
+    /// present a certificate they signed, and one without is refused in the handshake,
+    /// before any token is looked at.
+    #[arg(long, value_name = "FILE", requires = "admin_tls_cert")]
+    pub admin_tls_client_ca: Option<PathBuf>,
+}
+
+impl AdminTlsArgs {
+    /// The files, when TLS is asked for.
+    pub fn files(&self) -> Option<sluice_dataplane::ServerFiles> {
+        let (certificate, key) = (self.admin_tls_cert.clone()?, self.admin_tls_key.clone()?);
+        Some(sluice_dataplane::ServerFiles {
+            certificate: (certificate, "--admin-tls-cert"),
+            key: (key, "--admin-tls-key"),
+            client_ca: self
+                .admin_tls_client_ca
+                .clone()
+                .map(|ca| (ca, "--admin-tls-client-ca")),
+        })
+    }
 }
 
 /// Where traces go, whatever the configuration says.

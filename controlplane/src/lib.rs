@@ -13,6 +13,7 @@
 //!   web UI's embedded assets at `/ui/`.
 //! - [`openapi`]: the admin API's OpenAPI document (utoipa).
 //! - [`follow`]: `sluice dataplane`, a data plane alone that follows a control plane.
+//! - [`reload`]: what SIGHUP reads again: the admin listener's TLS files, the admin token.
 //!
 //! `scripts/module-cycles` checks that no two files of the crate import each other.
 
@@ -27,6 +28,7 @@ pub mod config;
 pub mod follow;
 pub mod limits;
 pub mod openapi;
+pub mod reload;
 pub mod store;
 
 pub use app::{App, AppConfig, AppError, ConfigSource, KafkaSource};

@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
 use sluice_controlplane::cli::{Cli, Command, DataplaneArgs, LogFormat, ServeArgs};
 use sluice_controlplane::config::{self, ConfigLoadError};
-use sluice_controlplane::follow::{FollowConfig, Follower};
+use sluice_controlplane::follow::{FollowConfig, Follower, follow_config};
 use sluice_controlplane::limits;
+use sluice_controlplane::reload::{admin_tls, admin_tls_reloaded, rotate_admin_token};
 use sluice_controlplane::{App, AppConfig, ConfigSource, KafkaSource};
 use sluice_dataplane::DataPlaneOptions;
 use sluice_shared::CompileOptions;
@@ -130,6 +130,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         kafka,
         data_plane: {
             let mut options = DataPlaneOptions {
+                bind_host: args.bind_host,
                 body_budget_bytes: Some(args.body_budget_bytes),
                 ..DataPlaneOptions::default()
             };
@@ -145,6 +146,10 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     let Some(mut signals) = Signals::install() else {
         return ExitCode::FAILURE;
     };
+    // Checked before any port is bound.
+    let Some(admin_tls) = checked_admin_tls(&args.admin_tls) else {
+        return ExitCode::FAILURE;
+    };
     let app = match App::start(app_config).await {
         Ok(app) => std::sync::Arc::new(app),
         Err(err) => {
@@ -155,7 +160,13 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
     let Some(token) = admin_token(&args.data_dir) else {
         return ExitCode::FAILURE;
     };
-    let admin = match sluice_controlplane::admin::start(app.clone(), args.admin_listen, token).await
+    let admin = match sluice_controlplane::admin::start(
+        app.clone(),
+        args.admin_listen,
+        admin_tls.clone(),
+        token.clone(),
+    )
+    .await
     {
         Ok(admin) => admin,
         Err(err) => {
@@ -175,6 +186,12 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         }
         // Certificates renewed in place (same paths) and JWKS keys are read again either way.
         certificates_reloaded(app.reload_certificates());
+        admin_tls_reloaded(admin_tls.as_deref());
+        rotate_admin_token(
+            &args.data_dir,
+            &token,
+            Duration::from_secs(args.admin_token_grace_seconds),
+        );
         info!(urls = app.reload_jwks(), "jwks read again on SIGHUP");
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
@@ -183,6 +200,16 @@ async fn run(args: ServeArgs, app_config: AppConfig) -> ExitCode {
         .await;
     DRAINED.store(true, Ordering::Relaxed);
     ExitCode::SUCCESS
+}
+
+/// The admin listener's TLS files, checked (`Some(None)` without TLS); `None` after saying
+/// why they cannot be used.
+fn checked_admin_tls(
+    args: &sluice_controlplane::cli::AdminTlsArgs,
+) -> Option<Option<std::sync::Arc<sluice_dataplane::FileAcceptor>>> {
+    admin_tls(args)
+        .map_err(|err| eprintln!("admin listener TLS: {err}"))
+        .ok()
 }
 
 /// The admin token (see [`sluice_controlplane::admin_token`]), printed once when it was just
@@ -281,61 +308,12 @@ fn dataplane(args: DataplaneArgs) -> ExitCode {
     runtime.block_on(run_dataplane(args, config))
 }
 
-/// Checks the flags of `sluice dataplane` before anything starts.
-fn follow_config(args: &DataplaneArgs) -> anyhow::Result<FollowConfig> {
-    let control_plane = args
-        .control_plane
-        .parse()
-        .with_context(|| format!("--control-plane '{}'", args.control_plane))?;
-    let kafka = match KafkaSource::from_flag(args.kafka.as_deref())? {
-        KafkaSource::Servers(servers) => Some(servers),
-        KafkaSource::Config => None,
-        _ => anyhow::bail!(
-            "--kafka embedded: a separate data plane needs the Kafka cluster its control plane uses; give its bootstrap servers"
-        ),
-    };
-    let token = match (&args.admin_token_file, std::env::var("SLUICE_ADMIN_TOKEN")) {
-        (Some(file), _) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("--admin-token-file {}", file.display()))?;
-            Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-        }
-        (None, Ok(text)) => Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
-        (None, Err(_)) => None,
-    };
-    let id = match &args.id {
-        Some(id) => id.clone(),
-        None => sluice_controlplane::data_plane_id(&args.data_dir)
-            .with_context(|| format!("data directory {}", args.data_dir.display()))?,
-    };
-    if id.is_empty()
-        || id.len() > 64
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        anyhow::bail!("--id '{id}': 1 to 64 letters, digits, '.', '_' or '-'");
-    }
-    Ok(FollowConfig {
-        control_plane,
-        token: token.as_deref().map(sluice_controlplane::admin::Token::new),
-        id,
-        data_dir: args.data_dir.clone(),
-        kafka,
-        data_plane: {
-            let mut options = DataPlaneOptions {
-                bind_host: args.bind_host,
-                body_budget_bytes: Some(args.body_budget_bytes),
-                ..DataPlaneOptions::default()
-            };
-            args.traces.apply(&mut options);
-            options
-        },
-    })
-}
-
 async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
     let Some(mut signals) = Signals::install() else {
+        return ExitCode::FAILURE;
+    };
+    // Checked before any port is bound.
+    let Some(admin_tls) = checked_admin_tls(&args.admin_tls) else {
         return ExitCode::FAILURE;
     };
     info!(id = %config.id, control_plane = %config.control_plane, "data plane starting");
@@ -356,7 +334,10 @@ async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
             },
         }
     };
-    let admin = match follower.serve_admin(args.admin_listen).await {
+    let admin = match follower
+        .serve_admin(args.admin_listen, admin_tls.clone())
+        .await
+    {
         Ok(admin) => admin,
         Err(err) => {
             eprintln!(
@@ -369,6 +350,13 @@ async fn run_dataplane(args: DataplaneArgs, config: FollowConfig) -> ExitCode {
     let following = tokio::spawn(follower.clone().follow());
     while signals.next().await == Signal::Reload {
         certificates_reloaded(follower.reload_certificates());
+        admin_tls_reloaded(admin_tls.as_deref());
+        match follower.reload_client() {
+            Ok(()) => info!("control plane client's TLS files read again on SIGHUP"),
+            Err(err) => {
+                error!(error = %err, "control plane client's TLS files not reloaded; it keeps the ones it has")
+            }
+        }
     }
     info!(grace_ms = args.shutdown_grace_ms, "shutting down");
     following.abort();

@@ -68,4 +68,6 @@ pub use kafka::embedded::EmbeddedBroker;
 pub use metrics::traffic::{LATENCY_BOUNDS_MS, RouteCounters};
 pub use plane::{ApplyError, DataPlane, DataPlaneOptions};
 pub use readiness::NotReady;
-pub use tls::{TlsError, TlsErrors};
+pub use tls::{
+    ClientFiles, FileAcceptor, ServerFiles, TlsError, TlsErrors, TlsFileError, file_client_config,
+};

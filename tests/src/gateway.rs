@@ -66,7 +66,8 @@ impl Gateway {
             })
             .await?,
         );
-        let admin = admin::start(app.clone(), "127.0.0.1:0".parse()?, Token::new(TOKEN)).await?;
+        let admin =
+            admin::start(app.clone(), "127.0.0.1:0".parse()?, None, Token::new(TOKEN)).await?;
         Ok(Self {
             app,
             admin,

@@ -50,5 +50,5 @@ pub(crate) use answer::{Answer, json_answer, metrics_answer, problem};
 pub use router::ROUTES;
 pub(crate) use server::serve;
 pub use server::{Admin, start};
-pub use token::Token;
+pub use token::{Token, read_token_file};
 pub(crate) use token::{authorized, unauthorized};

@@ -6,27 +6,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Method, Request, StatusCode, Uri};
-use http_body_util::Empty;
+use arc_swap::ArcSwap;
+use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use sluice_dataplane::{ApplyError, DataPlane};
+use sluice_dataplane::{ApplyError, DataPlane, FileAcceptor};
+use sluice_shared::CompileOptions;
 use sluice_shared::sync::lock;
-use sluice_shared::{CompileOptions, ConfigErrors, RouteTable};
 use tracing::{error, info, warn};
 
-use super::local::{read_last_good, write_last_good};
+use super::client::{ClientError, PollClient, build};
+use super::local::write_last_good;
 use super::poll::{Received, poll};
+use super::revision::{BACKOFF, RevisionError, compile, first_revision, local_start};
 use super::state::{FollowConfig, FollowState};
 use crate::admin::{self, Admin, Answer};
 use crate::app::{Status, render_config_metrics};
-
-/// First and longest pause between failed polls.
-const BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(5));
 
 /// A running data plane that follows a control plane.
 pub struct Follower {
@@ -34,7 +29,7 @@ pub struct Follower {
     compile_options: CompileOptions,
     data_plane: DataPlane,
     state: std::sync::Mutex<FollowState>,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: ArcSwap<PollClient>,
     applies: AtomicU64,
     refusals: AtomicU64,
 }
@@ -42,9 +37,9 @@ pub struct Follower {
 /// Why the follower could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
-    /// The control plane URL is not usable.
-    #[error("--control-plane: {0}")]
-    ControlPlane(String),
+    /// The control plane URL or its TLS files are not usable.
+    #[error(transparent)]
+    ControlPlane(#[from] ClientError),
     /// The data directory is not usable.
     #[error("data directory {path}: {error}")]
     DataDir {
@@ -58,30 +53,11 @@ pub enum FollowError {
     Start(#[from] ApplyError),
 }
 
-/// Why a revision from the control plane is not served here.
-#[derive(Debug, thiserror::Error)]
-pub enum RevisionError {
-    /// It holds secrets redacted (this data plane has no admin token).
-    #[error(
-        "the control plane sent {0} redacted; give this data plane the admin token (--admin-token-file or SLUICE_ADMIN_TOKEN) so that it receives the secrets"
-    )]
-    Redacted(String),
-    /// It does not compile here.
-    #[error("{0}")]
-    Invalid(ConfigErrors),
-    /// A kafka client names no servers, and this data plane was given none.
-    #[error("kafka binding '{0}' names no servers; give this data plane --kafka")]
-    NoServers(String),
-    /// The data plane refused it.
-    #[error(transparent)]
-    NotApplied(#[from] ApplyError),
-}
-
 impl Follower {
     /// Starts serving the local last good revision, or the control plane's head when there
     /// is none (waiting for the control plane as long as it takes).
     pub async fn start(config: FollowConfig) -> Result<Arc<Self>, FollowError> {
-        check_url(&config.control_plane)?;
+        let client = build(&config.control_plane, &config.tls)?;
         std::fs::create_dir_all(&config.data_dir).map_err(|error| FollowError::DataDir {
             path: config.data_dir.clone(),
             error,
@@ -91,7 +67,6 @@ impl Follower {
             fallback_servers: None,
             base_dir: None,
         };
-        let client = Client::builder(TokioExecutor::new()).build_http();
         let mut state = FollowState::default();
         let (number, table, fetched) = match local_start(&config, &compile_options) {
             Some((number, table)) => (number, table, None),
@@ -116,7 +91,7 @@ impl Follower {
             compile_options,
             data_plane,
             state: std::sync::Mutex::new(state),
-            client,
+            client: ArcSwap::from_pointee(client),
             applies: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
         }))
@@ -127,7 +102,9 @@ impl Follower {
         let mut pause = BACKOFF.0;
         loop {
             let state = self.state();
-            match poll(&self.client, &self.config, &state, true).await {
+            self.config.refresh_token();
+            let client = self.client.load_full();
+            match poll(&client, &self.config, &state, true).await {
                 Ok(received) => {
                     pause = BACKOFF.0;
                     if !state.reachable {
@@ -233,6 +210,14 @@ impl Follower {
         self.data_plane.reload_certificates()
     }
 
+    /// Builds the client to the control plane again from its files (SIGHUP): new
+    /// connections use them; on a failure the client stays as it was.
+    pub fn reload_client(&self) -> Result<(), ClientError> {
+        let client = build(&self.config.control_plane, &self.config.tls)?;
+        self.client.store(Arc::new(client));
+        Ok(())
+    }
+
     /// Every metric, Prometheus text format.
     pub fn render_metrics(&self) -> String {
         let state = self.state();
@@ -260,12 +245,18 @@ impl Follower {
     pub async fn serve_admin(
         self: &Arc<Self>,
         listen: std::net::SocketAddr,
+        tls: Option<Arc<FileAcceptor>>,
     ) -> std::io::Result<Admin> {
         let follower = self.clone();
-        admin::serve(listen, "data plane admin", move |request, open_reads| {
-            let follower = follower.clone();
-            async move { follower.handle(&request, open_reads).await }
-        })
+        admin::serve(
+            listen,
+            tls,
+            "data plane admin",
+            move |request, open_reads| {
+                let follower = follower.clone();
+                async move { follower.handle(&request, open_reads).await }
+            },
+        )
         .await
     }
 
@@ -311,97 +302,8 @@ impl Follower {
     }
 }
 
-fn compile(received: &Received, options: &CompileOptions) -> Result<RouteTable, RevisionError> {
-    // Without the admin token the control plane sends secrets as '***'.
-    let redacted: Vec<String> = sluice_shared::secrets::secret_pointers(&received.config)
-        .into_iter()
-        .filter(|p| {
-            received.config.pointer(p).and_then(Value::as_str)
-                == Some(sluice_shared::secrets::REDACTED)
-        })
-        .collect();
-    if !redacted.is_empty() {
-        return Err(RevisionError::Redacted(redacted.join(", ")));
-    }
-    let text = received.config.to_string();
-    let (_, table) = sluice_shared::load_config(&text, options).map_err(RevisionError::Invalid)?;
-    if let Some(cluster) = table.clusters.iter().find(|c| c.servers.is_empty()) {
-        return Err(RevisionError::NoServers(cluster.binding.clone()));
-    }
-    Ok(table)
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A control plane URL Sluice can follow: `http://host:port`.
-fn check_url(url: &Uri) -> Result<(), FollowError> {
-    match url.scheme_str() {
-        Some("http") if url.authority().is_some() => Ok(()),
-        Some("https") => Err(FollowError::ControlPlane(
-            "https needs TLS, which this build does not have yet; use http:// on a private network"
-                .to_owned(),
-        )),
-        _ => Err(FollowError::ControlPlane(format!(
-            "'{url}' is not an http://host:port URL"
-        ))),
-    }
-}
-
-/// The last good revision kept locally, compiled, if there is one that compiles here.
-fn local_start(config: &FollowConfig, options: &CompileOptions) -> Option<(u64, RouteTable)> {
-    let local = read_last_good(&config.data_dir)?;
-    match compile(&local, options) {
-        Ok(table) => {
-            info!(
-                revision = local.number,
-                "serving the last good revision kept locally"
-            );
-            Some((local.number, table))
-        }
-        Err(reason) => {
-            error!(
-                revision = local.number,
-                reason = %reason,
-                "the locally kept revision does not compile here; waiting for the control plane"
-            );
-            None
-        }
-    }
-}
-
-/// The control plane's head, once it answers with one that compiles here: asked again
-/// with backoff while it is unreachable, however long that takes.
-async fn first_revision(
-    client: &Client<HttpConnector, Empty<Bytes>>,
-    config: &FollowConfig,
-    state: &mut FollowState,
-    options: &CompileOptions,
-) -> (Received, RouteTable) {
-    let mut pause = BACKOFF.0;
-    loop {
-        match poll(client, config, state, false).await {
-            Ok(Some(received)) => match compile(&received, options) {
-                Ok(table) => return (received, table),
-                Err(reason) => {
-                    error!(
-                        revision = received.number,
-                        reason = %reason,
-                        "the control plane's revision does not compile here; waiting for the next one"
-                    );
-                    state.seen = Some(received.number);
-                    state.last_error = Some(reason.to_string());
-                }
-            },
-            Ok(None) => {}
-            Err(reason) => {
-                warn!(control_plane = %config.control_plane, reason = %reason, "no configuration yet: the control plane is unreachable and none is kept locally; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(BACKOFF.1);
-            }
-        }
-    }
 }

@@ -14,13 +14,27 @@
 //!   5 s, and says so once in the log.
 //! - Its own admin listener answers `/healthz`, `/readyz`, `/metrics` and `/v1/status`.
 //!
-//! Modules: `follower` (start, follow, the admin listener), `poll` (asking the control
-//! plane), `local` (the last good revision on disk), `state` (what a follower is told and knows). This file only declares and re-exports.
+//! - Over `https://` it verifies the control plane's certificate (`--control-plane-ca` or
+//!   the system's authorities) and can present a client certificate (mutual TLS); it reads
+//!   `--admin-token-file` again before every poll, so the token can be rotated without a
+//!   restart.
+//!
+//! Modules: `args` (the command line made a [`FollowConfig`]), `client` (the HTTP(S) client
+//! to the control plane), `follower` (start, follow, the admin listener), `revision` (a
+//! revision checked and compiled; the first one at start), `poll` (asking the control
+//! plane), `local` (the last good revision on disk), `state` (what a follower is told and
+//! knows). This file only declares and re-exports.
 
+mod args;
+mod client;
 mod follower;
 mod local;
 mod poll;
+mod revision;
 mod state;
 
+pub use args::follow_config;
+pub use client::ClientError;
 pub use follower::{FollowError, Follower};
+pub use revision::RevisionError;
 pub use state::FollowConfig;

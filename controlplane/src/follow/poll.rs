@@ -6,10 +6,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::Value;
 
+use super::client::PollClient;
 use super::state::{FollowConfig, FollowState};
 
 /// Seconds a poll asks the control plane to wait for a new revision.
@@ -40,7 +39,9 @@ pub(crate) enum PollError {
     #[error("{0}")]
     Transport(String),
     /// 401.
-    #[error("the control plane refused the admin token (set SLUICE_ADMIN_TOKEN)")]
+    #[error(
+        "the control plane refused the admin token (give the current one in --admin-token-file, read again before every poll, or SLUICE_ADMIN_TOKEN)"
+    )]
     Unauthorized,
     /// 404.
     #[error("the control plane has no configuration")]
@@ -62,7 +63,7 @@ pub(crate) enum PollError {
 /// Asks the control plane for its head. With `wait`, the request names the last revision
 /// seen and waits for a newer one; `Ok(None)` means nothing new.
 pub(crate) async fn poll(
-    client: &Client<HttpConnector, Empty<Bytes>>,
+    client: &PollClient,
     config: &FollowConfig,
     state: &FollowState,
     wait: bool,
@@ -72,7 +73,7 @@ pub(crate) async fn poll(
     let response = tokio::time::timeout(timeout, client.request(request))
         .await
         .map_err(|_| PollError::Timeout(timeout.as_secs()))?
-        .map_err(|e| PollError::Transport(e.to_string()))?;
+        .map_err(|e| PollError::Transport(chain(&e)))?;
     match response.status() {
         StatusCode::NOT_MODIFIED => return Ok(None),
         StatusCode::OK => {}
@@ -141,6 +142,22 @@ fn request(
     request
         .body(Empty::new())
         .map_err(|e| PollError::Build(e.to_string()))
+}
+
+/// An error with its causes, so that a TLS failure says why ("invalid peer certificate:
+/// UnknownIssuer") rather than only "client error (Connect)".
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A header value: visible ASCII only, at most 500 characters.

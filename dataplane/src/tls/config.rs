@@ -23,7 +23,7 @@ pub(super) type Loaded = (Arc<ServerConfig>, u64);
 
 /// A certificate and key to serve, with the DNS names its certificate holds.
 #[derive(Debug)]
-struct Served {
+pub(super) struct Served {
     names: Vec<String>,
     key: Arc<CertifiedKey>,
 }
@@ -116,7 +116,7 @@ fn served(
 
 /// Checks a chain and key (the key is one rustls can sign with, it belongs to the leaf, the
 /// leaf is valid now) and returns them ready to serve, with the leaf's expiry.
-fn certified(
+pub(super) fn certified(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     (certificate_path, key_path): (&str, &str),
@@ -219,9 +219,9 @@ fn client_verifier(
 /// set; a handshake without a server name is served), then serves the key whose
 /// certificate names the client's server name, or the first.
 #[derive(Debug)]
-struct Resolver {
-    served: Vec<Served>,
-    sni: Vec<String>,
+pub(super) struct Resolver {
+    pub(super) served: Vec<Served>,
+    pub(super) sni: Vec<String>,
 }
 
 impl ResolvesServerCert for Resolver {

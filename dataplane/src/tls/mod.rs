@@ -14,12 +14,14 @@
 //! Modules: `acceptor` (the listeners' configurations and their reload), `client` (tls client
 //! bindings in front of upstream HTTP servers), `config` (one
 //! binding's `rustls` configuration), `pem` (PEM files and validity), `store` (key stores),
-//! `jks` (the Java KeyStore format), `kafka` (key stores of Kafka clients' TLS), `error`. This file only declares and re-exports.
+//! `files` (TLS from PEM files named on the command line: the admin listener, the
+//! follower's client), `jks` (the Java KeyStore format), `kafka` (key stores of Kafka clients' TLS), `error`. This file only declares and re-exports.
 
 mod acceptor;
 mod client;
 mod config;
 mod error;
+mod files;
 mod jks;
 mod kafka;
 mod pem;
@@ -28,6 +30,7 @@ mod store;
 pub(crate) use acceptor::Acceptors;
 pub(crate) use client::{client_config, plain_client_config};
 pub use error::{TlsError, TlsErrors};
+pub use files::{ClientFiles, FileAcceptor, ServerFiles, TlsFileError, file_client_config};
 pub(crate) use kafka::kafka_stores;
 
 #[cfg(test)]

@@ -249,3 +249,101 @@ fn a_version_1_certificate_is_served() -> Result<(), Box<dyn std::error::Error>>
     );
     Ok(())
 }
+
+fn server_files(files: &Files, certificate: &str, key: &str) -> super::ServerFiles {
+    super::ServerFiles {
+        certificate: (
+            files.write("admin.pem", certificate).into(),
+            "--admin-tls-cert",
+        ),
+        key: (files.write("admin.key", key).into(), "--admin-tls-key"),
+        client_ca: None,
+    }
+}
+
+#[test]
+fn files_named_on_the_command_line_are_checked_and_reloaded()
+-> Result<(), Box<dyn std::error::Error>> {
+    let files = Files::new("admin");
+    let (first, first_key) = generate((2020, 1, 1), (2999, 1, 1))?;
+    let (second, second_key) = generate((2020, 1, 1), (2998, 1, 1))?;
+    let acceptor = super::FileAcceptor::load(server_files(&files, &first, &first_key))?;
+    let loaded = acceptor.config();
+    assert_eq!(
+        loaded.alpn_protocols,
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
+    let first_expiry = acceptor.not_after();
+    // A key that belongs to another certificate: refused, with the flag that named it.
+    let mismatch = super::FileAcceptor::load(server_files(&files, &first, &second_key))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        mismatch.starts_with("--admin-tls-key: ") && mismatch.contains("does not belong"),
+        "{mismatch}"
+    );
+    // A broken file on reload: the error names it and the configuration stays.
+    files.write("admin.pem", "not a certificate");
+    let broken = acceptor
+        .reload()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(broken.starts_with("--admin-tls-cert: "), "{broken}");
+    assert!(std::sync::Arc::ptr_eq(&loaded, &acceptor.config()));
+    // The renewed pair in place: swapped in.
+    server_files(&files, &second, &second_key);
+    acceptor.reload()?;
+    assert!(!std::sync::Arc::ptr_eq(&loaded, &acceptor.config()));
+    assert!(
+        acceptor.not_after() < first_expiry,
+        "the second one expires first"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_client_from_files_names_the_file_it_cannot_use() -> Result<(), Box<dyn std::error::Error>> {
+    let files = Files::new("client");
+    let (certificate, key) = generate((2020, 1, 1), (2999, 1, 1))?;
+    let ca = files.write("ca.pem", &certificate);
+    let client = super::ClientFiles {
+        ca: Some((ca.clone().into(), "--control-plane-ca")),
+        identity: Some((
+            (
+                files.write("client.pem", &certificate).into(),
+                "--client-cert",
+            ),
+            (files.write("client.key", &key).into(), "--client-key"),
+        )),
+    };
+    let config = super::file_client_config(&client)?;
+    assert!(config.client_auth_cert_resolver.has_certs());
+    assert!(config.alpn_protocols.is_empty(), "left to the connector");
+    let missing_key = super::ClientFiles {
+        identity: Some((
+            (
+                files.write("client.pem", &certificate).into(),
+                "--client-cert",
+            ),
+            (files.dir.join("none.key"), "--client-key"),
+        )),
+        ..client
+    };
+    let error = super::file_client_config(&missing_key)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.starts_with("--client-key: cannot read"), "{error}");
+    let not_a_ca = super::ClientFiles {
+        ca: Some((files.write("empty.pem", "").into(), "--control-plane-ca")),
+        identity: None,
+    };
+    let error = super::file_client_config(&not_a_ca)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.starts_with("--control-plane-ca: "), "{error}");
+    Ok(())
+}
