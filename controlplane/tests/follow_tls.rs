@@ -500,12 +500,26 @@ fn a_wrong_authority_and_a_missing_client_certificate_are_refused() {
         "a certificate of another authority: {refused:?}"
     );
 
-    // With its certificate the data plane follows; the token is still checked.
+    // With its certificate the data plane follows; the token is still checked. Its own
+    // admin listener serves over TLS too.
     let data = follow(
         "data",
         &ca,
-        &["--client-cert", &client_cert, "--client-key", &client_key],
+        &[
+            "--client-cert",
+            &client_cert,
+            "--client-key",
+            &client_key,
+            "--admin-tls-cert",
+            &cert,
+            "--admin-tls-key",
+            &key,
+        ],
     );
+    let data_admin = data.port("data plane admin listening");
+    let (status, body, _) = https(data_admin, &ca_pem, None, ("GET", "/healthz", "", ""))
+        .expect("the data plane's admin listener over https");
+    assert_eq!(status, 200, "{body}");
     eventually("the data plane with a client certificate serves", || {
         serves("127.0.0.2", data_port, "/one")
     });
