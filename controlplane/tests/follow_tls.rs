@@ -520,6 +520,23 @@ fn a_wrong_authority_and_a_missing_client_certificate_are_refused() {
     let (status, body, _) = https(data_admin, &ca_pem, None, ("GET", "/healthz", "", ""))
         .expect("the data plane's admin listener over https");
     assert_eq!(status, 200, "{body}");
+    // Both admin listeners report when their certificate expires.
+    for port in [data_admin, admin] {
+        let identity = (port == admin).then_some(&client);
+        let (status, metrics, _) = https(port, &ca_pem, identity, ("GET", "/metrics", "token", ""))
+            .expect("metrics over https");
+        assert_eq!(status, 200);
+        let expiry: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("sluice_admin_tls_certificate_expiry_timestamp_seconds "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("the admin certificate's expiry");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(expiry > now, "{expiry} is in the future");
+    }
     eventually("the data plane with a client certificate serves", || {
         serves("127.0.0.2", data_port, "/one")
     });

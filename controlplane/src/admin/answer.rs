@@ -9,6 +9,16 @@ use serde_json::{Value, json};
 use crate::store::Revision;
 
 /// `/metrics` as Prometheus expects it.
+/// Appends the expiry of the admin listener's certificate, when it serves TLS.
+pub(crate) fn admin_tls_metrics(out: &mut String, tls: Option<&sluice_dataplane::FileAcceptor>) {
+    if let Some(tls) = tls {
+        out.push_str(&format!(
+            "# HELP sluice_admin_tls_certificate_expiry_timestamp_seconds When the certificate the admin listener serves expires.\n# TYPE sluice_admin_tls_certificate_expiry_timestamp_seconds gauge\nsluice_admin_tls_certificate_expiry_timestamp_seconds {}\n",
+            tls.not_after()
+        ));
+    }
+}
+
 pub(crate) fn metrics_answer(text: String) -> Answer {
     let mut answer = Response::new(Full::new(Bytes::from(text)));
     answer.headers_mut().insert(

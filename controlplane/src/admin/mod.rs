@@ -46,7 +46,7 @@ mod token;
 mod traffic;
 mod ui;
 
-pub(crate) use answer::{Answer, json_answer, metrics_answer, problem};
+pub(crate) use answer::{Answer, admin_tls_metrics, json_answer, metrics_answer, problem};
 pub use router::ROUTES;
 pub(crate) use server::serve;
 pub use server::{Admin, start};

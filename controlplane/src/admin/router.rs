@@ -6,7 +6,9 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::answer::{Answer, json_answer, metrics_answer};
+use sluice_dataplane::FileAcceptor;
+
+use super::answer::{Answer, admin_tls_metrics, json_answer, metrics_answer};
 use super::config::{get_config, get_revision, list_revisions, put_config, rollback};
 use super::error::{ApiError, NotFound};
 use super::request::{check_flags, wants_yaml, with_secrets};
@@ -41,7 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 pub(crate) async fn handle(
-    app: &App,
+    (app, tls): (&App, Option<&FileAcceptor>),
     token: &Token,
     open_reads: bool,
     request: Request<Incoming>,
@@ -49,7 +51,7 @@ pub(crate) async fn handle(
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let answered = match admit(token, open_reads, &request, &segments) {
-        Ok(()) => route(app, request, &path, &segments).await,
+        Ok(()) => route((app, tls), request, &path, &segments).await,
         Err(refused) => Err(refused),
     };
     // The one place where the admin API's errors become answers.
@@ -58,7 +60,7 @@ pub(crate) async fn handle(
 
 /// One handler per route.
 async fn route(
-    app: &App,
+    (app, tls): (&App, Option<&FileAcceptor>),
     request: Request<Incoming>,
     path: &str,
     segments: &[&str],
@@ -75,7 +77,11 @@ async fn route(
             );
             answer
         }
-        (Method::GET, ["metrics"]) => metrics_answer(app.render_metrics()),
+        (Method::GET, ["metrics"]) => {
+            let mut text = app.render_metrics();
+            admin_tls_metrics(&mut text, tls);
+            metrics_answer(text)
+        }
         (Method::GET, ["ui"]) if !path.ends_with('/') => super::ui::redirect(),
         (Method::GET, ["ui"]) => super::ui::asset("")?,
         (Method::GET, ["ui", file]) => super::ui::asset(file)?,

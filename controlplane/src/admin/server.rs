@@ -39,9 +39,10 @@ pub async fn start(
     tls: Option<Arc<FileAcceptor>>,
     token: Token,
 ) -> std::io::Result<Admin> {
+    let served = tls.clone();
     serve(listen, tls, "admin API", move |request, open_reads| {
-        let (app, token) = (app.clone(), token.clone());
-        async move { handle(&app, &token, open_reads, request).await }
+        let (app, token, tls) = (app.clone(), token.clone(), served.clone());
+        async move { handle((&app, tls.as_deref()), &token, open_reads, request).await }
     })
     .await
 }

@@ -248,19 +248,25 @@ impl Follower {
         tls: Option<Arc<FileAcceptor>>,
     ) -> std::io::Result<Admin> {
         let follower = self.clone();
+        let served = tls.clone();
         admin::serve(
             listen,
             tls,
             "data plane admin",
             move |request, open_reads| {
-                let follower = follower.clone();
-                async move { follower.handle(&request, open_reads).await }
+                let (follower, tls) = (follower.clone(), served.clone());
+                async move { follower.handle(&request, open_reads, tls.as_deref()).await }
             },
         )
         .await
     }
 
-    async fn handle(&self, request: &Request<Incoming>, open_reads: bool) -> Answer {
+    async fn handle(
+        &self,
+        request: &Request<Incoming>,
+        open_reads: bool,
+        tls: Option<&FileAcceptor>,
+    ) -> Answer {
         let path = request.uri().path();
         if request.method() != Method::GET {
             return admin::problem(
@@ -286,7 +292,11 @@ impl Follower {
                     &reason.to_string(),
                 ),
             },
-            "/metrics" => admin::metrics_answer(self.render_metrics()),
+            "/metrics" => {
+                let mut text = self.render_metrics();
+                admin::admin_tls_metrics(&mut text, tls);
+                admin::metrics_answer(text)
+            }
             "/v1/status" => admin::json_answer(StatusCode::OK, &self.status()),
             _ => admin::problem(
                 StatusCode::NOT_FOUND,
