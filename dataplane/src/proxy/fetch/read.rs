@@ -6,10 +6,10 @@ use http::StatusCode;
 use sluice_shared::table::FetchAction;
 use sluice_shared::wire::etag::encode_progress_into;
 
-use super::super::context::Filter;
-use super::super::view::View;
 use crate::kafka::cache::{CacheState, Entry, TopicCache, Value};
 use crate::kafka::feed::Shown;
+use crate::proxy::context::Filter;
+use crate::proxy::view::View;
 
 /// What the cache says right now.
 pub(super) enum Outcome {
