@@ -86,10 +86,10 @@ measure() {
   local profile=$1 connections=$2 url=$3
   shift 3
   wrk -t1 -c"$connections" -d5s "$@" "$url" >/dev/null
-  callgrind_control -z "$CG_PID" >/dev/null
+  callgrind_control -z "$CG_PID" >/dev/null 2>&1
   local requests
   requests="$(wrk -t1 -c"$connections" -d"${MEASURE}s" "$@" "$url" | awk '/requests in/ { print $1 }')"
-  callgrind_control -d "$profile" "$CG_PID" >/dev/null
+  callgrind_control -d "$profile" "$CG_PID" >/dev/null 2>&1
   local dump
   dump="$(ls -t "$OUT"/*.out.* | head -1)"
   mv "$dump" "$OUT/$profile.out"
@@ -99,10 +99,13 @@ measure() {
   record "callgrind.${profile}_ir_per_request" $((total / requests))
 }
 
+# top PROFILE: the 12 functions of Sluice's own code (or the baseline's) with the most
+# instructions, callees included
 top() {
   callgrind_annotate --inclusive=yes "$OUT/$1.out" 2>/dev/null |
-    awk '/file:function/ { on = 1; next } on && NF' | sed -n 2,13p |
-    sed -E 's#/root/.cargo/registry/src/[^/]+/##; s#'"$PWD"'/##g; s#/rustc/[0-9a-f]+/library/##' | cut -c1-150
+    awk '/^-- Auto-annotated/ { exit } /file:function/ { on = 1; next } on && NF' |
+    sed -E 's#/root/.cargo/registry/src/[^/]+/##; s#'"$PWD"'/##g; s#/rustc/[0-9a-f]+/library/##' |
+    grep -E ' (dataplane|shared|controlplane)/src/|bench/src/' | grep -v 'listener.rs:' | head -12 | cut -c1-150
 }
 
 print_machine
@@ -112,7 +115,7 @@ curl -sf -X PUT -d '{"v":1}' "http://127.0.0.1:$HTTP_PORT/items/key-1" >/dev/nul
 sleep 2
 ETAG="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-1" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
 echo "wrk.headers[\"If-None-Match\"] = '$ETAG'" > "$WORK/inm.lua"
-callgrind_control -i on "$CG_PID" >/dev/null
+callgrind_control -i on "$CG_PID" >/dev/null 2>&1
 measure echo 4 "http://127.0.0.1:$HTTP_PORT/echo"
 measure not-modified 4 "http://127.0.0.1:$HTTP_PORT/items/key-1" -s "$WORK/inm.lua"
 measure post 8 "http://127.0.0.1:$HTTP_PORT/events" -s "$WORK/post.lua"
@@ -122,13 +125,13 @@ wait "$CG_PID" 2>/dev/null || true
 BASE_PORT="$(free_port)"
 under_callgrind baseline target/release/sluice-bench baseline --addr "127.0.0.1:$BASE_PORT" --bootstrap "$BOOT" --topic cg-posts
 wait_slow "$BASE_PORT" || { cat "$WORK/baseline.log"; exit 1; }
-callgrind_control -i on "$CG_PID" >/dev/null
+callgrind_control -i on "$CG_PID" >/dev/null 2>&1
 measure baseline-post 8 "http://127.0.0.1:$BASE_PORT/produce" -s "$WORK/post.lua"
 kill "$CG_PID"
 wait "$CG_PID" 2>/dev/null || true
 
 for profile in not-modified post baseline-post; do
   echo
-  echo "== $profile: the functions with the most instructions, callees included"
+  echo "== $profile: its own functions with the most instructions, callees included"
   top "$profile"
 done
