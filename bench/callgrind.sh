@@ -61,15 +61,6 @@ bindings:
 YAML
 echo 'wrk.method = "POST"; wrk.body = string.rep("x", 100); wrk.headers["Content-Type"] = "text/plain"' > "$WORK/post.lua"
 
-# wait_slow PORT: up to 60 s for a server under valgrind to listen
-wait_slow() {
-  for _ in $(seq 1 120); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.5
-  done
-  return 1
-}
-
 # under_callgrind NAME COMMAND...: starts COMMAND under callgrind, instrumentation off; sets CG_PID
 under_callgrind() {
   local name=$1
@@ -110,7 +101,7 @@ top() {
 
 print_machine
 under_callgrind sluice target/release/sluice serve --config "$WORK/cg.yaml" --data-dir "$WORK/data" --admin-listen 127.0.0.1:0
-wait_slow "$HTTP_PORT" || { cat "$WORK/sluice.log"; exit 1; }
+wait_for_port "$HTTP_PORT" 600 || { cat "$WORK/sluice.log"; exit 1; }
 curl -sf -X PUT -d '{"v":1}' "http://127.0.0.1:$HTTP_PORT/items/key-1" >/dev/null
 sleep 2
 ETAG="$(curl -s -D - -o /dev/null "http://127.0.0.1:$HTTP_PORT/items/key-1" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
@@ -124,7 +115,7 @@ wait "$CG_PID" 2>/dev/null || true
 
 BASE_PORT="$(free_port)"
 under_callgrind baseline target/release/sluice-bench baseline --addr "127.0.0.1:$BASE_PORT" --bootstrap "$BOOT" --topic cg-posts
-wait_slow "$BASE_PORT" || { cat "$WORK/baseline.log"; exit 1; }
+wait_for_port "$BASE_PORT" 600 || { cat "$WORK/baseline.log"; exit 1; }
 callgrind_control -i on "$CG_PID" >/dev/null 2>&1
 measure baseline-post 8 "http://127.0.0.1:$BASE_PORT/produce" -s "$WORK/post.lua"
 kill "$CG_PID"

@@ -35,9 +35,10 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits up to 10 s for something to accept on 127.0.0.1:$1.
+# Waits up to $2 tenths of a second (default 100: 10 s) for something to accept on
+# 127.0.0.1:$1.
 wait_for_port() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 "${2:-100}"); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.1
   done
